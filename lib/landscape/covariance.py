@@ -1,0 +1,231 @@
+"""Per-sample gradients and the covariance of SGD noise.
+
+Source: Fjellström & Nyström, "Deep learning, SGD and diffusion maps", section 2.1.
+
+Notation (source Table 1): ``N`` samples in the loss, ``n`` batch size, ``m`` parameters. The loss is
+``f(x) = (1/N) Σ_i f_i(x)`` (eq 1.1) and a minibatch gradient is the mean of ``n`` per-sample gradients
+drawn without replacement (eq 1.3). Everything here works on the ``(N, m)`` matrix ``G`` of per-sample
+gradients ``∇f_i(x)`` in ``torch.nn.utils.parameters_to_vector`` order.
+
+The SGD covariance (eq 2.6) is
+
+    C = (N - n) / (n (N - 1)) · [ (1/N) Σ_i g_i g_iᵀ − ḡ ḡᵀ ]
+      = (N - n) / (n N (N - 1)) · Σ_i (g_i − ḡ)(g_i − ḡ)ᵀ ,
+
+so ``C = Fᵀ F`` with the ``(N, m)`` factor ``F = sqrt((N - n) / (n N (N - 1))) · (G − 1 ḡᵀ)`` of rank at most
+``N − 1``. :func:`sgd_noise_factor` returns ``F``; nothing downstream needs an ``m × m`` matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import torch
+from torch.func import functional_call, grad, vmap
+
+__all__ = [
+    "per_sample_grads",
+    "sgd_covariance",
+    "sgd_covariance_approx",
+    "fisher_matrix",
+    "sgd_noise_factor",
+    "trajectory_covariance",
+    "covariance_scale",
+]
+
+_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "cce": lambda out, y: torch.nn.functional.cross_entropy(out, y),
+    "mse": lambda out, y: torch.nn.functional.mse_loss(out, y),
+    "mae": lambda out, y: torch.nn.functional.l1_loss(out, y),
+}
+
+
+def _resolve_loss(loss_name_or_fn) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    if callable(loss_name_or_fn):
+        return loss_name_or_fn
+    if isinstance(loss_name_or_fn, str):
+        key = loss_name_or_fn.lower()
+        if key in _LOSSES:
+            return _LOSSES[key]
+    raise ValueError(
+        f"loss_name_or_fn: expected a callable or one of {sorted(_LOSSES)}, got {loss_name_or_fn!r}"
+    )
+
+
+def _params_dict(model: torch.nn.Module, params) -> dict[str, torch.Tensor]:
+    """Named parameters of ``model``, or ``params`` (a flat vector or a name -> tensor mapping)."""
+    names_shapes = [(name, p) for name, p in model.named_parameters()]
+    if params is None:
+        return {name: p.detach() for name, p in names_shapes}
+    if isinstance(params, Mapping):
+        missing = [name for name, _ in names_shapes if name not in params]
+        if missing:
+            raise ValueError(f"params: missing entries {missing}")
+        return {name: torch.as_tensor(params[name]) for name, _ in names_shapes}
+    vec = torch.as_tensor(np.asarray(params) if not isinstance(params, torch.Tensor) else params)
+    m = sum(p.numel() for _, p in names_shapes)
+    if vec.ndim != 1 or vec.numel() != m:
+        raise ValueError(f"params: expected a flat vector of length {m}, got shape {tuple(vec.shape)}")
+    dtype = names_shapes[0][1].dtype
+    vec = vec.to(dtype)
+    out, k = {}, 0
+    for name, p in names_shapes:
+        out[name] = vec[k : k + p.numel()].view_as(p)
+        k += p.numel()
+    return out
+
+
+def per_sample_grads(
+    model: torch.nn.Module,
+    loss_name_or_fn,
+    X,
+    y,
+    params=None,
+    *,
+    chunk_size: int | None = None,
+) -> torch.Tensor:
+    """Per-sample gradients ``∇_x f_i(x)`` (the summands of eq 1.1 / 1.3), shape ``(N, m)``.
+
+    Computed with ``torch.func.vmap(grad(...))`` over ``functional_call`` (one batched pass, no Python
+    loop). Columns follow ``parameters_to_vector(model.parameters())`` order.
+
+    Parameters
+    ----------
+    model : the network; its parameters are used unless ``params`` is given (the model is not modified).
+    loss_name_or_fn : "cce" (cross entropy on logits, int64 targets), "mse", "mae", or a callable
+        ``loss(output, target) -> scalar`` that averages over a batch (it is applied to batches of one).
+    X, y : inputs ``(N, ...)`` and targets ``(N, ...)`` (tensors or arrays). ``X`` is cast to the
+        parameters' dtype, so a float64 model gives float64 gradients.
+    params : optional flat parameter vector of length ``m`` (tensor or array) or a name -> tensor mapping,
+        at which to evaluate the gradients instead of the model's current parameters.
+    chunk_size : forwarded to ``vmap`` to bound memory.
+    """
+    loss = _resolve_loss(loss_name_or_fn)
+    pdict = _params_dict(model, params)
+    dtype = next(iter(pdict.values())).dtype
+    X = torch.as_tensor(X)
+    y = torch.as_tensor(y)
+    if X.ndim < 1 or y.ndim < 1 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"X, y: need the same number of rows, got {tuple(X.shape)} and {tuple(y.shape)}")
+    if X.shape[0] == 0:
+        raise ValueError("X: no samples")
+    if X.is_floating_point():
+        X = X.to(dtype)
+    if not torch.isfinite(X).all():
+        raise ValueError("X: contains NaN or inf")
+    if y.is_floating_point():
+        y = y.to(dtype)
+        if not torch.isfinite(y).all():
+            raise ValueError("y: contains NaN or inf")
+    pdict = {k: v.detach() for k, v in pdict.items()}
+
+    def single(p, xi, yi):
+        out = functional_call(model, p, (xi.unsqueeze(0),))
+        return loss(out, yi.unsqueeze(0))
+
+    g = vmap(grad(single), in_dims=(None, 0, 0), chunk_size=chunk_size)(pdict, X, y)
+    names = [name for name, _ in model.named_parameters()]
+    return torch.cat([g[name].reshape(X.shape[0], -1) for name in names], dim=1)
+
+
+def _check_grads(grads, batch_size=None) -> np.ndarray:
+    if isinstance(grads, torch.Tensor):
+        grads = grads.detach().cpu().numpy()
+    G = np.asarray(grads)
+    if G.ndim != 2:
+        raise ValueError(f"grads: expected a 2-D (N, m) array, got shape {G.shape}")
+    if G.shape[0] < 2:
+        raise ValueError(f"grads: need at least 2 samples (rows), got {G.shape[0]}")
+    if not np.issubdtype(G.dtype, np.floating):
+        G = G.astype(np.float64)
+    if not np.all(np.isfinite(G)):
+        raise ValueError("grads: contains NaN or inf")
+    if batch_size is not None:
+        N = G.shape[0]
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise ValueError(f"batch_size: expected an integer, got {batch_size!r}")
+        if not 1 <= batch_size <= N:
+            raise ValueError(f"batch_size: must lie in [1, N={N}], got {batch_size}")
+    return G
+
+
+def covariance_scale(N: int, batch_size: int) -> float:
+    """The finite-population factor ``(N - n) / (n (N - 1))`` of eq (2.6) and (2.7)."""
+    if N < 2:
+        raise ValueError(f"N: need at least 2 samples, got {N}")
+    if not 1 <= batch_size <= N:
+        raise ValueError(f"batch_size: must lie in [1, N={N}], got {batch_size}")
+    return (N - batch_size) / (batch_size * (N - 1))
+
+
+def sgd_covariance(grads, batch_size: int) -> np.ndarray:
+    """Exact covariance of the minibatch gradient, eq (2.6), as a dense ``(m, m)`` matrix.
+
+    ``C = (N - n)/(n (N - 1)) [ (1/N) Σ_i g_i g_iᵀ − ḡ ḡᵀ ]`` for minibatches of ``n = batch_size`` drawn
+    uniformly without replacement from the ``N`` rows of ``grads``. ``C = 0`` for ``n = N``.
+    Use :func:`sgd_noise_factor` when ``m`` is large.
+    """
+    G = _check_grads(grads, batch_size)
+    N = G.shape[0]
+    gbar = G.mean(axis=0)
+    second = G.T @ G / N
+    return covariance_scale(N, batch_size) * (second - np.outer(gbar, gbar))
+
+
+def fisher_matrix(grads) -> np.ndarray:
+    """The (empirical) Fisher / second-moment matrix ``F(x) = (1/N) Σ_i g_i g_iᵀ`` of section 2.1."""
+    G = _check_grads(grads)
+    return G.T @ G / G.shape[0]
+
+
+def sgd_covariance_approx(grads, batch_size: int) -> np.ndarray:
+    """Approximation (2.7): ``C ≈ (N - n)/(n (N - 1)) · (1/N) Σ_i g_i g_iᵀ`` (drops ``ḡ ḡᵀ``)."""
+    G = _check_grads(grads, batch_size)
+    return covariance_scale(G.shape[0], batch_size) * fisher_matrix(G)
+
+
+def sgd_noise_factor(grads, batch_size: int, *, kind: str = "sgd") -> np.ndarray:
+    """A factor ``F`` (``N × m``) with ``Fᵀ F = C``, so no ``m × m`` matrix is needed.
+
+    kind
+        ``"sgd"`` (default): eq (2.6), ``F = sqrt((N - n)/(n N (N - 1))) (G − 1 ḡᵀ)``, rank ≤ N − 1.
+        ``"approx"``: eq (2.7), ``F = sqrt((N - n)/(n N (N - 1))) G``.
+        ``"fisher"``: the Fisher matrix, ``F = G / sqrt(N)`` (``batch_size`` is only validated).
+        ``"sample"``: the per-sample gradient covariance ``(1/N) Σ (g_i − ḡ)(g_i − ḡ)ᵀ``, i.e. eq (2.6)
+        without the batch-size factor; it stays non-zero at full batch ``n = N``.
+    """
+    G = _check_grads(grads, batch_size)
+    N = G.shape[0]
+    if kind == "sgd":
+        return np.sqrt(covariance_scale(N, batch_size) / N) * (G - G.mean(axis=0))
+    if kind == "approx":
+        return np.sqrt(covariance_scale(N, batch_size) / N) * G
+    if kind == "fisher":
+        return G / np.sqrt(N)
+    if kind == "sample":
+        return (G - G.mean(axis=0)) / np.sqrt(N)
+    raise ValueError(f"kind: expected 'sgd', 'approx', 'fisher' or 'sample', got {kind!r}")
+
+
+def trajectory_covariance(points, t: int, half_width: int, *, factor: bool = False) -> np.ndarray:
+    """Trajectory estimate of the covariance at step ``t``, eq (2.9).
+
+    ``Ĉ(x(t)) = Σ_{τ=t-L}^{t+L} (x(τ) − μ(t)) (x(τ) − μ(t))ᵀ`` with ``μ(t)`` the mean of the window
+    and ``L = half_width``. The window is clipped at the ends of the trajectory. The source writes a plain
+    sum (no 1/(2L) normalisation); that is kept. With ``factor=True`` the ``(w, m)`` factor
+    ``F = X_window − μ`` (``Fᵀ F = Ĉ``) is returned instead of the ``m × m`` matrix.
+    """
+    X = np.asarray(points, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"points: expected (M, m), got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("points: contains NaN or inf")
+    M = X.shape[0]
+    if not 0 <= t < M:
+        raise ValueError(f"t: must lie in [0, {M - 1}], got {t}")
+    if half_width < 1:
+        raise ValueError(f"half_width: must be >= 1, got {half_width}")
+    W = X[max(0, t - half_width) : min(M, t + half_width + 1)]
+    F = W - W.mean(axis=0)
+    return F if factor else F.T @ F
