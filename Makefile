@@ -1,0 +1,38 @@
+# Two commands do everything (see README.md):
+#   make book   builds the whole book (creating .venv and installing everything the first time)
+#   make test   runs the test suite
+# PROFILE=quick gives a fast preview; the default is the paper-faithful profile.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PROFILE ?= paper
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test install chapter bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[book,test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/python -m landscape book --profile $(PROFILE)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# make chapter CHAPTER=01_trajectories [PROFILE=quick]
+chapter: $(STAMP)
+	$(BIN)/python -m landscape run $(CHAPTER) --profile $(PROFILE)
+
+bench: $(STAMP)
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet ruff && $(BIN)/ruff check lib tests benchmarks
+
+clean:
+	rm -rf _build book/chapters book/_executed

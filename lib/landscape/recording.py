@@ -1,0 +1,303 @@
+"""Train a network with minibatch SGD and record every step: the data set X = {x_i} of source 000 (Sec. 3).
+
+``record_sgd`` trains with plain SGD, eq (1.2) of source 000, x_{j+1} = x_j - eta * grad f_Omega(x_j), drawing
+minibatches without replacement within an epoch from a fresh permutation per epoch (as Keras' ``shuffle=True``;
+the last batch of an epoch holds the remainder when n does not divide N). It records:
+
+- ``params`` (M, m): the parameter vector after each of the M steps (float64; exact copies of float32 weights),
+- ``initial`` (m,): the parameter vector before the first step,
+- ``batch_indices`` (M, n): the training rows of each minibatch, padded with -1 when a batch is short,
+  ``batch_sizes`` (M,),
+- ``batch_loss`` (M,): the minibatch loss at each step (before the update),
+- ``epoch_train_loss`` / ``epoch_val_loss`` (epochs,): full losses after each epoch,
+- the config and provenance (package versions, git commit, device).
+
+Storage is content-addressed: ``data/cache/trajectories/<hash of the config>.npz``. A second call with the same
+config loads instead of training. Writes are atomic (temporary file + ``os.replace``), so an interruption never
+leaves a half-written record; long runs also write a checkpoint every ``checkpoint_every`` epochs and resume from
+it, so an interrupted run loses nothing already recorded. Loading never unpickles (``allow_pickle=False``).
+
+Determinism: the permutation of epoch e is drawn from ``numpy.random.default_rng([seed, e])`` and the weights from
+``seed`` (see ``landscape.models.mlp``), so a resumed run is bit-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__, data, models, paths
+
+FORMAT_VERSION = 1
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class CorruptRecordError(ValueError):
+    """A cached record that cannot be read back (truncated, altered or not a record at all)."""
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """Everything that determines a trajectory. Equal configs give identical trajectories."""
+
+    dataset: str = "iris"
+    target: str | None = None
+    hidden: tuple[int, ...] = (24, 14)
+    activation: str = "relu"
+    init: str = "glorot_uniform"
+    init_value: float | None = None
+    loss: str | None = None
+    batch_size: int = 20
+    epochs: int = 400
+    lr: float = 0.01
+    seed: int = 0
+    data_seed: int = 0
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        for name in ("batch_size", "epochs"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not (isinstance(self.lr, float | int) and self.lr > 0 and np.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
+        if self.loss is not None and self.loss not in models.LOSSES:
+            raise ValueError(f"loss must be one of {list(models.LOSSES)}, got {self.loss!r}")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden widths must be positive, got {self.hidden!r}")
+
+    def key(self) -> str:
+        """A hash of the config (and of a user CSV's content), naming the cache file."""
+        d = dataclasses.asdict(self)
+        d["format"] = FORMAT_VERSION
+        path = Path(self.dataset)
+        if self.dataset not in data.BUILTIN and path.exists():
+            d["dataset_sha256"] = data.sha256(path)
+        blob = json.dumps(d, sort_keys=True, default=list).encode()
+        return hashlib.sha256(blob).hexdigest()[:20]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, s: str) -> "RecordConfig":
+        d = json.loads(s)
+        d["hidden"] = tuple(d["hidden"])
+        return cls(**d)
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    config: RecordConfig
+    params: np.ndarray
+    initial: np.ndarray
+    batch_indices: np.ndarray
+    batch_sizes: np.ndarray
+    batch_loss: np.ndarray
+    epoch_train_loss: np.ndarray
+    epoch_val_loss: np.ndarray
+    provenance: dict
+
+    @property
+    def M(self) -> int:
+        """Number of recorded SGD steps."""
+        return self.params.shape[0]
+
+    @property
+    def m(self) -> int:
+        """Dimension of the parameter space."""
+        return self.params.shape[1]
+
+    def dataset(self) -> data.Dataset:
+        return data.load(self.config.dataset, target=self.config.target, seed=self.config.data_seed)
+
+    def model(self, step: int | None = -1, device="cpu") -> torch.nn.Module:
+        """The network with the weights after ``step`` (``None``: before the first step)."""
+        ds = self.dataset()
+        net = build_model(self.config, ds, device=device)
+        vec = self.initial if step is None else self.params[step]
+        return models.assign(net, vec)
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically: a temporary file in the same folder, then ``os.replace``."""
+        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if isinstance(
+            getattr(self, f.name), np.ndarray)}
+        meta = {"config": self.config.to_json(), "provenance": self.provenance, "format": FORMAT_VERSION}
+        return _atomic_savez(Path(path), meta, arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Trajectory":
+        meta, arrays = _safe_load(Path(path))
+        try:
+            return cls(config=RecordConfig.from_json(meta["config"]), provenance=meta["provenance"], **arrays)
+        except (KeyError, TypeError) as exc:
+            raise CorruptRecordError(f"{path}: not a trajectory record ({exc})") from exc
+
+
+def _atomic_savez(path: Path, meta: dict, arrays: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, __meta__=np.array(json.dumps(meta, default=str)), **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _safe_load(path: Path) -> tuple[dict, dict]:
+    if not path.exists():
+        raise FileNotFoundError(f"no record at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("__meta__")))
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError, json.JSONDecodeError) as exc:
+        raise CorruptRecordError(
+            f"{path} is not a readable record ({type(exc).__name__}: {exc}); delete it to record again") from exc
+    return meta, arrays
+
+
+def build_model(config: RecordConfig, ds: data.Dataset, device="cpu") -> torch.nn.Module:
+    sizes = [ds.n_in, *config.hidden, ds.n_out]
+    return models.mlp(sizes, config.activation, config.init, config.seed, init_value=config.init_value,
+                      dtype=DTYPES[config.dtype], device=device)
+
+
+def provenance(device) -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.root(), capture_output=True, text=True,
+                                timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    import scipy
+
+    return {"landscape": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "python": sys.version.split()[0], "platform": platform.platform(),
+            "git_commit": commit, "device": str(device)}
+
+
+def cache_path(config: RecordConfig, cache_dir: str | Path | None = None) -> Path:
+    base = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
+    return base / "trajectories" / f"{config.key()}.npz"
+
+
+def record_sgd(
+    config: RecordConfig | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    device: str | torch.device = "cpu",
+    checkpoint_every: int = 50,
+    use_cache: bool = True,
+    **overrides,
+) -> Trajectory:
+    """Train with minibatch SGD and record every step (see the module docstring); cached by config hash.
+
+    ``overrides`` replace fields of ``config`` (or of the default config), e.g. ``record_sgd(epochs=10)``.
+    ``device`` ("cpu", "cuda", ...) is where training runs; records are identical in layout either way.
+    """
+    config = dataclasses.replace(config or RecordConfig(), **overrides)
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: CUDA was requested but is not available")
+    path = cache_path(config, cache_dir)
+    if use_cache and path.exists():
+        return Trajectory.load(path)
+    ds = data.load(config.dataset, target=config.target, seed=config.data_seed)
+    loss_name = config.loss or ds.loss
+    if ds.task == "classification" and loss_name != "cce":
+        raise ValueError(f"loss {loss_name!r} does not fit the classification dataset {ds.name!r}; use 'cce'")
+    if config.batch_size > ds.N:
+        raise ValueError(f"batch_size {config.batch_size} exceeds the {ds.N} training samples")
+    loss_fn = models.loss_function(loss_name)
+    dtype = DTYPES[config.dtype]
+    X, y = ds.tensors("train", dtype=dtype, device=device)
+    Xv, yv = ds.tensors("val", dtype=dtype, device=device)
+    net = build_model(config, ds, device=device)
+    N, n = ds.N, config.batch_size
+    steps_per_epoch = -(-N // n)
+    M, m = config.epochs * steps_per_epoch, models.n_params(net)
+
+    params = np.empty((M, m))
+    batch_indices = np.full((M, n), -1, dtype=np.int64)
+    batch_sizes = np.empty(M, dtype=np.int64)
+    batch_loss = np.empty(M)
+    ep_train = np.empty(config.epochs)
+    ep_val = np.empty(config.epochs)
+    initial = models.flatten(net).cpu().double().numpy()
+    start_epoch = 0
+
+    ckpt = path.with_suffix(".partial.npz")
+    if use_cache and ckpt.exists():
+        meta, arr = _safe_load(ckpt)
+        if meta.get("config") == config.to_json():
+            start_epoch = int(meta["epochs_done"])
+            done = start_epoch * steps_per_epoch
+            for name, target in (("params", params), ("batch_indices", batch_indices),
+                                 ("batch_sizes", batch_sizes), ("batch_loss", batch_loss)):
+                target[:done] = arr[name]
+            ep_train[:start_epoch], ep_val[:start_epoch] = arr["epoch_train_loss"], arr["epoch_val_loss"]
+            if done:
+                models.assign(net, params[done - 1])
+
+    opt = torch.optim.SGD(net.parameters(), lr=config.lr)
+    from tqdm.auto import tqdm
+
+    step = start_epoch * steps_per_epoch
+    bar = tqdm(range(start_epoch, config.epochs), desc=f"SGD {ds.name} {config.key()[:8]}", disable=not progress,
+               initial=start_epoch, total=config.epochs, unit="epoch")
+    for epoch in bar:
+        perm = np.random.default_rng([config.seed, epoch]).permutation(N)
+        for b in range(steps_per_epoch):
+            idx = perm[b * n : (b + 1) * n]
+            it = torch.as_tensor(idx, device=device)
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(X[it]), y[it])
+            loss.backward()
+            opt.step()
+            batch_loss[step] = loss.item()
+            batch_indices[step, : len(idx)] = idx
+            batch_sizes[step] = len(idx)
+            params[step] = torch.nn.utils.parameters_to_vector(net.parameters()).detach().cpu().double().numpy()
+            step += 1
+        with torch.no_grad():
+            ep_train[epoch] = loss_fn(net(X), y).item()
+            ep_val[epoch] = loss_fn(net(Xv), yv).item()
+        if not np.isfinite(ep_train[epoch]):
+            raise FloatingPointError(f"training diverged at epoch {epoch} (loss {ep_train[epoch]}); lower lr")
+        bar.set_postfix(loss=f"{ep_train[epoch]:.4f}")
+        if use_cache and checkpoint_every and (epoch + 1) % checkpoint_every == 0 and epoch + 1 < config.epochs:
+            done = step
+            _atomic_savez(ckpt, {"config": config.to_json(), "epochs_done": epoch + 1},
+                          {"params": params[:done], "batch_indices": batch_indices[:done],
+                           "batch_sizes": batch_sizes[:done], "batch_loss": batch_loss[:done],
+                           "epoch_train_loss": ep_train[: epoch + 1], "epoch_val_loss": ep_val[: epoch + 1]})
+    traj = Trajectory(config=config, params=params, initial=initial, batch_indices=batch_indices,
+                      batch_sizes=batch_sizes, batch_loss=batch_loss, epoch_train_loss=ep_train,
+                      epoch_val_loss=ep_val, provenance=provenance(device))
+    if use_cache:
+        traj.save(path)
+        if ckpt.exists():
+            ckpt.unlink()
+    return traj

@@ -1,0 +1,83 @@
+"""Tidy results of a run: CSV tables per profile and chapter, and the claims table every chapter writes.
+
+Layout: ``data/results/<profile>/<chapter>/<name>.csv``. A claims table has one row per claim of a source document:
+``chapter, claim, source, measured, verdict, note``; the reproducibility report gathers them from every chapter.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+
+VERDICTS = ("reproduced", "partly", "not reproduced", "substituted")
+CLAIM_COLUMNS = ("chapter", "claim", "source", "measured", "verdict", "note")
+_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+
+def _check_name(what: str, value: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(f"{what} must be a plain name (letters, digits, _ - . +), got {value!r}")
+    return value
+
+
+def results_dir(chapter: str, profile: str) -> Path:
+    """``data/results/<profile>/<chapter>/``, created if missing."""
+    d = paths.results_root() / _check_name("profile", profile) / _check_name("chapter", chapter)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def save_table(df: pd.DataFrame, chapter: str, profile: str, name: str) -> Path:
+    """Write ``df`` as ``<name>.csv`` (no index) in the chapter's results folder and return the path."""
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    path = results_dir(chapter, profile) / f"{_check_name('name', name)}.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class Claims:
+    """The claims table of one chapter: each claim of the source beside what this run measured."""
+
+    def __init__(self, chapter: str, profile: str):
+        self.chapter = _check_name("chapter", chapter)
+        self.profile = _check_name("profile", profile)
+        self._rows: list[dict] = []
+
+    def add(self, claim: str, source, measured, verdict: str, note: str = "") -> "Claims":
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {list(VERDICTS)}, got {verdict!r}")
+        if not claim:
+            raise ValueError("claim must be a non-empty description")
+        self._rows.append({"chapter": self.chapter, "claim": claim, "source": _fmt(source),
+                           "measured": _fmt(measured), "verdict": verdict, "note": note})
+        return self
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self._rows, columns=list(CLAIM_COLUMNS))
+
+    def write(self) -> pd.DataFrame:
+        df = self.frame()
+        save_table(df, self.chapter, self.profile, "claims")
+        return df
+
+
+def gather_claims(profile: str) -> pd.DataFrame:
+    """Every chapter's ``claims.csv`` under ``data/results/<profile>/``, in chapter order."""
+    base = paths.results_root() / _check_name("profile", profile)
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(base.glob("*/claims.csv"))]
+    if not frames:
+        return pd.DataFrame(columns=list(CLAIM_COLUMNS))
+    return pd.concat(frames, ignore_index=True)

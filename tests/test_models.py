@@ -1,0 +1,84 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from landscape import models
+
+
+def test_source_parameter_counts():
+    assert models.n_params(models.mlp([4, 24, 14, 3])) == 515
+    assert models.n_params(models.mlp([9, 21, 13, 1])) == 510  # auto-MPG, origin one-hot
+    assert models.n_params(models.mlp([7, 21, 13, 1])) == 468  # auto-MPG, raw inputs
+    # source 000 Table 4, column m (1 to 10 hidden layers)
+    widths = [[64], [24, 14], [12, 18, 10], [10, 14, 12, 8], [9, 10, 13, 10, 6], [6, 8, 12, 12, 8, 5],
+              [5, 8, 9, 11, 9, 8, 5], [5, 7, 9, 10, 9, 8, 6, 4], [5, 6, 7, 8, 10, 8, 7, 6, 5],
+              [4, 5, 6, 8, 9, 9, 8, 6, 5, 4]]
+    counts = [models.n_params(models.mlp([4, *w, 3])) for w in widths]
+    assert counts == [515, 515, 517, 515, 515, 517, 515, 515, 516, 516]
+
+
+def _weights(init, sizes=(200, 300, 3), seed=0):
+    net = models.mlp(list(sizes), init=init, seed=seed, dtype=torch.float64)
+    return net[0].weight.detach().numpy(), net[0].bias.detach().numpy()
+
+
+def test_glorot_uniform_statistics():
+    w, b = _weights("glorot_uniform")
+    a = math.sqrt(6 / (200 + 300))
+    assert np.abs(w).max() <= a and np.abs(w).max() > 0.99 * a
+    assert abs(w.var() - a**2 / 3) < 0.02 * a**2 / 3
+    assert (b == 0).all()
+
+
+def test_other_initialisations():
+    w, _ = _weights("random_uniform")
+    assert np.abs(w).max() <= 0.05 and abs(w.var() - 0.1**2 / 12) < 1e-4
+    w, _ = _weights("truncated_normal")
+    assert np.abs(w).max() <= 0.1 + 1e-12
+    # variance of N(0, 1) truncated to [-2, 2] is 0.7737
+    assert abs(w.var() / 0.05**2 - 0.7737) < 0.02
+    w, _ = _weights("orthogonal")
+    np.testing.assert_allclose(w.T @ w, np.eye(200), atol=1e-10)  # 300 x 200: orthonormal columns
+    w, _ = _weights("identity")
+    np.testing.assert_array_equal(w, np.eye(300, 200))
+    w, b = _weights("zeros")
+    assert not w.any() and not b.any()
+    net = models.mlp([4, 5, 3], init="constant", init_value=5)
+    assert (net[0].weight == 5).all() and (net[0].bias == 0).all()
+
+
+def test_same_seed_same_weights():
+    a = models.flatten(models.mlp([4, 24, 14, 3], seed=3))
+    b = models.flatten(models.mlp([4, 24, 14, 3], seed=3))
+    c = models.flatten(models.mlp([4, 24, 14, 3], seed=4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_flat_views_round_trip():
+    net = models.mlp([4, 6, 3], seed=1, dtype=torch.float64)
+    x = torch.randn(5, 4, dtype=torch.float64)
+    vec = models.flatten(net) + 0.1
+    params = models.unflatten(net, vec)
+    out = torch.func.functional_call(net, params, (x,))
+    models.assign(net, vec)
+    torch.testing.assert_close(out, net(x))
+    torch.testing.assert_close(models.flatten(net), vec)
+    with pytest.raises(ValueError, match="vec"):
+        models.assign(net, vec[:-1])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(sizes=[4]), "sizes"), (dict(sizes=[4, 0, 3]), "sizes"), (dict(sizes=[4, 3], init="he"), "init"),
+    (dict(sizes=[4, 3], activation="swish"), "activation"), (dict(sizes=[4, 3], init_value=2.0), "init_value"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        models.mlp(**kwargs)
+
+
+def test_loss_functions():
+    assert models.loss_function("mae")(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 0.0])) == 1.5
+    with pytest.raises(ValueError, match="loss"):
+        models.loss_function("hinge")

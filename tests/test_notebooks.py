@@ -1,0 +1,57 @@
+"""Smoke runs: every chapter executes under the quick profile without an error, glues every key its prose uses,
+and writes its results; then the whole book builds with -W (broken references and missing glue fail it)."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from landscape import paths, runner
+from landscape.results import CLAIM_COLUMNS, VERDICTS
+
+CHAPTERS = [c for c in runner.chapters() if c != runner.REPORT] + [runner.REPORT]
+
+
+@pytest.fixture(scope="module")
+def quick_root(tmp_path_factory):
+    """A scratch root holding the book sources; results, caches and executed notebooks land there."""
+    real = paths.root()
+    root = tmp_path_factory.mktemp("book")
+    for name in ("notebooks", "data/raw"):
+        shutil.copytree(real / name, root / name)
+    for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/references.bib"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(real / name, root / name)
+    (root / "book" / "_static").mkdir()
+    (root / "lib").symlink_to(real / "lib")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LANDSCAPE_ROOT", str(root))
+    yield root
+    mp.undo()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_runs_under_quick(quick_root, chapter):
+    out = runner.execute(chapter, "quick", progress=False, log=lambda *a: None)
+    assert runner.check_notebook(out) == []
+    results = quick_root / "data" / "results" / "quick" / chapter
+    csvs = sorted(results.glob("*.csv"))
+    assert csvs, f"{chapter} wrote no results"
+    for csv in csvs:
+        assert not pd.read_csv(csv).empty, f"{csv.name} is empty"
+    if chapter != runner.REPORT:
+        claims = pd.read_csv(results / "claims.csv")
+        assert tuple(claims.columns) == CLAIM_COLUMNS and len(claims) > 0
+        assert set(claims.verdict) <= set(VERDICTS)
+
+
+@pytest.mark.slow
+def test_book_builds_and_rebuild_is_a_no_op(quick_root):
+    html = runner.build_book("quick", progress=False, mathjax=False, log=lambda *a: None)
+    assert html.exists()
+    page = (quick_root / "_build" / "html" / "book" / "chapters" / "01_trajectories.html").read_text()
+    assert "<img" in page and "mathjax/tex-mml-chtml.js" in page and "cdn.jsdelivr" not in page
+    stamps = {p: p.read_bytes() for p in (quick_root / "book" / "_executed" / "quick").glob("*.stamp.json")}
+    runner.build_book("quick", progress=False, mathjax=False, log=lambda *a: None)
+    assert {p: p.read_bytes() for p in stamps} == stamps  # nothing re-executed

@@ -1,0 +1,105 @@
+"""The runner's contract: chapters and parameters are discovered from the notebooks, profiles override them,
+bad names and types fail at once with the valid choices listed."""
+
+import json
+
+import pytest
+
+from landscape import runner
+from landscape.__main__ import main
+
+
+def test_chapters_and_parameters():
+    chapters = runner.chapters()
+    assert "01_trajectories" in chapters and list(chapters)[-1] == runner.REPORT
+    params = runner.read_parameters("01_trajectories")
+    assert params["epochs"]["default"] == 400 and params["epochs"]["type"] == "int"
+    assert params["hidden"]["default"] == [24, 14]
+    assert params["profile"]["default"] == "paper"
+
+
+def test_every_chapter_has_a_quick_profile_section_that_is_valid():
+    quick = runner.load_profile("quick")  # validates every name and type
+    for chapter in runner.chapters():
+        if chapter != runner.REPORT:
+            assert chapter in quick, f"{chapter} has no section in notebooks/profiles/quick.yaml"
+
+
+def test_profile_override_and_cli_override():
+    assert runner.resolve("01_trajectories")["epochs"] == 400
+    assert runner.resolve("01_trajectories", "quick")["epochs"] == 40
+    resolved = runner.resolve("01_trajectories", "quick", {"epochs": 7, "lr": 1})
+    assert resolved["epochs"] == 7 and resolved["lr"] == 1.0 and isinstance(resolved["lr"], float)
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(runner.ChapterError, match="chapters are: 01_trajectories"):
+        runner.resolve("01_nope")
+    with pytest.raises(runner.ChapterError, match=r"unknown parameter 'epoch'.*epochs"):
+        runner.resolve("01_trajectories", overrides={"epoch": 3})
+    with pytest.raises(runner.ChapterError, match="profiles are: paper, quick"):
+        runner.resolve("01_trajectories", "fast")
+    with pytest.raises(runner.ChapterError, match="set by the runner"):
+        runner.resolve("01_trajectories", overrides={"profile": "x"})
+
+
+@pytest.mark.parametrize("name, value", [("epochs", 2.5), ("epochs", "ten"), ("lr", "fast"), ("hidden", 3),
+                                         ("epochs", True)])
+def test_wrong_type_fails(name, value):
+    with pytest.raises(runner.ChapterError, match=f"parameter '{name}' expects"):
+        runner.resolve("01_trajectories", overrides={name: value})
+
+
+def test_parse_assignment():
+    assert runner.parse_assignment("epochs=10") == ("epochs", 10)
+    assert runner.parse_assignment("hidden=[8, 8]") == ("hidden", [8, 8])
+    assert runner.parse_assignment("dataset=path/to/my.csv") == ("dataset", "path/to/my.csv")
+    assert runner.parse_assignment("flag=true") == ("flag", True)
+    with pytest.raises(runner.ChapterError, match="name=value"):
+        runner.parse_assignment("epochs")
+
+
+def test_run_labels_keep_custom_runs_apart():
+    assert runner.run_label("quick", {}) == "quick"
+    label = runner.run_label("paper", {"dataset": "my.csv"})
+    assert label.startswith("paper+") and label != runner.run_label("paper", {"dataset": "other.csv"})
+
+
+def test_bad_profile_file_is_caught(tmp_root):
+    (tmp_root / "notebooks" / "profiles" / "broken.yaml").write_text("01_trajectories:\n  epocs: 3\n")
+    with pytest.raises(runner.ChapterError, match="unknown parameter 'epocs'"):
+        runner.load_profile("broken")
+
+
+def test_cli_errors_exit_2(capsys):
+    assert main(["run", "01_trajectories", "-p", "epoch=3"]) == 2
+    assert "unknown parameter 'epoch'" in capsys.readouterr().err
+    assert main(["list"]) == 0
+    assert "epochs = 400 (int)" in capsys.readouterr().out
+
+
+def test_fingerprint_tracks_source_params_and_library(tmp_root):
+    p = runner.resolve("01_trajectories", "quick")
+    fp = runner.fingerprint("01_trajectories", p)
+    assert runner.fingerprint("01_trajectories", dict(p, epochs=41)) != fp
+    nb = tmp_root / "notebooks" / "01_trajectories.md"
+    nb.write_text(nb.read_text() + "\n")
+    assert runner.fingerprint("01_trajectories", p) != fp
+
+
+def test_check_notebook_finds_missing_glue_and_errors(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("we found {glue:text}`d:.2f` and {glue}`auc`"),
+                nbformat.v4.new_code_cell("x")]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("display_data", data={"text/plain": "1"},
+                               metadata={"scrapbook": {"name": "d", "mime_prefix": ""}}),
+        nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[]),
+    ]
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, str(path))
+    problems = runner.check_notebook(path)
+    assert problems == ["cell 1: ValueError: boom", "glue key 'auc' is used in the prose but never glued"]
+    json.loads(path.read_text())
