@@ -1,0 +1,236 @@
+r"""Toy problems of Böttcher & Wheeler, Secs. II.2--III.3: near-orthogonality of random directions, quadratic
+saddles, curvature seen through random 2-D projections, and trace estimates from 1-D projections.
+
+Reconstructions (the extracted source lost its equations; these follow the prose):
+
+* eq (26): :math:`L(\theta) = \tfrac12\sum_{i=1}^{n/2}\theta_i^2 - \tfrac12\sum_{i=n/2+1}^{n}\theta_i^2`,
+  critical point :math:`\theta^* = 0`, Hessian :math:`\mathrm{diag}(+1,\dots,+1,-1,\dots,-1)`, trace 0.
+* eq (31): :math:`L(\theta) = \tfrac12\sum_{i=1}^{p}\theta_i^2 - \tfrac12\sum_{i=p+1}^{n}\theta_i^2`
+  (empty sums are 0), trace :math:`2p - n` (600 in the source; its :math:`n` and :math:`p` were lost).
+* eq (19)/(21): the projected Hessian :math:`\tilde H = [\delta\ \eta]^\top H [\delta\ \eta]` with entries
+  :math:`\tilde H_{11} = \delta^\top H\delta`, :math:`\tilde H_{22} = \eta^\top H\eta`,
+  :math:`\tilde H_{12} = \delta^\top H\eta`, principal curvatures
+  :math:`\tilde\kappa_{1,2} = \tfrac12(\tilde H_{11}+\tilde H_{22}) \pm
+  \sqrt{\tfrac14(\tilde H_{11}-\tilde H_{22})^2 + \tilde H_{12}^2}`.
+* eq (22)/(23): :math:`\mathbb E[\tilde H] = (\operatorname{tr} H)\, I_2`, so the curvature of the expected
+  projection is :math:`\bar{\tilde\kappa} = \operatorname{tr} H = n\bar\kappa`.
+* eq (18): :math:`P(|\langle\delta,\eta\rangle|/n \ge \epsilon) \lesssim 4 e^{-n\epsilon^2/4}` for large
+  :math:`n` (Laurent--Massart bounds (15)--(16) on the two :math:`\chi^2_n` variables of eq (13), union bound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+__all__ = [
+    "QuadraticSaddle",
+    "saddle_equal",
+    "saddle_shifted",
+    "random_inner_products",
+    "orthogonality_bound",
+    "projected_hessians",
+    "ensemble_means",
+    "saddle_share",
+    "saddle_share_vs_dimension",
+    "function_surface",
+]
+
+
+def _pos_int(v, name, minimum=1):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
+    return int(v)
+
+
+@dataclass(frozen=True)
+class QuadraticSaddle:
+    r"""Quadratic loss :math:`L(\theta) = \tfrac12 \sum_i \lambda_i \theta_i^2` with critical point 0 and Hessian
+    :math:`\mathrm{diag}(\lambda)`. ``loss`` works on numpy or torch vectors (last axis)."""
+
+    curvatures: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.curvatures)
+
+    @property
+    def trace(self) -> float:
+        return float(self.curvatures.sum())
+
+    @property
+    def hessian_diagonal(self) -> np.ndarray:
+        return self.curvatures.copy()
+
+    def loss(self, theta):
+        if torch.is_tensor(theta):
+            lam = torch.as_tensor(self.curvatures, dtype=theta.dtype, device=theta.device)
+            return 0.5 * (lam * theta * theta).sum(-1)
+        theta = np.asarray(theta, dtype=np.float64)
+        return 0.5 * (self.curvatures * theta * theta).sum(-1)
+
+    def torch_loss(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.loss
+
+
+def saddle_equal(n: int) -> QuadraticSaddle:
+    """Eq (26) (reconstructed): ``n/2`` curvatures +1 and ``n/2`` curvatures −1; trace 0. ``n`` must be even."""
+    n = _pos_int(n, "n", 2)
+    if n % 2:
+        raise ValueError(f"n must be even, got {n}")
+    return QuadraticSaddle(np.concatenate([np.ones(n // 2), -np.ones(n // 2)]))
+
+
+def saddle_shifted(n: int, trace: int = 600) -> QuadraticSaddle:
+    """Eq (31) (reconstructed): ``p = (n + trace)/2`` curvatures +1 and ``n − p`` curvatures −1."""
+    n = _pos_int(n, "n")
+    if (n + trace) % 2 or not -n <= trace <= n:
+        raise ValueError(f"trace must have the parity of n and |trace| <= n, got n={n}, trace={trace}")
+    p = (n + trace) // 2
+    return QuadraticSaddle(np.concatenate([np.ones(p), -np.ones(n - p)]))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Sec. II.2: near-orthogonality
+# ----------------------------------------------------------------------------------------------------------
+
+def random_inner_products(dims, n_pairs: int, seed: int = 0) -> pd.DataFrame:
+    r"""For each dimension :math:`n` in ``dims``, ``n_pairs`` independent pairs :math:`\delta,\eta \sim
+    \mathcal N(0, I_n)`: the scaled inner product :math:`\langle\delta,\eta\rangle/n` (eqs (13)--(14): mean 0,
+    variance :math:`1/n`) and the cosine of the angle. Tidy frame: ``dim, pair, inner_over_n, cosine``."""
+    n_pairs = _pos_int(n_pairs, "n_pairs")
+    dims = [_pos_int(int(d), "dims") for d in np.atleast_1d(dims)]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in dims:
+        chunk = max(1, min(n_pairs, 2_000_000 // n))
+        done = 0
+        while done < n_pairs:
+            m = min(chunk, n_pairs - done)
+            d = rng.standard_normal((m, n))
+            e = rng.standard_normal((m, n))
+            ip = np.einsum("ij,ij->i", d, e)
+            cos = ip / np.sqrt(np.einsum("ij,ij->i", d, d) * np.einsum("ij,ij->i", e, e))
+            rows.append(pd.DataFrame({"dim": n, "pair": np.arange(done, done + m), "inner_over_n": ip / n,
+                                      "cosine": cos}))
+            done += m
+    return pd.concat(rows, ignore_index=True)
+
+
+def orthogonality_bound(n, eps) -> np.ndarray:
+    r"""Reconstructed eq (18): :math:`P(|\langle\delta,\eta\rangle|/n \ge \epsilon) \le 2\bigl[
+    e^{-n(\sqrt{1+2\epsilon}-1)^2/4} + e^{-n\epsilon^2/4}\bigr] \to 4e^{-n\epsilon^2/4}` (small
+    :math:`\epsilon`). From eq (13), :math:`\langle\delta,\eta\rangle = (X - Y)/2` with
+    :math:`X = \|\delta+\eta\|^2/2`, :math:`Y = \|\delta-\eta\|^2/2 \sim \chi^2_n`; the event needs
+    :math:`|X-n| \ge n\epsilon` or :math:`|Y-n| \ge n\epsilon`, bounded by the Laurent--Massart inequalities
+    (15)--(16) and a union bound. Returns the finite-:math:`n` form, clipped at 1."""
+    n = np.asarray(n, dtype=np.float64)
+    eps = np.asarray(eps, dtype=np.float64)
+    if np.any(eps <= 0):
+        raise ValueError("eps must be > 0")
+    b = 2 * (np.exp(-n * (np.sqrt(1 + 2 * eps) - 1) ** 2 / 4) + np.exp(-n * eps ** 2 / 4))
+    return np.minimum(b, 1.0)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Secs. II.3, III.1: curvature in random 2-D projections
+# ----------------------------------------------------------------------------------------------------------
+
+def projected_hessians(curvatures, n_samples: int, seed: int = 0, *, exact: bool | None = None) -> pd.DataFrame:
+    r"""``n_samples`` random 2-D projections of the Hessian :math:`H = \mathrm{diag}(\lambda)` (eqs (19), (21)).
+
+    Returns a frame with one row per sample: ``sample, h11, h22, h12, kappa1, kappa2`` (kappa1 >= kappa2).
+    For a Hessian with few distinct eigenvalues the projection is drawn exactly and cheaply:
+    :math:`\tilde H = \sum_{\mu} \mu\, W_\mu` with independent Wishart matrices
+    :math:`W_\mu \sim \mathcal W_2(I, n_\mu)` (:math:`n_\mu` = multiplicity of :math:`\mu`), which is the
+    distribution of :math:`[\delta\ \eta]^\top H [\delta\ \eta]` for Gaussian :math:`\delta,\eta`
+    (``exact=None``: used when there are at most 10 distinct values). Otherwise the Gaussian directions are
+    drawn explicitly (``exact=False``).
+    """
+    lam = np.asarray(curvatures, dtype=np.float64).reshape(-1)
+    if lam.size == 0 or not np.all(np.isfinite(lam)):
+        raise ValueError("curvatures must be a non-empty finite vector")
+    n_samples = _pos_int(n_samples, "n_samples")
+    rng = np.random.default_rng(seed)
+    vals, counts = np.unique(lam, return_counts=True)
+    if exact is None:
+        exact = len(vals) <= 10
+    if exact:
+        h11 = np.zeros(n_samples)
+        h22 = np.zeros(n_samples)
+        h12 = np.zeros(n_samples)
+        for mu, k in zip(vals, counts):
+            # Bartlett decomposition of W_2(I, k): W = A A^T, A lower triangular
+            c1 = np.sqrt(rng.chisquare(k, n_samples))
+            c2 = np.sqrt(rng.chisquare(k - 1, n_samples)) if k > 1 else np.zeros(n_samples)
+            z = rng.standard_normal(n_samples)
+            h11 += mu * c1 ** 2
+            h12 += mu * c1 * z
+            h22 += mu * (z ** 2 + c2 ** 2)
+    else:
+        h11, h22, h12 = (np.empty(n_samples) for _ in range(3))
+        chunk = max(1, 2_000_000 // lam.size)
+        for i in range(0, n_samples, chunk):
+            m = min(chunk, n_samples - i)
+            d = rng.standard_normal((m, lam.size))
+            e = rng.standard_normal((m, lam.size))
+            h11[i:i + m] = (d * d) @ lam
+            h22[i:i + m] = (e * e) @ lam
+            h12[i:i + m] = (d * e) @ lam
+    mean = 0.5 * (h11 + h22)
+    rad = np.sqrt(0.25 * (h11 - h22) ** 2 + h12 ** 2)
+    return pd.DataFrame({"sample": np.arange(n_samples), "h11": h11, "h22": h22, "h12": h12,
+                         "kappa1": mean + rad, "kappa2": mean - rad})
+
+
+def ensemble_means(frame: pd.DataFrame) -> pd.DataFrame:
+    r"""Ensemble means (eq (29)) after :math:`N = 1, 2, \dots` projections: running means of ``h11, h22, h12,
+    kappa1, kappa2`` and the eigenvalues of the running mean of :math:`\tilde H` (eq (30), ``kappa_bar1,
+    kappa_bar2``). Column ``N`` counts projections."""
+    N = np.arange(1, len(frame) + 1)
+    out = pd.DataFrame({"N": N})
+    for c in ("h11", "h22", "h12", "kappa1", "kappa2"):
+        out[c] = np.cumsum(frame[c].to_numpy()) / N
+    mean = 0.5 * (out.h11 + out.h22)
+    rad = np.sqrt(0.25 * (out.h11 - out.h22) ** 2 + out.h12 ** 2)
+    out["kappa_bar1"], out["kappa_bar2"] = mean + rad, mean - rad
+    return out
+
+
+def saddle_share(frame: pd.DataFrame) -> float:
+    r"""Share of projections whose principal curvatures have opposite signs
+    (:math:`\tilde\kappa_1\tilde\kappa_2 < 0`), i.e. that show the saddle."""
+    return float(np.mean(frame["kappa1"].to_numpy() * frame["kappa2"].to_numpy() < 0))
+
+
+def saddle_share_vs_dimension(dims, trace: int, n_samples: int, seed: int = 0) -> pd.DataFrame:
+    """Share of random projections showing the saddle of eq (31) with the given trace, for each ``n``."""
+    rows = []
+    for i, n in enumerate(np.atleast_1d(dims)):
+        df = projected_hessians(saddle_shifted(int(n), trace).curvatures, n_samples, seed + i)
+        rows.append({"n": int(n), "trace": trace, "saddle_share": saddle_share(df)})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# surfaces of plain functions (Fig. 4)
+# ----------------------------------------------------------------------------------------------------------
+
+def function_surface(fn: Callable[[np.ndarray], np.ndarray], x0, d1, d2, alphas, betas) -> pd.DataFrame:
+    r""":math:`\ell(\alpha,\beta) = f(x_0 + \alpha d_1 + \beta d_2)` (eq (12)) for a vectorised numpy function
+    ``fn`` (last axis = coordinates). Grids must contain 0 exactly. Frame: ``alpha, beta, loss``."""
+    from .projections import _grid
+
+    a, b = _grid(alphas, "alphas"), _grid(betas, "betas")
+    x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
+    d1 = np.asarray(d1, dtype=np.float64).reshape(-1)
+    d2 = np.asarray(d2, dtype=np.float64).reshape(-1)
+    if d1.shape != x0.shape or d2.shape != x0.shape:
+        raise ValueError("d1 and d2 must have the shape of x0")
+    A, B = np.meshgrid(a, b, indexing="ij")
+    vals = np.array([fn(x0 + ai * d1 + B[i][:, None] * d2) for i, ai in enumerate(a)])
+    return pd.DataFrame({"alpha": A.ravel(), "beta": B.ravel(), "loss": np.asarray(vals).ravel()})

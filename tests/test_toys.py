@@ -1,0 +1,101 @@
+"""Toy saddles, projected curvatures and the chapter's training helpers."""
+
+import numpy as np
+import pytest
+import torch
+
+from landscape import approximation as ap
+from landscape import hessian as hs
+from landscape import toys
+
+
+def test_saddles_hessian_and_trace():
+    s = toys.saddle_equal(10)
+    assert s.trace == 0 and s.n == 10
+    H = hs.dense_function_hessian(s.loss, np.zeros(10))
+    np.testing.assert_allclose(H, np.diag(s.curvatures), atol=1e-14)
+    t = toys.saddle_shifted(1000, 600)
+    assert t.trace == 600 and (t.curvatures > 0).sum() == 800
+    op = hs.function_hessian_operator(t.loss, np.zeros(1000))
+    res = hs.opposite_extreme(op)
+    assert res.is_saddle
+    assert sorted([res.dominant_value, res.opposite_value]) == pytest.approx([-1.0, 1.0])
+    with pytest.raises(ValueError, match="n"):
+        toys.saddle_equal(7)
+    with pytest.raises(ValueError, match="trace"):
+        toys.saddle_shifted(10, 3)
+
+
+@pytest.mark.parametrize("lam", [np.array([1.0] * 30 + [-1.0] * 20), np.linspace(-2, 3, 40)])
+def test_projected_hessians_exact_vs_explicit(lam):
+    a = toys.projected_hessians(lam, 40000, seed=0, exact=True)
+    b = toys.projected_hessians(lam, 40000, seed=1, exact=False)
+    # same distribution: means (eq 22: E[H~] = tr(H) I) and variances (Var h11 = 2 sum lam^2, Var h12 = sum lam^2)
+    for df in (a, b):
+        assert df.h11.mean() == pytest.approx(lam.sum(), abs=5 * np.sqrt(2 * (lam**2).sum() / 40000))
+        assert df.h12.mean() == pytest.approx(0.0, abs=5 * np.sqrt((lam**2).sum() / 40000))
+        assert df.h11.var() == pytest.approx(2 * (lam**2).sum(), rel=0.05)
+        assert df.h12.var() == pytest.approx((lam**2).sum(), rel=0.05)
+    assert abs(toys.saddle_share(a) - toys.saddle_share(b)) < 0.02
+    assert np.all(a.kappa1 >= a.kappa2)
+
+
+def test_principal_curvatures_are_eigenvalues():
+    df = toys.projected_hessians(np.linspace(-1, 2, 9), 50, seed=3, exact=False)
+    for _, r in df.iterrows():
+        w = np.linalg.eigvalsh([[r.h11, r.h12], [r.h12, r.h22]])
+        np.testing.assert_allclose([r.kappa2, r.kappa1], w, atol=1e-10)
+
+
+def test_ensemble_means_and_trace0_share():
+    df = toys.projected_hessians(toys.saddle_equal(1000).curvatures, 20000, seed=0)
+    em = toys.ensemble_means(df)
+    assert em.N.iloc[-1] == 20000
+    assert em.h11.iloc[-1] == pytest.approx(df.h11.mean())
+    # trace 0: no saddle in about 29 % of projections (independent of n), source: ~30 %
+    assert 0.27 < 1 - toys.saddle_share(df) < 0.31
+
+
+def test_orthogonality_bound_holds():
+    df = toys.random_inner_products([100, 1000], 2000, seed=0)
+    for n, g in df.groupby("dim"):
+        assert g.inner_over_n.std() == pytest.approx(1 / np.sqrt(n), rel=0.1)
+        for eps in (0.1, 0.2, 0.3):
+            assert np.mean(np.abs(g.inner_over_n) >= eps) <= toys.orthogonality_bound(n, eps) + 0.01
+
+
+def test_function_surface_origin():
+    s = toys.saddle_equal(4)
+    df = toys.function_surface(s.loss, np.zeros(4), np.eye(4)[0], np.eye(4)[2], [-1, 0, 1], [-1, 0, 1])
+    assert df.loss[(df.alpha == 0) & (df.beta == 0)].item() == 0
+    assert df.loss[(df.alpha == 1) & (df.beta == 0)].item() == 0.5
+    assert df.loss[(df.alpha == 0) & (df.beta == 1)].item() == -0.5
+
+
+def test_fcnn_parameter_counts_and_data():
+    assert sum(p.numel() for p in ap.fcnn(2).parameters()) == 20501
+    assert sum(p.numel() for p in ap.fcnn(10).parameters()) == 101301
+    d = ap.function_data(50, 1000, seed=0)
+    assert d["train"][0].shape == (50, 1) and d["test"][1].shape == (1000, 1)
+    assert np.all(np.abs(d["train"][0]) <= 1)
+    assert sum(p.numel() for p in ap.digits_cnn().parameters()) == 6090
+    assert ap.digits_cnn()(torch.zeros(3, 64)).shape == (3, 10)
+
+
+def test_train_keeps_best_and_cache(tmp_path):
+    d = ap.function_data(20, 30, seed=1)
+    X, y = (torch.tensor(a, dtype=torch.float32) for a in d["train"])
+    m = ap.fcnn(1, width=8, seed=0)
+    r = ap.cached_train(m, torch.nn.functional.mse_loss, X, y, key={"t": 1}, cache_dir=tmp_path, epochs=50, lr=0.1,
+                        log_every=10)
+    with torch.no_grad():
+        assert float(torch.nn.functional.mse_loss(m(X), y)) == pytest.approx(r.best_loss, rel=1e-6)
+    assert r.best_loss <= r.history.train_loss.min() + 1e-12
+    m2 = ap.fcnn(1, width=8, seed=0)
+    r2 = ap.cached_train(m2, torch.nn.functional.mse_loss, X, y, key={"t": 1}, cache_dir=tmp_path, epochs=50,
+                         lr=0.1, log_every=10)
+    assert r2.seconds == 0.0 and r2.best_loss == pytest.approx(r.best_loss)
+    for p, q in zip(m.parameters(), m2.parameters()):
+        assert torch.equal(p, q)
+    with pytest.raises(ValueError, match="epochs"):
+        ap.train(m, torch.nn.functional.mse_loss, X, y, epochs=0, lr=0.1)
