@@ -161,3 +161,16 @@ def test_validation_errors_name_the_parameter():
         per_sample_grads(model, "cce", torch.full((2, 4), float("nan")), torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match="t"):
         trajectory_covariance(np.zeros((5, 2)), 7, 1)
+
+
+def test_covariance_eigenvalues_and_correlation_block():
+    from landscape.covariance import correlation_block, covariance_eigenvalues
+
+    G = _grads(N=6, m=10, seed=4)
+    F = sgd_noise_factor(G, 2)
+    C = sgd_covariance(G, 2)
+    np.testing.assert_allclose(covariance_eigenvalues(F), np.sort(np.linalg.eigvalsh(C))[::-1], atol=1e-13)
+    R = correlation_block(F, np.arange(4))
+    sd = np.sqrt(np.diag(C))[:4]
+    np.testing.assert_allclose(R, C[:4, :4] / np.outer(sd, sd), atol=1e-12)
+    np.testing.assert_allclose(np.diag(R), 1.0)

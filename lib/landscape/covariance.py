@@ -32,6 +32,8 @@ __all__ = [
     "sgd_noise_factor",
     "trajectory_covariance",
     "covariance_scale",
+    "covariance_eigenvalues",
+    "correlation_block",
 ]
 
 _LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -229,3 +231,31 @@ def trajectory_covariance(points, t: int, half_width: int, *, factor: bool = Fal
     W = X[max(0, t - half_width) : min(M, t + half_width + 1)]
     F = W - W.mean(axis=0)
     return F if factor else F.T @ F
+
+
+def covariance_eigenvalues(factor) -> np.ndarray:
+    """All ``m`` eigenvalues of ``C = Fᵀ F`` (descending) from the singular values of the factor, with the
+    ``m − rank`` structural zeros included: the spectrum plotted in the source's Figs 3b and 4b."""
+    F = np.asarray(factor, dtype=np.float64)
+    if F.ndim != 2:
+        raise ValueError(f"factor: expected (k, m), got shape {F.shape}")
+    s = np.linalg.svd(F, compute_uv=False)
+    out = np.zeros(F.shape[1])
+    out[: s.size] = s * s
+    return out
+
+
+def correlation_block(factor, idx) -> np.ndarray:
+    """Correlation matrix ``C_ab / sqrt(C_aa C_bb)`` of ``C = Fᵀ F`` restricted to parameters ``idx`` (the
+    source's Figs 3a and 4a show a 10 × 10 section). Entries of zero-variance parameters are NaN."""
+    F = np.asarray(factor, dtype=np.float64)
+    idx = np.asarray(idx, dtype=int)
+    if F.ndim != 2 or idx.ndim != 1 or idx.size == 0 or idx.min() < 0 or idx.max() >= F.shape[1]:
+        raise ValueError(f"idx: expected indices into the {F.shape[-1]} parameters, got {idx!r}")
+    B = F[:, idx]
+    C = B.T @ B
+    sd = np.sqrt(np.diag(C))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        R = C / np.outer(sd, sd)
+    R[~np.isfinite(R)] = np.nan
+    return R
