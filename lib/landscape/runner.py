@@ -261,6 +261,7 @@ def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
     finally:
         if env_backend is not None:
             os.environ["MPLBACKEND"] = env_backend
+    _tidy_parameter_cells(tmp)
     tmp.replace(out)
     for problem in check_notebook(out):
         log(f"[landscape] warning: {chapter}: {problem}")
@@ -269,6 +270,23 @@ def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
                                 indent=1, default=str))
     log(f"[landscape] {chapter} ({label}): done in {seconds:.1f} s -> {out.relative_to(paths.root())}")
     return out
+
+
+def _tidy_parameter_cells(path: Path) -> None:
+    """In the rendered page, the values a run used matter, not the defaults they replaced: drop the defaults cell
+    and fold the injected-parameters cell (its source stays one click away)."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags:
+            tags.append("hide-input")
+            cell.source = "# Parameters of this run (defaults, then profile and -p overrides)\n" + \
+                cell.source.split("\n", 1)[-1]
+        elif "parameters" in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, str(path))
 
 
 def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = True, log=print) -> list[Path]:
