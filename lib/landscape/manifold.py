@@ -121,12 +121,21 @@ def sq_distances(
     if metric == "euclidean":
         return dm.euclidean_sq(traj.params)
     n = traj.config.batch_size if batch_size is None else batch_size
+    if kind == "sgd":
+        # eq (2.6) is the per-sample covariance times (N - n)/(n (N - 1)), so its distances are the "sample"
+        # distances divided by that factor (exactly, up to rounding): one cached matrix serves every n.
+        N = traj.dataset().N
+        c = cov.covariance_scale(N, n)
+        base = sq_distances(traj, kind="sample", rcond=rcond, threads=threads, cache=cache, cache_dir=cache_dir,
+                            progress=progress)
+        return base / c if c > 0 else np.zeros_like(base)
+    key_n = None if kind in ("sample", "fisher") else n
     path = None
     if cache:
         from . import paths
 
-        base = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
-        path = base / "distances" / f"{_key(traj, kind=kind, batch_size=n, rcond=rcond)}.npy"
+        base_dir = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
+        path = base_dir / "distances" / f"{_key(traj, kind=kind, batch_size=key_n, rcond=rcond)}.npy"
         if path.exists():
             try:
                 out = np.load(path, allow_pickle=False)
