@@ -103,3 +103,22 @@ def test_check_notebook_finds_missing_glue_and_errors(tmp_path):
     problems = runner.check_notebook(path)
     assert problems == ["cell 1: ValueError: boom", "glue key 'auc' is used in the prose but never glued"]
     json.loads(path.read_text())
+
+
+def test_fingerprint_follows_only_the_library_code_a_chapter_imports(tmp_root):
+    import shutil
+    from pathlib import Path
+
+    import landscape
+
+    (tmp_root / "lib").unlink()  # a private copy of the library to edit
+    shutil.copytree(Path(landscape.__file__).parents[1], tmp_root / "lib")
+    deps = {p.stem for p in runner.library_modules("01_trajectories")}
+    assert {"recording", "models", "data", "results"} <= deps and "hessian" not in deps
+    p = runner.resolve("01_trajectories", "quick")
+    fp = runner.fingerprint("01_trajectories", p)
+    lib = tmp_root / "lib" / "landscape"
+    (lib / "hessian.py").write_text((lib / "hessian.py").read_text() + "\n# unrelated edit\n")
+    assert runner.fingerprint("01_trajectories", p) == fp
+    (lib / "models.py").write_text((lib / "models.py").read_text() + "\n# edit\n")
+    assert runner.fingerprint("01_trajectories", p) != fp

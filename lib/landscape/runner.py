@@ -177,9 +177,48 @@ def run_label(profile: str, overrides: dict | None, label: str | None = None) ->
 # ---------------------------------------------------------------- fingerprints and execution
 
 
-def library_digest() -> str:
+def _imported_modules(source: str, package: str | None) -> set[str]:
+    """``landscape`` modules a piece of code imports (absolute or, inside the package, relative)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("landscape.")}
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if node.level == 0 and mod == "landscape" or node.level == 1 and package and not mod:
+                found |= {a.name for a in node.names}
+            elif node.level == 0 and mod.startswith("landscape."):
+                found.add(mod.split(".")[1])
+            elif node.level == 1 and package and mod:
+                found.add(mod.split(".")[0])
+    return found
+
+
+def library_modules(chapter: str) -> list[Path]:
+    """The library files a chapter depends on: what its code cells import, closed under the modules' own
+    imports (plus ``__init__``). Only these enter the chapter's fingerprint, so editing the Hessian code does not
+    re-execute a chapter that never touches it."""
+    import jupytext
+
+    lib = paths.root() / "lib" / "landscape"
+    nb = jupytext.reads(chapter_path(chapter).read_text(), fmt="md:myst")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
+    todo, seen = _imported_modules(code, None), {"__init__"}
+    while todo:
+        name = todo.pop()
+        path = lib / f"{name}.py"
+        if name in seen or not path.exists():
+            continue
+        seen.add(name)
+        todo |= _imported_modules(path.read_text(), "landscape")
+    return sorted(lib / f"{name}.py" for name in seen)
+
+
+def library_digest(chapter: str | None = None) -> str:
+    """Hash of the library code ``chapter`` depends on (all of it when ``chapter`` is None)."""
+    files = library_modules(chapter) if chapter else sorted((paths.root() / "lib" / "landscape").rglob("*.py"))
     h = hashlib.sha256()
-    for p in sorted((paths.root() / "lib" / "landscape").rglob("*.py")):
+    for p in files:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()
@@ -189,7 +228,7 @@ def fingerprint(chapter: str, params: dict) -> str:
     h = hashlib.sha256()
     h.update(chapter_path(chapter).read_bytes())
     h.update(json.dumps(params, sort_keys=True, default=str).encode())
-    h.update(library_digest().encode())
+    h.update(library_digest(chapter).encode())
     if chapter == REPORT:
         label = params["profile"]
         for p in sorted((paths.results_root() / label).glob("*/claims.csv")):
