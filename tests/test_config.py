@@ -11,19 +11,22 @@ from landscape import paths
 ROOT = paths.root()
 
 
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
 def _pyproject_deps():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     deps = list(meta["dependencies"])
     for extra in meta["optional-dependencies"].values():
         deps += extra
-    return {re.split(r"[<>=!\[ ]", d, 1)[0].lower().replace("_", "-"): d.replace(" ", "") for d in deps}
+    return {_name(d): d.replace(" ", "") for d in deps}
 
 
 def _conda_deps():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    return {re.split(r"[<>=!\[ ]", d, 1)[0].lower().replace("_", "-"): d.replace(" ", "") for d in pip
-            if not d.startswith("-e")}
+    return {_name(d): d.replace(" ", "") for d in pip if not d.startswith("-e")}
 
 
 def test_environment_yml_matches_pyproject():
@@ -47,7 +50,8 @@ def test_ci_runs_the_readme_test_command():
 def test_book_config_is_offline_and_strict():
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert cfg["execute"]["execute_notebooks"] == "off"  # Papermill executes, the book renders
-    assert "mathjax" in cfg["sphinx"]["config"]["mathjax_path"] and "http" not in cfg["sphinx"]["config"]["mathjax_path"]
+    mathjax = cfg["sphinx"]["config"]["mathjax_path"]
+    assert "mathjax" in mathjax and "http" not in mathjax
     assert ".*" in cfg["exclude_patterns"] and "notebooks/**" in cfg["exclude_patterns"]
 
 

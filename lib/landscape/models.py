@@ -120,7 +120,7 @@ def mlp(
         raise ValueError(f"seed must be an integer, got {seed!r}")
     gen = torch.Generator().manual_seed(seed)
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         lin = nn.Linear(a, b, dtype=torch.float64)
         _init_weight(lin.weight, init, init_value, gen)
         with torch.no_grad():

@@ -95,7 +95,7 @@ class RecordConfig:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, s: str) -> "RecordConfig":
+    def from_json(cls, s: str) -> RecordConfig:
         d = json.loads(s)
         d["hidden"] = tuple(d["hidden"])
         return cls(**d)
@@ -141,7 +141,7 @@ class Trajectory:
         return _atomic_savez(Path(path), meta, arrays)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Trajectory":
+    def load(cls, path: str | Path) -> Trajectory:
         meta, arrays = _safe_load(Path(path))
         try:
             return cls(config=RecordConfig.from_json(meta["config"]), provenance=meta["provenance"], **arrays)

@@ -56,7 +56,7 @@ class Claims:
         self.profile = _check_name("profile", profile)
         self._rows: list[dict] = []
 
-    def add(self, claim: str, source, measured, verdict: str, note: str = "") -> "Claims":
+    def add(self, claim: str, source, measured, verdict: str, note: str = "") -> Claims:
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {list(VERDICTS)}, got {verdict!r}")
         if not claim:

@@ -202,7 +202,8 @@ def library_modules(chapter: str) -> list[Path]:
 
     lib = paths.root() / "lib" / "landscape"
     nb = jupytext.reads(chapter_path(chapter).read_text(), fmt="md:myst")
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
+    code = "\n".join(c.source for c in nb.cells
+                     if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
     todo, seen = _imported_modules(code, None), {"__init__"}
     while todo:
         name = todo.pop()
