@@ -368,3 +368,16 @@ def test_invalid_operator_inputs(setup):
         hs.hessian_operator(m, CE, (Xn, y))
     with pytest.raises(ValueError, match="model"):
         hs.hessian_operator("not a model", CE, (X, y))
+
+
+@pytest.mark.parametrize("method", ["auto", "reverse"])
+def test_mse_regression_operator(method):
+    m = _model(sizes=(1, 16, 16, 1), act=nn.ReLU)
+    g = torch.Generator().manual_seed(2)
+    X = torch.rand(30, 1, generator=g) * 2 - 1
+    Y = torch.sin(3 * X)
+    H = hs.dense_hessian(m, nn.functional.mse_loss, (X, Y))
+    op = hs.hessian_operator(m, nn.functional.mse_loss, (X, Y), dtype=torch.float64, method=method)
+    V = np.random.default_rng(0).standard_normal((H.shape[0], 4))
+    np.testing.assert_allclose(op @ V, H @ V, atol=1e-12)
+    np.testing.assert_allclose(op @ V[:, 0], H @ V[:, 0], atol=1e-12)

@@ -248,7 +248,7 @@ class CurvatureOperator(spla.LinearOperator):
         return out
 
 
-def _block(fn_single: Callable[[torch.Tensor], torch.Tensor], chunk: int = 32):
+def _block(fn_single: Callable[[torch.Tensor], torch.Tensor], chunk: int = 32, fallback: bool = True):
     """Apply a vector map to the rows of V with ``vmap`` in chunks; loop if vmap is not supported."""
     vm = vmap(fn_single)
 
@@ -258,6 +258,8 @@ def _block(fn_single: Callable[[torch.Tensor], torch.Tensor], chunk: int = 32):
             try:
                 outs.append(vm(V[i:i + chunk]))
             except Exception:  # noqa: BLE001 - some ops have no batching rule: fall back to a loop
+                if not fallback:
+                    raise
                 outs.append(torch.stack([fn_single(v) for v in V[i:i + chunk]]))
         return torch.cat(outs)
 
@@ -265,7 +267,7 @@ def _block(fn_single: Callable[[torch.Tensor], torch.Tensor], chunk: int = 32):
 
 
 def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: int | None = None,
-                     dtype=None, device=None, method: str = "forward") -> CurvatureOperator:
+                     dtype=None, device=None, method: str = "auto") -> CurvatureOperator:
     r"""Hessian of the data loss as a matrix-free ``LinearOperator`` (Böttcher & Wheeler, eq (33)).
 
     .. math:: H v = \nabla_\theta\bigl(\nabla_\theta L(\theta)^\top v\bigr),
@@ -287,20 +289,22 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
     dtype: compute dtype (``torch.float32``/``torch.float64``); default the model's. float64 makes the
         operator exact to rounding (the model's own weights are not converted).
     device: compute device; default the device of the model's parameters.
-    method: ``"forward"`` (forward-over-reverse, ``torch.func.jvp`` of ``torch.func.grad``) or
-        ``"reverse"`` (double backward, reverse-over-reverse, eq (33) literally).
+    method: ``"reverse"`` (double backward, reverse-over-reverse: eq (33) literally), ``"forward"``
+        (forward-over-reverse, ``torch.func.jvp`` of ``torch.func.grad``, batched over blocks of vectors with
+        ``vmap``) or ``"auto"`` (default: reverse for single vectors, forward+vmap for blocks, falling back to
+        reverse where an operation has no forward-mode rule, e.g. ``mse_loss`` in some torch versions).
 
     Returns
     -------
     CurvatureOperator of shape (m, m) in ``parameters_to_vector`` order; ``n_matvecs`` counts HVPs.
     """
-    if method not in ("forward", "reverse"):
-        raise ValueError(f"method must be 'forward' or 'reverse', got {method!r}")
+    if method not in ("forward", "reverse", "auto"):
+        raise ValueError(f"method must be 'auto', 'forward' or 'reverse', got {method!r}")
     if not callable(loss_fn):
         raise ValueError("loss_fn must be callable")
     dtype = _resolve_dtype(model, dtype)
     if device is None:
-        device = next(model.parameters()).device if isinstance(model, nn.Module) else "cpu"
+        device = next(model.parameters()).device
     fm = _FlatModel(model, dtype, device)
     batches = _batches(data, batch_size, dtype, device)
     theta = fm.theta
@@ -308,23 +312,41 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
     def batch_loss(flat, X, y):
         return loss_fn(fm.output(flat, X), y)
 
-    def hvp_single(v: torch.Tensor) -> torch.Tensor:
+    def hvp_forward(v: torch.Tensor) -> torch.Tensor:
         out = torch.zeros_like(theta)
         with fm.eval_mode():
             for X, y, w in batches:
-                if method == "forward":
-                    g = grad(lambda t: batch_loss(t, X, y))
-                    out = out + w * jvp(g, (theta,), (v,))[1]
-                else:
-                    t = theta.detach().requires_grad_(True)
-                    (gr,) = torch.autograd.grad(batch_loss(t, X, y), t, create_graph=True)
-                    (hv,) = torch.autograd.grad(gr @ v, t)
-                    out = out + w * hv
+                g = grad(lambda t: batch_loss(t, X, y))
+                out = out + w * jvp(g, (theta,), (v,))[1]
         return out.detach()
 
-    matmat = _block(hvp_single) if method == "forward" else None
-    return CurvatureOperator(fm.n, hvp_single, dtype=dtype, device=device, name="hessian",
-                             torch_matmat=matmat)
+    def hvp_reverse(v: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(theta)
+        with fm.eval_mode():
+            for X, y, w in batches:
+                t = theta.detach().requires_grad_(True)
+                (gr,) = torch.autograd.grad(batch_loss(t, X, y), t, create_graph=True)
+                (hv,) = torch.autograd.grad(gr @ v, t)
+                out = out + w * hv
+        return out.detach()
+
+    if method == "reverse":
+        return CurvatureOperator(fm.n, hvp_reverse, dtype=dtype, device=device, name="hessian")
+    if method == "forward":
+        return CurvatureOperator(fm.n, hvp_forward, dtype=dtype, device=device, name="hessian",
+                                 torch_matmat=_block(hvp_forward))
+    state = {"forward_ok": True}
+    block_fwd = _block(hvp_forward, fallback=False)
+
+    def matmat(V):
+        if state["forward_ok"]:
+            try:
+                return block_fwd(V)
+            except RuntimeError:
+                state["forward_ok"] = False
+        return torch.stack([hvp_reverse(v) for v in V])
+
+    return CurvatureOperator(fm.n, hvp_reverse, dtype=dtype, device=device, name="hessian", torch_matmat=matmat)
 
 
 def function_hessian_operator(fn: Callable[[torch.Tensor], torch.Tensor], x0, *, dtype=torch.float64,
@@ -553,7 +575,7 @@ class OppositeExtreme:
 
 
 def opposite_extreme(op, *, seed: int = 0, tol: float = 1e-6, eig_tol: float = 1e-10,
-                     dominant: tuple[float, np.ndarray] | None = None) -> OppositeExtreme:
+                     dominant: tuple[float, np.ndarray] | None = None, ncv: int | None = None) -> OppositeExtreme:
     r"""Largest-magnitude eigenvalue of the sign opposite to the dominant one (annihilation, Appendix B).
 
     Let :math:`|\lambda_1| \ge \dots` with :math:`\lambda_1` the eigenvalue of largest magnitude (found by
@@ -569,7 +591,8 @@ def opposite_extreme(op, *, seed: int = 0, tol: float = 1e-6, eig_tol: float = 1
     :math:`|\lambda_{\rm opp}| > \mathrm{tol}\,|\lambda_1|` the point is a saddle of the quadratic model and
     the pair is returned. Otherwise the operator is positive (or negative) semi-definite up to the tolerance:
     no saddle direction exists and ``opposite_value`` is ``None`` (with an explanation in ``message``); no
-    spurious saddle is ever reported.
+    spurious saddle is ever reported. ``ncv``: Lanczos basis size for the shifted problem (a larger basis
+    helps when the opposite end of the spectrum is small and clustered, the usual case for trained networks).
     """
     A = _as_operator(op)
     n = A.shape[0]
@@ -589,7 +612,7 @@ def opposite_extreme(op, *, seed: int = 0, tol: float = 1e-6, eig_tol: float = 1
     shifted = spla.LinearOperator(A.shape, matvec=lambda x: A.matvec(x) - lam1 * np.asarray(x).reshape(-1),
                                   matmat=lambda X: A.matmat(X) - lam1 * np.asarray(X), dtype=np.float64)
     shifted = _Symmetric(shifted)
-    sec = eigenpairs(shifted, 1, "magnitude", seed=seed + 1, tol=eig_tol)
+    sec = eigenpairs(shifted, 1, "magnitude", seed=seed + 1, tol=eig_tol, ncv=ncv)
     lam_opp = float(sec.eigenvalues[0]) + lam1
     v_opp = sec.eigenvectors[:, 0]
     r1 = float(np.linalg.norm(A.matvec(v1) - lam1 * v1))

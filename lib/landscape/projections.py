@@ -97,7 +97,7 @@ class HessianDirections:
     n_matvecs: int
 
 
-def hessian_directions(op, k: int = 2, *, seed: int = 0, tol: float = 1e-6) -> HessianDirections:
+def hessian_directions(op, k: int = 2, *, seed: int = 0, tol: float = 1e-6, ncv: int | None = None) -> HessianDirections:
     r"""The dominant Hessian directions of Sec. IV (Algorithm 1 with the annihilation step, Appendix B).
 
     ``k=2``: the eigenvector of the largest-magnitude eigenvalue :math:`\lambda_1` first, then the eigenvector
@@ -105,11 +105,11 @@ def hessian_directions(op, k: int = 2, *, seed: int = 0, tol: float = 1e-6) -> H
     ordered as (direction of the largest positive curvature, direction of the most negative curvature). If the
     Hessian is semi-definite there is no such direction: the second direction is then the eigenvector of the
     second-largest-magnitude eigenvalue, ``is_saddle`` is False and ``message`` says so. ``k=1``: only the
-    dominant direction. ``k>2``: the ``k`` largest-magnitude eigenpairs.
+    dominant direction. ``k>2``: the ``k`` largest-magnitude eigenpairs. ``ncv``: see ``opposite_extreme``.
     """
     k = _hs._check_int(k, "k")
     if k == 2:
-        res = _hs.opposite_extreme(op, seed=seed, tol=tol)
+        res = _hs.opposite_extreme(op, seed=seed, tol=tol, ncv=ncv)
         if res.is_saddle:
             vals = np.array([res.dominant_value, res.opposite_value])
             vecs = np.stack([res.dominant_vector, res.opposite_vector])
