@@ -188,8 +188,8 @@ def cached_train(model: nn.Module, loss_fn: Callable, X, y, *, key: Mapping, cac
     res = train(model, loss_fn, X, y, **train_kwargs)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save({"state": model.state_dict(), "epoch": torch.as_tensor(res.history.epoch.to_numpy()),
-                "loss": torch.as_tensor(res.history.train_loss.to_numpy()),
+    torch.save({"state": model.state_dict(), "epoch": torch.tensor(res.history.epoch.to_numpy().copy()),
+                "loss": torch.tensor(res.history.train_loss.to_numpy().copy()),
                 "best_epoch": torch.tensor(res.best_epoch), "best_loss": torch.tensor(res.best_loss)}, tmp)
     tmp.replace(path)
     return res
