@@ -239,3 +239,24 @@ def test_validation_errors():
         energy_ratio([0.5, 1.0])
     with pytest.raises(ValueError, match="d"):
         auc_ratio([1.0, 0.5, 0.2], 5)
+
+
+def test_constant_kernel_gives_dimension_zero():
+    # all distances 0 (e.g. eq 2.6 at full batch): K = 1, P = 1/M, λ = (1, 0, ..., 0) up to rounding
+    lam = diffusion_spectrum(np.zeros((50, 50)), 3.0)
+    assert abs(lam[0] - 1) < 1e-12 and np.all(np.abs(lam[1:]) < 1e-12)
+    assert intrinsic_dimension(lam) == 0 and auc_ratio(lam, 0) == 0.0
+    assert intrinsic_dimension([1.0, 1e-15, -1e-15]) == 0
+    assert intrinsic_dimension([1.0, 1e-15, -1e-15], tol=0) >= 1
+
+
+def test_backends_agree():
+    rng = np.random.default_rng(7)
+    D2 = euclidean_sq(rng.normal(size=(40, 3)))
+    a = diffusion_map(D2, 1.0, backend="torch")
+    b = diffusion_map(D2, 1.0, backend="scipy")
+    np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, atol=1e-13)
+    np.testing.assert_allclose(a.embedding[:, :5], b.embedding[:, :5], atol=1e-8)
+    np.testing.assert_allclose(diffusion_spectrum(D2, 1.0, backend="scipy"), a.eigenvalues, atol=1e-13)
+    with pytest.raises(ValueError, match="backend"):
+        diffusion_spectrum(D2, 1.0, backend="numpy")

@@ -10,7 +10,10 @@ Conventions (fixed here, stated once):
 * Normalisation (section 2.2): ``K̃ = D^{-α} K D^{-α}`` with ``D = diag(K 1)`` and ``α = 1/2`` (the source's
   choice), then ``P = D̃^{-1} K̃`` with ``D̃ = diag(K̃ 1)`` (eq 2.11).
 * Eigenpairs come from the symmetric conjugate ``S = D̃^{-1/2} K̃ D̃^{-1/2}`` (same eigenvalues as ``P``)
-  with ``scipy.linalg.eigh`` (deterministic LAPACK), sorted descending. Right eigenvectors
+  with a deterministic dense symmetric LAPACK solver, sorted descending: ``torch.linalg.eigh`` (MKL's
+  syevd; default, ``backend="torch"``) or ``scipy.linalg.eigh`` (``backend="scipy"``). On the project's
+  machines the MKL path is about 10x faster at M = 2400 (1.7 s against 19 s for the eigenvalues); both agree to
+  rounding (tested). Right eigenvectors
   ``ψ_l = v_l / sqrt(π)`` and left eigenvectors ``φ_l = v_l · sqrt(π)`` with ``π = diag(D̃) / Σ diag(D̃)``
   the stationary distribution, so ``ψ_0 ≡ 1``, ``φ_0 = π`` and ``Σ_k φ_l(k) ψ_l'(k) = δ_ll'``.
 * Sign rule: each eigenvector ``v_l`` of ``S`` is flipped so that its entry of largest absolute value
@@ -47,6 +50,7 @@ __all__ = [
     "intrinsic_dimension",
     "auc_ratio",
     "s_alpha",
+    "ZERO_TOL",
 ]
 
 #: Default relative tolerance of the Moore-Penrose pseudo-inverse in eq (2.5): an eigenvalue of ``C`` is
@@ -300,11 +304,29 @@ class DiffusionMap:
         return self.embedding.shape[1]
 
 
-def diffusion_spectrum(sq_dists, eps: float, *, alpha: float = 0.5, knn: int | None = None) -> np.ndarray:
+BACKENDS = ("torch", "scipy")
+
+
+def _eigh(S: np.ndarray, backend: str, vectors: bool):
+    if backend == "torch":
+        St = torch.from_numpy(S)
+        if vectors:
+            w, V = torch.linalg.eigh(St)
+            return w.numpy(), V.numpy()
+        return torch.linalg.eigvalsh(St).numpy(), None
+    if backend == "scipy":
+        if vectors:
+            return scipy.linalg.eigh(S, driver="evd")
+        return scipy.linalg.eigh(S, eigvals_only=True, driver="evd"), None
+    raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+
+
+def diffusion_spectrum(sq_dists, eps: float, *, alpha: float = 0.5, knn: int | None = None,
+                       backend: str = "torch") -> np.ndarray:
     """All eigenvalues of ``P = D̃^{-1} K̃`` (eq 2.11), descending, without eigenvectors (fast path)."""
     K = gaussian_kernel(sq_dists, eps, knn=knn)
     S, _, _ = _symmetric_conjugate(K, alpha)
-    w = scipy.linalg.eigh(S, eigvals_only=True, driver="evd")
+    w, _ = _eigh(S, backend, vectors=False)
     return w[::-1].copy()
 
 
@@ -316,6 +338,7 @@ def diffusion_map(
     alpha: float = 0.5,
     tau: float = 1,
     knn: int | None = None,
+    backend: str = "torch",
 ) -> DiffusionMap:
     """Diffusion map of section 2.2: kernel (2.10), normalisation, ``P`` (2.11), embedding ``Ψ_τ`` (2.14).
 
@@ -328,6 +351,7 @@ def diffusion_map(
     alpha : ``K̃ = D^{-α} K D^{-α}``; the source uses ``α = 1/2``.
     tau : diffusion time τ in (2.14).
     knn : optional symmetrised k-NN sparsification of the kernel (see :func:`gaussian_kernel`).
+    backend : ``"torch"`` (default) or ``"scipy"`` dense symmetric eigensolver.
     """
     K = gaussian_kernel(sq_dists, eps, knn=knn)
     M = K.shape[0]
@@ -335,15 +359,8 @@ def diffusion_map(
     if not 0 <= k <= M - 1:
         raise ValueError(f"n_components: must lie in [0, {M - 1}], got {n_components!r}")
     S, dt, _ = _symmetric_conjugate(K, alpha)
-    if k == M - 1:
-        w, V = scipy.linalg.eigh(S, driver="evd")
-        w, V = w[::-1], V[:, ::-1]
-    else:
-        w = scipy.linalg.eigh(S, eigvals_only=True, driver="evd")[::-1]
-        wk, V = scipy.linalg.eigh(S, subset_by_index=[M - k - 1, M - 1], driver="evr")
-        V = V[:, ::-1]
-        w = w.copy()
-        w[: k + 1] = wk[::-1]
+    w, V = _eigh(S, backend, vectors=True)
+    w, V = w[::-1].copy(), V[:, ::-1][:, : k + 1]
     V = _fix_signs(np.ascontiguousarray(V))
     pi = dt / dt.sum()
     sp = np.sqrt(pi)
@@ -475,7 +492,14 @@ def kernel_sum(sq_dists, eps_grid, *, level: float = 0.5) -> KernelSumScan:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _spectrum(eigs, include_trivial: bool) -> np.ndarray:
+#: Eigenvalues of ``P`` with ``|λ| <= ZERO_TOL`` are treated as exactly 0 by the spectrum summaries. ``P`` is a
+#: Markov matrix (``|λ| <= 1``), and eigenvalues that vanish in exact arithmetic (e.g. a constant kernel when all
+#: distances are 0) come out of ``eigh`` as rounding noise of order 1e-16; without the threshold that noise would
+#: define a dimension.
+ZERO_TOL = 1e-12
+
+
+def _spectrum(eigs, include_trivial: bool, tol: float = ZERO_TOL) -> np.ndarray:
     lam = np.asarray(eigs, dtype=np.float64).ravel()
     if lam.size < 1:
         raise ValueError("eigs: empty spectrum")
@@ -483,45 +507,50 @@ def _spectrum(eigs, include_trivial: bool) -> np.ndarray:
         raise ValueError("eigs: contains NaN or inf")
     if np.any(np.diff(lam) > 1e-12 * max(1.0, np.abs(lam).max())):
         raise ValueError("eigs: must be sorted in descending order")
+    if not (np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol: must be a finite number >= 0, got {tol!r}")
+    lam = np.where(np.abs(lam) <= tol, 0.0, lam)
     return lam if include_trivial else lam[1:]
 
 
-def energy_ratio(eigs, *, include_trivial: bool = False) -> np.ndarray:
+def energy_ratio(eigs, *, include_trivial: bool = False, tol: float = ZERO_TOL) -> np.ndarray:
     """Energy ratios ``Λ_i = sqrt(λ_1² + … + λ_i²) / sqrt(λ_1² + … + λ_N²)`` of eq (3.3), ``i = 1 … N``.
 
     ``eigs`` is the descending spectrum including ``λ_0`` (dropped unless ``include_trivial``). If all
-    counted eigenvalues are 0 the ratios are defined as 0.
+    counted eigenvalues are 0 the ratios are defined as 0. ``|λ| <= tol`` counts as 0 (:data:`ZERO_TOL`).
     """
-    lam = _spectrum(eigs, include_trivial)
+    lam = _spectrum(eigs, include_trivial, tol)
     c = np.cumsum(lam * lam)
     if lam.size == 0 or c[-1] <= 0:
         return np.zeros(lam.size)
     return np.sqrt(c / c[-1])
 
 
-def intrinsic_dimension(eigs, beta: float = 0.99, *, include_trivial: bool = False) -> int:
+def intrinsic_dimension(eigs, beta: float = 0.99, *, include_trivial: bool = False, tol: float = ZERO_TOL) -> int:
     """Dimension ``d`` of section 3.2: the smallest ``i`` with ``Λ_i > β`` (eq 3.3), ``β = 0.99`` by default.
 
     Returns 0 when all counted eigenvalues vanish (the source's ``d = 0`` of Table 5).
     """
     if not 0 < beta < 1:
         raise ValueError(f"beta: must lie in (0, 1), got {beta!r}")
-    Lam = energy_ratio(eigs, include_trivial=include_trivial)
+    Lam = energy_ratio(eigs, include_trivial=include_trivial, tol=tol)
     if Lam.size == 0 or Lam[-1] == 0:
         return 0
     return int(np.argmax(Lam > beta)) + 1
 
 
 def auc_ratio(
-    eigs, d: int, *, method: str = "trapezoid", include_trivial: bool = False
+    eigs, d: int, *, method: str = "trapezoid", include_trivial: bool = False, tol: float = ZERO_TOL
 ) -> float:
     """AUC ratio of section 3.2: share of the area under the eigenvalue curve ``i ↦ λ_i`` in the first ``d``.
 
     The source gives no formula. ``method="trapezoid"`` (default) is the trapezoidal area, as
     ``sklearn.metrics.auc``: ``auc(1…d, λ_1…λ_d) / auc(1…N, λ_1…λ_N)``; ``method="sum"`` uses
-    ``Σ_{i≤d} λ_i / Σ_i λ_i``. Returns 0 for ``d = 0`` or a vanishing spectrum.
+    ``Σ_{i≤d} λ_i / Σ_i λ_i``. Returns 0 for ``d = 0`` or a vanishing spectrum (``|λ| <= tol`` counts as 0).
+    Eigenvalues of the modified-Mahalanobis kernel can be negative (eq 2.5 is not a Euclidean distance, so
+    the kernel need not be positive semi-definite); they enter with their sign.
     """
-    lam = _spectrum(eigs, include_trivial)
+    lam = _spectrum(eigs, include_trivial, tol)
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 0 <= d <= lam.size:
         raise ValueError(f"d: must be an integer in [0, {lam.size}], got {d!r}")
     if d == 0:
