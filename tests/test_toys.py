@@ -105,9 +105,9 @@ def test_compare_planes_locations():
     import pandas as pd
     g = np.array([-1.0, 0.0, 1.0])
     A, B = np.meshgrid(g, g, indexing="ij")
-    tr = pd.DataFrame({"alpha": A.ravel(), "beta": B.ravel(), "split": "train", "loss": (A - 1) ** 2 + B.ravel().reshape(A.shape) ** 2 + 1})
+    a, b = A.ravel(), B.ravel()
+    tr = pd.DataFrame({"alpha": a, "beta": b, "split": "train", "loss": (a - 1) ** 2 + b ** 2 + 1})
     te = tr.assign(split="test", loss=tr.loss + 0.5)
-    tr["loss"] = tr.loss.to_numpy().ravel()
     out = ap.compare_planes({"p": pd.concat([tr, te], ignore_index=True)})
     row = out.iloc[0]
     assert row.alpha_train_min == 1.0 and row.beta_train_min == 0.0
