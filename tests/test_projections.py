@@ -164,3 +164,13 @@ def test_direction_shape_validation():
         pj.loss_surface(m, CE, _data(), pj.random_direction(m, 0), np.ones(3), [0.0], [0.0])
     with pytest.raises(ValueError, match="betas"):
         pj.loss_surface(m, CE, _data(), pj.random_direction(m, 0), pj.random_direction(m, 1), [0.0], [1.0])
+
+
+def test_symmetric_grid():
+    g = pj.symmetric_grid(0.3, 7)
+    assert len(g) == 7 and g[3] == 0.0 and g[-1] == 0.3
+    np.testing.assert_array_equal(g, -g[::-1])
+    with pytest.raises(ValueError, match="n_points"):
+        pj.symmetric_grid(1.0, 4)
+    with pytest.raises(ValueError, match="half_width"):
+        pj.symmetric_grid(0.0, 5)

@@ -30,7 +30,19 @@ __all__ = [
     "loss_surface",
     "surface_minimum",
     "accuracy",
+    "symmetric_grid",
 ]
+
+
+def symmetric_grid(half_width: float, n_points: int) -> np.ndarray:
+    """``n_points`` (odd) equidistant values on [-half_width, half_width] with the middle one exactly 0 and the
+    grid exactly symmetric (the negative half is the mirrored positive half)."""
+    if not np.isfinite(half_width) or half_width <= 0:
+        raise ValueError(f"half_width must be > 0, got {half_width!r}")
+    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 3 or n_points % 2 == 0:
+        raise ValueError(f"n_points must be an odd integer >= 3, got {n_points!r}")
+    pos = half_width * np.arange(1, n_points // 2 + 1) / (n_points // 2)
+    return np.concatenate([-pos[::-1], [0.0], pos])
 
 
 def _n_params(model: nn.Module) -> int:
