@@ -260,3 +260,13 @@ def test_backends_agree():
     np.testing.assert_allclose(diffusion_spectrum(D2, 1.0, backend="scipy"), a.eigenvalues, atol=1e-13)
     with pytest.raises(ValueError, match="backend"):
         diffusion_spectrum(D2, 1.0, backend="numpy")
+
+
+def test_kernel_slope_matches_scan():
+    from landscape.diffusion import kernel_slope
+
+    rng = np.random.default_rng(8)
+    D2 = euclidean_sq(rng.normal(size=(30, 2)))
+    scan = kernel_sum(D2, [0.1, 1.0, 10.0])
+    for e, s in zip(scan.eps, scan.slope):
+        assert kernel_slope(D2, e) == pytest.approx(s, rel=1e-12)

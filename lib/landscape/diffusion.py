@@ -46,6 +46,7 @@ __all__ = [
     "diffusion_distance",
     "KernelSumScan",
     "kernel_sum",
+    "kernel_slope",
     "energy_ratio",
     "intrinsic_dimension",
     "auc_ratio",
@@ -485,6 +486,14 @@ def kernel_sum(sq_dists, eps_grid, *, level: float = 0.5) -> KernelSumScan:
         linear_region=(float(grid[lo]), float(grid[hi])),
         level=float(level),
     )
+
+
+def kernel_slope(sq_dists, eps: float) -> float:
+    """Exact log-log slope ``d log L / d log ε = Σ K d²/ε / Σ K`` of ``L(ε)`` (eqs 3.4-3.6) at one ``ε``."""
+    D2 = _check_sq_dists(sq_dists)
+    e = _check_eps(eps)
+    K = np.exp(-D2 / e)
+    return float((K * D2).sum() / e / K.sum())
 
 
 # ----------------------------------------------------------------------------------------------------
