@@ -109,7 +109,8 @@ class HessianDirections:
     n_matvecs: int
 
 
-def hessian_directions(op, k: int = 2, *, seed: int = 0, tol: float = 1e-6, ncv: int | None = None) -> HessianDirections:
+def hessian_directions(op, k: int = 2, *, seed: int = 0, tol: float = 1e-6, ncv: int | None = None,
+                       eig_tol: float = 1e-10) -> HessianDirections:
     r"""The dominant Hessian directions of Sec. IV (Algorithm 1 with the annihilation step, Appendix B).
 
     ``k=2``: the eigenvector of the largest-magnitude eigenvalue :math:`\lambda_1` first, then the eigenvector
@@ -117,11 +118,12 @@ def hessian_directions(op, k: int = 2, *, seed: int = 0, tol: float = 1e-6, ncv:
     ordered as (direction of the largest positive curvature, direction of the most negative curvature). If the
     Hessian is semi-definite there is no such direction: the second direction is then the eigenvector of the
     second-largest-magnitude eigenvalue, ``is_saddle`` is False and ``message`` says so. ``k=1``: only the
-    dominant direction. ``k>2``: the ``k`` largest-magnitude eigenpairs. ``ncv``: see ``opposite_extreme``.
+    dominant direction. ``k>2``: the ``k`` largest-magnitude eigenpairs. ``ncv``, ``eig_tol``: see ``opposite_extreme`` (a looser ``eig_tol``, e.g. 1e-6,
+    saves many products when the opposite end of the spectrum is small and clustered).
     """
     k = _hs._check_int(k, "k")
     if k == 2:
-        res = _hs.opposite_extreme(op, seed=seed, tol=tol, ncv=ncv)
+        res = _hs.opposite_extreme(op, seed=seed, tol=tol, ncv=ncv, eig_tol=eig_tol)
         if res.is_saddle:
             vals = np.array([res.dominant_value, res.opposite_value])
             vecs = np.stack([res.dominant_vector, res.opposite_vector])
