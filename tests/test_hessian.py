@@ -381,3 +381,27 @@ def test_mse_regression_operator(method):
     V = np.random.default_rng(0).standard_normal((H.shape[0], 4))
     np.testing.assert_allclose(op @ V, H @ V, atol=1e-12)
     np.testing.assert_allclose(op @ V[:, 0], H @ V[:, 0], atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_operators_and_surfaces_on_cuda_match_cpu():
+    from landscape import projections as pj
+    m = _model()
+    X, y = _data()
+    H = hs.dense_hessian(m, CE, (X, y))
+    G = hs.dense_gauss_newton(m, CE, (X, y))
+    mc, Xc, yc = m.cuda(), X.cuda(), y.cuda()
+    V = np.random.default_rng(0).standard_normal((H.shape[0], 3))
+    op = hs.hessian_operator(mc, CE, (Xc, yc), dtype=torch.float64, batch_size=16)
+    np.testing.assert_allclose(op @ V, H @ V, atol=1e-10)
+    np.testing.assert_allclose(op @ V[:, 0], H @ V[:, 0], atol=1e-10)
+    gop = hs.gauss_newton(mc, CE, (Xc, yc), dtype=torch.float64)
+    np.testing.assert_allclose(gop @ V, G @ V, atol=1e-10)
+    res = hs.opposite_extreme(op)
+    w = np.linalg.eigvalsh(H)
+    assert res.opposite_value == pytest.approx(w[0], abs=1e-8)
+    d1, d2 = pj.random_direction(mc, 0, kind="filter"), pj.random_direction(mc, 1)
+    df = pj.loss_surface(mc, CE, (Xc, yc), d1, d2, [-0.5, 0.0, 0.5], [-0.5, 0.0, 0.5])
+    m_cpu = _model()
+    ref = pj.loss_surface(m_cpu, CE, (X, y), d1, d2, [-0.5, 0.0, 0.5], [-0.5, 0.0, 0.5])
+    np.testing.assert_allclose(df.loss, ref.loss, rtol=1e-4)
