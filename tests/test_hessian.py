@@ -11,7 +11,7 @@ from landscape import hessian as hs
 def _model(seed=0, sizes=(4, 6, 3), act=nn.Tanh):
     torch.manual_seed(seed)
     layers = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [nn.Linear(a, b), act()]
     return nn.Sequential(*layers[:-1])
 
@@ -191,7 +191,8 @@ def test_gauss_newton_equals_dense_jt_hl_j_and_is_psd(setup):
     theta = torch.nn.utils.parameters_to_vector(m.parameters()).detach().double()
 
     def f(t):
-        ps = dict(zip(names, [c.reshape(s) for c, s in zip(torch.split(t, [s.numel() for s in shapes]), shapes)]))
+        chunks = torch.split(t, [s.numel() for s in shapes])
+        ps = {n: c.reshape(s) for n, c, s in zip(names, chunks, shapes, strict=True)}
         return functional_call(m, ps, (X.double(),))
 
     J = jacrev(f)(theta)  # (N, K, m)
@@ -218,7 +219,8 @@ def test_gauss_newton_mse_is_jtj():
     theta = torch.nn.utils.parameters_to_vector(m.parameters()).detach().double()
 
     def f(t):
-        ps = dict(zip(names, [c.reshape(s) for c, s in zip(torch.split(t, [s.numel() for s in shapes]), shapes)]))
+        chunks = torch.split(t, [s.numel() for s in shapes])
+        ps = {n: c.reshape(s) for n, c, s in zip(names, chunks, shapes, strict=True)}
         return functional_call(m, ps, (X.double(),)).reshape(-1)
 
     J = jacrev(f)(theta)

@@ -71,7 +71,7 @@ def test_hessian_directions_saddle_and_psd():
     hd = pj.hessian_directions(A)
     assert hd.is_saddle
     np.testing.assert_allclose(hd.eigenvalues, [5.0, -1.5])
-    for v, l in zip(hd.directions, hd.eigenvalues):
+    for v, l in zip(hd.directions, hd.eigenvalues, strict=True):
         np.testing.assert_allclose(A @ v, l * v, atol=1e-8)
     psd = pj.hessian_directions(np.diag(np.arange(1.0, 11.0)))
     assert not psd.is_saddle and "semi-definite" in psd.message
@@ -92,7 +92,7 @@ def test_loss_surface_origin_and_weights_restored():
     df = pj.loss_surface(m, CE, {"train": (X, y), "test": (Xt, yt)}, d1, d2, a, a,
                          metrics={"accuracy": pj.accuracy})
     assert len(df) == 5 * 5 * 2 and set(df.columns) == {"alpha", "beta", "split", "loss", "accuracy"}
-    for p, q in zip(m.parameters(), before):
+    for p, q in zip(m.parameters(), before, strict=True):
         assert torch.equal(p, q)
     assert m.training
     o = df[(df.alpha == 0) & (df.beta == 0)].set_index("split")

@@ -95,7 +95,7 @@ def test_train_keeps_best_and_cache(tmp_path):
     r2 = ap.cached_train(m2, torch.nn.functional.mse_loss, X, y, key={"t": 1}, cache_dir=tmp_path, epochs=50,
                          lr=0.1, log_every=10)
     assert r2.seconds == 0.0 and r2.best_loss == pytest.approx(r.best_loss)
-    for p, q in zip(m.parameters(), m2.parameters()):
+    for p, q in zip(m.parameters(), m2.parameters(), strict=True):
         assert torch.equal(p, q)
     with pytest.raises(ValueError, match="epochs"):
         ap.train(m, torch.nn.functional.mse_loss, X, y, epochs=0, lr=0.1)

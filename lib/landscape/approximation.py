@@ -15,7 +15,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -157,7 +157,7 @@ def train(model: nn.Module, loss_fn: Callable, X, y, *, epochs: int, lr: float, 
             best, best_epoch, best_state = cur, epochs, None
     if best_state is not None:
         with torch.no_grad():
-            for p, b in zip(model.parameters(), best_state):
+            for p, b in zip(model.parameters(), best_state, strict=True):
                 p.copy_(b)
     model.eval()
     return TrainResult(pd.DataFrame(rows), best_epoch, best, time.perf_counter() - t0)

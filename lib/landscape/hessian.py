@@ -22,7 +22,7 @@ Every random draw takes an explicit ``seed``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg
@@ -129,7 +129,7 @@ def _batches(data, batch_size, dtype, device) -> list[tuple[torch.Tensor, torch.
         if batch_size is None:
             out.append((X, y))
         else:
-            out.extend(zip(torch.split(X, batch_size), torch.split(y, batch_size)))
+            out.extend(zip(torch.split(X, batch_size), torch.split(y, batch_size), strict=True))
     n_total = sum(int(X.shape[0]) for X, _ in out)
     return [(X, y, X.shape[0] / n_total) for X, y in out]
 
@@ -160,7 +160,7 @@ class _FlatModel:
 
     def unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         chunks = torch.split(flat, self.numels)
-        params = {n: c.reshape(s) for n, c, s in zip(self.names, chunks, self.shapes)}
+        params = {n: c.reshape(s) for n, c, s in zip(self.names, chunks, self.shapes, strict=True)}
         params.update(self.buffers)
         return params
 
@@ -316,7 +316,7 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
         out = torch.zeros_like(theta)
         with fm.eval_mode():
             for X, y, w in batches:
-                g = grad(lambda t: batch_loss(t, X, y))
+                g = grad(lambda t, X=X, y=y: batch_loss(t, X, y))
                 out = out + w * jvp(g, (theta,), (v,))[1]
         return out.detach()
 
@@ -399,7 +399,7 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
                 def f(t, X=X):
                     return fm.output(t, X)
                 o, jv = jvp(f, (theta,), (v,))
-                hl = jvp(grad(lambda z: loss_fn(z, y)), (o,), (jv,))[1]
+                hl = jvp(grad(lambda z, y=y: loss_fn(z, y)), (o,), (jv,))[1]
                 _, pullback = vjp(f, theta)
                 out = out + w * pullback(hl)[0]
         return out.detach()
@@ -441,8 +441,8 @@ def dense_gauss_newton(model: nn.Module, loss_fn: Callable, data, *, dtype=torch
     with fm.eval_mode():
         for X, y, w in _batches(data, None, dtype, device):
             o = fm.output(fm.theta, X)
-            J = jacrev(lambda t: fm.output(t, X))(fm.theta).reshape(o.numel(), fm.n)
-            HL = torch.func.hessian(lambda z: loss_fn(z, y))(o).reshape(o.numel(), o.numel())
+            J = jacrev(lambda t, X=X: fm.output(t, X))(fm.theta).reshape(o.numel(), fm.n)
+            HL = torch.func.hessian(lambda z, y=y: loss_fn(z, y))(o).reshape(o.numel(), o.numel())
             G = G + w * J.T @ HL @ J
     return G.detach().to("cpu", torch.float64).numpy()
 
@@ -902,5 +902,5 @@ def slq_density(op, n_probes: int = 10, n_steps: int = 90, grid=None, sigma: flo
     grid = np.asarray(grid, dtype=np.float64).reshape(-1)
     if len(grid) < 2 or not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
         raise ValueError("grid must be a finite, strictly increasing 1-D array of at least 2 points")
-    dens = np.mean([smoothed_density(l, grid, sigma, w) for l, w in zip(nodes, weights)], axis=0)
+    dens = np.mean([smoothed_density(l, grid, sigma, w) for l, w in zip(nodes, weights, strict=True)], axis=0)
     return SLQDensity(grid, dens, nodes, weights, float(sigma), _count(A) - before)

@@ -12,7 +12,7 @@ Sec. III.3 / IV). Directions are float64 numpy vectors in ``parameters_to_vector
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -118,8 +118,9 @@ def hessian_directions(op, k: int = 2, *, seed: int = 0, tol: float = 1e-6, ncv:
     ordered as (direction of the largest positive curvature, direction of the most negative curvature). If the
     Hessian is semi-definite there is no such direction: the second direction is then the eigenvector of the
     second-largest-magnitude eigenvalue, ``is_saddle`` is False and ``message`` says so. ``k=1``: only the
-    dominant direction. ``k>2``: the ``k`` largest-magnitude eigenpairs. ``ncv``, ``eig_tol``: see ``opposite_extreme`` (a looser ``eig_tol``, e.g. 1e-6,
-    saves many products when the opposite end of the spectrum is small and clustered).
+    dominant direction. ``k>2``: the ``k`` largest-magnitude eigenpairs. ``ncv``, ``eig_tol``: see
+    ``opposite_extreme`` (a looser ``eig_tol``, e.g. 1e-6, saves many products when the opposite end of the
+    spectrum is small and clustered).
     """
     k = _hs._check_int(k, "k")
     if k == 2:

@@ -21,7 +21,7 @@ Reconstructions (the extracted source lost its equations; these follow the prose
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -163,7 +163,7 @@ def projected_hessians(curvatures, n_samples: int, seed: int = 0, *, exact: bool
         h11 = np.zeros(n_samples)
         h22 = np.zeros(n_samples)
         h12 = np.zeros(n_samples)
-        for mu, k in zip(vals, counts):
+        for mu, k in zip(vals, counts, strict=True):
             # Bartlett decomposition of W_2(I, k): W = A A^T, A lower triangular
             c1 = np.sqrt(rng.chisquare(k, n_samples))
             c2 = np.sqrt(rng.chisquare(k - 1, n_samples)) if k > 1 else np.zeros(n_samples)
