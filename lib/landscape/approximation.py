@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import data
+
 __all__ = [
     "function_data",
     "target_function",
@@ -40,13 +42,9 @@ def function_data(n_train: int = 50, n_test: int = 1000, seed: int = 0, *, low: 
     """Appendix D data: ``n_train`` and ``n_test`` points drawn uniformly at random in [low, high] (independent
     draws from one generator seeded with ``seed``), targets from :func:`target_function`. Returns
     ``{"train": (x, y), "test": (x, y)}`` with arrays of shape (N, 1)."""
-    for v, name in ((n_train, "n_train"), (n_test, "n_test")):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    rng = np.random.default_rng(seed)
-    xtr = rng.uniform(low, high, (n_train, 1))
-    xte = rng.uniform(low, high, (n_test, 1))
-    return {"train": (xtr, target_function(xtr)), "test": (xte, target_function(xte))}
+    ds = data.synthetic_function(target_function, n_train=n_train, n_test=n_test, low=low, high=high, seed=seed,
+                                 name="appendix-d")
+    return {"train": (ds.X_train, ds.y_train), "test": (ds.X_val, ds.y_val)}
 
 
 def target_function(x):

@@ -258,19 +258,20 @@ def synthetic_function(
     seed: int = 0,
     name: str = "function",
 ) -> Dataset:
-    """A 1-D regression dataset y = fn(x): ``n_train`` points drawn uniformly in [low, high] with ``seed``, and
-    ``n_test`` equispaced test points (returned as the validation split). Not standardised: the function's domain is
-    the point of the experiment (source 002, Appendix D)."""
-    if n_train < 1 or n_test < 1:
-        raise ValueError(f"n_train and n_test must be positive, got {n_train}, {n_test}")
+    """A 1-D regression dataset y = fn(x) (source 002, Appendix D): ``n_train`` training and then ``n_test`` test
+    points drawn uniformly in [low, high] from one generator seeded with ``seed`` (the test points are returned as
+    the validation split). Not standardised: the function's domain is the point of the experiment."""
+    for v, what in ((n_train, "n_train"), (n_test, "n_test")):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{what} must be a positive integer, got {v!r}")
     if not low < high:
         raise ValueError(f"low must be below high, got {low}, {high}")
     rng = np.random.default_rng(seed)
-    x_tr = np.sort(rng.uniform(low, high, n_train))[:, None]
-    x_te = np.linspace(low, high, n_test)[:, None]
+    x_tr = rng.uniform(low, high, (n_train, 1))
+    x_te = rng.uniform(low, high, (n_test, 1))
     y_tr, y_te = np.asarray(fn(x_tr), float), np.asarray(fn(x_te), float)
     if not (np.isfinite(y_tr).all() and np.isfinite(y_te).all()):
         raise ValueError("fn produced NaN or inf on [low, high]")
     return Dataset(name=name, task="regression", X_train=x_tr, y_train=y_tr.reshape(-1, 1), X_val=x_te,
                    y_val=y_te.reshape(-1, 1), feature_names=("x",), target_name="y", loss="mse",
-                   info={"n_train": n_train, "n_test": n_test, "seed": seed})
+                   info={"n_train": n_train, "n_test": n_test, "seed": seed, "low": low, "high": high})
