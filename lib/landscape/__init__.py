@@ -1,7 +1,8 @@
 """landscape: loss landscapes of neural networks, the library behind the book.
 
-Modules: data, models, recording, covariance, diffusion, hessian, projections, spectra, results,
-plotting, runner. See docs/architecture.md for the map.
+Modules: data, models, recording (the spine); covariance, diffusion, manifold (SGD noise and diffusion maps);
+hessian, projections, toys, approximation (curvature and loss surfaces); results, plotting, runner (the book).
+See docs/architecture.md for the map.
 """
 
 __version__ = "0.1.0"
