@@ -117,6 +117,11 @@ def test_bad_runtime_arguments(tmp_path):
         recording.record_sgd(SMALL, batch_size=500, cache_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match="loss"):
         recording.record_sgd(SMALL, loss="mse", cache_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="threads"):
+        recording.record_sgd(SMALL, threads=0, cache_dir=tmp_path, progress=False)
+    before = torch.get_num_threads()
+    recording.record_sgd(SMALL, threads=1, cache_dir=tmp_path, progress=False)
+    assert torch.get_num_threads() == before  # restored
 
 
 def test_model_at_step(tmp_path):
