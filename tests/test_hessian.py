@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from landscape import hessian as hs
+from landscape import models
 
 
 def _model(seed=0, sizes=(4, 6, 3), act=nn.Tanh):
@@ -181,22 +182,24 @@ def test_opposite_extreme_psd_is_reported_honestly():
     assert not res2.is_saddle and res2.extreme_value == pytest.approx(1.0, abs=1e-8)
 
 
+def _output_jacobian(m, X):
+    """Jacobian of the network output with respect to the flat float64 parameter vector, and the output."""
+    from torch.func import functional_call, jacrev
+
+    theta = models.flatten(m).double()
+
+    def f(t):
+        return functional_call(m, models.unflatten(m, t), (X.double(),))
+
+    return jacrev(f)(theta), f(theta)
+
+
 def test_gauss_newton_equals_dense_jt_hl_j_and_is_psd(setup):
     m, X, y, H = setup
     G = hs.dense_gauss_newton(m, CE, (X, y))
     # independent dense construction: J from jacrev, H_L from the closed form of softmax cross entropy
-    from torch.func import functional_call, jacrev
-    names = [n for n, _ in m.named_parameters()]
-    shapes = [p.shape for _, p in m.named_parameters()]
-    theta = torch.nn.utils.parameters_to_vector(m.parameters()).detach().double()
-
-    def f(t):
-        chunks = torch.split(t, [s.numel() for s in shapes])
-        ps = {n: c.reshape(s) for n, c, s in zip(names, chunks, shapes, strict=True)}
-        return functional_call(m, ps, (X.double(),))
-
-    J = jacrev(f)(theta)  # (N, K, m)
-    p = torch.softmax(f(theta), dim=1)
+    J, out = _output_jacobian(m, X)  # (N, K, m), (N, K)
+    p = torch.softmax(out, dim=1)
     N = X.shape[0]
     ref = sum(J[i].T @ (torch.diag(p[i]) - torch.outer(p[i], p[i])) @ J[i] for i in range(N)) / N
     np.testing.assert_allclose(G, ref.numpy(), atol=1e-12)
@@ -213,17 +216,7 @@ def test_gauss_newton_mse_is_jtj():
     g = torch.Generator().manual_seed(1)
     X, Y = torch.randn(25, 3, generator=g), torch.randn(25, 2, generator=g)
     G = hs.dense_gauss_newton(m, _mse, (X, Y))
-    from torch.func import functional_call, jacrev
-    names = [n for n, _ in m.named_parameters()]
-    shapes = [p.shape for _, p in m.named_parameters()]
-    theta = torch.nn.utils.parameters_to_vector(m.parameters()).detach().double()
-
-    def f(t):
-        chunks = torch.split(t, [s.numel() for s in shapes])
-        ps = {n: c.reshape(s) for n, c, s in zip(names, chunks, shapes, strict=True)}
-        return functional_call(m, ps, (X.double(),)).reshape(-1)
-
-    J = jacrev(f)(theta)
+    J = _output_jacobian(m, X)[0].reshape(-1, G.shape[0])
     np.testing.assert_allclose(G, (2.0 / Y.numel()) * (J.T @ J).numpy(), atol=1e-12)
 
 
