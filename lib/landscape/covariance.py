@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
+from . import models
+
 __all__ = [
     "per_sample_grads",
     "sgd_covariance",
@@ -36,22 +38,13 @@ __all__ = [
     "correlation_block",
 ]
 
-_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "cce": lambda out, y: torch.nn.functional.cross_entropy(out, y),
-    "mse": lambda out, y: torch.nn.functional.mse_loss(out, y),
-    "mae": lambda out, y: torch.nn.functional.l1_loss(out, y),
-}
-
-
 def _resolve_loss(loss_name_or_fn) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     if callable(loss_name_or_fn):
         return loss_name_or_fn
-    if isinstance(loss_name_or_fn, str):
-        key = loss_name_or_fn.lower()
-        if key in _LOSSES:
-            return _LOSSES[key]
+    if isinstance(loss_name_or_fn, str) and loss_name_or_fn.lower() in models.LOSSES:
+        return models.loss_function(loss_name_or_fn.lower())
     raise ValueError(
-        f"loss_name_or_fn: expected a callable or one of {sorted(_LOSSES)}, got {loss_name_or_fn!r}"
+        f"loss_name_or_fn: expected a callable or one of {list(models.LOSSES)}, got {loss_name_or_fn!r}"
     )
 
 
@@ -69,13 +62,7 @@ def _params_dict(model: torch.nn.Module, params) -> dict[str, torch.Tensor]:
     m = sum(p.numel() for _, p in names_shapes)
     if vec.ndim != 1 or vec.numel() != m:
         raise ValueError(f"params: expected a flat vector of length {m}, got shape {tuple(vec.shape)}")
-    dtype = names_shapes[0][1].dtype
-    vec = vec.to(dtype)
-    out, k = {}, 0
-    for name, p in names_shapes:
-        out[name] = vec[k : k + p.numel()].view_as(p)
-        k += p.numel()
-    return out
+    return models.unflatten(model, vec.to(names_shapes[0][1].dtype))
 
 
 def per_sample_grads(

@@ -31,6 +31,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jacrev, jvp, vjp, vmap
 
+from . import models
+
 __all__ = [
     "CurvatureOperator",
     "hessian_operator",
@@ -144,9 +146,6 @@ class _FlatModel:
         named = [(n, p) for n, p in model.named_parameters()]
         if not named:
             raise ValueError("model has no parameters")
-        self.names = [n for n, _ in named]
-        self.shapes = [p.shape for _, p in named]
-        self.numels = [p.numel() for _, p in named]
         self.dtype, self.device = dtype, device
         self.theta = torch.cat([p.detach().reshape(-1) for _, p in named]).to(dtype=dtype, device=device)
         self.buffers = {
@@ -159,8 +158,7 @@ class _FlatModel:
         return int(self.theta.numel())
 
     def unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        chunks = torch.split(flat, self.numels)
-        params = {n: c.reshape(s) for n, c, s in zip(self.names, chunks, self.shapes, strict=True)}
+        params = models.unflatten(self.model, flat)
         params.update(self.buffers)
         return params
 
