@@ -239,6 +239,7 @@ def fingerprint(chapter: str, params: dict) -> str:
 
 
 _GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|figure|math))?\}`([^`:]+)(?::[^`]*)?`")
+_NUMPY_REPR = re.compile(r"^np\.(float|int|uint|bool_)\w*\(")
 _GLUE_DIRECTIVE = re.compile(r"^```\{glue(?::figure|:math|:md|:any)?\}\s+(\S+)", re.M)
 
 
@@ -259,6 +260,11 @@ def check_notebook(path: str | Path) -> list[str]:
             name = out.get("metadata", {}).get("scrapbook", {}).get("name")
             if name:
                 glued.add(name)
+                text = "".join(out.get("data", {}).get(out["metadata"]["scrapbook"].get("mime_prefix", "")
+                                                       + "text/plain", ""))
+                if _NUMPY_REPR.match(text):
+                    problems.append(f"glue key {name!r} holds a numpy scalar ({text[:30]}); glue float()/int() "
+                                    f"so that a format spec like :.2f works")
     problems += [f"glue key {k!r} is used in the prose but never glued" for k in sorted(used - glued)]
     return problems
 
