@@ -112,7 +112,10 @@ def test_per_sample_grads_equal_loop(name, fn, n_out):
     model = _net(n_out=n_out)
     g = torch.Generator().manual_seed(1)
     X = torch.randn(11, 4, generator=g, dtype=torch.float64)
-    y = torch.randint(0, 3, (11,), generator=g) if name == "cce" else torch.randn(11, 1, generator=g, dtype=torch.float64)
+    if name == "cce":
+        y = torch.randint(0, 3, (11,), generator=g)
+    else:
+        y = torch.randn(11, 1, generator=g, dtype=torch.float64)
     G = per_sample_grads(model, name, X, y)
     m = sum(p.numel() for p in model.parameters())
     assert G.shape == (11, m) and G.dtype == torch.float64

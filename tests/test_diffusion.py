@@ -268,5 +268,5 @@ def test_kernel_slope_matches_scan():
     rng = np.random.default_rng(8)
     D2 = euclidean_sq(rng.normal(size=(30, 2)))
     scan = kernel_sum(D2, [0.1, 1.0, 10.0])
-    for e, s in zip(scan.eps, scan.slope):
+    for e, s in zip(scan.eps, scan.slope, strict=True):
         assert kernel_slope(D2, e) == pytest.approx(s, rel=1e-12)

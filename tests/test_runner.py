@@ -126,3 +126,17 @@ def test_fingerprint_follows_only_the_library_code_a_chapter_imports(tmp_root):
     assert runner.fingerprint("01_trajectories", p) == fp
     (lib / "models.py").write_text((lib / "models.py").read_text() + "\n# edit\n")
     assert runner.fingerprint("01_trajectories", p) != fp
+
+
+def test_verdict_rule():
+    from landscape.results import verdict
+
+    assert verdict(17, 17) == "reproduced"
+    assert verdict(17, 20, partly=0.25, relative=True) == "partly"  # 3/17 = 0.18
+    assert verdict(17, 22, partly=0.25, relative=True) == "not reproduced"  # 5/17 = 0.29
+    assert verdict(0.0686, 0.0651, tol=0.03) == "reproduced"
+    assert verdict(0.0686, 0.378, tol=0.03, partly=0.3) == "not reproduced"
+    with pytest.raises(ValueError, match="partly"):
+        verdict(1, 1, tol=0.5, partly=0.1)
+    with pytest.raises(ValueError, match="relative"):
+        verdict(0, 1, tol=0.1, relative=True)

@@ -113,3 +113,12 @@ def test_compare_planes_locations():
     assert row.alpha_train_min == 1.0 and row.beta_train_min == 0.0
     assert row.train_loss_min == 1.0 and row.train_loss_origin == 2.0
     assert row.test_loss_at_train_min == 1.5
+
+
+def test_projections_to_settle_counts_the_last_excursion():
+    import pandas as pd
+
+    means = pd.DataFrame({"h11": [9.0, 1.0, 6.0, 0.5, 0.2], "h22": [0.0, 0.0, 0.0, -5.0, 0.1]})
+    # deviations from 0 with tol 4: 9 (N=1), 1, 6 (N=3), 5 (N=4), 0.2 -> settled from N = 5 on
+    assert toys.projections_to_settle(means, 0.0, 4.0) == 5
+    assert toys.projections_to_settle(means, 0.0, 10.0) == 1

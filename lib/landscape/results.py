@@ -48,6 +48,27 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def verdict(source, measured, *, tol: float = 0.0, partly: float | None = None, relative: bool = False) -> str:
+    """The verdict rule every chapter uses for a numeric claim.
+
+    ``d = |measured - source|`` (divided by ``|source|`` when ``relative``): "reproduced" when ``d <= tol``,
+    "partly" when ``partly`` is given and ``d <= partly``, else "not reproduced". State the tolerances next to
+    the claim; they are never tuned to make a number pass.
+    """
+    if tol < 0 or (partly is not None and partly < tol):
+        raise ValueError(f"tol must be >= 0 and partly >= tol, got tol={tol!r}, partly={partly!r}")
+    d = abs(float(measured) - float(source))
+    if relative:
+        if source == 0:
+            raise ValueError("relative: a relative tolerance needs a non-zero source value")
+        d /= abs(float(source))
+    if d <= tol:
+        return "reproduced"
+    if partly is not None and d <= partly:
+        return "partly"
+    return "not reproduced"
+
+
 class Claims:
     """The claims table of one chapter: each claim of the source beside what this run measured."""
 

@@ -201,6 +201,15 @@ def ensemble_means(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def projections_to_settle(means: pd.DataFrame, target: float, tol: float) -> int:
+    r"""How many projections until the running means of :math:`\tilde H_{11}` and :math:`\tilde H_{22}` (from
+    :func:`ensemble_means`) stay within ``tol`` of ``target`` for good (Fig. 1a of source 002): one more than the
+    last count at which either is farther away (1 if none ever is)."""
+    dev = np.maximum(np.abs(means.h11.to_numpy() - target), np.abs(means.h22.to_numpy() - target))
+    bad = np.nonzero(dev > tol)[0]
+    return int(bad[-1] + 2) if len(bad) else 1
+
+
 def saddle_share(frame: pd.DataFrame) -> float:
     r"""Share of projections whose principal curvatures have opposite signs
     (:math:`\tilde\kappa_1\tilde\kappa_2 < 0`), i.e. that show the saddle."""
