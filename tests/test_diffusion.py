@@ -270,3 +270,13 @@ def test_kernel_slope_matches_scan():
     scan = kernel_sum(D2, [0.1, 1.0, 10.0])
     for e, s in zip(scan.eps, scan.slope, strict=True):
         assert kernel_slope(D2, e) == pytest.approx(s, rel=1e-12)
+
+
+def test_fix_signs_rule_is_exact_and_idempotent():
+    from landscape.linalg import fix_signs
+
+    V = np.array([[0.1, -0.9, 0.0], [-0.8, 0.2, 0.0], [0.3, 0.3, 0.0]])
+    W = fix_signs(V)
+    np.testing.assert_array_equal(W, V * np.array([-1.0, -1.0, 1.0]))  # largest |entry| made positive
+    np.testing.assert_array_equal(fix_signs(-V), W)  # independent of the solver's sign
+    np.testing.assert_array_equal(fix_signs(W), W)

@@ -34,6 +34,8 @@ import scipy.linalg
 import torch
 from threadpoolctl import threadpool_limits
 
+from .linalg import fix_signs
+
 __all__ = [
     "DEFAULT_RCOND",
     "inverse_root",
@@ -273,13 +275,6 @@ def _symmetric_conjugate(K: np.ndarray, alpha: float):
     return S, dt, Kt
 
 
-def _fix_signs(V: np.ndarray) -> np.ndarray:
-    idx = np.argmax(np.abs(V), axis=0)
-    signs = np.sign(V[idx, np.arange(V.shape[1])])
-    signs[signs == 0] = 1.0
-    return V * signs
-
-
 @dataclass(frozen=True)
 class DiffusionMap:
     """Result of :func:`diffusion_map`.
@@ -362,7 +357,7 @@ def diffusion_map(
     S, dt, _ = _symmetric_conjugate(K, alpha)
     w, V = _eigh(S, backend, vectors=True)
     w, V = w[::-1].copy(), V[:, ::-1][:, : k + 1]
-    V = _fix_signs(np.ascontiguousarray(V))
+    V = fix_signs(np.ascontiguousarray(V))
     pi = dt / dt.sum()
     sp = np.sqrt(pi)
     psi = V / sp[:, None]

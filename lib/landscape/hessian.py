@@ -32,6 +32,7 @@ from torch import nn
 from torch.func import functional_call, grad, jacrev, jvp, vjp, vmap
 
 from . import models
+from .linalg import fix_signs
 
 __all__ = [
     "CurvatureOperator",
@@ -469,14 +470,6 @@ def _count(op) -> int:
     return int(getattr(op, "n_matvecs", 0))
 
 
-def _fix_signs(V: np.ndarray) -> np.ndarray:
-    """Deterministic sign: the entry of largest magnitude of each eigenvector is positive."""
-    idx = np.argmax(np.abs(V), axis=0)
-    signs = np.sign(V[idx, np.arange(V.shape[1])])
-    signs[signs == 0] = 1.0
-    return V * signs
-
-
 def _start_vector(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(n)
 
@@ -544,7 +537,7 @@ def eigenpairs(op, k: int = 1, which: str = "largest", *, seed: int = 0, tol: fl
         order = np.argsort(w)
     else:
         order = np.argsort(-np.abs(w), kind="stable")
-    w, V = w[order][:k], _fix_signs(V[:, order][:, :k])
+    w, V = w[order][:k], fix_signs(V[:, order][:, :k])
     AV = A.matmat(V)
     res = np.linalg.norm(AV - V * w, axis=0)
     return Eigenpairs(eigenvalues=w, eigenvectors=V, residuals=res, which=which, n_matvecs=used)

@@ -42,8 +42,10 @@ class ChapterError(ValueError):
 
 
 def chapters() -> dict[str, Path]:
-    """Chapter name -> notebook source, in book order (the report last)."""
+    """Chapter name -> notebook source, in book order: by number, the report last (it gathers the others)."""
     found = {p.stem: p for p in sorted(paths.notebooks_dir().glob("[0-9][0-9]_*.md"))}
+    if REPORT in found:
+        found[REPORT] = found.pop(REPORT)
     return found
 
 
@@ -336,9 +338,8 @@ def _tidy_parameter_cells(path: Path) -> None:
 
 
 def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = True, log=print) -> list[Path]:
-    """Every chapter in order, the report last (it gathers the others' claims)."""
-    names = [c for c in chapters() if c != REPORT] + ([REPORT] if REPORT in chapters() else [])
-    return [execute(c, profile, force=force, progress=progress, log=log) for c in names]
+    """Every chapter in book order (the report last: it gathers the others' claims)."""
+    return [execute(c, profile, force=force, progress=progress, log=log) for c in chapters()]
 
 
 def _sync(src: Path, dst: Path) -> None:
