@@ -17,7 +17,7 @@ def quick_root(tmp_path_factory):
     """A scratch root holding the book sources; results, caches and executed notebooks land there."""
     real = paths.root()
     root = tmp_path_factory.mktemp("book")
-    for name in ("notebooks", "data/raw"):
+    for name in ("notebooks", "data/raw", "data/sources"):
         shutil.copytree(real / name, root / name)
     for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/references.bib"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)

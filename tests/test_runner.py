@@ -140,3 +140,29 @@ def test_verdict_rule():
         verdict(1, 1, tol=0.5, partly=0.1)
     with pytest.raises(ValueError, match="relative"):
         verdict(0, 1, tol=0.1, relative=True)
+
+
+def test_claims_check_reads_the_source_value_and_tolerances(tmp_path, monkeypatch):
+    from landscape import sources
+    from landscape.results import Claims
+
+    monkeypatch.setenv("LANDSCAPE_ROOT", str(tmp_path))
+    (tmp_path / "data" / "sources").mkdir(parents=True)
+    (tmp_path / "data" / "sources" / "900.csv").write_text(
+        "key,claim,value,section,tol,partly,relative,note\n"
+        "d,intrinsic dimension,17,Table 2,0,0.25,true,\n"
+        "falls,the trace falls,true,Fig. 2,,,false,\n")
+    c = Claims("01_x", "quick")
+    assert c.check("900", "d", 17) == "reproduced"
+    assert c.check("900", "d", 20) == "partly"  # 3/17 = 0.18 <= 0.25
+    assert c.check("900", "d", 22) == "not reproduced"  # 5/17 = 0.29
+    assert c.check("900", "d", 17, reading="rcond 6e-4") == "reproduced under reading"
+    assert c.check("900", "falls", True) == "reproduced"
+    assert c.check("900", "falls", False) == "not reproduced"
+    df = c.frame()
+    assert df.claim[0] == "intrinsic dimension (Table 2)" and df.source[0] == "17"
+    assert df.note[3].startswith("under reading: rcond 6e-4")
+    with pytest.raises(ValueError, match="key 'nope'"):
+        sources.source_value("900", "nope")
+    with pytest.raises(ValueError, match="source must be a three-digit id"):
+        sources.source_value("9", "d")

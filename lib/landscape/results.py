@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import paths
 
-VERDICTS = ("reproduced", "partly", "not reproduced", "substituted")
+VERDICTS = ("reproduced", "reproduced under reading", "partly", "not reproduced", "substituted")
 CLAIM_COLUMNS = ("chapter", "claim", "source", "measured", "verdict", "note")
 _NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
@@ -85,6 +85,29 @@ class Claims:
         self._rows.append({"chapter": self.chapter, "claim": claim, "source": _fmt(source),
                            "measured": _fmt(measured), "verdict": verdict, "note": note})
         return self
+
+    def check(self, source: str, key: str, measured, *, note: str = "", reading: str | None = None) -> str:
+        """Judge ``measured`` against the source's value ``key`` of ``data/sources/<source>.csv`` and add the row.
+
+        The value and its tolerances are read from the data file (:mod:`landscape.sources`), and the verdict
+        comes from :func:`verdict`, the one rule. A qualitative claim (``true``/``false`` in the file) is judged
+        on ``bool(measured)``. ``reading`` names the non-literal choices under which the number was measured
+        (e.g. ``"rcond 6e-4, no batch factor"``): a match then counts as "reproduced under reading" and the
+        reading is written into the note. Returns the verdict.
+        """
+        from .sources import source_value
+
+        sv = source_value(source, key)
+        if isinstance(sv.value, bool):
+            result = verdict(float(sv.value), float(bool(measured)))
+        else:
+            result = verdict(sv.value, measured, tol=sv.tol, partly=sv.partly, relative=sv.relative)
+        if reading:
+            note = f"under reading: {reading}. {note}".strip()
+            if result == "reproduced":
+                result = "reproduced under reading"
+        self.add(f"{sv.claim} ({sv.section})", sv.value, measured, result, note)
+        return result
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self._rows, columns=list(CLAIM_COLUMNS))
