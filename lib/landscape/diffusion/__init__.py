@@ -34,7 +34,7 @@ import scipy.linalg
 import torch
 from threadpoolctl import threadpool_limits
 
-from .linalg import fix_signs
+from ..linalg import fix_signs
 
 __all__ = [
     "DEFAULT_RCOND",

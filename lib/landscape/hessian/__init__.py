@@ -31,8 +31,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jacrev, jvp, vjp, vmap
 
-from . import models
-from .linalg import fix_signs
+from .. import models
+from ..linalg import fix_signs
 
 __all__ = [
     "CurvatureOperator",
