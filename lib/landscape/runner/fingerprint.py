@@ -1,0 +1,96 @@
+"""Fingerprints: the hash of everything that can change a chapter's output (its source, its resolved parameters,
+the library code it imports, and for the report the claims tables it gathers). A chapter whose stamp holds the
+current fingerprint is not executed again."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from pathlib import Path
+
+from .. import paths
+from .chapters import REPORT, chapter_path
+
+
+def _imported_modules(source: str, package: tuple[str, ...] = ()) -> set[str]:
+    """Top-level ``landscape`` modules or packages a piece of code imports, absolute or relative.
+
+    ``package`` is the dotted package of the file holding ``source`` (``("landscape", "hessian")`` for
+    ``landscape/hessian/ops.py``); it is empty for notebook code, where relative imports cannot occur.
+
+    >>> sorted(_imported_modules("from landscape import data, models\\nimport landscape.hessian.ops"))
+    ['data', 'hessian', 'models']
+    >>> sorted(_imported_modules("from ..models import mlp\\nfrom . import lanczos", ("landscape", "hessian")))
+    ['hessian', 'models']
+    """
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("landscape.")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                full = (node.module or "").split(".")
+            elif package and node.level <= len(package):
+                full = [*package[: len(package) - node.level + 1], *filter(None, (node.module or "").split("."))]
+            else:
+                continue
+            if full[0] != "landscape":
+                continue
+            found |= {full[1]} if len(full) > 1 else {a.name for a in node.names}
+    return found
+
+
+def _unit_files(lib: Path, name: str) -> list[Path]:
+    """The files of one top-level unit of the library: ``<name>.py`` or every file of the package ``<name>/``."""
+    if (lib / name).is_dir():
+        return sorted((lib / name).rglob("*.py"))
+    return [lib / f"{name}.py"] if (lib / f"{name}.py").exists() else []
+
+
+def library_modules(chapter: str) -> list[Path]:
+    """The library files a chapter depends on: what its code cells import, closed under the modules' own
+    imports (plus ``__init__``). Only these enter the chapter's fingerprint, so editing the Hessian code does not
+    re-execute a chapter that never touches it. A package (``landscape/hessian/``) counts as one unit."""
+    import jupytext
+
+    lib = paths.root() / "lib" / "landscape"
+    nb = jupytext.reads(chapter_path(chapter).read_text(), fmt="md:myst")
+    code = "\n".join(c.source for c in nb.cells
+                     if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
+    todo, seen, files = _imported_modules(code), {"__init__"}, [lib / "__init__.py"]
+    while todo:
+        name = todo.pop()
+        unit = _unit_files(lib, name)
+        if name in seen or not unit:
+            continue
+        seen.add(name)
+        files += unit
+        for path in unit:
+            package = ("landscape",) + path.parent.relative_to(lib).parts
+            todo |= _imported_modules(path.read_text(), package)
+    return sorted(files)
+
+
+def library_digest(chapter: str | None = None) -> str:
+    """Hash of the library code ``chapter`` depends on (all of it when ``chapter`` is None)."""
+    files = library_modules(chapter) if chapter else sorted((paths.root() / "lib" / "landscape").rglob("*.py"))
+    h = hashlib.sha256()
+    lib = paths.root() / "lib" / "landscape"
+    for p in files:
+        h.update(p.relative_to(lib).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def fingerprint(chapter: str, params: dict) -> str:
+    h = hashlib.sha256()
+    h.update(chapter_path(chapter).read_bytes())
+    h.update(json.dumps(params, sort_keys=True, default=str).encode())
+    h.update(library_digest(chapter).encode())
+    if chapter == REPORT:
+        label = params["profile"]
+        for p in sorted((paths.results_root() / label).glob("*/claims.csv")):
+            h.update(p.parent.name.encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
