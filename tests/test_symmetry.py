@@ -1,0 +1,99 @@
+"""Equioutput symmetries (source 003, Sec. 5.2) against exact answers."""
+
+import copy
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from landscape import models, symmetry
+
+
+def _net(sizes=(3, 4, 3, 2), act="tanh", seed=0):
+    net = models.mlp(list(sizes), act, seed=seed, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(seed + 100)
+    with torch.no_grad():
+        for p in net.parameters():  # random biases too (mlp starts them at zero)
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64))
+    return net
+
+
+X = torch.randn(50, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("act", ["tanh", "sigmoid", "identity"])
+def test_equioutput_exact(act):
+    net = _net(act=act)
+    before, norm = net(X), models.flatten(net).norm()
+    symmetry.permute_units(net, 0, [3, 1, 0, 2])
+    symmetry.flip_units(net, 0, [0, 2])
+    symmetry.permute_units(net, 1, [2, 0, 1])
+    symmetry.flip_units(net, 1, [1])
+    assert torch.max(torch.abs(net(X) - before)) <= 1e-12
+    if act != "sigmoid":  # isometry eq (5); the sigmoid flip moves the next bias, so not an isometry
+        assert abs(models.flatten(net).norm() - norm) <= 1e-12
+
+
+def test_flip_rejects_relu_and_bad_input():
+    net = _net(act="relu")
+    with pytest.raises(ValueError, match="odd activation"):
+        symmetry.flip_units(net, 0, [0])
+    with pytest.raises(ValueError, match="perm"):
+        symmetry.permute_units(_net(), 0, [0, 0, 1, 2])
+    with pytest.raises(ValueError, match="layer"):
+        symmetry.permute_units(_net(), 2, [0, 1])
+    with pytest.raises(ValueError, match="widths"):
+        symmetry.group_order([2, 0])
+
+
+def test_group_order_brute_force():
+    """#G eq (2) equals the number of distinct weight vectors in the throng of a generic net."""
+    net = _net(sizes=(2, 3, 2, 1))
+    rows, _ = symmetry.throng(net)
+    distinct = len({tuple(np.round(r, 10)) for r in rows})
+    assert distinct == symmetry.group_order([3, 2]) == 3 * 2 * 8 * 2 * 4
+    # every copy has the same norm (eq (5)) and the same function (eq (1))
+    assert np.ptp(np.linalg.norm(rows, axis=1)) <= 1e-12
+
+
+def test_group_is_non_abelian_and_compose_matches_application():
+    net = _net(sizes=(2, 3, 1))
+    els = list(symmetry.group_elements([3]))
+    rng = np.random.default_rng(0)
+    non_commuting = 0
+    for i, j in rng.integers(len(els), size=(20, 2)):
+        g, h = els[i], els[j]
+        a = models.flatten(symmetry.apply_element(symmetry.apply_element(copy.deepcopy(net), g), h))
+        b = models.flatten(symmetry.apply_element(copy.deepcopy(net), symmetry.compose(h, g)))
+        assert torch.equal(a, b)
+        gh, hg = symmetry.compose(g, h), symmetry.compose(h, g)
+        non_commuting += any(not np.array_equal(x[0], y[0]) or not np.array_equal(x[1], y[1])
+                             for x, y in zip(gh, hg, strict=True))
+    assert non_commuting > 0
+
+
+def test_canonical_form_idempotent_and_invariant():
+    net = _net()
+    c = symmetry.canonical_form(net)
+    assert symmetry.in_wedge(c)
+    assert torch.max(torch.abs(c(X) - net(X))) <= 1e-12
+    assert torch.equal(models.flatten(symmetry.canonical_form(c)), models.flatten(c))
+    ref = models.flatten(c)
+    for e in itertools.islice(symmetry.group_elements([4, 3]), 0, None, 97):
+        moved = symmetry.apply_element(copy.deepcopy(net), e)
+        assert torch.equal(models.flatten(symmetry.canonical_form(moved)), ref)
+
+
+def test_throng_distances_of_single_flips_exact():
+    """A single sign flip of unit u moves the weight vector by exactly 2 * |unit u's weights| (Sec. 5.2)."""
+    net = _net(sizes=(2, 3, 1), seed=3)
+    rows, els = symmetry.throng(net)
+    W1, b1, W2 = (p.detach().numpy() for p in list(net.parameters())[:3])
+    for u in range(3):
+        k = next(i for i, e in enumerate(els) if np.array_equal(e[0][0], [0, 1, 2])
+                 and np.array_equal(np.flatnonzero(e[0][1] < 0), [u]))
+        assert symmetry.is_generator(els[k])
+        unit = np.concatenate([W1[u], [b1[u]], W2[:, u]])
+        assert abs(np.linalg.norm(rows[k] - rows[0]) - 2 * np.linalg.norm(unit)) <= 1e-12
+    assert not symmetry.is_generator(els[0])
