@@ -1,0 +1,53 @@
+"""Dense float64 Hessian and Gauss--Newton matrices from ``torch.func``: the oracles of the test-suite
+(small models only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import jacrev
+
+from .flat_model import _FlatModel
+from .inputs import _as_tensor, _batches, _resolve_dtype
+
+
+def dense_hessian(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.float64, device=None) -> np.ndarray:
+    """Dense Hessian of the full-data loss from ``torch.func.hessian`` in float64 (the oracle; small models)."""
+    dtype = _resolve_dtype(model, dtype)
+    if device is None:
+        device = next(model.parameters()).device if isinstance(model, nn.Module) else "cpu"
+    fm = _FlatModel(model, dtype, device)
+    batches = _batches(data, None, dtype, device)
+
+    def full_loss(t):
+        return sum(w * loss_fn(fm.output(t, X), y) for X, y, w in batches)
+
+    with fm.eval_mode():
+        H = torch.func.hessian(full_loss)(fm.theta)
+    return H.detach().to("cpu", torch.float64).numpy()
+
+
+def dense_function_hessian(fn: Callable[[torch.Tensor], torch.Tensor], x0, *, dtype=torch.float64) -> np.ndarray:
+    """Dense Hessian of a scalar function of a flat vector (``torch.func.hessian``)."""
+    x0 = _as_tensor(np.asarray(x0, dtype=np.float64) if not torch.is_tensor(x0) else x0, dtype, "cpu", "x0")
+    return torch.func.hessian(fn)(x0).detach().to(torch.float64).numpy()
+
+
+def dense_gauss_newton(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.float64,
+                       device=None) -> np.ndarray:
+    r"""Dense :math:`G = J^\top H_L J` with :math:`J` from ``jacrev`` and :math:`H_L` from ``torch.func.hessian``."""
+    dtype = _resolve_dtype(model, dtype)
+    if device is None:
+        device = next(model.parameters()).device if isinstance(model, nn.Module) else "cpu"
+    fm = _FlatModel(model, dtype, device)
+    G = torch.zeros(fm.n, fm.n, dtype=dtype, device=device)
+    with fm.eval_mode():
+        for X, y, w in _batches(data, None, dtype, device):
+            o = fm.output(fm.theta, X)
+            J = jacrev(lambda t, X=X: fm.output(t, X))(fm.theta).reshape(o.numel(), fm.n)
+            HL = torch.func.hessian(lambda z, y=y: loss_fn(z, y))(o).reshape(o.numel(), o.numel())
+            G = G + w * J.T @ HL @ J
+    return G.detach().to("cpu", torch.float64).numpy()

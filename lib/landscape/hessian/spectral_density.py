@@ -1,0 +1,139 @@
+"""Spectral density of a curvature operator by stochastic Lanczos quadrature (Ghorbani et al. 2019), the
+exact smoothed density it estimates, and their L1 distance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from .inputs import _check_int
+from .linear_operator import _as_operator, _count
+
+
+def lanczos(op, v0, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""``n_steps`` Lanczos steps from ``v0`` with full reorthogonalisation (float64).
+
+    Returns ``(alpha, beta, Q)``: the diagonal and off-diagonal of the tridiagonal
+    :math:`T = Q^\top H Q` and the orthonormal basis ``Q`` (n, m). Stops early at an invariant subspace
+    (:math:`\beta_j \le 10^{-10}\,\|T\|`), so ``m <= n_steps``.
+    """
+    A = _as_operator(op)
+    n = A.shape[0]
+    n_steps = min(_check_int(n_steps, "n_steps"), n)
+    q = np.asarray(v0, dtype=np.float64).reshape(-1)
+    if q.shape != (n,) or not np.all(np.isfinite(q)) or not np.any(q):
+        raise ValueError(f"v0 must be a finite non-zero vector of length {n}")
+    Q = np.zeros((n, n_steps))
+    alpha, beta = [], []
+    Q[:, 0] = q / np.linalg.norm(q)
+    scale = 0.0
+    for j in range(n_steps):
+        w = A.matvec(Q[:, j])
+        a = float(Q[:, j] @ w)
+        alpha.append(a)
+        w = w - a * Q[:, j] - (beta[-1] * Q[:, j - 1] if j > 0 else 0.0)
+        # full reorthogonalisation (twice is enough)
+        for _ in range(2):
+            w -= Q[:, :j + 1] @ (Q[:, :j + 1].T @ w)
+        b = float(np.linalg.norm(w))
+        scale = max(scale, abs(a), b)
+        if j == n_steps - 1:
+            break
+        if b <= 1e-10 * max(scale, 1e-300):
+            break
+        beta.append(b)
+        Q[:, j + 1] = w / b
+    m = len(alpha)
+    return np.asarray(alpha), np.asarray(beta[:m - 1]), Q[:, :m]
+
+
+@dataclass(frozen=True)
+class SLQDensity:
+    r"""Spectral density estimate: ``density`` on ``grid``; quadrature ``nodes`` and ``weights`` per probe
+    (lists of arrays: each probe's weights sum to 1); ``sigma`` the Gaussian smoothing standard deviation;
+    ``n_matvecs`` the operator products used."""
+
+    grid: np.ndarray
+    density: np.ndarray
+    nodes: list
+    weights: list
+    sigma: float
+    n_matvecs: int
+
+    def pooled(self) -> tuple[np.ndarray, np.ndarray]:
+        """All nodes and weights pooled (weights divided by the number of probes, summing to 1)."""
+        k = len(self.nodes)
+        return np.concatenate(self.nodes), np.concatenate(self.weights) / k
+
+
+def smoothed_density(eigenvalues, grid, sigma: float, weights=None) -> np.ndarray:
+    r"""Gaussian-smoothed spectral density :math:`\phi_\sigma(t) = \sum_i w_i\, \mathcal N(t; \lambda_i,
+    \sigma^2)` with :math:`\mathcal N(t;\lambda,\sigma^2) = e^{-(t-\lambda)^2/(2\sigma^2)} / (\sigma\sqrt{2\pi})`
+    (Ghorbani et al. 2019, eq (6); :math:`\sigma` is the standard deviation of the kernel), weights
+    :math:`w_i = 1/n` by default, so the density integrates to 1."""
+    lam = np.asarray(eigenvalues, dtype=np.float64).reshape(-1)
+    grid = np.asarray(grid, dtype=np.float64).reshape(-1)
+    if not np.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    w = np.full(len(lam), 1.0 / len(lam)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w.shape != lam.shape:
+        raise ValueError("weights must have the same length as eigenvalues")
+    out = np.zeros_like(grid)
+    for i in range(0, len(lam), 2048):
+        z = (grid[:, None] - lam[None, i:i + 2048]) / sigma
+        out += np.exp(-0.5 * z * z) @ w[i:i + 2048]
+    return out / (sigma * np.sqrt(2.0 * np.pi))
+
+
+def density_l1(grid, p, q) -> float:
+    r""":math:`L_1(p, q) = \int |p(t) - q(t)|\,dt` by the trapezoid rule on ``grid`` (Ghorbani et al. report
+    :math:`\approx 0.0012` for their SLQ on a 15,910-parameter MNIST model)."""
+    return float(np.trapezoid(np.abs(np.asarray(p) - np.asarray(q)), np.asarray(grid)))
+
+
+def slq_density(op, n_probes: int = 10, n_steps: int = 90, grid=None, sigma: float | None = None,
+                seed: int = 0, *, n_grid: int = 1000) -> SLQDensity:
+    r"""Stochastic Lanczos quadrature estimate of the smoothed spectral density (Ghorbani et al. 2019, Alg. 1).
+
+    For each of ``n_probes`` probes :math:`v_j \sim \mathcal N(0, I)/\|\cdot\|`: run ``n_steps`` Lanczos steps
+    with full reorthogonalisation (:func:`lanczos`), diagonalise the tridiagonal :math:`T = U L U^\top` in
+    float64 (``scipy.linalg.eigh_tridiagonal``), take nodes :math:`\ell_i = L_{ii}` and Gauss quadrature
+    weights :math:`\omega_i = U_{1i}^2`; then
+    :math:`\hat\phi_\sigma(t) = \frac1k \sum_j \sum_i \omega^{(j)}_i \mathcal N(t; \ell^{(j)}_i, \sigma^2)`
+    (see :func:`smoothed_density` for the kernel; ``sigma`` is its standard deviation, in eigenvalue units).
+    Costs ``n_probes * n_steps`` operator products.
+
+    Defaults: ``sigma`` = 1% of the node range; ``grid`` = ``n_grid`` points from the smallest node − 5σ to
+    the largest + 5σ.
+    """
+    A = _as_operator(op)
+    n = A.shape[0]
+    n_probes = _check_int(n_probes, "n_probes")
+    n_steps = _check_int(n_steps, "n_steps")
+    if sigma is not None and (not np.isfinite(sigma) or sigma <= 0):
+        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    before = _count(A)
+    rng = np.random.default_rng(seed)
+    nodes, weights = [], []
+    for _ in range(n_probes):
+        v = rng.standard_normal(n)
+        a, b, _ = lanczos(A, v, n_steps)
+        if len(a) == 1:
+            ln, U = a.copy(), np.ones((1, 1))
+        else:
+            ln, U = scipy.linalg.eigh_tridiagonal(a, b)
+        nodes.append(ln)
+        weights.append(U[0, :] ** 2)
+    allnodes = np.concatenate(nodes)
+    if sigma is None:
+        spread = float(allnodes.max() - allnodes.min())
+        sigma = 0.01 * spread if spread > 0 else 1.0
+    if grid is None:
+        grid = np.linspace(allnodes.min() - 5 * sigma, allnodes.max() + 5 * sigma, n_grid)
+    grid = np.asarray(grid, dtype=np.float64).reshape(-1)
+    if len(grid) < 2 or not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
+        raise ValueError("grid must be a finite, strictly increasing 1-D array of at least 2 points")
+    dens = np.mean([smoothed_density(l, grid, sigma, w) for l, w in zip(nodes, weights, strict=True)], axis=0)
+    return SLQDensity(grid, dens, nodes, weights, float(sigma), _count(A) - before)
