@@ -52,8 +52,9 @@ def test_ensemble_means_and_trace0_share():
     em = toys.ensemble_means(df)
     assert em.N.iloc[-1] == 20000
     assert em.h11.iloc[-1] == pytest.approx(df.h11.mean())
-    # trace 0: no saddle in about 29 % of projections (independent of n), source: ~30 %
-    assert 0.27 < 1 - toys.saddle_share(df) < 0.31
+    # trace 0 at n = 1000: no saddle in 1 - 1/sqrt(2) = 29.29 % of projections up to O(1/n) (source: ~30 %);
+    # 20,000 samples: standard error 0.0032, margin 4 standard errors
+    assert 1 - toys.saddle_share(df) == pytest.approx(1 - 1 / np.sqrt(2), abs=0.013)
 
 
 def test_orthogonality_bound_holds():
@@ -122,3 +123,49 @@ def test_projections_to_settle_counts_the_last_excursion():
     # deviations from 0 with tol 4: 9 (N=1), 1, 6 (N=3), 5 (N=4), 0.2 -> settled from N = 5 on
     assert toys.projections_to_settle(means, 0.0, 4.0) == 5
     assert toys.projections_to_settle(means, 0.0, 10.0) == 1
+
+
+def test_trace0_share_pinned_to_goe_limit():
+    # large n: the share of projections hiding the trace-0 saddle is exactly 1 - 1/sqrt(2) (2x2 GOE)
+    assert 1 - toys.saddle_share_limit(0.0) == pytest.approx(0.29289321881, abs=1e-10)
+    df = toys.projected_hessians(toys.saddle_equal(20000).curvatures, 10000, seed=3)
+    assert 1 - toys.saddle_share(df) == pytest.approx(0.2929, abs=0.013)  # SE 0.0045: ~3 SE
+
+
+def test_trace0_share_depends_on_n_at_small_n():
+    # n = 4: far fewer projections hide the saddle than the limit (about 21 %); SE 0.0013 at 1e5 samples
+    s4 = toys.saddle_share_vs_dimension([4, 20000], 0, 100000, seed=0)
+    hide = 1 - s4.saddle_share.to_numpy()
+    assert hide[0] < 0.2929 - 0.05
+    assert hide[1] == pytest.approx(0.2929, abs=0.006)
+
+
+def test_trace600_share_follows_frobenius_ratio():
+    lam = toys.saddle_shifted(20000, 600).curvatures
+    t = toys.frobenius_ratio(lam)
+    assert t == pytest.approx(600 / np.sqrt(20000), rel=1e-12)
+    df = toys.saddle_share_vs_dimension([20000], 600, 400000, seed=1)
+    # limit exp(-t^2/4)/sqrt(2) = 0.00786; SE 0.00014; margin 4 SE (finite-n corrections are smaller)
+    assert df.saddle_share.iloc[0] == pytest.approx(df.limit.iloc[0], abs=6e-4)
+    assert df.limit.iloc[0] == pytest.approx(np.exp(-4.5) / np.sqrt(2), rel=1e-12)
+    # the source's 0.5 % fixes tr H/||H||_F = 4.4505, i.e. n = 18,175 for +-1 curvatures and trace 600
+    assert toys.ratio_for_share(0.005) == pytest.approx(4.4505, abs=1e-4)
+    with pytest.raises(ValueError, match="share"):
+        toys.ratio_for_share(0.8)
+
+
+def test_curvature_skewness_is_gaussian_plus_rayleigh():
+    df = toys.projected_hessians(toys.saddle_equal(20000).curvatures, 200000, seed=2)
+    sk = toys.curvature_skewness(df).set_index("curvature")
+    # closed form 0.10386; sample SE sqrt(6/N) = 0.0055: margin 0.02 (3.6 SE)
+    assert toys.KAPPA_SKEWNESS_LIMIT == pytest.approx(0.10386, abs=1e-5)
+    assert sk.skewness["kappa1"] == pytest.approx(toys.KAPPA_SKEWNESS_LIMIT, abs=0.02)
+    assert sk.skewness["kappa2"] == pytest.approx(-toys.KAPPA_SKEWNESS_LIMIT, abs=0.02)
+    assert sk.skewtest_p.max() < 1e-6  # "plausibly Gaussian" is rejected
+
+
+def test_orthogonality_table():
+    t = toys.orthogonality_table([100, 10000], 2000, 0.1, seed=0)
+    assert list(t.dim) == [100, 10000]
+    np.testing.assert_allclose(t.std_inner_over_n, 1 / np.sqrt(t.dim), rtol=0.1)  # SE of a std: 1.6 %
+    assert (t.share_exceeding <= t.bound_eq18 + 0.01).all()

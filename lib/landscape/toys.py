@@ -37,6 +37,12 @@ __all__ = [
     "ensemble_means",
     "saddle_share",
     "saddle_share_vs_dimension",
+    "saddle_share_limit",
+    "ratio_for_share",
+    "frobenius_ratio",
+    "KAPPA_SKEWNESS_LIMIT",
+    "curvature_skewness",
+    "orthogonality_table",
     "function_surface",
 ]
 
@@ -216,13 +222,104 @@ def saddle_share(frame: pd.DataFrame) -> float:
     return float(np.mean(frame["kappa1"].to_numpy() * frame["kappa2"].to_numpy() < 0))
 
 
+def frobenius_ratio(curvatures) -> float:
+    r""":math:`\operatorname{tr}H / \|H\|_F` for :math:`H = \mathrm{diag}(\lambda)`: the one number that fixes the
+    large-:math:`n` share of random projections showing a saddle (:func:`saddle_share_limit`).
+
+    >>> frobenius_ratio([1.0, 1.0, 1.0, -1.0])
+    1.0
+    """
+    lam = np.asarray(curvatures, dtype=np.float64).reshape(-1)
+    if lam.size == 0 or not np.all(np.isfinite(lam)) or not np.any(lam):
+        raise ValueError("curvatures must be a finite, non-zero vector")
+    return float(lam.sum() / np.linalg.norm(lam))
+
+
+def saddle_share_limit(ratio):
+    r"""Large-:math:`n` share of Gaussian 2-D projections that show a saddle, :math:`e^{-t^2/4}/\sqrt2` with
+    :math:`t = \operatorname{tr}H/\|H\|_F` (:func:`frobenius_ratio`).
+
+    Derivation (ours; the source gives only sampled shares): for large :math:`n`, :math:`\tilde H/\|H\|_F
+    \approx t I_2 + W` with :math:`W` a 2x2 GOE matrix (:math:`W_{11}, W_{22} \sim \mathcal N(0, 2)`,
+    :math:`W_{12} \sim \mathcal N(0, 1)`: :math:`\operatorname{Var}\delta^\top H\delta = 2\|H\|_F^2`,
+    :math:`\operatorname{Var}\delta^\top H\eta = \|H\|_F^2`). Its eigenvalues are :math:`t + m \pm r` with
+    :math:`m = (W_{11}+W_{22})/2 \sim \mathcal N(0, 1)` and an independent Rayleigh radius
+    :math:`r = \sqrt{((W_{11}-W_{22})/2)^2 + W_{12}^2}`, :math:`P(r > x) = e^{-x^2/2}`. A saddle needs
+    :math:`r > |t + m|`: :math:`P = \mathbb E_m e^{-(t+m)^2/2} = e^{-t^2/4}/\sqrt2`. Trace 0 (eq (26)):
+    :math:`1/\sqrt2`, i.e. :math:`1 - 1/\sqrt2 = 29.29\%` of the projections hide the saddle.
+
+    >>> round(1 - saddle_share_limit(0.0), 4)
+    0.2929
+    """
+    t = np.asarray(ratio, dtype=np.float64)
+    if not np.all(np.isfinite(t)):
+        raise ValueError("ratio must be finite")
+    out = np.exp(-t * t / 4) / np.sqrt(2)
+    return float(out) if out.ndim == 0 else out
+
+
+def ratio_for_share(share: float) -> float:
+    r"""Inverse of :func:`saddle_share_limit`: the :math:`\operatorname{tr}H/\|H\|_F \ge 0` at which a share
+    ``share`` of random projections shows the saddle, :math:`t = 2\sqrt{\ln(1/(\sqrt2\,\mathrm{share}))}`.
+
+    >>> round(ratio_for_share(saddle_share_limit(3.0)), 12)
+    3.0
+    """
+    if not 0 < share <= 1 / np.sqrt(2):
+        raise ValueError(f"share must be in (0, 1/sqrt(2)], got {share!r}")
+    return float(2 * np.sqrt(np.log(1 / (np.sqrt(2) * share))))
+
+
 def saddle_share_vs_dimension(dims, trace: int, n_samples: int, seed: int = 0) -> pd.DataFrame:
-    """Share of random projections showing the saddle of eq (31) with the given trace, for each ``n``."""
+    """Share of random projections showing the saddle of eq (31) with the given trace, for each ``n``, beside
+    its standard error, the ratio tr H / ||H||_F and the large-``n`` limit :func:`saddle_share_limit`."""
     rows = []
     for i, n in enumerate(np.atleast_1d(dims)):
-        df = projected_hessians(saddle_shifted(int(n), trace).curvatures, n_samples, seed + i)
-        rows.append({"n": int(n), "trace": trace, "saddle_share": saddle_share(df)})
+        lam = saddle_shifted(int(n), trace).curvatures
+        s = saddle_share(projected_hessians(lam, n_samples, seed + i))
+        ratio = frobenius_ratio(lam) if trace != 0 else 0.0
+        rows.append({"n": int(n), "trace": trace, "ratio": ratio, "saddle_share": s,
+                     "stderr": float(np.sqrt(s * (1 - s) / n_samples)), "limit": saddle_share_limit(ratio)})
     return pd.DataFrame(rows)
+
+
+def _rayleigh_plus_gaussian_skewness() -> float:
+    var_r = (4 - np.pi) / 2
+    mu3_r = 2 * np.sqrt(np.pi) * (np.pi - 3) / (4 - np.pi) ** 1.5 * var_r ** 1.5
+    return float(mu3_r / (1 + var_r) ** 1.5)
+
+
+#: Large-``n`` skewness of :math:`\tilde\kappa_1` (Gaussian mean + Rayleigh radius, see
+#: :func:`saddle_share_limit`); :math:`\tilde\kappa_2` has the opposite sign. About 0.104.
+KAPPA_SKEWNESS_LIMIT = _rayleigh_plus_gaussian_skewness()
+
+
+def curvature_skewness(frame: pd.DataFrame) -> pd.DataFrame:
+    r"""Are the principal curvatures of random projections Gaussian (Fig. 2: "plausibly Gaussian")? For
+    ``kappa1`` and ``kappa2`` of :func:`projected_hessians`: sample skewness, the p-value of D'Agostino's
+    skewness test (``scipy.stats.skewtest``) and the large-:math:`n` skewness :math:`\pm`
+    :data:`KAPPA_SKEWNESS_LIMIT` of the Gaussian-plus-Rayleigh form :math:`\tilde\kappa = t + m \pm r`."""
+    from scipy import stats
+
+    rows = []
+    for col, sign in (("kappa1", 1.0), ("kappa2", -1.0)):
+        x = frame[col].to_numpy()
+        rows.append({"curvature": col, "n_samples": len(x), "skewness": float(stats.skew(x)),
+                     "skewtest_p": float(stats.skewtest(x).pvalue), "limit_skewness": sign * KAPPA_SKEWNESS_LIMIT})
+    return pd.DataFrame(rows)
+
+
+def orthogonality_table(dims, n_pairs: int, eps: float, seed: int = 0) -> pd.DataFrame:
+    r"""Per dimension (Sec. II.2): the standard deviation of :math:`\langle\delta,\eta\rangle/n`, the mean
+    :math:`|\cos|`, the sampled share with :math:`|\langle\delta,\eta\rangle|/n \ge \epsilon`, beside
+    :math:`1/\sqrt n` and the reconstructed bound eq (18) (:func:`orthogonality_bound`)."""
+    ip = random_inner_products(dims, n_pairs, seed=seed)
+    out = (ip.assign(exceed=lambda d: np.abs(d.inner_over_n) >= eps, abs_cos=lambda d: np.abs(d.cosine))
+             .groupby("dim").agg(std_inner_over_n=("inner_over_n", "std"), mean_abs_cos=("abs_cos", "mean"),
+                                 share_exceeding=("exceed", "mean")).reset_index())
+    out["one_over_sqrt_n"] = 1 / np.sqrt(out.dim)
+    out["bound_eq18"] = orthogonality_bound(out.dim.to_numpy(), eps)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------

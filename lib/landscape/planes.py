@@ -1,0 +1,250 @@
+r"""Loss planes at a trained network, with ranges set by curvature (Böttcher & Wheeler, Sec. IV, Apps. C--D).
+
+A loss plane :math:`\ell(\alpha, \beta) = L(\theta^* + \alpha\delta + \beta\eta)` (eq (12)) only shows what its
+grid resolves. Along a unit eigenvector of curvature :math:`\lambda_{\max}` the quadratic model
+:math:`L_0 + \tfrac12\lambda_{\max}\alpha^2` doubles the loss :math:`L_0` at
+:math:`\alpha = \sqrt{2L_0/\lambda_{\max}}`, so features of a plane spanned by unit eigenvectors live on the
+scale :func:`curvature_scale` :math:`= \sqrt{L_0/\lambda_{\max}}`; the source examines Hessian planes "in a small
+domain around the optimum" (App. C) for this reason. Filter-normalised random directions (Li et al.) have the
+norm of the weights, :math:`\|\delta\| \approx \|\theta\|`, so the two kinds of plane drawn on the same
+:math:`(\alpha, \beta)` range differ in physical size by that factor. :func:`plane_sweep` therefore compares
+planes over a sweep of ranges and records each plane's Euclidean extent; :func:`unit_gaussian_plane` is the
+control of the same extent as the Hessian plane.
+
+Everything returns tidy frames or frozen dataclasses; directions are float64 numpy vectors in
+``parameters_to_vector`` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse.linalg as spla
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .projections import HessianDirections, _splits, loss_line, loss_surface, symmetric_grid
+
+__all__ = [
+    "curvature_scale",
+    "unit_gaussian_plane",
+    "PointDiagnostics",
+    "point_diagnostics",
+    "PlaneSweep",
+    "plane_sweep",
+    "plane_gains",
+    "direction_scans",
+    "scan_minima",
+    "projected_curvatures",
+]
+
+
+def curvature_scale(loss0: float, lambda_max: float) -> float:
+    r"""The length :math:`\sqrt{L_0/\lambda_{\max}}` on which a unit-eigenvector plane shows its features.
+
+    Along the eigenvector of :math:`\lambda_{\max}` the quadratic model :math:`L_0 + \tfrac12\lambda_{\max}
+    \alpha^2` has risen by :math:`L_0/2` at this :math:`\alpha`.
+
+    >>> curvature_scale(2e-5, 20.0)
+    0.001
+    """
+    for name, v in (("loss0", loss0), ("lambda_max", lambda_max)):
+        if not np.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+    return float(np.sqrt(loss0 / lambda_max))
+
+
+def unit_gaussian_plane(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Two orthonormal random directions (Gaussian draws, Gram--Schmidt): a plane of the same Euclidean size
+    per unit of :math:`(\alpha, \beta)` as a plane of two unit eigenvectors."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    rng = np.random.default_rng(seed)
+    d1, d2 = rng.standard_normal(n), rng.standard_normal(n)
+    d1 /= np.linalg.norm(d1)
+    d2 -= (d2 @ d1) * d1
+    return d1, d2 / np.linalg.norm(d2)
+
+
+@dataclass(frozen=True)
+class PointDiagnostics:
+    r"""What a trained point is: losses, gradient norm, the shares :math:`(g\cdot v)^2/\|g\|^2` of the squared
+    gradient along the unit directions ``v_max`` and ``v_min``, the extreme curvatures, and
+    :math:`\eta\lambda_{\max}/2` (1 at the edge of stability of full-batch gradient descent with step
+    :math:`\eta`)."""
+
+    train_loss: float
+    test_loss: float
+    grad_norm: float
+    share_vmax: float
+    share_vmin: float
+    lambda_max: float
+    lambda_min: float
+    lr: float
+    lr_lambda_half: float
+
+    def frame(self, **labels) -> pd.DataFrame:
+        """One-row frame (``labels`` become leading columns)."""
+        return pd.DataFrame([{**labels, **self.__dict__}])
+
+
+def _flat_grad(model: nn.Module, loss_fn: Callable, X, y) -> tuple[float, np.ndarray]:
+    """Loss and gradient in float64 at the model's weights (a float64 copy; the model is not changed)."""
+    import copy
+
+    m = copy.deepcopy(model).to(torch.float64).eval()
+    X = torch.as_tensor(X).to(torch.float64)
+    y = torch.as_tensor(y)
+    y = y.to(torch.float64) if y.is_floating_point() else y
+    loss = loss_fn(m(X), y)
+    g = torch.autograd.grad(loss, list(m.parameters()))
+    return float(loss.detach()), torch.cat([t.reshape(-1) for t in g]).numpy()
+
+
+def point_diagnostics(model: nn.Module, loss_fn: Callable, data, directions: HessianDirections,
+                      lr: float) -> PointDiagnostics:
+    r"""Gradient and curvature at the trained point (is it a critical point? is it at the edge of stability?).
+
+    ``data``: a mapping ``{"train": (X, y), "test": (X, y)}``; ``directions`` from
+    :func:`landscape.projections.hessian_directions` (first the largest curvature, last the most negative);
+    ``lr``: the training step :math:`\eta`. Gradients are computed in float64.
+    """
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    splits = _splits(data)
+    if "train" not in splits:
+        raise ValueError("data must contain a 'train' split")
+    loss, g = _flat_grad(model, loss_fn, *splits["train"])
+    test = _flat_grad(model, loss_fn, *splits["test"])[0] if "test" in splits else float("nan")
+    v_max, v_min = directions.directions[0], directions.directions[-1]
+    if v_max.shape != g.shape:
+        raise ValueError(f"directions must have {g.size} entries, got {v_max.size}")
+    gn = float(np.linalg.norm(g))
+    share = (lambda v: float((g @ v) ** 2 / (gn ** 2 * (v @ v)))) if gn > 0 else (lambda v: float("nan"))
+    lam_max, lam_min = float(directions.eigenvalues[0]), float(directions.eigenvalues[-1])
+    return PointDiagnostics(loss, test, gn, share(v_max), share(v_min), lam_max, lam_min, float(lr),
+                            float(lr * lam_max / 2))
+
+
+@dataclass(frozen=True)
+class PlaneSweep:
+    """``summary``: one row per plane and half-width (see :func:`plane_sweep`); ``surfaces``: the loss surfaces,
+    keyed ``(plane, half_width)``, as frames of :func:`landscape.projections.loss_surface`."""
+
+    summary: pd.DataFrame
+    surfaces: dict
+
+
+def _summarise(df: pd.DataFrame, d1: np.ndarray, d2: np.ndarray) -> dict:
+    tr = df[df.split == "train"].reset_index(drop=True)
+    te = df[df.split == "test"].reset_index(drop=True)
+    o = int(np.flatnonzero((tr.alpha == 0) & (tr.beta == 0))[0])
+    i, j = int(tr.loss.idxmin()), int(te.loss.idxmin())
+    step = (te.alpha[j] - tr.alpha[i]) * d1 + (te.beta[j] - tr.beta[i]) * d2
+    return {"train_loss_origin": tr.loss[o], "test_loss_origin": te.loss[o], "train_loss_min": tr.loss[i],
+            "alpha_train_min": tr.alpha[i], "beta_train_min": tr.beta[i], "test_loss_at_train_min": te.loss[i],
+            "test_loss_min": te.loss[j], "alpha_test_min": te.alpha[j], "beta_test_min": te.beta[j],
+            "train_test_distance": float(np.linalg.norm(step)),
+            "train_reduction_pct": 100 * (1 - tr.loss[i] / tr.loss[o]),
+            "test_change_pct": 100 * (1 - te.loss[i] / te.loss[o])}
+
+
+def plane_sweep(model: nn.Module, loss_fn: Callable, data, planes: Mapping[str, tuple], half_widths,
+                n_points: int, *, progress: bool = False) -> PlaneSweep:
+    r"""Loss planes for every plane in ``planes`` (name -> ``(d1, d2)``) on every half-width.
+
+    ``half_widths``: a sequence used for all planes, or a mapping plane -> sequence. Each plane is evaluated on
+    a symmetric ``n_points`` x ``n_points`` grid (odd; the origin is on it) of training and test loss
+    (``data = {"train": ..., "test": ...}``). ``summary`` columns: ``plane, half_width, extent`` (the
+    Euclidean radius :math:`h\max(\|d_1\|, \|d_2\|)` of the plane in parameter space), the losses at the
+    origin, the training minimum and its location, the test loss there, the test minimum and its location,
+    ``train_test_distance`` (Euclidean distance in parameter space between the training and the test minimum:
+    the alignment of Fig. 7 / App. C), ``train_reduction_pct`` (training minimum below the origin) and
+    ``test_change_pct`` (test loss at the training minimum below the origin; negative: higher).
+    """
+    splits = _splits(data)
+    if set(splits) != {"train", "test"}:
+        raise ValueError(f"data must have exactly the splits 'train' and 'test', got {sorted(splits)}")
+    widths = half_widths if isinstance(half_widths, Mapping) else {k: half_widths for k in planes}
+    rows, surfaces = [], {}
+    jobs = [(k, float(h)) for k in planes for h in widths[k]]
+    for name, h in tqdm(jobs, desc="planes", disable=not progress):
+        d1, d2 = (np.asarray(d, dtype=np.float64) for d in planes[name])
+        g = symmetric_grid(h, n_points)
+        df = loss_surface(model, loss_fn, splits, d1, d2, g, g)
+        surfaces[(name, h)] = df
+        ext = h * max(np.linalg.norm(d1), np.linalg.norm(d2))
+        rows.append({"plane": name, "half_width": h, "extent": float(ext), **_summarise(df, d1, d2)})
+    return PlaneSweep(pd.DataFrame(rows), surfaces)
+
+
+def plane_gains(summary: pd.DataFrame, reference: str, *, on: str = "half_width") -> pd.DataFrame:
+    r"""How much lower each plane's training minimum (and the test loss there) is than the ``reference``
+    plane's on the same ``on`` value (Table 2 / Fig. 9 of the source: "X% smaller than the smallest training
+    loss found in a random-projection plot"). Adds ``train_gain_pct`` and ``test_gain_pct`` (positive: lower
+    than the reference) to the rows of the other planes."""
+    if reference not in set(summary.plane):
+        raise ValueError(f"reference plane {reference!r} is not in the summary")
+    ref = summary[summary.plane == reference].set_index(on)
+    out = summary[summary.plane != reference].copy()
+    r_tr = ref.train_loss_min.reindex(out[on]).to_numpy()
+    r_te = ref.test_loss_at_train_min.reindex(out[on]).to_numpy()
+    out["train_gain_pct"] = 100 * (1 - out.train_loss_min.to_numpy() / r_tr)
+    out["test_gain_pct"] = 100 * (1 - out.test_loss_at_train_min.to_numpy() / r_te)
+    return out.reset_index(drop=True)
+
+
+def direction_scans(model: nn.Module, loss_fn: Callable, data, directions: Mapping[str, np.ndarray],
+                    half_widths: Sequence[float], n_points: int) -> pd.DataFrame:
+    r"""1-D scans :math:`\ell(\alpha) = L(\theta^* + \alpha v)` along each named direction on each half-width
+    (``n_points``, odd). Tidy frame ``direction, half_width, alpha, split, loss``."""
+    frames = []
+    for name, v in directions.items():
+        for h in half_widths:
+            df = loss_line(model, loss_fn, data, v, symmetric_grid(float(h), n_points))
+            frames.append(df.assign(direction=name, half_width=float(h)))
+    cols = ["direction", "half_width", "alpha", "split", "loss"]
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def scan_minima(scans: pd.DataFrame) -> pd.DataFrame:
+    """Per direction and half-width of :func:`direction_scans`: the training minimum, where it is, the training
+    reduction below the origin and the test change there (percent, positive = lower)."""
+    rows = []
+    for (name, h), g in scans.groupby(["direction", "half_width"], sort=False):
+        tr = g[g.split == "train"].reset_index(drop=True)
+        te = g[g.split == "test"].reset_index(drop=True)
+        o, i = int(np.flatnonzero(tr.alpha == 0)[0]), int(tr.loss.idxmin())
+        rows.append({"direction": name, "half_width": h, "alpha_min": tr.alpha[i], "train_loss_origin": tr.loss[o],
+                     "train_loss_min": tr.loss[i], "train_reduction_pct": 100 * (1 - tr.loss[i] / tr.loss[o]),
+                     "test_change_pct": 100 * (1 - te.loss[i] / te.loss[o]) if len(te) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def projected_curvatures(operators: Mapping[str, object], planes: Mapping[str, tuple]) -> pd.DataFrame:
+    r"""The projected matrix :math:`\tilde M = [\delta\ \eta]^\top M\,[\delta\ \eta]` (eq (19); with the
+    Gauss--Newton part :math:`M = G` it is the projected Fisher of eq (20), reconstructed) for every operator
+    and plane. Tidy frame ``matrix, plane, h11, h12, h22, kappa1, kappa2`` (principal curvatures, eq (21)).
+
+    >>> import numpy as np
+    >>> projected_curvatures({"H": np.diag([2.0, -1.0, 0.5])}, {"e": (np.eye(3)[0], np.eye(3)[1])})[["h11", "h22"]]
+       h11  h22
+    0  2.0 -1.0
+    """
+    rows = []
+    for mname, op in operators.items():
+        A = spla.aslinearoperator(op)
+        for pname, (d1, d2) in planes.items():
+            D = np.column_stack([np.asarray(d1, dtype=np.float64), np.asarray(d2, dtype=np.float64)])
+            if D.shape[0] != A.shape[0]:
+                raise ValueError(f"planes[{pname!r}]: directions have {D.shape[0]} entries, operator {A.shape[0]}")
+            M = D.T @ A.matmat(D)
+            M = 0.5 * (M + M.T)
+            k2, k1 = np.linalg.eigvalsh(M)
+            rows.append({"matrix": mname, "plane": pname, "h11": M[0, 0], "h12": M[0, 1], "h22": M[1, 1],
+                         "kappa1": k1, "kappa2": k2})
+    return pd.DataFrame(rows)
