@@ -1,0 +1,112 @@
+r"""Critical points of two-layer linear networks (Baldi & Hornik 1989; source 003, Sec. 5.6.1 and 5.6.3).
+
+For :math:`\hat Y = A B X` with :math:`B \in \mathbb R^{p\times n}`, :math:`A \in \mathbb R^{m\times p}`, data
+:math:`X` (n, N), targets :math:`Y` (m, N) and :math:`E(A, B) = \frac{1}{2N}\|Y - ABX\|_F^2`, let
+:math:`\Sigma_{XX} = XX^\top/N`, :math:`\Sigma_{YX} = YX^\top/N` and
+:math:`\Sigma = \Sigma_{YX}\Sigma_{XX}^{-1}\Sigma_{XY}` with eigenvectors :math:`u_1..u_m` (eigenvalues
+:math:`\lambda_1 > \dots > \lambda_m > 0`). For every index set :math:`I` of size :math:`p`,
+
+.. math:: A = U_I, \qquad B = U_I^\top \Sigma_{YX}\Sigma_{XX}^{-1}
+
+is a critical point (Baldi & Hornik's Theorem; any invertible :math:`C` gives the same point
+:math:`A C, C^{-1}B` of the function). It is the global minimum when :math:`I` holds the top :math:`p`
+eigenvectors and a saddle otherwise: there are no other local minima. :func:`expected_index` counts the
+negative Hessian eigenvalues, one per pair (:math:`i \in I`, :math:`j \notin I`, :math:`\lambda_j >
+\lambda_i`), the directions that rotate :math:`u_i` towards :math:`u_j` in both layers (our count; the test
+suite checks it against dense Hessians). The autoencoder of Sec. 5.6.3 is :math:`Y = X`: the minimum projects
+onto the first principal components.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import hessian
+
+__all__ = ["LinearProblem", "linear_problem", "critical_point", "loss", "expected_index", "critical_points"]
+
+
+@dataclass(frozen=True)
+class LinearProblem:
+    """Data ``X`` (n, N), targets ``Y`` (m, N), hidden width ``p``, and the eigenpairs of Σ (descending)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    p: int
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    regression: np.ndarray  # Sigma_YX Sigma_XX^{-1}, (m, n)
+
+    @property
+    def n_params(self) -> int:
+        return self.p * (self.X.shape[0] + self.Y.shape[0])
+
+
+def linear_problem(X, Y, p: int) -> LinearProblem:
+    """Set up the problem; ``X`` (n, N) and ``Y`` (m, N) as columns of samples, hidden width ``p <= m``."""
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X, Y: need (n, N) and (m, N) arrays, got {X.shape} and {Y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
+        raise ValueError("X, Y: contain NaN or inf")
+    if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= min(X.shape[0], Y.shape[0]):
+        raise ValueError(f"p must be an integer in [1, {min(X.shape[0], Y.shape[0])}], got {p!r}")
+    N = X.shape[1]
+    Sxx, Syx = X @ X.T / N, Y @ X.T / N
+    R = np.linalg.solve(Sxx, Syx.T).T
+    lam, U = np.linalg.eigh(R @ Syx.T)
+    order = np.argsort(-lam)
+    return LinearProblem(X, Y, p, lam[order], U[:, order], R)
+
+
+def critical_point(problem: LinearProblem, subset) -> np.ndarray:
+    """Flat vector ``[A.ravel(), B.ravel()]`` of the critical point built from the eigenvectors ``subset``."""
+    I = list(subset)
+    if len(I) != problem.p or len(set(I)) != len(I) or min(I) < 0 or max(I) >= len(problem.eigenvalues):
+        raise ValueError(f"subset must hold {problem.p} distinct eigenvector indices, got {subset!r}")
+    A = problem.eigenvectors[:, I]
+    B = A.T @ problem.regression
+    return np.concatenate([A.ravel(), B.ravel()])
+
+
+def loss(problem: LinearProblem, theta) -> torch.Tensor:
+    r""":math:`E = \frac{1}{2N}\|Y - ABX\|_F^2` at a flat vector (torch, differentiable)."""
+    m, n, p = problem.Y.shape[0], problem.X.shape[0], problem.p
+    t = torch.as_tensor(theta, dtype=torch.float64)
+    A, B = t[: m * p].reshape(m, p), t[m * p:].reshape(p, n)
+    X, Y = torch.as_tensor(problem.X), torch.as_tensor(problem.Y)
+    return 0.5 * ((Y - A @ B @ X) ** 2).sum() / X.shape[1]
+
+
+def expected_index(eigenvalues, subset) -> int:
+    """Number of pairs (i in subset, j not in subset) with lambda_j > lambda_i: the Hessian index.
+
+    >>> expected_index([3.0, 2.0, 1.0], [2])
+    2
+    """
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    inside = set(subset)
+    return sum(int(lam[j] > lam[i]) for i in inside for j in range(len(lam)) if j not in inside)
+
+
+def critical_points(problem: LinearProblem, *, tol: float = 1e-9) -> pd.DataFrame:
+    """Every critical point from a ``p``-subset of eigenvectors: loss, gradient norm, Hessian index (eigenvalues
+    below ``-tol * lambda_max``), zero eigenvalues, the expected index and the kind (minimum / saddle)."""
+    rows = []
+    for subset in itertools.combinations(range(len(problem.eigenvalues)), problem.p):
+        theta = torch.as_tensor(critical_point(problem, subset))
+        g = torch.func.grad(lambda t: loss(problem, t))(theta)
+        H = hessian.dense_function_hessian(lambda t: loss(problem, t), theta)
+        ev = np.linalg.eigvalsh(H)
+        thr = tol * np.abs(ev).max()
+        index = int(np.sum(ev < -thr))
+        rows.append({"subset": " ".join(map(str, subset)), "loss": float(loss(problem, theta)),
+                     "grad_norm": float(g.norm()), "index": index, "n_zero": int(np.sum(np.abs(ev) <= thr)),
+                     "expected_index": expected_index(problem.eigenvalues, subset),
+                     "kind": "minimum" if index == 0 else "saddle"})
+    return pd.DataFrame(rows)
