@@ -400,3 +400,60 @@ def test_operators_and_surfaces_on_cuda_match_cpu():
     m_cpu = _model()
     ref = pj.loss_surface(m_cpu, CE, (X, y), d1, d2, [-0.5, 0.0, 0.5], [-0.5, 0.0, 0.5])
     np.testing.assert_allclose(df.loss, ref.loss, rtol=1e-4)
+
+
+@pytest.mark.parametrize("ncv, eig_tol, margin", [(60, 1e-6, 1e-6), (None, 1e-10, 1e-9)])
+def test_opposite_extreme_trained_network_regime(ncv, eig_tol, margin):
+    # the regime of a trained network: lambda_max = 20, a positive bulk within 1e-2 of zero, and a tiny, clustered
+    # negative end (five eigenvalues in [-1.00e-4, -0.96e-4], 2e5 times smaller than lambda_max)
+    rng = np.random.default_rng(0)
+    n = 400
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    neg = -1e-4 * np.array([1.0, 0.99, 0.98, 0.97, 0.96])
+    bulk = np.abs(rng.standard_normal(n - 13)) * 1e-3
+    lam = np.concatenate([[20.0, 7.0, 3.0, 1.0, 0.5, 0.2, 0.1, 0.05], bulk, neg])
+    A = (Q * lam) @ Q.T
+    res = hs.opposite_extreme(A, ncv=ncv, eig_tol=eig_tol)
+    assert res.is_saddle and res.dominant_value == pytest.approx(20.0, rel=1e-12)
+    # the chapter's settings (ncv 60, eig_tol 1e-6) reach 1.2e-7; margin 1e-6 = 1 % of the value
+    assert res.opposite_value == pytest.approx(-1e-4, abs=margin)
+    v = res.opposite_vector
+    assert np.linalg.norm(Q[:, -5:].T @ v) > 1 - 1e-4  # in the negative cluster's eigenspace
+    assert v @ A @ v < 0
+
+
+def test_flat_loss_is_the_model_loss(setup):
+    m, X, y, _ = setup
+    loss, theta = hs.flat_loss(m, CE, (X, y))
+    import copy
+
+    expected = CE(copy.deepcopy(m).double()(X.double()), y).item()
+    assert loss(theta) == pytest.approx(expected, rel=1e-14)
+    np.testing.assert_array_equal(theta, torch.nn.utils.parameters_to_vector(m.parameters()).detach().double().numpy())
+
+
+def test_curvature_trace_on_network_needs_a_small_interval(setup):
+    # non-quadratic loss (tanh network, cross entropy): exact per-direction curvature from the dense Hessian
+    m, X, y, H = setup
+    loss, theta = hs.flat_loss(m, CE, (X, y))
+    V = hs.probe_vectors(len(theta), 10, seed=5, dist="gaussian")
+    exact = np.einsum("ij,jk,ik->i", V, H, V)
+    small = hs.curvature_trace(loss, theta, 10, seed=5, alphas=np.linspace(-1e-3, 1e-3, 50))
+    # small interval: quartic bias O(h^2) ~ 1e-6 relative, rounding ~ 1e-16 * L / h^2 ~ 1e-10
+    np.testing.assert_allclose(small.samples, exact, rtol=1e-4, atol=1e-6)
+    scan = hs.curvature_trace_scan(loss, theta, 10, [0.01, 0.02, 3.0], seed=5)
+    bias = scan.estimate.to_numpy() - exact.mean()
+    # the bias of the fit grows like h^2 while h is small: ratio 4 between h = 0.02 and h = 0.01, up to O(h^2)
+    # (measured 4.08: margin 5 %)
+    assert bias[1] / bias[0] == pytest.approx(4.0, rel=0.05)
+    # a wide interval (3) leaves the quadratic regime: off by more than 20 % of the trace
+    assert abs(bias[2]) > 0.2 * abs(np.trace(H))
+
+
+def test_curvature_trace_scan_quadratic_does_not_depend_on_interval():
+    A = np.diag([3.0, -1.0, 0.5, 2.0])
+    scan = hs.curvature_trace_scan(lambda x: 0.5 * x @ A @ x, np.zeros(4), 30, [1e-3, 1.0, 100.0], seed=2)
+    h = hs.hutchinson_trace(A, 30, seed=2, dist="gaussian")
+    np.testing.assert_allclose(scan.estimate, h.estimate, rtol=1e-7)
+    with pytest.raises(ValueError, match="half_widths"):
+        hs.curvature_trace_scan(lambda x: 0.0, np.zeros(4), 3, [0.0])

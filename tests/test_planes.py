@@ -53,7 +53,8 @@ def test_point_diagnostics_gradient_shares():
     lam, V = np.linalg.eigh(H)
     # directions: the exact gradient direction as "v_max", an exact orthogonal vector as "v_min"
     u = g / np.linalg.norm(g)
-    o = np.cross(u, V[:, 0]); o /= np.linalg.norm(o)
+    o = np.cross(u, V[:, 0])
+    o /= np.linalg.norm(o)
     hd = HessianDirections(np.stack([u, o]), np.array([lam[-1], lam[0]]), False, "", 0)
     d = planes.point_diagnostics(m, MSE, {"train": (X, y), "test": _data(30, 1)}, hd, lr=0.1)
     assert d.train_loss == pytest.approx(loss(m.weight.detach().reshape(-1).numpy()), rel=1e-13)
@@ -109,10 +110,12 @@ def test_direction_scans_minimum_along_gradient():
 
 def test_projected_curvatures_dense():
     rng = np.random.default_rng(0)
-    A = rng.standard_normal((6, 6)); H = A + A.T
+    A = rng.standard_normal((6, 6))
+    H = A + A.T
     d1, d2 = rng.standard_normal(6), rng.standard_normal(6)
     out = planes.projected_curvatures({"H": H}, {"r": (d1, d2)})
-    D = np.column_stack([d1, d2]); M = D.T @ H @ D
+    D = np.column_stack([d1, d2])
+    M = D.T @ H @ D
     r = out.iloc[0]
     np.testing.assert_allclose([r.h11, r.h12, r.h22], [M[0, 0], M[0, 1], M[1, 1]], rtol=1e-12)
     np.testing.assert_allclose([r.kappa2, r.kappa1], np.linalg.eigvalsh(M), rtol=1e-12)

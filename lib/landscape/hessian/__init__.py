@@ -33,7 +33,7 @@ from .inputs import _check_int  # noqa: F401 - used by landscape.projections
 from .linear_operator import CurvatureOperator
 from .operators import function_hessian_operator, gauss_newton, hessian_operator
 from .spectral_density import SLQDensity, density_l1, lanczos, slq_density, smoothed_density
-from .trace import TraceEstimate, curvature_trace, hutchinson_trace, probe_vectors
+from .trace import TraceEstimate, curvature_trace, curvature_trace_scan, flat_loss, hutchinson_trace, probe_vectors
 
 __all__ = [
     "CurvatureOperator",
@@ -53,6 +53,8 @@ __all__ = [
     "probe_vectors",
     "hutchinson_trace",
     "curvature_trace",
+    "curvature_trace_scan",
+    "flat_loss",
     "SLQDensity",
     "lanczos",
     "slq_density",
