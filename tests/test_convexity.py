@@ -1,0 +1,83 @@
+"""|lambda_min / lambda_max| maps, picture convexity, sharpness; VTK export read back; residual MLPs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from landscape import convexity, hessian, models
+from landscape.export import read_vts, surface_to_vtk
+from landscape.residual import residual_mlp
+
+F = torch.nn.functional
+
+
+def _tiny():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(25, 3, generator=g, dtype=torch.float64), torch.randint(0, 2, (25,), generator=g)
+    return models.mlp([3, 4, 2], activation="tanh", seed=1, dtype=torch.float64), X, y
+
+
+def test_curvature_ratio_matches_dense_eigenvalues():
+    net, X, y = _tiny()
+    w = np.linalg.eigvalsh(hessian.dense_hessian(net, F.cross_entropy, (X, y)))
+    r = convexity.curvature_ratio(net, F.cross_entropy, (X, y), tol=1e-12)
+    assert w[0] < 0 < w[-1]  # a random tanh net is at a saddle region: the test exercises the shift
+    assert r.lambda_max == pytest.approx(w[-1], rel=1e-9)
+    assert r.lambda_min == pytest.approx(w[0], abs=1e-9 * w[-1])
+    assert r.ratio == pytest.approx(abs(w[0] / w[-1]), rel=1e-6)
+
+
+def test_curvature_ratio_map_restores_weights_and_matches_pointwise():
+    net, X, y = _tiny()
+    theta = models.flatten(net).clone()
+    d1 = np.random.default_rng(0).standard_normal(theta.numel())
+    d2 = np.random.default_rng(1).standard_normal(theta.numel())
+    fr = convexity.curvature_ratio_map(net, F.cross_entropy, (X, y), d1, d2, [0.0, 0.3], [-0.2], tol=1e-12)
+    assert torch.equal(models.flatten(net), theta)
+    models.assign(net, theta.numpy() + 0.3 * d1 - 0.2 * d2)
+    w = np.linalg.eigvalsh(hessian.dense_hessian(net, F.cross_entropy, (X, y)))
+    row = fr[(fr.alpha == 0.3)].iloc[0]
+    assert row.lambda_max == pytest.approx(w[-1], rel=1e-9)
+    assert row.lambda_min == pytest.approx(w[0], abs=1e-9 * w[-1])
+
+
+def test_surface_nonconvexity_of_a_rotated_saddle_and_a_bowl():
+    g = np.linspace(-1, 1, 9)
+    A, B = np.meshgrid(g, g, indexing="ij")
+    assert convexity.surface_nonconvexity(g, g, (A + B) ** 2 + 0.1 * (A - B) ** 2) == 0.0
+    assert convexity.surface_nonconvexity(g, g, A * B) == 1.0  # zero diagonal curvature, negative eigenvalue
+
+
+def test_sharpness_closed_form():
+    g = np.linspace(-1, 1, 21)
+    A, B = np.meshgrid(g, g, indexing="ij")
+    fr = pd.DataFrame({"alpha": A.ravel(), "beta": B.ravel(), "split": "train", "loss": 1 + (A ** 2 + B ** 2).ravel()})
+    inside = (A ** 2 + B ** 2 <= 0.25)
+    assert convexity.sharpness(fr, 0.5) == pytest.approx(float((A ** 2 + B ** 2)[inside].mean()), rel=1e-14)
+
+
+def test_vtk_round_trip(tmp_path):
+    a, b = np.linspace(-1, 1, 5), np.linspace(0, 2, 4)
+    Z = np.add.outer(a ** 2, b)
+    R = np.outer(a, b)
+    path = surface_to_vtk(tmp_path / "surf", a, b, {"loss": Z, "ratio": R}, z_scale=2.0)
+    assert path.suffix == ".vts" and path.exists()
+    pts, arrays = read_vts(path)
+    assert np.array_equal(pts[..., 0], np.broadcast_to(a[:, None], Z.shape))
+    assert np.array_equal(pts[..., 1], np.broadcast_to(b[None, :], Z.shape))
+    assert np.array_equal(pts[..., 2], 2.0 * Z)
+    assert np.array_equal(arrays["loss"], Z) and np.array_equal(arrays["ratio"], R)
+    with pytest.raises(ValueError, match="shape"):
+        surface_to_vtk(tmp_path / "bad", a, b, {"loss": Z.T})
+
+
+def test_residual_mlp_counts_and_skip():
+    for depth in (0, 1, 3):
+        net = residual_mlp(64, 10, width=8, depth=depth)
+        assert sum(p.numel() for p in net.parameters()) == 64 * 8 + 8 + depth * 2 * (8 * 8 + 8) + 8 * 10 + 10
+    x = torch.randn(5, 64)
+    a, b = residual_mlp(64, 10, depth=2, skip=True, seed=3), residual_mlp(64, 10, depth=2, skip=False, seed=3)
+    assert torch.equal(models.flatten(a), models.flatten(b)) and not torch.allclose(a(x), b(x))
+    with pytest.raises(ValueError, match="depth"):
+        residual_mlp(64, 10, depth=-1)
