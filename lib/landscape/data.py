@@ -13,12 +13,15 @@ statistics of the *training* part only (no validation row ever touches the scali
 - ``digits``: scikit-learn's 8x8 handwritten digits, 1797 images, 64 pixel features, 10 classes.
   Pixels that are constant on the training part (always 0 there) are centred and left unscaled.
 - a path to a CSV file with ``target=<column>``: non-numeric feature columns are one-hot encoded; the task is
-  classification when the target is non-numeric or ``task="classification"`` is given.
+  classification when the target is non-numeric or ``task="classification"`` is given. Data that would be
+  silently changed or make training meaningless fail with a ``ValueError`` naming the file and the column: NaN or
+  inf values, values too large to standardise (the column's standard deviation overflows), a target with a
+  single class or a single value, a non-numeric column with a distinct value in (nearly) every row (an
+  identifier, which one-hot encoding would turn into one feature per row), and too few rows to split.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +30,8 @@ import pandas as pd
 import torch
 
 from . import paths
+from .cache import file_sha256
+from .validation import check_choice, check_scalar
 
 BUILTIN = ("iris", "auto-mpg", "digits")
 TASKS = ("classification", "regression")
@@ -88,11 +93,8 @@ class Dataset:
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """sha256 of a file's content (:func:`landscape.cache.file_sha256`)."""
+    return file_sha256(path)
 
 
 def _verified_raw(name: str) -> Path:
@@ -177,14 +179,11 @@ def load(
     """
     if val_fraction is None:
         val_fraction = 0.2
-    if not (isinstance(val_fraction, float | int) and 0 < val_fraction < 1):
-        raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction!r}")
-    if missing not in ("impute", "drop"):
-        raise ValueError(f"missing must be 'impute' or 'drop', got {missing!r}")
-    if task is not None and task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    check_scalar(val_fraction, "val_fraction", float, min_val=0, max_val=1, include_boundaries="neither")
+    check_choice(missing, "missing", ("impute", "drop"))
+    if task is not None:
+        check_choice(task, "task", TASKS)
+    check_scalar(seed, "seed", int, min_val=0)
     key = str(name_or_path)
     if key == "iris":
         from sklearn.datasets import load_iris
@@ -217,35 +216,79 @@ def load(
     return _load_csv(Path(name_or_path), target, val_fraction, seed, task)
 
 
+MIN_ROWS = 10  # a CSV needs at least this many rows: 20 % of them form the validation part
+
+
 def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, task: str | None) -> Dataset:
     if path.suffix.lower() != ".csv":
         raise ValueError(f"name_or_path must be one of {list(BUILTIN)} or a path to a .csv file, got {str(path)!r}")
     if not path.exists():
         raise FileNotFoundError(f"name_or_path: no such file {str(path)!r}")
-    df = pd.read_csv(path)
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
     if target is None:
-        raise ValueError(f"target: name the target column of {path.name}; columns are {list(df.columns)}")
+        raise ValueError(f"target: name the target column of {path}; columns are {list(df.columns)}")
     if target not in df.columns:
-        raise ValueError(f"target: no column {target!r} in {path.name}; columns are {list(df.columns)}")
-    _check_finite(df, f"{path.name}")
-    y_raw = df[target]
+        raise ValueError(f"target: no column {target!r} in {path}; columns are {list(df.columns)}")
+    if len(df) < MIN_ROWS:
+        raise ValueError(f"{path}: {len(df)} data rows; at least {MIN_ROWS} are needed for a training and a "
+                         f"validation part")
+    _check_finite(df, str(path))
     feats = df.drop(columns=[target])
     if feats.shape[1] == 0:
-        raise ValueError(f"{path.name} has no feature columns besides the target {target!r}")
+        raise ValueError(f"{path} has no feature columns besides the target {target!r}")
+    _check_csv_columns(path, feats)
     feats = pd.get_dummies(feats, dtype=float)  # one-hot for non-numeric columns
+    y, class_names, task, loss = _csv_target(path, df[target], target, task)
+    info = {"path": str(path), "sha256": sha256(path)}
+    try:
+        return _finish(path.stem, task, feats.to_numpy(float), y, list(feats.columns), target, loss, val_fraction,
+                       seed, class_names=class_names, info=info)
+    except ValueError as exc:  # e.g. scikit-learn's split: name the file
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _check_csv_columns(path: Path, feats: pd.DataFrame) -> None:
+    """Identifier-like text columns and values too large to standardise fail, naming file and column."""
+    for col in feats.columns:
+        x = feats[col]
+        if not pd.api.types.is_numeric_dtype(x):
+            distinct = x.nunique()
+            if distinct > 20 and distinct > 0.5 * len(x):
+                raise ValueError(f"{path}: column {col!r} is text with {distinct} distinct values in {len(x)} rows "
+                                 f"(an identifier?); one-hot encoding would make {distinct} features. Drop the "
+                                 f"column or encode it as numbers")
+            continue
+        v = x.to_numpy(float)
+        if not np.isfinite(v).all():
+            raise ValueError(f"{path}: column {col!r} holds {int((~np.isfinite(v)).sum())} inf values")
+        with np.errstate(over="ignore", invalid="ignore"):
+            std = v.std()
+        if not np.isfinite(std):
+            raise ValueError(f"{path}: column {col!r} has values too large to standardise (|x| up to "
+                             f"{np.abs(v).max():.3g}); rescale it")
+
+
+def _csv_target(path: Path, y_raw: pd.Series, target: str, task: str | None):
+    """``(y, class_names, task, loss)`` of a CSV's target column."""
     if task is None:
         task = "regression" if pd.api.types.is_numeric_dtype(y_raw) else "classification"
     if task == "classification":
         classes, y = np.unique(y_raw.astype(str), return_inverse=True)
-        class_names = list(classes)
-        loss = "cce"
-    else:
-        if not pd.api.types.is_numeric_dtype(y_raw):
-            raise ValueError(f"target: column {target!r} is not numeric; use task='classification'")
-        y, class_names, loss = y_raw.to_numpy(float), None, "mse"
-    info = {"path": str(path), "sha256": sha256(path)}
-    return _finish(path.stem, task, feats.to_numpy(float), y, list(feats.columns), target, loss, val_fraction,
-                   seed, class_names=class_names, info=info)
+        if len(classes) < 2:
+            raise ValueError(f"{path}: target column {target!r} holds a single class ({classes[0]!r}); a classifier "
+                             f"needs at least two")
+        return y, list(classes), task, "cce"
+    if not pd.api.types.is_numeric_dtype(y_raw):
+        raise ValueError(f"{path}: target column {target!r} is not numeric; use task='classification'")
+    y = y_raw.to_numpy(float)
+    if not np.isfinite(y).all():
+        raise ValueError(f"{path}: target column {target!r} holds {int((~np.isfinite(y)).sum())} inf values")
+    if np.unique(y).size < 2:
+        raise ValueError(f"{path}: target column {target!r} holds a single value ({y[0]!r}); nothing to learn")
+    return y, None, task, "mse"
 
 
 def synthetic_function(
@@ -261,9 +304,8 @@ def synthetic_function(
     """A 1-D regression dataset y = fn(x) (source 002, Appendix D): ``n_train`` training and then ``n_test`` test
     points drawn uniformly in [low, high] from one generator seeded with ``seed`` (the test points are returned as
     the validation split). Not standardised: the function's domain is the point of the experiment."""
-    for v, what in ((n_train, "n_train"), (n_test, "n_test")):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{what} must be a positive integer, got {v!r}")
+    check_scalar(n_train, "n_train", int, min_val=1)
+    check_scalar(n_test, "n_test", int, min_val=1)
     if not low < high:
         raise ValueError(f"low must be below high, got {low}, {high}")
     rng = np.random.default_rng(seed)

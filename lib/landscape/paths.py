@@ -1,5 +1,9 @@
 """Where the book keeps things. The repository root is found from this file (editable install) or from the
-environment variable ``LANDSCAPE_ROOT``; every other location derives from it."""
+environment variable ``LANDSCAPE_ROOT``; every other location derives from it.
+
+While the runner executes a chapter it sets ``LANDSCAPE_STAGING`` to a fresh folder: the chapter's tables are
+written there (:func:`results_write_root`) and moved into ``data/results/`` only when the run succeeds, so a failed
+run never mixes its tables with older ones. Reading (the report gathering claims) always uses ``data/results/``."""
 
 from __future__ import annotations
 
@@ -22,6 +26,18 @@ def cache_dir() -> Path:
 
 def results_root() -> Path:
     return root() / "data" / "results"
+
+
+def results_write_root() -> Path:
+    """Where tables are written: the run's staging folder while the runner executes a chapter, else
+    :func:`results_root`."""
+    staging = os.environ.get("LANDSCAPE_STAGING")
+    return Path(staging) if staging else results_root()
+
+
+def executed_root() -> Path:
+    """``book/_executed``: executed notebooks per label, ``_failed/`` and the runs' ``_staging/`` folders."""
+    return root() / "book" / "_executed"
 
 
 def notebooks_dir() -> Path:

@@ -12,8 +12,10 @@ the last batch of an epoch holds the remainder when n does not divide N). It rec
 - ``epoch_train_loss`` / ``epoch_val_loss`` (epochs,): full losses after each epoch,
 - the config and provenance (package versions, git commit, device).
 
-Storage is content-addressed: ``data/cache/trajectories/<hash of the config>.npz``. A second call with the same
-config loads instead of training. Writes are atomic (temporary file + ``os.replace``), so an interruption never
+Storage is content-addressed: ``data/cache/trajectories/<hash of the config>.npz`` (:mod:`landscape.cache`). A second
+call with the same config loads instead of training, after checking that the config stored in the file is the one
+requested (a copied file or a key collision is recomputed, never used). Writes are atomic
+(:func:`landscape.cache.atomic_write`: a unique temporary file + ``os.replace``), so an interruption never
 leaves a half-written record; long runs also write a checkpoint every ``checkpoint_every`` epochs and resume from
 it, so an interrupted run loses nothing already recorded. Loading never unpickles (``allow_pickle=False``).
 
@@ -24,13 +26,10 @@ Determinism: the permutation of epoch e is drawn from ``numpy.random.default_rng
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
 import platform
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,8 @@ import numpy as np
 import torch
 
 from . import __version__, data, models, paths
+from .cache import atomic_write, content_key
+from .validation import check_choice, check_finite, check_scalar
 
 FORMAT_VERSION = 1
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -50,7 +51,11 @@ class CorruptRecordError(ValueError):
 
 @dataclass(frozen=True)
 class RecordConfig:
-    """Everything that determines a trajectory. Equal configs give identical trajectories."""
+    """Everything that determines a trajectory. Equal configs give identical trajectories.
+
+    ``task`` forces "classification" (one output per class, cross entropy) or "regression" for a CSV dataset;
+    None takes it from the target column's type (see :func:`landscape.data.load`).
+    """
 
     dataset: str = "iris"
     target: str | None = None
@@ -65,31 +70,32 @@ class RecordConfig:
     seed: int = 0
     data_seed: int = 0
     dtype: str = "float32"
+    task: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        for name in ("batch_size", "epochs"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not (isinstance(self.lr, float | int) and self.lr > 0 and np.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
-        if self.loss is not None and self.loss not in models.LOSSES:
-            raise ValueError(f"loss must be one of {list(models.LOSSES)}, got {self.loss!r}")
-        if any(h < 1 for h in self.hidden):
-            raise ValueError(f"hidden widths must be positive, got {self.hidden!r}")
+        check_scalar(self.batch_size, "batch_size", int, min_val=1)
+        check_scalar(self.epochs, "epochs", int, min_val=1)
+        check_finite(check_scalar(self.lr, "lr", float, min_val=0, include_boundaries="neither"), "lr")
+        check_choice(self.dtype, "dtype", tuple(DTYPES))
+        if self.loss is not None:
+            check_choice(self.loss, "loss", tuple(models.LOSSES))
+        if self.task is not None:
+            check_choice(self.task, "task", data.TASKS)
+        for h in self.hidden:
+            check_scalar(h, "hidden widths", int, min_val=1)
 
     def key(self) -> str:
-        """A hash of the config (and of a user CSV's content), naming the cache file."""
+        """A hash of the config (and of a user CSV's content), naming the cache file. ``task=None`` is left out,
+        so records made before ``task`` existed keep their keys."""
         d = dataclasses.asdict(self)
+        if d["task"] is None:
+            del d["task"]
         d["format"] = FORMAT_VERSION
         path = Path(self.dataset)
         if self.dataset not in data.BUILTIN and path.exists():
             d["dataset_sha256"] = data.sha256(path)
-        blob = json.dumps(d, sort_keys=True, default=list).encode()
-        return hashlib.sha256(blob).hexdigest()[:20]
+        return content_key(d, default=list)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -124,7 +130,8 @@ class Trajectory:
         return self.params.shape[1]
 
     def dataset(self) -> data.Dataset:
-        return data.load(self.config.dataset, target=self.config.target, seed=self.config.data_seed)
+        return data.load(self.config.dataset, target=self.config.target, seed=self.config.data_seed,
+                         task=self.config.task)
 
     def model(self, step: int | None = -1, device="cpu") -> torch.nn.Module:
         """The network with the weights after ``step`` (``None``: before the first step)."""
@@ -150,18 +157,8 @@ class Trajectory:
 
 
 def _atomic_savez(path: Path, meta: dict, arrays: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, __meta__=np.array(json.dumps(meta, default=str)), **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, __meta__=np.array(json.dumps(meta, default=str)), **arrays)
     return path
 
 
@@ -227,9 +224,11 @@ def record_sgd(
         raise ValueError("device: CUDA was requested but is not available")
     path = cache_path(config, cache_dir)
     if use_cache and path.exists():
-        return Trajectory.load(path)
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        traj = Trajectory.load(path)
+        if traj.config == config:  # verified: a copied file or a key collision is recorded again
+            return traj
+    if threads is not None:
+        check_scalar(threads, "threads", int, min_val=1)
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -242,7 +241,7 @@ def record_sgd(
 
 def _record(config: RecordConfig, path: Path, *, progress: bool, device: torch.device, checkpoint_every: int,
             use_cache: bool) -> Trajectory:
-    ds = data.load(config.dataset, target=config.target, seed=config.data_seed)
+    ds = data.load(config.dataset, target=config.target, seed=config.data_seed, task=config.task)
     loss_name = config.loss or ds.loss
     if ds.task == "classification" and loss_name != "cce":
         raise ValueError(f"loss {loss_name!r} does not fit the classification dataset {ds.name!r}; use 'cce'")
@@ -269,7 +268,7 @@ def _record(config: RecordConfig, path: Path, *, progress: bool, device: torch.d
     ckpt = path.with_suffix(".partial.npz")
     if use_cache and ckpt.exists():
         meta, arr = _safe_load(ckpt)
-        if meta.get("config") == config.to_json():
+        if RecordConfig.from_json(meta["config"]) == config:
             start_epoch = int(meta["epochs_done"])
             done = start_epoch * steps_per_epoch
             for name, target in (("params", params), ("batch_indices", batch_indices),

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import paths
+from .cache import atomic_write
 
 VERDICTS = ("reproduced", "reproduced under reading", "partly", "not reproduced", "substituted")
 CLAIM_COLUMNS = ("chapter", "claim", "source", "measured", "verdict", "note")
@@ -25,20 +26,24 @@ def _check_name(what: str, value: str) -> str:
 
 
 def results_dir(chapter: str, profile: str) -> Path:
-    """``data/results/<profile>/<chapter>/``, created if missing."""
-    d = paths.results_root() / _check_name("profile", profile) / _check_name("chapter", chapter)
+    """``data/results/<profile>/<chapter>/``, created if missing (while the runner executes a chapter: the same
+    layout in the run's staging folder, see :func:`landscape.paths.results_write_root`)."""
+    d = paths.results_write_root() / _check_name("profile", profile) / _check_name("chapter", chapter)
     d.mkdir(parents=True, exist_ok=True)
     return d
 
 
 def save_table(df: pd.DataFrame, chapter: str, profile: str, name: str) -> Path:
-    """Write ``df`` as ``<name>.csv`` (no index) in the chapter's results folder and return the path."""
+    """Write ``df`` as ``<name>.csv`` (no index) in the chapter's results folder and return the path.
+
+    The write is atomic (:func:`landscape.cache.atomic_write`): concurrent writers never share a temporary file,
+    and a reader sees one complete table.
+    """
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     path = results_dir(chapter, profile) / f"{_check_name('name', name)}.csv"
-    tmp = path.with_suffix(".csv.tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(path)
+    with atomic_write(path, "w") as f:
+        df.to_csv(f, index=False)
     return path
 
 

@@ -2,7 +2,9 @@
 
 - :mod:`.chapters`: discovery, the parameters cell (defaults read statically), profiles and ``-p`` values;
 - :mod:`.fingerprint`: what a chapter's output depends on (source, parameters, library code, data files);
-- :mod:`.execute`: one chapter through Papermill, checked (:func:`check_notebook`) and stamped;
+- :mod:`.execute`: one chapter through Papermill in a fresh staging folder, published only on success, checked
+  (:func:`check_notebook`) and stamped last;
+- :mod:`.pages`: the "Rerun this chapter" box and the provenance section added to each executed page;
 - :mod:`.book`: every changed chapter, then Jupyter Book ``-W`` (MathJax served offline).
 
 Runs with ``-p`` overrides get their own label ``<profile>+<hash>`` (or ``--label``), so their results never
@@ -16,6 +18,8 @@ from .chapters import (
     RESERVED,
     ChapterError,
     chapter_path,
+    check_label,
+    check_value,
     chapters,
     load_profile,
     parse_assignment,
@@ -24,11 +28,12 @@ from .chapters import (
     resolve,
     run_label,
 )
-from .execute import check_notebook, execute, execute_all, executed_dir
-from .fingerprint import fingerprint, library_digest, library_modules
+from .execute import RunError, check_notebook, execute, execute_all, executed_dir, failed_path
+from .fingerprint import data_files, fingerprint, library_digest, library_modules
 
 __all__ = [
-    "MATHJAX_WHEEL", "PAPER", "REPORT", "RESERVED", "ChapterError", "build_book", "chapter_path", "chapters",
-    "check_notebook", "ensure_mathjax", "execute", "execute_all", "executed_dir", "fingerprint", "library_digest",
-    "library_modules", "load_profile", "parse_assignment", "profiles", "read_parameters", "resolve", "run_label",
+    "MATHJAX_WHEEL", "PAPER", "REPORT", "RESERVED", "ChapterError", "RunError", "build_book", "chapter_path",
+    "chapters", "check_label", "check_notebook", "check_value", "data_files", "ensure_mathjax", "execute",
+    "execute_all", "executed_dir", "failed_path", "fingerprint", "library_digest", "library_modules",
+    "load_profile", "parse_assignment", "profiles", "read_parameters", "resolve", "run_label",
 ]

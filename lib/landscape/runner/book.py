@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .. import paths
-from .chapters import PAPER
+from .chapters import PAPER, chapters, resolve
 from .execute import execute_all
 
 
@@ -57,7 +57,11 @@ def ensure_mathjax(log=print) -> Path:
 
 def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = True, mathjax: bool = True,
                log=print) -> Path:
-    """Execute what changed, place the executed notebooks under ``book/chapters/`` and run Jupyter Book (-W)."""
+    """Execute what changed, place the executed notebooks under ``book/chapters/`` and run Jupyter Book (-W).
+
+    The profile and every chapter's values are checked first, before anything is fetched or executed."""
+    for chapter in chapters():
+        resolve(chapter, profile)
     if mathjax:
         ensure_mathjax(log)
     executed = execute_all(profile, force=force, progress=progress, log=log)

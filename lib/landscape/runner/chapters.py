@@ -2,7 +2,11 @@
 
 A chapter is a jupytext MyST notebook ``notebooks/<NN>_<name>.md`` whose cell tagged ``parameters`` holds the
 paper-faithful defaults. A profile (``notebooks/profiles/<profile>.yaml``) overrides them per chapter; the profile
-``paper`` is the defaults themselves. ``-p name=value`` overrides go last and are checked against the default.
+``paper`` is the defaults themselves. ``-p name=value`` overrides go last.
+
+Each parameter line may state its allowed values beside its default, ``name = literal  # <rule> | <meaning>``
+(grammar in :mod:`landscape.validation`); profile and ``-p`` values are checked against the rule (or, without
+one, against the default's type) before any kernel starts, so a bad value fails in one line and writes nothing.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import yaml
 
 from .. import paths
+from ..validation import RuleSyntaxError, RuleViolation, split_comment
 
 REPORT = "99_report"
 PAPER = "paper"
@@ -22,7 +28,10 @@ RESERVED = ("profile",)
 
 
 class ChapterError(ValueError):
-    """Unknown chapter, profile or parameter, or a value of the wrong type."""
+    """Unknown chapter, profile or parameter, a value its rule does not allow, or a bad run label."""
+
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 def chapters() -> dict[str, Path]:
@@ -51,9 +60,11 @@ def _parameters_cell(source: str) -> str:
 
 
 def read_parameters(chapter: str) -> dict[str, dict]:
-    """``{name: {"default": value, "type": type name, "help": comment}}`` from the parameters cell.
+    """``{name: {"default", "type", "rule", "allowed", "help"}}`` from the parameters cell.
 
-    Only plain ``name = <literal>`` assignments are allowed, so defaults can be read without running code.
+    Only plain ``name = <literal>`` assignments are allowed, so defaults (and the rules in their comments) can be
+    read without running code. ``rule`` is a :class:`landscape.validation.Rule` or None, ``allowed`` its text
+    (or the default's type name), ``help`` the meaning. A default its own rule does not allow is an error.
     """
     src = _parameters_cell(chapter_path(chapter).read_text())
     lines = src.splitlines()
@@ -62,13 +73,21 @@ def read_parameters(chapter: str) -> dict[str, dict]:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             raise ChapterError(f"{chapter}: the parameters cell may only hold 'name = literal' lines "
                                f"(line {node.lineno})")
+        name = node.targets[0].id
         try:
             value = ast.literal_eval(node.value)
         except ValueError as exc:
-            raise ChapterError(f"{chapter}: parameter {node.targets[0].id} is not a literal") from exc
+            raise ChapterError(f"{chapter}: parameter {name} is not a literal") from exc
         line = lines[node.end_lineno - 1]
         comment = line.split("#", 1)[1].strip() if "#" in line[node.end_col_offset:] else ""
-        out[node.targets[0].id] = {"default": value, "type": type(value).__name__, "help": comment}
+        try:
+            rule, meaning = split_comment(comment)
+            if rule is not None:
+                rule.check(value, base=paths.root())
+        except (RuleSyntaxError, RuleViolation) as exc:
+            raise ChapterError(f"{chapter}: parameter {name!r}: the parameters cell says {comment!r}: {exc}") from None
+        out[name] = {"default": value, "type": type(value).__name__, "rule": rule,
+                     "allowed": str(rule) if rule else type(value).__name__, "help": meaning}
     if "profile" not in out:
         raise ChapterError(f"{chapter}: the parameters cell must define profile = 'paper'")
     return out
@@ -78,21 +97,23 @@ def profiles() -> list[str]:
     return [PAPER] + sorted(p.stem for p in (paths.notebooks_dir() / "profiles").glob("*.yaml"))
 
 
-def load_profile(profile: str) -> dict[str, dict]:
-    """Per-chapter overrides of a profile, validated against the chapters' parameters."""
+def load_profile(profile: str, *, base: str | Path | None = None) -> dict[str, dict]:
+    """Per-chapter values of a profile, checked against the chapters' parameters (rules or types); dataset paths
+    in it are resolved against ``base`` (default: the working directory)."""
     if profile == PAPER:
         return {}
     path = paths.notebooks_dir() / "profiles" / f"{profile}.yaml"
-    if not path.exists():
+    if not isinstance(profile, str) or not _LABEL.match(profile) or not path.exists():
         raise ChapterError(f"unknown profile {profile!r}; profiles are: {', '.join(profiles())}")
     spec = yaml.safe_load(path.read_text()) or {}
     if not isinstance(spec, dict):
         raise ChapterError(f"{path.name}: expected a mapping of chapter -> parameters")
+    out = {}
     for chapter, overrides in spec.items():
         params = read_parameters(chapter)  # raises for an unknown chapter
-        for name, value in (overrides or {}).items():
-            _check_value(chapter, name, value, params)
-    return {ch: dict(v or {}) for ch, v in spec.items()}
+        out[chapter] = {name: check_value(chapter, name, value, params, base=base, where=f"profile {profile!r}")
+                        for name, value in (overrides or {}).items()}
+    return out
 
 
 def _type_ok(value, default) -> bool:
@@ -107,16 +128,30 @@ def _type_ok(value, default) -> bool:
     return isinstance(value, type(default))
 
 
-def _check_value(chapter: str, name: str, value, params: dict) -> None:
+def check_value(chapter: str, name: str, value, params: dict | None = None, *, base: str | Path | None = None,
+                where: str = "-p"):
+    """``value`` checked against parameter ``name`` of ``chapter`` and returned as the kernel will get it (an int
+    for a float parameter becomes a float; a dataset path becomes absolute). Raises :class:`ChapterError` with
+    one line naming the chapter, the parameter, the value and what is allowed."""
+    params = read_parameters(chapter) if params is None else params
     if name in RESERVED:
         raise ChapterError(f"{chapter}: parameter {name!r} is set by the runner (use --profile)")
     if name not in params:
         valid = ", ".join(p for p in params if p not in RESERVED)
         raise ChapterError(f"{chapter}: unknown parameter {name!r}; parameters are: {valid}")
-    default = params[name]["default"]
+    spec = params[name]
+    if spec["rule"] is not None:
+        try:
+            return spec["rule"].check(value, base=base)
+        except RuleViolation as exc:
+            raise ChapterError(f"{chapter}: parameter {name!r} ({where}): {exc}") from None
+    default = spec["default"]
     if not _type_ok(value, default):
         raise ChapterError(f"{chapter}: parameter {name!r} expects {type(default).__name__} "
                            f"(default {default!r}), got {value!r}")
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return value
 
 
 def parse_assignment(text: str) -> tuple[str, object]:
@@ -135,22 +170,32 @@ def parse_assignment(text: str) -> tuple[str, object]:
     return name, value
 
 
-def resolve(chapter: str, profile: str = PAPER, overrides: dict | None = None) -> dict:
-    """Defaults <- profile <- overrides, type-checked; ``profile`` is the run label."""
+def resolve(chapter: str, profile: str = PAPER, overrides: dict | None = None, *,
+            base: str | Path | None = None) -> dict:
+    """Defaults <- profile <- overrides, each checked (:func:`check_value`); relative dataset paths are
+    resolved against ``base`` (default: the working directory). ``profile`` is the run label."""
     params = read_parameters(chapter)
     resolved = {k: v["default"] for k, v in params.items()}
-    resolved.update(load_profile(profile).get(chapter, {}))
+    resolved.update(load_profile(profile, base=base).get(chapter, {}))
     for name, value in (overrides or {}).items():
-        _check_value(chapter, name, value, params)
-        if isinstance(params[name]["default"], float) and isinstance(value, int):
-            value = float(value)
-        resolved[name] = value
+        resolved[name] = check_value(chapter, name, value, params, base=base)
     return resolved
 
 
+def check_label(label: str) -> str:
+    """A run label is a plain name (letters, digits, ``_ . + -``, starting with a letter or digit): it names
+    folders under ``book/_executed/`` and ``data/results/`` and must never reach outside them."""
+    if not isinstance(label, str) or not _LABEL.match(label) or ".." in label:
+        raise ChapterError(f"label must be a plain name (letters, digits, _ . + -, starting with a letter or "
+                           f"digit), got {label!r}")
+    return label
+
+
 def run_label(profile: str, overrides: dict | None, label: str | None = None) -> str:
-    if label:
-        return label
+    """``label`` if given (checked), the profile for a run without overrides, else ``<profile>+<hash of the
+    overrides>`` so that custom runs never overwrite the book's results."""
+    if label is not None:
+        return check_label(label)
     if not overrides:
         return profile
     digest = hashlib.sha256(json.dumps(overrides, sort_keys=True, default=str).encode()).hexdigest()[:8]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import time
+import uuid
 from pathlib import Path
 
 from .. import paths
-from .chapters import PAPER, chapter_path, chapters, resolve, run_label
+from ..cache import atomic_write
+from . import pages
+from .chapters import PAPER, chapter_path, chapters, check_label, resolve, run_label
 from .fingerprint import fingerprint
 
 
@@ -44,70 +49,120 @@ def check_notebook(path: str | Path) -> list[str]:
     return problems
 
 
+class RunError(RuntimeError):
+    """A chapter's notebook failed; the message names the failing cell and where the partial notebook is."""
+
+
 def executed_dir(label: str) -> Path:
-    return paths.root() / "book" / "_executed" / label
+    return paths.executed_root() / check_label(label)
+
+
+def failed_path(label: str, chapter: str) -> Path:
+    """Where the partial notebook of a failed run goes: ``book/_executed/_failed/<label>/<chapter>.ipynb``."""
+    return paths.executed_root() / "_failed" / check_label(label) / f"{chapter}.ipynb"
+
+
+def _read_stamp(stamp: Path) -> dict:
+    try:
+        return json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *, label: str | None = None,
             force: bool = False, progress: bool = True, log=print) -> Path:
-    """Execute one chapter with Papermill (unless its stamp is current) and return the executed notebook."""
-    import jupytext
-    import papermill
+    """Execute one chapter with Papermill (unless its stamp is current) and return the executed notebook.
 
-    label = run_label(profile, overrides, label)
+    Every value is checked before a kernel starts (:func:`resolve`). The run writes into a fresh staging folder
+    (its notebook and its tables); only on success are they moved into ``book/_executed/<label>/`` and
+    ``data/results/<label>/<chapter>/`` (replacing the previous run's), and the stamp is written last. A failed
+    run changes nothing there: its partial notebook goes to :func:`failed_path` and :class:`RunError` names it.
+    """
     params = resolve(chapter, profile, overrides)
+    checked = {name: params[name] for name in overrides or {}}
+    label = run_label(profile, checked, label)
     params["profile"] = label
     out_dir = executed_dir(label)
     out = out_dir / f"{chapter}.ipynb"
     stamp = out.with_suffix(".stamp.json")
     fp = fingerprint(chapter, params)
-    if not force and out.exists() and stamp.exists() and json.loads(stamp.read_text()).get("fingerprint") == fp:
+    if not force and out.exists() and _read_stamp(stamp).get("fingerprint") == fp:
         log(f"[landscape] {chapter} ({label}): up to date")
         return out
-    out_dir.mkdir(parents=True, exist_ok=True)
-    nb = jupytext.read(chapter_path(chapter))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    tmp = out_dir / f".{chapter}.running.ipynb"
-    env_backend = os.environ.pop("MPLBACKEND", None)  # kernels must keep the inline backend (figures!)
-    log(f"[landscape] {chapter} ({label}): executing with {json.dumps(params, default=str)}")
-    t0 = time.time()
+    staging = paths.executed_root() / "_staging" / f"{label}.{chapter}.{uuid.uuid4().hex[:12]}"
+    staging.mkdir(parents=True)
     try:
-        papermill.execute_notebook(nb, str(tmp), parameters=params, kernel_name="python3",
-                                   cwd=str(paths.root()), progress_bar=progress, log_output=False)
-    except BaseException:
-        if tmp.exists():
-            tmp.replace(out_dir / f"{chapter}.failed.ipynb")
-        log(f"[landscape] {chapter} failed; the partial notebook is {out_dir / (chapter + '.failed.ipynb')}")
-        raise
+        log(f"[landscape] {chapter} ({label}): executing with {json.dumps(params, default=str)}")
+        t0 = time.time()
+        _run_papermill(chapter, params, staging, label, progress)
+        seconds = time.time() - t0
+        command = pages.rerun_command(chapter, profile, checked, label if label != run_label(
+            profile, checked) else None)
+        pages.finish_page(staging / "notebook.ipynb", box=pages.rerun_box(chapter, command),
+                          footer=pages.provenance(label, profile, params, seconds))
+        _publish(staging, out, stamp, chapter, label, {"fingerprint": fp, "parameters": params,
+                                                        "seconds": round(seconds, 1)})
     finally:
-        if env_backend is not None:
-            os.environ["MPLBACKEND"] = env_backend
-    _tidy_parameter_cells(tmp)
-    tmp.replace(out)
+        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            staging.parent.rmdir()  # only when no other run is staging
     for problem in check_notebook(out):
         log(f"[landscape] warning: {chapter}: {problem}")
-    seconds = time.time() - t0
-    stamp.write_text(json.dumps({"fingerprint": fp, "parameters": params, "seconds": round(seconds, 1)},
-                                indent=1, default=str))
     log(f"[landscape] {chapter} ({label}): done in {seconds:.1f} s -> {out.relative_to(paths.root())}")
     return out
 
 
-def _tidy_parameter_cells(path: Path) -> None:
-    """In the rendered page, the values a run used matter, not the defaults they replaced: drop the defaults cell
-    and fold the injected-parameters cell (its source stays one click away)."""
-    import nbformat
+def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progress: bool) -> None:
+    """Execute into ``staging/notebook.ipynb`` with tables going to ``staging/results``; on failure move the
+    partial notebook to :func:`failed_path` and raise :class:`RunError`."""
+    import jupytext
+    import papermill
 
-    nb = nbformat.read(str(path), as_version=4)
-    for cell in nb.cells:
-        tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags:
-            tags.append("hide-input")
-            cell.source = "# Parameters of this run (defaults, then profile and -p overrides)\n" + \
-                cell.source.split("\n", 1)[-1]
-        elif "parameters" in tags:
-            tags.append("remove-cell")
-    nbformat.write(nb, str(path))
+    nb = jupytext.read(chapter_path(chapter))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    tmp = staging / "notebook.ipynb"
+    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", "LANDSCAPE_STAGING")}
+    os.environ.pop("MPLBACKEND", None)  # kernels must keep the inline backend (figures!)
+    os.environ["LANDSCAPE_STAGING"] = str(staging / "results")
+    try:
+        papermill.execute_notebook(nb, str(tmp), parameters=params, kernel_name="python3",
+                                   cwd=str(paths.root()), progress_bar=progress, log_output=False)
+    except BaseException as exc:
+        failed = failed_path(label, chapter)
+        if tmp.exists():
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(tmp), str(failed))
+        where = failed.relative_to(paths.root()) if failed.exists() else "(no notebook was written)"
+        if isinstance(exc, papermill.PapermillExecutionError):
+            raise RunError(f"{chapter} ({label}) failed in cell [{exc.exec_count}]: {exc.ename}: "
+                           f"{str(exc.evalue).splitlines()[0] if exc.evalue else ''}; nothing was published; "
+                           f"the failed notebook is {where}") from None
+        raise
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _publish(staging: Path, out: Path, stamp: Path, chapter: str, label: str, record: dict) -> None:
+    """Move a successful run into place: old stamp out first, tables (the whole folder), notebook, stamp last."""
+    stamp.unlink(missing_ok=True)
+    dest = paths.results_root() / label / chapter
+    new = staging / "results" / label / chapter
+    trash = dest.with_name(f".{chapter}.old.{uuid.uuid4().hex[:12]}")
+    if dest.exists():
+        os.replace(dest, trash)
+    if new.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(new), str(dest))
+    shutil.rmtree(trash, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging / "notebook.ipynb", out)
+    failed_path(label, chapter).unlink(missing_ok=True)
+    with atomic_write(stamp, "w") as f:
+        json.dump(record, f, indent=1, default=str)
 
 
 def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = True, log=print) -> list[Path]:

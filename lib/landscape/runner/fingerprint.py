@@ -1,6 +1,6 @@
 """Fingerprints: the hash of everything that can change a chapter's output (its source, its resolved parameters,
-the library code it imports, and for the report the claims tables it gathers). A chapter whose stamp holds the
-current fingerprint is not executed again."""
+the content of every data file it reads, the library code it imports, the runner's page layout, and for the report
+the claims tables it gathers). A chapter whose stamp holds the current fingerprint is not executed again."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import json
 from pathlib import Path
 
 from .. import paths
-from .chapters import REPORT, chapter_path
+from .chapters import REPORT, chapter_path, read_parameters
+
+# Bump when the runner changes what it adds to executed pages (the rerun box, the provenance section).
+PAGE_FORMAT = 2
 
 
 def _imported_modules(source: str, package: tuple[str, ...] = ()) -> set[str]:
@@ -83,11 +86,32 @@ def library_digest(chapter: str | None = None) -> str:
     return h.hexdigest()
 
 
+def data_files(chapter: str, params: dict) -> list[Path]:
+    """The data files a run reads: every ``dataset``-rule parameter naming a CSV, and the shipped ``data/raw``
+    files (through their checksum list)."""
+    files = []
+    for name, spec in read_parameters(chapter).items():
+        rule = spec["rule"]
+        value = params.get(name)
+        if rule is not None and any(a.kind == "dataset" for a in rule.alternatives) and isinstance(value, str) \
+                and value.lower().endswith(".csv"):
+            files.append(Path(value))
+    sums = paths.raw_dir() / "SHA256SUMS"
+    return files + ([sums] if sums.exists() else [])
+
+
 def fingerprint(chapter: str, params: dict) -> str:
+    """Hash of the chapter source, ``params``, the data files it reads (:func:`data_files`, by content), the
+    library code it imports (:func:`library_digest`) and, for the report, the claims tables it gathers."""
+    from ..data import sha256
+
     h = hashlib.sha256()
     h.update(chapter_path(chapter).read_bytes())
     h.update(json.dumps(params, sort_keys=True, default=str).encode())
     h.update(library_digest(chapter).encode())
+    h.update(f"page format {PAGE_FORMAT}".encode())
+    for path in data_files(chapter, params):
+        h.update(f"{path}:{sha256(path) if path.exists() else 'missing'}".encode())
     if chapter == REPORT:
         label = params["profile"]
         for p in sorted((paths.results_root() / label).glob("*/claims.csv")):
