@@ -1,0 +1,96 @@
+"""landscape.linearise against exact answers: lstsq, analytic Jacobians, the GD contraction of a linear system."""
+
+import doctest
+
+import numpy as np
+import pytest
+import torch
+
+from landscape import linearise
+
+
+@pytest.fixture
+def problem():
+    net = linearise.two_layer(4, 60, seed=3)
+    X = np.random.default_rng(0).standard_normal((25, 4))
+    y = np.cos(X[:, 1])
+    return net, X, y
+
+
+def test_jacobian_matches_analytic_formula(problem):
+    net, X, _ = problem
+    W1, w2 = net.w1.detach().numpy(), net.w2.detach().numpy()[0]
+    s = 60**-0.5
+    A = np.tanh(X @ W1.T)
+    dW1 = s * (w2 * (1 - A**2))[:, :, None] * X[:, None, :]  # slide: p^{-1/2} w2_i phi'(w1_i x) x_j
+    expected = np.concatenate([dW1.reshape(25, -1), s * A], axis=1)
+    assert np.allclose(linearise.jacobian(net, X), expected, atol=1e-14)
+
+
+def test_jacobian_rows_are_sample_major():
+    net = linearise.two_layer(3, 7, n_out=2, seed=0)
+    X = np.random.default_rng(1).standard_normal((5, 3))
+    J = linearise.jacobian(net, X)
+    J1 = linearise.jacobian(net, X[1:2])
+    assert J.shape == (10, 35)
+    assert np.allclose(J[2:4], J1, atol=1e-15)
+
+
+@pytest.mark.parametrize("method", ["dense", "lsqr"])
+def test_min_norm_step_equals_lstsq(problem, method):
+    net, X, y = problem
+    J = linearise.jacobian(net, X)
+    r = y - net(torch.as_tensor(X)).detach().numpy().ravel()
+    expected = np.linalg.lstsq(J, r, rcond=None)[0]
+    step = linearise.min_norm_step(net, X, y, method=method)
+    assert np.allclose(step, expected, atol=1e-9 if method == "lsqr" else 1e-12)
+    # fits exactly (p > m, full rank) and is orthogonal to the null space of J: the least-norm solution
+    assert np.allclose(J @ step, r, atol=1e-9)
+    _, sv, Vt = np.linalg.svd(J)
+    null = Vt[np.sum(sv > 1e-10 * sv[0]):]
+    assert null.shape[0] == J.shape[1] - J.shape[0]
+    assert np.abs(null @ step).max() < 1e-9
+
+
+def test_linearisation_error_is_second_order(problem):
+    net, X, y = problem
+    d = linearise.min_norm_step(net, X, y)
+    e1 = linearise.linearisation_error(net, X, 1e-3 * d).max_abs
+    e2 = linearise.linearisation_error(net, X, 2e-3 * d).max_abs
+    assert e2 / e1 == pytest.approx(4.0, rel=0.01)  # third-order term ~ 0.4% at this scale
+    assert linearise.linearisation_error(net, X, 1e-2 * d).step_norm == pytest.approx(1e-2 * np.linalg.norm(d))
+
+
+def test_linear_gd_contracts_at_the_predicted_rate():
+    # J J^T with eigenvalues 1 and 9: residual factor (kappa - 1)/(kappa + 1) = 0.8 per step on both extreme modes
+    J = np.array([[1.0, 0.0, 0.0], [0.0, 3.0, 0.0]])
+    kappa, rate = linearise.gd_rate(J)
+    assert (kappa, rate) == (pytest.approx(9.0), pytest.approx(0.8))
+    losses = linearise.linear_gd(J, np.array([1.0, 1.0]), steps=20)
+    assert np.allclose(losses[1:] / losses[:-1], rate**2, rtol=1e-12)
+
+
+def test_power_law_fit_recovers_exponent_and_covers_it():
+    rng = np.random.default_rng(0)
+    x = np.geomspace(10, 1e4, 12)
+    y = 2 * x**-0.5 * np.exp(0.05 * rng.standard_normal(12))
+    fit = linearise.power_law_fit(x, y)
+    assert fit.lo < -0.5 < fit.hi and fit.hi - fit.lo < 0.1
+
+
+def test_validation(problem):
+    net, X, y = problem
+    with pytest.raises(ValueError, match="X"):
+        linearise.jacobian(net, np.full((3, 4), np.nan))
+    with pytest.raises(ValueError, match="y"):
+        linearise.min_norm_step(net, X, y[:-1])
+    with pytest.raises(ValueError, match="method"):
+        linearise.min_norm_step(net, X, y, method="svd")
+    with pytest.raises(ValueError, match="delta"):
+        linearise.linearisation_error(net, X, np.zeros(3))
+    with pytest.raises(ValueError, match="p"):
+        linearise.two_layer(3, 0)
+
+
+def test_doctests():
+    assert doctest.testmod(linearise, optionflags=doctest.ELLIPSIS).failed == 0
