@@ -138,6 +138,17 @@ def function_hessian_operator(fn: Callable[[torch.Tensor], torch.Tensor], x0, *,
                              torch_matmat=_block(hvp_single))
 
 
+def _output_hessian_product(loss_fn: Callable, o: torch.Tensor, y: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    r""":math:`H_L u` with :math:`H_L = \partial^2 L / \partial f^2` at the outputs ``o``: forward-over-reverse, or
+    reverse-over-reverse where the loss has no forward-mode rule for its gradient (``nn.MSELoss`` in torch 2.13
+    raises "ZeroTensors are immutable"; found by the cross-check against curvlinops)."""
+    g = grad(lambda z: loss_fn(z, y))
+    try:
+        return jvp(g, (o,), (u,))[1]
+    except RuntimeError:
+        return grad(lambda z: torch.sum(g(z) * u))(o)
+
+
 def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int | None = None, dtype=None,
                  device=None) -> CurvatureOperator:
     r"""Generalised Gauss--Newton matrix :math:`G = \sum_b \frac{n_b}{N} J_b^\top H_{L,b} J_b` as an operator.
@@ -149,7 +160,8 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
     eq (9) and vanishes at a perfect fit, where :math:`G` equals the empirical Fisher (eqs (7), (9)--(11)).
     :math:`G` is positive semi-definite whenever the loss is convex in the outputs (MSE, cross entropy).
 
-    Products: :math:`v \mapsto J v` (``jvp``), :math:`\mapsto H_L (J v)` (``jvp`` of the output gradient),
+    Products: :math:`v \mapsto J v` (``jvp``), :math:`\mapsto H_L (J v)` (``jvp`` of the output gradient, or a
+    second ``grad`` where the loss has no forward-mode rule),
     :math:`\mapsto J^\top (\cdot)` (``vjp``). Arguments as in :func:`hessian_operator`.
     """
     dtype = _resolve_dtype(model, dtype)
@@ -166,7 +178,7 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
                 def f(t, X=X):
                     return fm.output(t, X)
                 o, jv = jvp(f, (theta,), (v,))
-                hl = jvp(grad(lambda z, y=y: loss_fn(z, y)), (o,), (jv,))[1]
+                hl = _output_hessian_product(loss_fn, o, y, jv)
                 _, pullback = vjp(f, theta)
                 out = out + w * pullback(hl)[0]
         return out.detach()
