@@ -24,6 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import data
+from .cache import atomic_write, canonical_json, same_config
 
 __all__ = [
     "function_data",
@@ -165,10 +166,13 @@ def cached_train(model: nn.Module, loss_fn: Callable, X, y, *, key: Mapping, cac
                  **train_kwargs) -> TrainResult:
     """:func:`train`, cached: the trained weights and history are stored under ``cache_dir`` keyed by a hash of
     ``key`` (the configuration), the training arguments and the data; a second call loads them
-    (``torch.load(weights_only=True)``)."""
+    (``torch.load(weights_only=True)``) after checking that the configuration stored in the file is the requested
+    one (:mod:`landscape.cache`; files written before configurations were stored are accepted)."""
+    config = {"key": {k: str(v) for k, v in dict(key).items()},
+              "train": {k: str(v) for k, v in train_kwargs.items() if k != "progress"}}
     h = hashlib.sha256()
-    h.update(json.dumps({k: str(v) for k, v in dict(key).items()}, sort_keys=True).encode())
-    h.update(json.dumps({k: str(v) for k, v in train_kwargs.items() if k != "progress"}, sort_keys=True).encode())
+    h.update(json.dumps(config["key"], sort_keys=True).encode())
+    h.update(json.dumps(config["train"], sort_keys=True).encode())
     h.update(np.ascontiguousarray(np.asarray(X, dtype=np.float64)).tobytes())
     h.update(np.ascontiguousarray(np.asarray(y)).tobytes())
     for p in model.parameters():
@@ -177,19 +181,18 @@ def cached_train(model: nn.Module, loss_fn: Callable, X, y, *, key: Mapping, cac
         from .paths import cache_dir as _cache_dir
         cache_dir = _cache_dir() / "hessian"
     path = Path(cache_dir) / f"{h.hexdigest()[:20]}.pt"
-    if path.exists():
-        blob = torch.load(path, weights_only=True)
+    blob = torch.load(path, weights_only=True) if path.exists() else None
+    if blob is not None and same_config(blob.get("config", canonical_json(config)), config):
         model.load_state_dict(blob["state"])
         model.eval()
         hist = pd.DataFrame({"epoch": blob["epoch"].numpy(), "train_loss": blob["loss"].numpy()})
         return TrainResult(hist, int(blob["best_epoch"]), float(blob["best_loss"]), 0.0)
     res = train(model, loss_fn, X, y, **train_kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"state": model.state_dict(), "epoch": torch.tensor(res.history.epoch.to_numpy().copy()),
-                "loss": torch.tensor(res.history.train_loss.to_numpy().copy()),
-                "best_epoch": torch.tensor(res.best_epoch), "best_loss": torch.tensor(res.best_loss)}, tmp)
-    tmp.replace(path)
+    with atomic_write(path) as f:
+        torch.save({"state": model.state_dict(), "epoch": torch.tensor(res.history.epoch.to_numpy().copy()),
+                    "loss": torch.tensor(res.history.train_loss.to_numpy().copy()),
+                    "best_epoch": torch.tensor(res.best_epoch), "best_loss": torch.tensor(res.best_loss),
+                    "config": canonical_json(config)}, f)
     return res
 
 

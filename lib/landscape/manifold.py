@@ -14,9 +14,6 @@ the trajectory config and every setting that changes them; summaries are cheap a
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +23,7 @@ import torch
 
 from . import covariance as cov
 from . import diffusion as dm
+from .cache import atomic_write, canonical_json, content_key, same_config
 
 __all__ = [
     "DimensionResult",
@@ -98,9 +96,40 @@ def trajectory_factor(traj, step: int, *, kind: str = "sgd", batch_size: int | N
     return trajectory_factors(traj, kind=kind, batch_size=batch_size)(step % traj.M)
 
 
+def _config(traj, **settings) -> dict:
+    """What a cached distance matrix depends on; its :func:`landscape.cache.content_key` names the file."""
+    return {"trajectory": traj.config.key(), "format": CACHE_FORMAT, **settings}
+
+
 def _key(traj, **settings) -> str:
-    d = {"trajectory": traj.config.key(), "format": CACHE_FORMAT, **settings}
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return content_key(_config(traj, **settings))
+
+
+def _load_distances(path: Path, traj, config: dict) -> np.ndarray | None:
+    """The cached matrix if its stored config (``<key>.json`` beside it) equals ``config`` and its shape fits;
+    None (recompute) otherwise. A matrix cached before configs were stored is accepted once and certified."""
+    if not path.exists():
+        return None
+    sidecar = path.with_suffix(".json")
+    if sidecar.exists() and not same_config(sidecar.read_text(), config):
+        return None
+    try:
+        out = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if out.shape != (traj.M, traj.M):
+        return None
+    if not sidecar.exists():
+        with atomic_write(sidecar, "w") as f:
+            f.write(canonical_json(config))
+    return out
+
+
+def _save_distances(path: Path, out: np.ndarray, config: dict) -> None:
+    with atomic_write(path) as f:
+        np.save(f, out)
+    with atomic_write(path.with_suffix(".json"), "w") as f:
+        f.write(canonical_json(config))
 
 
 def sq_distances(
@@ -130,27 +159,20 @@ def sq_distances(
         base = sq_distances(traj, kind="sample", rcond=rcond, threads=threads, cache=cache, cache_dir=cache_dir,
                             progress=progress)
         return base / c if c > 0 else np.zeros_like(base)
-    key_n = None if kind in ("sample", "fisher") else n
+    config = _config(traj, kind=kind, batch_size=None if kind in ("sample", "fisher") else n, rcond=rcond)
     path = None
     if cache:
         from . import paths
 
         base_dir = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
-        path = base_dir / "distances" / f"{_key(traj, kind=kind, batch_size=key_n, rcond=rcond)}.npy"
-        if path.exists():
-            try:
-                out = np.load(path, allow_pickle=False)
-                if out.shape == (traj.M, traj.M):
-                    return out
-            except (OSError, ValueError):
-                pass
+        path = base_dir / "distances" / f"{content_key(config)}.npy"
+        out = _load_distances(path, traj, config)
+        if out is not None:
+            return out
     out = dm.mahalanobis_sq(traj.params, trajectory_factors(traj, kind=kind, batch_size=n), rcond=rcond,
                             threads=threads, progress=progress)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")  # unique per process, then atomic rename
-        np.save(tmp, out)
-        tmp.replace(path)
+        _save_distances(path, out, config)
     return out
 
 
