@@ -1,0 +1,112 @@
+r"""Alignment of the Hessian and the gradient-noise covariance (source 004, Sec. 2.1.2 and App. A.4).
+
+:math:`CS(A, B) = \operatorname{Tr}(AB^\top)/\sqrt{\operatorname{Tr}(AA^\top)\operatorname{Tr}(BB^\top)}` (eq (35))
+for :math:`A = H` (the loss Hessian, or its Gauss--Newton part) and :math:`B = C`, the per-sample gradient
+covariance :math:`C = \frac1M\sum_k (g_k-\bar g)(g_k-\bar g)^\top` (eq (5) up to the factor :math:`\frac1S(1-\frac
+SM)`, which :math:`CS` ignores). Dense for small networks; matrix-free with Hessian-vector products
+(:func:`landscape.hessian.hessian_operator`) and per-sample gradients
+(:func:`landscape.covariance.per_sample_grads`) for larger ones.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import hessian
+from ..covariance import per_sample_grads, sgd_noise_factor
+
+__all__ = ["smoothed_cross_entropy", "cosine_similarity", "Alignment", "matrix_free_alignment", "dense_alignment"]
+
+
+def smoothed_cross_entropy(smoothing: float = 0.1):
+    """Label-smoothed cross entropy on logits (Szegedy et al. 2016; torch's ``label_smoothing``), mean over
+    samples; ``smoothing = 0`` is plain cross entropy. Source 004 uses it so that a true minimum exists."""
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"smoothing must lie in [0, 1), got {smoothing!r}")
+    return functools.partial(nn.functional.cross_entropy, label_smoothing=float(smoothing))
+
+
+def cosine_similarity(A, B) -> float:
+    r"""Eq (35): :math:`CS(A,B) = \operatorname{Tr}(AB^\top)/\sqrt{\operatorname{Tr}(AA^\top)\operatorname{Tr}
+    (BB^\top)}` (1 iff :math:`A = kB`, :math:`k > 0`).
+
+    >>> import numpy as np
+    >>> cosine_similarity(np.eye(3), 2 * np.eye(3)), cosine_similarity(np.diag([1., 0]), np.diag([0., 1]))
+    (1.0, 0.0)
+    """
+    A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
+    if A.ndim != 2 or A.shape != B.shape:
+        raise ValueError(f"A, B must be matrices of the same shape, got {A.shape} and {B.shape}")
+    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B))):
+        raise ValueError("A, B must be finite")
+    den = np.sqrt(np.sum(A * A) * np.sum(B * B))
+    if den == 0:
+        raise ValueError("A and B must be non-zero")
+    return float(np.sum(A * B) / den)
+
+
+@dataclass(frozen=True)
+class Alignment:
+    r"""``cs`` = eq (35) from ``tr_ab`` :math:`=\operatorname{Tr}(HC)`, ``norm_a`` :math:`=\|H\|_F`,
+    ``norm_b`` :math:`=\|C\|_F`; ``method`` "dense" or "hvp" (then ``norm_a`` is a Hutchinson estimate
+    with ``n_probes`` probes); ``n_matvecs`` HVPs used."""
+
+    cs: float
+    tr_ab: float
+    norm_a: float
+    norm_b: float
+    method: str
+    n_probes: int = 0
+    n_matvecs: int = 0
+
+
+def _noise_factor(model, loss_fn, X, y) -> np.ndarray:
+    G = per_sample_grads(model, loss_fn, X, y).detach().to(torch.float64).cpu().numpy()
+    return sgd_noise_factor(G, 1, kind="sample")  # F (M, m) with F^T F = C
+
+
+def dense_alignment(model: nn.Module, loss_fn, X, y, *, gauss_newton: bool = False) -> Alignment:
+    """CS(H, C) (or CS(G, C) with the Gauss--Newton part ``G`` when ``gauss_newton``) from dense float64
+    matrices (small networks: the oracle)."""
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    F = _noise_factor(model, loss_fn, X, y)
+    C = F.T @ F
+    if gauss_newton:
+        H = hessian.dense_gauss_newton(model, loss_fn, (X, y))
+    else:
+        H = hessian.dense_hessian(model, loss_fn, (X, y))
+    H = 0.5 * (H + H.T)
+    nh, nc = float(np.linalg.norm(H)), float(np.linalg.norm(C))
+    tr = float(np.sum(H * C))
+    return Alignment(tr / (nh * nc), tr, nh, nc, "dense")
+
+
+def matrix_free_alignment(model: nn.Module, loss_fn, X, y, *, n_probes: int = 30, seed: int = 0,
+                          gauss_newton: bool = False, batch_size: int | None = None) -> Alignment:
+    r"""Matrix-free CS(H, C), eq (35), never forming an :math:`m\times m` matrix.
+
+    With the centred per-sample gradients as rows of :math:`F` (:math:`C = F^\top F`):
+    :math:`\operatorname{Tr}(HC) = \sum_k f_k^\top H f_k` (``M`` HVPs, exact),
+    :math:`\|C\|_F = \|FF^\top\|_F` (exact, an ``M x M`` Gram matrix) and
+    :math:`\|H\|_F^2 = \operatorname{Tr}(H^2) \approx \frac1k\sum_j \|Hv_j\|^2` (Hutchinson, Rademacher probes
+    drawn with ``seed``). ``gauss_newton`` uses the Gauss--Newton operator instead of the Hessian.
+    """
+    if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 1:
+        raise ValueError(f"n_probes must be a positive integer, got {n_probes!r}")
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    F = _noise_factor(model, loss_fn, X, y)
+    make = hessian.gauss_newton if gauss_newton else hessian.hessian_operator
+    op = make(model, loss_fn, (X, y), batch_size=batch_size, dtype=torch.float64)
+    HF = op.matmat(F.T)  # (m, M)
+    tr = float(np.sum(F.T * HF))
+    gram = F @ F.T
+    nc = float(np.linalg.norm(gram))
+    V = hessian.probe_vectors(F.shape[1], n_probes, seed)
+    HV = op.matmat(V.T)
+    nh = float(np.sqrt(np.mean(np.sum(HV * HV, axis=0))))
+    return Alignment(tr / (nh * nc), tr, nh, nc, "hvp", n_probes, F.shape[0] + n_probes)

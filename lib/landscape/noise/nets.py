@@ -1,0 +1,180 @@
+"""Networks and training records for the chapter-04 experiments on digits (stand-ins for the source's MNIST /
+CIFAR runs): resized inputs, the small CNN of App. A.5, SGD runs that keep every state and minibatch gradient,
+flat loss/gradient callables for valley projection, and per-epoch FDR criteria along a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .. import hessian, models
+from .fdr import fdr_sides
+
+__all__ = ["resize_digits", "small_cnn", "SGDRecord", "sgd_record", "flat_loss", "flat_loss_grad",
+           "negative_eigen_sum", "fdr_along", "trace_at"]
+
+
+def resize_digits(X, size: int = 7) -> np.ndarray:
+    """8x8 digits (rows of 64) resized to ``size x size`` (bilinear, antialiased) and re-standardised per pixel
+    (App. A.4 resizes CIFAR to 7x7 grey scale to make H and C tractable)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 64:
+        raise ValueError(f"X must have shape (N, 64), got {X.shape}")
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 8:
+        raise ValueError(f"size must be an integer in [1, 8], got {size!r}")
+    t = torch.as_tensor(X).reshape(-1, 1, 8, 8)
+    r = nn.functional.interpolate(t, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    R = r.reshape(len(X), -1).numpy()
+    sd = R.std(axis=0)
+    return (R - R.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def small_cnn(channels=(15, 20, 10), seed: int = 0, *, dtype=torch.float32) -> nn.Sequential:
+    """App. A.5's small CNN for 8x8 digits: 3x3 convolutions (padding 1) with ``channels`` outputs and ReLUs,
+    then a linear layer to 10 logits. ``(15, 20, 10)``: 11,090 parameters."""
+    if len(channels) < 1 or any(int(c) < 1 for c in channels):
+        raise ValueError(f"channels must be positive integers, got {channels!r}")
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = [nn.Unflatten(1, (1, 8, 8))]
+    c_in = 1
+    for c in channels:
+        layers += [nn.Conv2d(c_in, int(c), 3, padding=1), nn.ReLU()]
+        c_in = int(c)
+    layers += [nn.Flatten(), nn.Linear(c_in * 64, 10)]
+    return nn.Sequential(*layers).to(dtype)
+
+
+@dataclass(frozen=True)
+class SGDRecord:
+    """``states`` (T+1, m) every parameter vector (or only epoch ends), ``grads`` (T, m) the minibatch gradient
+    of each step (or None), ``epoch_end`` (E+1,) the step index of each epoch end (0 first), ``train_loss``
+    (E+1,) the full training loss there, ``val_loss`` (E+1,) or None."""
+
+    states: np.ndarray
+    grads: np.ndarray | None
+    epoch_end: np.ndarray
+    train_loss: np.ndarray
+    val_loss: np.ndarray | None
+
+
+def _full_loss(model, loss_fn, X, y) -> float:
+    with torch.no_grad():
+        return float(loss_fn(model(X), y))
+
+
+def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, epochs: int, seed: int = 0,
+               keep: str = "all", val=None, progress: bool = False) -> SGDRecord:
+    """Plain minibatch SGD (reshuffled every epoch with ``seed``, no replacement) that keeps every state and
+    minibatch gradient (``keep="all"``), only the epoch-end states (``"epochs"``). The model is updated in
+    place. ``val = (X_val, y_val)`` adds the validation loss per epoch."""
+    if keep not in ("all", "epochs"):
+        raise ValueError(f"keep must be 'all' or 'epochs', got {keep!r}")
+    if not lr > 0 or isinstance(batch_size, bool) or int(batch_size) < 1 or int(epochs) < 1:
+        raise ValueError(f"lr, batch_size, epochs must be positive, got {lr!r}, {batch_size!r}, {epochs!r}")
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    gen = torch.Generator().manual_seed(seed)
+    params = list(model.parameters())
+    states, grads, ends = [models.flatten(model).numpy().copy()], [], [0]
+    losses = [_full_loss(model, loss_fn, X, y)]
+    vlosses = [] if val is None else [_full_loss(model, loss_fn, *val)]
+    step = 0
+    for _ in tqdm(range(int(epochs)), desc="sgd", disable=not progress, mininterval=2):
+        perm = torch.randperm(len(X), generator=gen)
+        for i in range(0, len(X), int(batch_size)):
+            idx = perm[i:i + int(batch_size)]
+            model.zero_grad(set_to_none=True)
+            loss_fn(model(X[idx]), y[idx]).backward()
+            with torch.no_grad():
+                g = torch.cat([p.grad.reshape(-1) for p in params])
+                for p in params:
+                    p.sub_(lr * p.grad)
+            step += 1
+            if keep == "all":
+                grads.append(g.numpy().copy())
+                states.append(models.flatten(model).numpy().copy())
+        ends.append(step)
+        if keep == "epochs":
+            states.append(models.flatten(model).numpy().copy())
+        losses.append(_full_loss(model, loss_fn, X, y))
+        if val is not None:
+            vlosses.append(_full_loss(model, loss_fn, *val))
+        if not np.isfinite(losses[-1]):
+            raise FloatingPointError(f"SGD diverged (loss {losses[-1]}); lower lr")
+    return SGDRecord(np.stack(states), np.stack(grads) if grads else None, np.array(ends), np.array(losses),
+                     None if val is None else np.array(vlosses))
+
+
+def flat_loss(model: nn.Module, loss_fn, X, y):
+    """``loss(theta) -> float`` on a flat parameter vector (numpy), evaluated with ``model``'s structure."""
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    dtype = next(model.parameters()).dtype
+
+    def loss(theta):
+        with torch.no_grad():
+            return float(loss_fn(torch.func.functional_call(
+                model, models.unflatten(model, torch.as_tensor(theta, dtype=dtype)), (X,)), y))
+
+    return loss
+
+
+def flat_loss_grad(model: nn.Module, loss_fn, X, y):
+    """``loss_grad(theta) -> (loss, gradient)`` on flat numpy vectors (for :func:`project_to_valley`)."""
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    dtype = next(model.parameters()).dtype
+
+    def f(t):
+        return loss_fn(torch.func.functional_call(model, models.unflatten(model, t), (X,)), y)
+
+    vg = torch.func.grad_and_value(f)
+
+    def loss_grad(theta):
+        g, v = vg(torch.as_tensor(theta, dtype=dtype))
+        return float(v), g.detach().to(torch.float64).numpy()
+
+    return loss_grad
+
+
+def negative_eigen_sum(model: nn.Module, loss_fn, X, y, *, chunk: int = 128) -> tuple[float, np.ndarray]:
+    """Sum of the negative eigenvalues of the full training-loss Hessian (Sec. 4.1 / Fig. 2a), from the dense
+    float64 Hessian assembled by HVPs in blocks of ``chunk``; returns ``(sum, eigenvalues)``."""
+    op = hessian.hessian_operator(model, loss_fn, (torch.as_tensor(X), torch.as_tensor(y)), dtype=torch.float64)
+    H = op.to_dense(chunk)
+    w = np.linalg.eigvalsh(0.5 * (H + H.T))
+    return float(w[w < 0].sum()), w
+
+
+def _at(model: nn.Module, theta) -> nn.Module:
+    return models.assign(model, torch.as_tensor(np.asarray(theta), dtype=next(model.parameters()).dtype))
+
+
+def trace_at(model: nn.Module, loss_fn, X, y, theta, *, n_probes: int, seed: int = 0) -> float:
+    """Hutchinson estimate (Bai et al. 1996) of the Hessian trace at the flat state ``theta`` (Sec. 4.3);
+    ``model``'s weights are overwritten with ``theta``."""
+    op = hessian.hessian_operator(_at(model, theta), loss_fn, (torch.as_tensor(X), torch.as_tensor(y)))
+    return hessian.hutchinson_trace(op, n_probes, seed=seed).estimate
+
+
+def fdr_along(record: SGDRecord, model: nn.Module, loss_fn, X, y, lr: float, *, top_k: int = 1,
+              seed: int = 0) -> pd.DataFrame:
+    """Per epoch, :math:`|O_L/O_R - 1|` (App. A.5, Fig. 6) over that epoch's steps in the raw parameter space and
+    in the top-``top_k`` Hessian eigenspace at the epoch's start (Lanczos, :func:`landscape.hessian.eigenpairs`).
+    ``record`` must keep every state and gradient (``keep="all"``); ``model``'s weights are overwritten."""
+    if record.grads is None:
+        raise ValueError("record must keep every step (sgd_record(..., keep='all'))")
+    data = (torch.as_tensor(X), torch.as_tensor(y))
+    rows = []
+    for e in range(1, len(record.epoch_end)):
+        a, b = record.epoch_end[e - 1], record.epoch_end[e]
+        th, g = record.states[a:b], record.grads[a:b]
+        op = hessian.hessian_operator(_at(model, record.states[a]), loss_fn, data)
+        ep = hessian.eigenpairs(op, top_k, seed=seed, tol=1e-4)
+        full, top = fdr_sides(th, g, lr), fdr_sides(th, g, lr, basis=ep.eigenvectors)
+        rows.append({"epoch": e, "train_loss": record.train_loss[e], "top_eigenvalue": float(ep.eigenvalues[0]),
+                     "o_left": full.o_left, "o_right": full.o_right, "criterion_full": full.criterion,
+                     "o_left_top": top.o_left, "o_right_top": top.o_right, "criterion_top": top.criterion})
+    return pd.DataFrame(rows)

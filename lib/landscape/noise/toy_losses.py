@@ -1,0 +1,169 @@
+r"""The toy valleys of source 004 (Sec. 4.2, App. A.6) with closed-form gradients, curvatures and drifts.
+
+Each toy has the form of eq (1) (plus a tilt :math:`g` for eq (36)):
+:math:`L(\theta) = \tfrac12\sum_{i\le n}\lambda_i(\hat\theta)\,\theta_i^2 + g(\hat\theta)`, the first ``n``
+coordinates non-degenerate, the rest :math:`\hat\theta` degenerate. All callables take ``(R, d)`` arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .descent import stationary_variance
+
+__all__ = ["ValleyToy", "four_d_toy", "anticorrelated_toy", "entropic_toy", "expected_change",
+           "entropic_equilibrium"]
+
+
+@dataclass(frozen=True)
+class ValleyToy:
+    r"""A valley eq (1)/(36). ``lambdas(theta) -> (R, n)``; ``lambda_grads(theta) -> (R, n, d - n)`` the
+    gradients :math:`\hat\nabla\lambda_i`; ``tilt_grad(theta) -> (R, d - n)`` :math:`\hat\nabla g` (zero
+    without tilt)."""
+
+    name: str
+    d: int
+    n: int
+    loss: Callable[[np.ndarray], np.ndarray]
+    grad: Callable[[np.ndarray], np.ndarray]
+    lambdas: Callable[[np.ndarray], np.ndarray]
+    lambda_grads: Callable[[np.ndarray], np.ndarray]
+    tilt_grad: Callable[[np.ndarray], np.ndarray]
+
+    def trace(self, theta) -> np.ndarray:
+        """Non-degenerate trace :math:`T = \\sum_i \\lambda_i` per replica."""
+        return self.lambdas(np.atleast_2d(theta)).sum(axis=-1)
+
+    def log_det(self, theta) -> np.ndarray:
+        """:math:`\\log\\prod_i \\lambda_i` per replica (Corollary 2.1)."""
+        return np.log(self.lambdas(np.atleast_2d(theta))).sum(axis=-1)
+
+
+def _zero_tilt(theta):
+    return np.zeros((theta.shape[0], 2))
+
+
+def four_d_toy() -> ValleyToy:
+    r"""Fig. 2(b): :math:`L = |\theta_3+\theta_4|\,\theta_1^2 + |\theta_3+2\theta_4|\,\theta_2^2`, so
+    :math:`\lambda_1 = 2|\theta_3+\theta_4|`, :math:`\lambda_2 = 2|\theta_3+2\theta_4|` with constant
+    :math:`\hat\nabla\lambda` while the signs hold (:math:`\|\sum\hat\nabla\lambda_i\|^2 = 52` for positive
+    arguments)."""
+
+    def parts(t):
+        a, b = t[:, 2] + t[:, 3], t[:, 2] + 2 * t[:, 3]
+        return a, b, np.sign(a), np.sign(b)
+
+    def loss(t):
+        a, b, _, _ = parts(t)
+        return np.abs(a) * t[:, 0] ** 2 + np.abs(b) * t[:, 1] ** 2
+
+    def grad(t):
+        a, b, sa, sb = parts(t)
+        q1, q2 = sa * t[:, 0] ** 2, sb * t[:, 1] ** 2
+        return np.stack([2 * np.abs(a) * t[:, 0], 2 * np.abs(b) * t[:, 1], q1 + q2, q1 + 2 * q2], axis=1)
+
+    def lambdas(t):
+        a, b, _, _ = parts(t)
+        return np.stack([2 * np.abs(a), 2 * np.abs(b)], axis=1)
+
+    def lambda_grads(t):
+        _, _, sa, sb = parts(t)
+        return np.stack([2 * sa[:, None] * np.array([1.0, 1.0]), 2 * sb[:, None] * np.array([1.0, 2.0])], axis=1)
+
+    return ValleyToy("4-D toy (Fig. 2b)", 4, 2, loss, grad, lambdas, lambda_grads, _zero_tilt)
+
+
+def anticorrelated_toy() -> ValleyToy:
+    r"""Figs. 2(c)-(d): :math:`L = (4 - 2e^{-\theta_3^2-\theta_4^2})\theta_1^2 + e^{-(\theta_3-\theta_4)^2}
+    \theta_2^2`, built so that lowering the trace and lowering the determinant pull apart."""
+
+    def parts(t):
+        e1 = np.exp(-t[:, 2] ** 2 - t[:, 3] ** 2)
+        u = t[:, 2] - t[:, 3]
+        return e1, u, np.exp(-u ** 2)
+
+    def loss(t):
+        e1, _, e2 = parts(t)
+        return (4 - 2 * e1) * t[:, 0] ** 2 + e2 * t[:, 1] ** 2
+
+    def lambdas(t):
+        e1, _, e2 = parts(t)
+        return np.stack([2 * (4 - 2 * e1), 2 * e2], axis=1)
+
+    def lambda_grads(t):
+        e1, u, e2 = parts(t)
+        g1 = 8 * e1[:, None] * t[:, 2:4]
+        g2 = (-4 * u * e2)[:, None] * np.array([1.0, -1.0])
+        return np.stack([g1, g2], axis=1)
+
+    def grad(t):
+        lam, lg = lambdas(t), lambda_grads(t)
+        hat = 0.5 * np.einsum("ri,rij->rj", t[:, :2] ** 2, lg)
+        return np.concatenate([lam * t[:, :2], hat], axis=1)
+
+    return ValleyToy("anti-correlated toy (Fig. 2c-d)", 4, 2, loss, grad, lambdas, lambda_grads, _zero_tilt)
+
+
+def entropic_toy(alpha: float = 1e-4) -> ValleyToy:
+    r"""Fig. 7 / eq (36): :math:`L = \tfrac12(\theta_2^2+1)\,\theta_1^2 + \alpha\,\theta_2` (a tilted valley)."""
+    if not np.isfinite(alpha):
+        raise ValueError(f"alpha must be finite, got {alpha!r}")
+    alpha = np.asarray(alpha, dtype=np.float64)
+
+    def loss(t):
+        return 0.5 * (t[:, 1] ** 2 + 1) * t[:, 0] ** 2 + alpha * t[:, 1]
+
+    def grad(t):
+        return np.stack([(t[:, 1] ** 2 + 1) * t[:, 0], t[:, 1] * t[:, 0] ** 2 + alpha], axis=1)
+
+    def lambdas(t):
+        return (t[:, 1] ** 2 + 1)[:, None]
+
+    def lambda_grads(t):
+        return (2 * t[:, 1])[:, None, None]
+
+    def tilt(t):
+        return np.broadcast_to(alpha, (t.shape[0],))[:, None] * np.ones((t.shape[0], 1))
+
+    return ValleyToy("entropic toy (Fig. 7)", 2, 1, loss, grad, lambdas, lambda_grads, tilt)
+
+
+def expected_change(toy: ValleyToy, theta, lr: float, noise_diag, weights=None, *, exact: bool = True):
+    r"""Expected one-step change of :math:`f(\lambda)` with the non-degenerate space stationary (Theorems 1-2):
+
+    .. math:: \langle[\![f_{t+1}-f_t]\!]\rangle = -\eta\sum_i w_i\,\hat\nabla\lambda_i^\top
+              \Bigl(\tfrac12\sum_j\langle\theta_j^2\rangle\hat\nabla\lambda_j + \hat\nabla g\Bigr),
+              \qquad w_i = \partial f/\partial\lambda_i,
+
+    eqs (6)-(7) (and (37) with the tilt :math:`g`). ``noise_diag`` ``(R, n)`` or ``(n,)`` the noise variances
+    :math:`C_{ii}`; ``weights`` default ones (the trace). ``exact`` uses the discrete stationary variance
+    :func:`~landscape.noise.descent.stationary_variance`, else eq (8)'s :math:`\eta C/(2\lambda)`, which gives
+    :math:`-\frac{\eta^2}{4}(1/S-1/M)\|\sum_i\hat\nabla\lambda_i\|^2` for SGD noise (eq (11), Theorem 1).
+    """
+    theta = np.atleast_2d(np.asarray(theta, dtype=np.float64))
+    lam, lg, tg = toy.lambdas(theta), toy.lambda_grads(theta), toy.tilt_grad(theta)
+    C = np.broadcast_to(np.asarray(noise_diag, dtype=np.float64), lam.shape)
+    v = stationary_variance(lr, C, lam) if exact else lr * C / (2 * lam)
+    w = np.ones_like(lam) if weights is None else np.broadcast_to(np.asarray(weights, dtype=np.float64), lam.shape)
+    step = -lr * (0.5 * np.einsum("rj,rjk->rk", v, lg) + tg)
+    return np.einsum("ri,rik,rk->r", w, lg, step)
+
+
+def entropic_equilibrium(alpha, lr, strength: float = 1.0, *, exact: bool = False):
+    r"""Where the tilted toy's :math:`\theta_2` settles under SGD-like noise (eq (38)):
+    :math:`\langle\theta_2\rangle = -2\alpha/(\eta s)` with :math:`s = 1/S - 1/M`; ``exact`` solves the
+    discrete balance :math:`\theta_2\,\langle\theta_1^2\rangle + \alpha = 0` with
+    :math:`\langle\theta_1^2\rangle = \eta s/(2-\eta\lambda_1)`, :math:`\lambda_1 = 1+\theta_2^2` by fixed point.
+
+    >>> entropic_equilibrium(1e-4, 0.01)
+    -0.02
+    """
+    alpha, lr = np.asarray(alpha, dtype=np.float64), np.asarray(lr, dtype=np.float64)
+    theta2 = -2 * alpha / (lr * strength)
+    if exact:
+        for _ in range(50):
+            theta2 = -alpha * (2 - lr * (1 + theta2 ** 2)) / (lr * strength)
+    return float(theta2) if theta2.ndim == 0 else theta2

@@ -1,0 +1,205 @@
+"""landscape.noise against exact answers: stationary variances (eq 8), the 4-D toy's trace drift (Theorem 1),
+CS(H, C) against dense matrices (eq 35), the FDR identity on a quadratic (App. A.5), valley projection and the
+recursive bisection on a circular valley (Sec. 2.1.1)."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from landscape import hessian, models, noise
+from landscape.noise import nets
+
+
+@pytest.mark.parametrize("lr,lam,c", [(0.05, 1.0, 2.0), (0.2, 4.0, 0.5)])
+def test_stationary_variance_eq8(lr, lam, c):
+    R = 20000
+    path = noisy = noise.noisy_descent(lambda t: lam * t, np.zeros((R, 1)), lr=lr, steps=int(20 / (lr * lam)),
+                                       noise_cov=np.array([[c]]), seed=3, every=10)
+    var = float(np.mean(noisy[-1] ** 2))
+    exact = noise.stationary_variance(lr, c, lam)
+    se = exact * np.sqrt(2 / R)  # std of a Gaussian sample variance
+    assert abs(var - exact) < 4 * se
+    # eq (8) is the leading order: exact = eq8 / (1 - lr lam / 2)
+    assert exact == pytest.approx(lr * c / (2 * lam) / (1 - lr * lam / 2), rel=1e-12)
+    assert path.shape == (int(20 / (lr * lam)) // 10 + 1, R, 1)
+
+
+def test_noisy_descent_shapes_and_validation():
+    g = lambda t: t  # noqa: E731
+    assert noise.noisy_descent(g, np.ones(3), lr=0.1, steps=5).shape == (6, 3)
+    gd = noise.noisy_descent(g, np.ones(3), lr=0.1, steps=5)
+    np.testing.assert_allclose(gd[-1], 0.9 ** 5 * np.ones(3), rtol=1e-14)  # plain GD: exact
+    full = np.array([[1.0, 0.3], [0.3, 0.5]])
+    a = noise.noisy_descent(lambda t: 0 * t, np.zeros((20000, 2)), lr=1.0, steps=1, noise_cov=full, seed=0)
+    b = noise.noisy_descent(lambda t: 0 * t, np.zeros((20000, 2)), lr=1.0, steps=1,
+                            noise_cov=lambda t: np.broadcast_to(full, (len(t), 2, 2)), seed=0)
+    np.testing.assert_allclose(a, b, atol=1e-12)  # constant and callable covariances draw the same noise
+    np.testing.assert_allclose(np.cov(a[-1].T), full, atol=4 * np.sqrt(2 / 20000))
+    with pytest.raises(ValueError, match="lr"):
+        noise.noisy_descent(g, np.ones(3), lr=-1.0, steps=5)
+    with pytest.raises(ValueError, match="steps"):
+        noise.noisy_descent(g, np.ones(3), lr=0.1, steps=0)
+    with pytest.raises(ValueError, match="theta0"):
+        noise.noisy_descent(g, np.array([np.nan]), lr=0.1, steps=1)
+    with pytest.raises(ValueError, match="noise_cov"):
+        noise.noisy_descent(g, np.ones(3), lr=0.1, steps=1, noise_cov=np.eye(2))
+
+
+def test_designed_noise_structures():
+    toy = noise.anticorrelated_toy()
+    th = np.array([[0.1, 0.2, 0.3, -0.4]])
+    lam = toy.lambdas(th)
+    np.testing.assert_allclose(np.diag(noise.sgd_noise(toy.lambdas, 4, 0.5)(th)[0]), [*0.5 * lam[0], 0, 0])
+    np.testing.assert_allclose(np.diag(noise.isotropic_noise(toy.lambdas, 4, 2.0)(th)[0]), [2, 2, 0, 0])
+    # closed-form gradient and curvatures against autograd / finite differences of the loss
+    for t in (noise.four_d_toy(), toy, noise.entropic_toy(0.3)):
+        x = np.array([[0.3, -0.2, 1.1, 0.7]])[:, :t.d]
+        fd = [(t.loss(x + e) - t.loss(x - e))[0] / 2e-6 for e in 1e-6 * np.eye(t.d)]
+        np.testing.assert_allclose(t.grad(x)[0], fd, rtol=1e-6, atol=1e-8)
+        # lambda_i = d^2 L / d theta_i^2 (i <= n): central differences of the closed-form gradient
+        fd2 = [(t.grad(x + e) - t.grad(x - e))[0, i] / 2e-6 for i, e in enumerate(1e-6 * np.eye(t.d)[:t.n])]
+        np.testing.assert_allclose(fd2, t.lambdas(x)[0], rtol=1e-7)
+
+
+def test_four_d_toy_trace_drift_closed_form():
+    toy, lr, s, R, K = noise.four_d_toy(), 0.004, 1.0, 4000, 1000
+    rng = np.random.default_rng(0)
+    th = np.zeros((R, 4))
+    th[:, 2:] = 5.0  # lambda = (20, 30), signs fixed throughout
+    lam = toy.lambdas(th)[0]
+    th[:, :2] = rng.normal(0, np.sqrt(noise.stationary_variance(lr, s * lam, lam)), (R, 2))  # start stationary
+    path = noise.noisy_descent(toy.grad, th, lr=lr, steps=K, noise_cov=noise.sgd_noise(toy.lambdas, 4, s),
+                               seed=1, every=K)
+    dT = toy.trace(path[-1]) - toy.trace(path[0])
+    # closed form: K steps of eqs (6)-(8) with the exact stationary variance, trapezoid over the (slow) drift
+    rate = 0.5 * (noise.expected_change(toy, path[0], lr, s * toy.lambdas(path[0])).mean()
+                  + noise.expected_change(toy, path[-1], lr, s * toy.lambdas(path[-1])).mean())
+    se = dT.std(ddof=1) / np.sqrt(R)
+    assert abs(dT.mean() - K * rate) < 4 * se
+    # Theorem 1's leading order: -(lr^2 / 4) s ||sum grad lambda||^2 = -13 lr^2 s per step
+    lead = noise.expected_change(toy, path[0], lr, s * toy.lambdas(path[0]), exact=False).mean()
+    assert lead == pytest.approx(-13 * lr ** 2 * s, rel=1e-12)
+    assert abs(dT.mean() / (K * lead) - 1) < 0.1  # exact/leading = 1/(1 - lr lam/2) ~ 1.05 here, plus 4 se
+
+
+def test_entropic_equilibrium():
+    assert noise.entropic_equilibrium(1e-4, 0.01) == pytest.approx(-0.02, rel=1e-12)
+    x = noise.entropic_equilibrium(1e-4, 0.01, exact=True)
+    lam = 1 + x ** 2  # the exact discrete balance theta2 <theta1^2> + alpha = 0
+    assert x * noise.stationary_variance(0.01, lam, lam) + 1e-4 == pytest.approx(0, abs=1e-15)
+
+
+def test_cosine_similarity_dense_and_matrix_free():
+    assert noise.cosine_similarity(np.diag([1.0, 2.0]), np.diag([2.0, 4.0])) == pytest.approx(1.0)
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    B = np.array([[1.0, 0.0], [0.0, -1.0]])
+    assert noise.cosine_similarity(A, B) == pytest.approx(-1 / np.sqrt(15 * 2))
+    torch.manual_seed(0)
+    X, y = torch.randn(40, 4, dtype=torch.float64), torch.randint(0, 3, (40,))
+    model = models.mlp([4, 5, 3], activation="tanh", seed=1, dtype=torch.float64)
+    loss = noise.smoothed_cross_entropy(0.1)
+    dense = noise.dense_alignment(model, loss, X, y)
+    G = nets_grads(model, loss, X, y)
+    C = np.cov(G.T, bias=True)
+    H = hessian.dense_hessian(model, loss, (X, y))
+    assert dense.cs == pytest.approx(noise.cosine_similarity(H, C), rel=1e-12)
+    k = 400
+    free = noise.matrix_free_alignment(model, loss, X, y, n_probes=k, seed=2)
+    assert free.tr_ab == pytest.approx(dense.tr_ab, rel=1e-10)  # sum_k f_k^T H f_k: exact
+    assert free.norm_b == pytest.approx(dense.norm_b, rel=1e-10)  # ||F F^T||_F: exact
+    # ||H||_F^2 by Hutchinson: Rademacher per-probe variance 2(||H^2||_F^2 - sum_i (H^2)_ii^2)
+    H2 = H @ H
+    sd = np.sqrt(2 * (np.sum(H2 ** 2) - np.sum(np.diag(H2) ** 2)) / k)
+    assert abs(free.norm_a ** 2 - np.sum(H ** 2)) < 4 * sd
+    gn = noise.dense_alignment(model, loss, X, y, gauss_newton=True)
+    assert gn.cs == pytest.approx(noise.cosine_similarity(hessian.dense_gauss_newton(model, loss, (X, y)), C),
+                                  rel=1e-10)
+
+
+def nets_grads(model, loss, X, y):
+    rows = []
+    for i in range(len(X)):
+        model.zero_grad()
+        loss(model(X[i:i + 1]), y[i:i + 1]).backward()
+        rows.append(torch.cat([p.grad.reshape(-1) for p in model.parameters()]).numpy().copy())
+    return np.array(rows)
+
+
+def test_fdr_identity_on_quadratic():
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+    C = np.diag([1.0, 0.5])
+    lr = 0.1
+    A = np.eye(2) - lr * H
+    Sigma = scipy.linalg.solve_discrete_lyapunov(A, lr ** 2 * C)  # exact stationary covariance
+    o_left, o_right = np.trace(H @ Sigma), lr / 2 * (np.trace(H @ Sigma @ H) + np.trace(C))
+    assert o_left == pytest.approx(o_right, rel=1e-12)  # FDR holds exactly at stationarity
+    R, T = 2000, 200
+    th0 = np.random.default_rng(0).multivariate_normal(np.zeros(2), Sigma, R)
+    path = noise.noisy_descent(lambda t: t @ H, th0, lr=lr, steps=T, noise_cov=C, seed=5)
+    thetas = path[:-1].reshape(-1, 2)
+    grads = ((path[:-1] - path[1:]) / lr).reshape(-1, 2)  # v_t = (theta_t - theta_{t+1}) / lr
+    sides = noise.fdr_sides(thetas, grads, lr)
+    assert sides.o_left == pytest.approx(o_left, rel=0.03)
+    assert sides.o_right == pytest.approx(o_right, rel=0.03)
+    assert sides.criterion < 0.02
+    u = np.linalg.eigh(H)[1][:, -1:]  # FDR' in the top eigenspace: exact identity too
+    assert u[:, 0] @ H @ Sigma @ u[:, 0] == pytest.approx(lr / 2 * (u[:, 0] @ (H @ Sigma @ H + C) @ u[:, 0]),
+                                                          rel=1e-12)
+    assert noise.fdr_criterion(thetas, grads, lr, basis=u) < 0.03
+    # far from stationarity (started at a large offset, GD-like descent) the criterion is large
+    far = noise.noisy_descent(lambda t: t @ H, np.full((R, 2), 5.0), lr=lr, steps=5, noise_cov=C, seed=6)
+    assert noise.fdr_criterion(far[:-1].reshape(-1, 2), ((far[:-1] - far[1:]) / lr).reshape(-1, 2), lr) > 1
+    with pytest.raises(ValueError, match="basis"):
+        noise.fdr_sides(thetas, grads, lr, basis=np.ones((3, 1)))
+
+
+def _circle():
+    def loss(t):
+        return 0.25 * (t @ t - 1.0) ** 2
+
+    def loss_grad(t):
+        return loss(t), (t @ t - 1.0) * t
+
+    return loss, loss_grad
+
+
+def test_valley_projection_and_bisection_on_circle():
+    loss, loss_grad = _circle()
+    angles = 0.05 * np.arange(41)
+    state_at = lambda t: 1.3 * np.array([np.cos(angles[t]), np.sin(angles[t])])  # noqa: E731
+    p = noise.project_to_valley(loss_grad, state_at(7), lr=0.2, threshold=1e-12)
+    assert p.reached and loss(p.theta) < 1e-12
+    assert np.arctan2(p.theta[1], p.theta[0]) == pytest.approx(angles[7], abs=1e-12)  # radial descent
+    # chord loss at s: (s(1-s)(1-cos D))^2, largest sampled s = 4/9 of 10 points; threshold between D = 0.5, 1
+    tau = (20 / 81 * (1 - np.cos(0.75))) ** 2
+    assert noise.line_connected(loss, [1, 0], [np.cos(0.5), np.sin(0.5)], threshold=tau)
+    assert not noise.line_connected(loss, [1, 0], [np.cos(1.0), np.sin(1.0)], threshold=tau)
+    path = noise.projected_path(state_at, [0, 40],
+                                lambda th: noise.project_to_valley(loss_grad, th, lr=0.2, threshold=1e-12),
+                                lambda a, b: noise.line_connected(loss, a, b, threshold=tau))
+    np.testing.assert_array_equal(path.iterations, [0, 10, 20, 30, 40])  # 2 rad -> 1 -> 0.5 rad chords
+    assert path.all_connected and path.reached.all()
+    tiny = noise.projected_path(state_at, [0, 20, 40],
+                                lambda th: noise.project_to_valley(loss_grad, th, lr=0.2, threshold=1e-12),
+                                lambda a, b: noise.line_connected(loss, a, b, threshold=1e-12))
+    np.testing.assert_array_equal(tiny.iterations, np.arange(41))  # refined down to adjacent iterations
+    assert not tiny.connected.any()
+    with pytest.raises(ValueError, match="checkpoints"):
+        noise.projected_path(state_at, [5], lambda th: None, lambda a, b: True)
+
+
+def test_network_helpers():
+    X = np.random.default_rng(0).normal(size=(30, 64))
+    assert nets.resize_digits(X, 7).shape == (30, 49)
+    cnn = nets.small_cnn((15, 20, 10))
+    assert models.n_params(cnn) == 11090
+    torch.manual_seed(0)
+    Xt, yt = torch.randn(20, 64), torch.randint(0, 10, (20,))
+    model = nets.small_cnn((2, 2), seed=0)
+    rec = nets.sgd_record(model, torch.nn.functional.cross_entropy, Xt, yt, lr=0.1, batch_size=8, epochs=2)
+    assert rec.states.shape == (7, models.n_params(model)) and rec.grads.shape == (6, models.n_params(model))
+    np.testing.assert_allclose(rec.states[1], rec.states[0] - 0.1 * rec.grads[0], atol=1e-6)  # SGD update
+    lg = nets.flat_loss_grad(model, torch.nn.functional.cross_entropy, Xt, yt)
+    val, g = lg(rec.states[-1])
+    assert val == pytest.approx(rec.train_loss[-1], rel=1e-5)
