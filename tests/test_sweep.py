@@ -123,3 +123,14 @@ def test_local_processes_and_dask_cluster_match_serial(tmp_path, monkeypatch):
         tables[backend] = {p.name: p.read_bytes() for p in sorted(out.glob("*.csv")) if p.name != "sweep_runs.csv"}
         shutil.rmtree(root / "book", ignore_errors=True)
     assert tables["serial"] and tables["loky"] == tables["serial"] and tables["dask"] == tables["serial"]
+
+
+def test_cli_bad_sweep_input_exits_2_with_one_line(tiny, capsys):
+    from landscape.__main__ import main
+
+    for argv, what in [(["--grid", "a=[1]", "--jobs", "0"], "jobs"), (["--grid", "a=[1]", "--scheduler", "x"],
+                                                                     "scheduler"), (["--grid", "a=1"], "JSON list")]:
+        assert main(["sweep", "01_tiny", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and what in err[0]
+    assert not (tiny / "book").exists()

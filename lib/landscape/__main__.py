@@ -1,10 +1,11 @@
-"""Command line: ``python -m landscape list | run <chapter> | book | clean``.
+"""Command line: ``python -m landscape list | run <chapter> | sweep <chapter> | book | clean``.
 
 Examples::
 
     python -m landscape list
     python -m landscape run 01_trajectories --profile quick
     python -m landscape run 01_trajectories -p dataset=path/to/file.csv -p target=price
+    python -m landscape sweep 01_trajectories --grid seed=[0,1,2] --grid lr=[0.01,0.1] --jobs 2
     python -m landscape book --profile quick
     python -m landscape clean --cache
 
@@ -41,6 +42,20 @@ def _run(args) -> int:
     print(f"executed notebook: {out.relative_to(paths.root())}")
     print(f"results (CSV):     {(paths.results_root() / out.parent.name / args.chapter).relative_to(paths.root())}/")
     return 0
+
+
+def _sweep(args) -> int:
+    from . import sweep
+
+    grid = sweep.parse_grid(args.grid)
+    overrides = dict(runner.parse_assignment(p) for p in args.param)
+    out, results = sweep.run_sweep(args.chapter, grid, overrides=overrides, profile=args.profile, jobs=args.jobs,
+                                   scheduler=args.scheduler, name=args.name)
+    print(f"sweep tables (CSV): {out.relative_to(paths.root())}/")
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        print(f"error: {args.chapter} {r.point} failed: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _book(args) -> int:
@@ -84,6 +99,18 @@ def main(argv=None) -> int:
                                                  "profile+hash with -p)")
     p.add_argument("--force", action="store_true", help="execute even if the stamp is current")
     p.set_defaults(func=_run)
+    p = sub.add_parser("sweep", help="execute a grid of parameter values of one chapter and gather its tables")
+    p.add_argument("chapter")
+    p.add_argument("--grid", action="append", default=[], required=True, metavar="NAME=JSONLIST",
+                   help="a swept parameter and its values, e.g. seed=[0,1,2] (repeatable: cartesian product)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="fix a parameter for every run (repeatable)")
+    p.add_argument("--profile", default=runner.PAPER)
+    p.add_argument("--jobs", default=None, help="local worker processes (default $LANDSCAPE_JOBS or 1; 'all')")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on an existing Dask cluster, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--name", default=None, help="folder under data/results/sweeps/ (default: chapter-hash)")
+    p.set_defaults(func=_sweep)
     p = sub.add_parser("book", help="execute every changed chapter and build the HTML book")
     p.add_argument("--profile", default=runner.PAPER)
     p.add_argument("--force", action="store_true")

@@ -120,9 +120,14 @@ def map_units(fn: Callable, items: Iterable, *, jobs: int | str | None = None, s
         bar.close()
 
 
-def _dask_map(work: Callable, items: list, scheduler: str, bar) -> list:
-    if not isinstance(scheduler, str) or "://" not in scheduler:
+def check_scheduler(scheduler: str | None) -> None:
+    """``None`` (local) or a Dask scheduler address ``protocol://host:port``."""
+    if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
         raise ValueError(f"scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}")
+
+
+def _dask_map(work: Callable, items: list, scheduler: str, bar) -> list:
+    check_scheduler(scheduler)
     from distributed import Client, as_completed
 
     with Client(scheduler) as client:

@@ -135,6 +135,11 @@ def run_sweep(chapter: str, grid: dict, *, overrides: dict | None = None, profil
     both = sorted(set(grid) & set(overrides))
     if both:
         raise runner.ChapterError(f"parameter(s) {', '.join(both)} are both swept (--grid) and fixed (-p)")
+    try:
+        executor.resolve_jobs(jobs)
+        executor.check_scheduler(scheduler)
+    except ValueError as exc:
+        raise runner.ChapterError(str(exc)) from None
     points = [{**overrides, **p} for p in expand_grid(grid)]
     for point in points:
         runner.resolve(chapter, profile, point)  # fails before anything runs
