@@ -14,14 +14,23 @@ from .inputs import _check_eps, _check_sq_dists
 class KernelSumScan:
     """Result of :func:`kernel_sum`.
 
-    eps, L : the grid and ``L(ε) = Σ_ij K_ε[i, j]`` (eq 3.4).
-    slope : exact ``d log L / d log ε = Σ K d²/ε / Σ K`` at each grid point.
-    eps_mid, slope_fd : finite-difference slopes ``a_i`` of eq (3.7) at the geometric midpoints.
-    i_max, eps_max, a_max : where the exact slope is largest on the grid, and its value.
-    dimension : Berry-Harlim estimate ``d ≈ 2 max a`` (section 3.3), from the exact slope.
-    linear_region : ``(ε_lo, ε_hi)``, the contiguous grid range around ``eps_max`` where
-        ``slope ≥ level · a_max`` (our rule; the source shades the region by eye).
-    level : the level used.
+    Attributes
+    ----------
+    eps, L : numpy.ndarray
+        The grid and ``L(ε) = Σ_ij K_ε[i, j]`` (eq 3.4).
+    slope : numpy.ndarray
+        Exact ``d log L / d log ε = Σ K d²/ε / Σ K`` at each grid point.
+    eps_mid, slope_fd : numpy.ndarray
+        Finite-difference slopes ``a_i`` of eq (3.7) at the geometric midpoints.
+    i_max, eps_max, a_max : int, float, float
+        Where the exact slope is largest on the grid, and its value.
+    dimension : float
+        Berry-Harlim estimate ``d ≈ 2 max a`` (section 3.3), from the exact slope.
+    linear_region : tuple of float
+        ``(ε_lo, ε_hi)``, the contiguous grid range around ``eps_max`` where ``slope ≥ level · a_max`` (our
+        rule; the source shades the region by eye).
+    level : float
+        The level used.
     """
 
     eps: np.ndarray
@@ -45,6 +54,15 @@ def kernel_sum(sq_dists, eps_grid, *, level: float = 0.5) -> KernelSumScan:
 
     The exact slope ``d log L / d log ε = Σ_ij K_ij d_ij² / ε / Σ_ij K_ij`` (eq 3.6 says it is ≈ d/2 in the
     linear region); the finite differences are eq (3.7). Berry-Harlim: ``d ≈ 2 max a``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import diffusion
+    >>> D2 = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> scan = diffusion.kernel_sum(D2, [0.5, 1.0, 2.0])
+    >>> bool(np.allclose(scan.L, 2 + 2 * np.exp(-1 / np.array([0.5, 1.0, 2.0]))))  # L = 2 + 2 exp(-d^2/eps)
+    True
     """
     D2 = _check_sq_dists(sq_dists)
     grid = np.asarray(eps_grid, dtype=np.float64).ravel()
@@ -91,7 +109,16 @@ def kernel_sum(sq_dists, eps_grid, *, level: float = 0.5) -> KernelSumScan:
 
 
 def kernel_slope(sq_dists, eps: float) -> float:
-    """Exact log-log slope ``d log L / d log ε = Σ K d²/ε / Σ K`` of ``L(ε)`` (eqs 3.4-3.6) at one ``ε``."""
+    """Exact log-log slope ``d log L / d log ε = Σ K d²/ε / Σ K`` of ``L(ε)`` (eqs 3.4-3.6) at one ``ε``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import diffusion
+    >>> slope = diffusion.kernel_slope(np.array([[0.0, 1.0], [1.0, 0.0]]), 1.0)
+    >>> bool(np.isclose(slope, np.exp(-1) / (1 + np.exp(-1))))  # d log L / d log eps of L = 2 + 2 exp(-1/eps)
+    True
+    """
     D2 = _check_sq_dists(sq_dists)
     e = _check_eps(eps)
     K = np.exp(-D2 / e)

@@ -24,6 +24,15 @@ def inverse_root(factor, rcond: float = DEFAULT_RCOND) -> np.ndarray:
     ``F = U diag(s) Vᵀ`` gives ``C⁺ = V diag(s⁻²) Vᵀ`` over the kept singular values, so
     ``W = diag(s⁻¹) Vᵀ``. Kept: ``s_k² > rcond · s_max²`` (``rcond`` relative to the largest eigenvalue of
     ``C``, as ``numpy.linalg.pinv(C, rcond)``). A zero factor gives an empty ``(0, m)`` ``W`` (``C⁺ = 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import diffusion
+    >>> W = diffusion.inverse_root(np.diag([2.0, 1.0]))  # C = F^T F = diag(4, 1)
+    >>> W.T @ W
+    array([[0.25, 0.  ],
+           [0.  , 1.  ]])
     """
     F = np.asarray(factor, dtype=np.float64)
     if F.ndim != 2:
@@ -76,6 +85,18 @@ def mahalanobis_sq(
         run faster on one thread than on two on the project's machines.
     dtype : ``np.float64`` (default) or ``np.float32`` for the per-point product (about 1e-6 relative).
     progress : show a tqdm bar.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import diffusion
+    >>> X = np.array([[0.0, 0.0], [3.0, 4.0]])
+    >>> diffusion.mahalanobis_sq(X, [np.eye(2), np.eye(2)])  # C_i = I: the squared Euclidean distance
+    array([[ 0., 25.],
+           [25.,  0.]])
+    >>> diffusion.mahalanobis_sq(X, [np.diag([1.0, 2.0]), np.eye(2)])  # (9 + 16/4 + 9 + 16) / 2
+    array([[ 0., 19.],
+           [19.,  0.]])
     """
     X = _check_points(points)
     M, m = X.shape
@@ -134,7 +155,16 @@ class _nullcontext:
 
 
 def euclidean_sq(points) -> np.ndarray:
-    """Squared Euclidean distances ``‖x_i − x_j‖²`` (the identity-covariance case of eq 2.2), ``(M, M)``."""
+    """Squared Euclidean distances ``‖x_i − x_j‖²`` (the identity-covariance case of eq 2.2), ``(M, M)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import diffusion
+    >>> diffusion.euclidean_sq(np.array([[0.0, 0.0], [3.0, 4.0]]))
+    array([[ 0., 25.],
+           [25.,  0.]])
+    """
     X = _check_points(points)
     Xc = X - X.mean(axis=0)
     sq = np.einsum("ij,ij->i", Xc, Xc)

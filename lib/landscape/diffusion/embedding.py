@@ -17,10 +17,18 @@ from .kernels import _symmetric_conjugate, gaussian_kernel
 class DiffusionMap:
     """Result of :func:`diffusion_map`.
 
-    eigenvalues : all ``M`` eigenvalues of ``P`` (eq 2.11), descending; ``eigenvalues[0] = λ_0 = 1``.
-    psi, phi : right / left eigenvectors, columns ``0 … k`` (``psi[:, 0] ≡ 1``, ``phi[:, 0] = π``).
-    embedding : ``Ψ_τ`` of eq (2.14), ``(M, k)``: column ``l-1`` is ``λ_l^τ ψ_l`` for ``l = 1 … k``.
-    stationary : ``π``; eps, alpha, tau, knn : the settings used.
+    Attributes
+    ----------
+    eigenvalues : numpy.ndarray
+        All ``M`` eigenvalues of ``P`` (eq 2.11), descending; ``eigenvalues[0] = λ_0 = 1``.
+    psi, phi : numpy.ndarray
+        Right / left eigenvectors, columns ``0 … k`` (``psi[:, 0] ≡ 1``, ``phi[:, 0] = π``).
+    embedding : numpy.ndarray
+        ``Ψ_τ`` of eq (2.14), ``(M, k)``: column ``l-1`` is ``λ_l^τ ψ_l`` for ``l = 1 … k``.
+    stationary : numpy.ndarray
+        The stationary distribution ``π``.
+    eps, alpha, tau, knn : float, float, float, int or None
+        The settings used.
     """
 
     eigenvalues: np.ndarray
@@ -57,7 +65,18 @@ def _eigh(S: np.ndarray, backend: str, vectors: bool):
 
 def diffusion_spectrum(sq_dists, eps: float, *, alpha: float = 0.5, knn: int | None = None,
                        backend: str = "torch") -> np.ndarray:
-    """All eigenvalues of ``P = D̃^{-1} K̃`` (eq 2.11), descending, without eigenvectors (fast path)."""
+    """All eigenvalues of ``P = D̃^{-1} K̃`` (eq 2.11), descending, without eigenvectors (fast path).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import diffusion
+    >>> t = 2 * np.pi * np.arange(12) / 12  # 12 equally spaced points on the unit circle
+    >>> D2 = diffusion.euclidean_sq(np.column_stack([np.cos(t), np.sin(t)]))
+
+    >>> bool(np.allclose(diffusion.diffusion_spectrum(D2, 0.5), diffusion.diffusion_map(D2, 0.5).eigenvalues))
+    True
+    """
     K = gaussian_kernel(sq_dists, eps, knn=knn)
     S, _, _ = _symmetric_conjugate(K, alpha)
     w, _ = _eigh(S, backend, vectors=False)
@@ -86,6 +105,21 @@ def diffusion_map(
     tau : diffusion time τ in (2.14).
     knn : optional symmetrised k-NN sparsification of the kernel (see :func:`gaussian_kernel`).
     backend : ``"torch"`` (default) or ``"scipy"`` dense symmetric eigensolver.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import diffusion
+    >>> t = 2 * np.pi * np.arange(12) / 12  # 12 equally spaced points on the unit circle
+    >>> D2 = diffusion.euclidean_sq(np.column_stack([np.cos(t), np.sin(t)]))
+
+    >>> dmap = diffusion.diffusion_map(D2, eps=0.5, n_components=2)
+    >>> k = np.exp(-D2[0] / 0.5)  # P is circulant: its eigenvalues are the DFT of one row of K / its sum
+    >>> exact = np.sort(np.fft.fft(k).real / k.sum())[::-1]
+    >>> bool(np.allclose(dmap.eigenvalues, exact)), bool(np.allclose(dmap.psi[:, 0], 1.0))
+    (True, True)
+    >>> bool(np.allclose(np.linalg.norm(dmap.embedding, axis=1), np.linalg.norm(dmap.embedding[0])))  # a circle
+    True
     """
     K = gaussian_kernel(sq_dists, eps, knn=knn)
     M = K.shape[0]
@@ -122,6 +156,20 @@ def diffusion_distance(dmap: DiffusionMap, tau: float | None = None, n_component
     As in the source the quantity is a sum of squares (the square of the usual diffusion distance). Uses
     the first ``n_components`` non-trivial eigenpairs (default: all that ``dmap`` holds); with all ``M - 1``
     it equals ``Σ_k (p_τ(x_i, x_k) − p_τ(x_j, x_k))² / φ_0(x_k)`` exactly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import diffusion
+    >>> t = 2 * np.pi * np.arange(12) / 12  # 12 equally spaced points on the unit circle
+    >>> D2 = diffusion.euclidean_sq(np.column_stack([np.cos(t), np.sin(t)]))
+
+    >>> dmap = diffusion.diffusion_map(D2, eps=0.5)
+    >>> P = np.exp(-D2 / 0.5); P /= P.sum(axis=1, keepdims=True)  # alpha changes nothing on a uniform circle
+    >>> phi0 = dmap.stationary
+    >>> direct = (((P[0] - P[3]) ** 2) / phi0).sum()  # eq (2.13) with tau = 1, from the rows of P
+    >>> bool(np.isclose(diffusion.diffusion_distance(dmap)[0, 3], direct))
+    True
     """
     t = dmap.tau if tau is None else float(tau)
     k = dmap.psi.shape[1] - 1 if n_components is None else int(n_components)

@@ -24,6 +24,14 @@ def gaussian_kernel(sq_dists, eps: float, *, knn: int | None = None) -> np.ndarr
 
     With ``knn = k``, ``K[i, j]`` is kept when ``j`` is among the ``k`` nearest points of ``i`` (the point
     itself counts as the first) *or* ``i`` among those of ``j`` (symmetrised by union), else set to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import diffusion
+    >>> K = diffusion.gaussian_kernel(np.array([[0.0, 2.0], [2.0, 0.0]]), eps=2.0)
+    >>> bool(np.allclose(K, [[1.0, np.exp(-1.0)], [np.exp(-1.0), 1.0]]))
+    True
     """
     D2 = _check_sq_dists(sq_dists)
     e = _check_eps(eps)

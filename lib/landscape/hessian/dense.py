@@ -15,7 +15,21 @@ from .inputs import _as_tensor, _batches, _resolve_dtype
 
 
 def dense_hessian(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.float64, device=None) -> np.ndarray:
-    """Dense Hessian of the full-data loss from ``torch.func.hessian`` in float64 (the oracle; small models)."""
+    """Dense Hessian of the full-data loss from ``torch.func.hessian`` in float64 (the oracle; small models).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from torch import nn
+    >>> from landscape import hessian
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Linear(3, 1, bias=False).double()
+    >>> X, y = torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 1, dtype=torch.float64)
+
+    >>> H = hessian.dense_hessian(model, nn.MSELoss(), (X, y))
+    >>> bool(np.allclose(H, 2 * (X.T @ X).numpy() / 20))
+    True
+    """
     dtype = _resolve_dtype(model, dtype)
     if device is None:
         device = next(model.parameters()).device if isinstance(model, nn.Module) else "cpu"
@@ -31,7 +45,15 @@ def dense_hessian(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.floa
 
 
 def dense_function_hessian(fn: Callable[[torch.Tensor], torch.Tensor], x0, *, dtype=torch.float64) -> np.ndarray:
-    """Dense Hessian of a scalar function of a flat vector (``torch.func.hessian``)."""
+    """Dense Hessian of a scalar function of a flat vector (``torch.func.hessian``).
+
+    Examples
+    --------
+    >>> from landscape import hessian
+    >>> hessian.dense_function_hessian(lambda x: (x ** 3).sum(), [1.0, -2.0]) + 0.0  # diag(6 x)
+    array([[  6.,   0.],
+           [  0., -12.]])
+    """
     x0 = _as_tensor(np.asarray(x0, dtype=np.float64) if not torch.is_tensor(x0) else x0, dtype, "cpu", "x0")
     return torch.func.hessian(fn)(x0).detach().to(torch.float64).numpy()
 

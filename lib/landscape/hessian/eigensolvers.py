@@ -48,6 +48,17 @@ def eigenpairs(op, k: int = 1, which: str = "largest", *, seed: int = 0, tol: fl
     descending). The start vector is a standard normal vector drawn with ``seed``; each eigenvector's sign is
     fixed so that its largest-magnitude entry is positive. ``tol=0`` asks ARPACK for machine precision.
     Small problems (``k >= n - 1``) fall back to a dense ``eigh`` of the operator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import hessian
+    >>> A = np.diag([3.0, 1.0, 0.5, -2.0, 0.1])
+    >>> top = hessian.eigenpairs(A, 2, "largest")
+    >>> top.eigenvalues, bool(top.residuals.max() < 1e-12)
+    (array([3., 1.]), True)
+    >>> np.round(hessian.eigenpairs(A, 1, "magnitude").eigenvectors[:, 0], 12) + 0.0  # e_1, sign fixed
+    array([1., 0., 0., 0., 0.])
     """
     A = _as_operator(op)
     n = A.shape[0]
@@ -127,6 +138,16 @@ def opposite_extreme(op, *, seed: int = 0, tol: float = 1e-6, eig_tol: float = 1
     no saddle direction exists and ``opposite_value`` is ``None`` (with an explanation in ``message``); no
     spurious saddle is ever reported. ``ncv``: Lanczos basis size for the shifted problem (a larger basis
     helps when the opposite end of the spectrum is small and clustered, the usual case for trained networks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import hessian
+    >>> r = hessian.opposite_extreme(np.diag([3.0, 1.0, 0.5, -2.0, 0.1]))
+    >>> r.is_saddle, round(r.dominant_value, 12), round(r.opposite_value, 12)
+    (True, 3.0, -2.0)
+    >>> hessian.opposite_extreme(np.diag([3.0, 1.0, 0.5, 0.2, 0.1])).opposite_value is None  # positive definite
+    True
     """
     A = _as_operator(op)
     n = A.shape[0]
@@ -181,6 +202,14 @@ def power_iteration(op, *, shift: float = 0.0, tol: float = 1e-3, maxiter: int =
     :math:`v \leftarrow (H - sI)v / \|(H - sI)v\|`, eigenvalue estimate :math:`\lambda = v^\top H v`;
     stops when :math:`|\lambda_t - \lambda_{t-1}| / (|\lambda_{t-1}| + 10^{-6}) < \mathrm{tol}` (PyHessian's
     rule) or after ``maxiter`` products. With ``shift = λ_max`` it finds :math:`\lambda_{\min}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import hessian
+    >>> r = hessian.power_iteration(np.diag([5.0, 1.0, 0.5]), tol=1e-10, maxiter=200)
+    >>> round(r.eigenvalue, 8), r.converged
+    (5.0, True)
     """
     A = _as_operator(op)
     maxiter = _check_int(maxiter, "maxiter")
