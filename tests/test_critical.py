@@ -1,0 +1,76 @@
+"""landscape.critical: known critical points of toy functions, exact minima of networks (Cooper's rank count)."""
+
+import doctest
+
+import numpy as np
+import pytest
+import torch
+
+from landscape import critical, linearise
+from landscape.hessian import dense_hessian
+
+
+def test_finds_every_critical_point_of_a_separable_quartic():
+    # L(t) = sum (t_i^2 - 1)^2: critical points t_i in {-1, 0, 1}; index = share of zero coordinates, loss = their count
+    rng = np.random.default_rng(0)
+    starts = rng.choice([-1.0, 0.0, 1.0], size=(6, 3)) + 0.05 * rng.standard_normal((6, 3))
+    cp = critical.find_critical_points(lambda t: ((t**2 - 1) ** 2).sum(), starts, grad_tol=1e-10)
+    expected = np.round(starts)
+    assert cp.table["critical"].all()
+    assert np.allclose(cp.thetas, expected, atol=1e-9)
+    zeros = (expected == 0).sum(axis=1)
+    assert np.array_equal(cp.table["n_negative"].to_numpy(), zeros)
+    assert np.allclose(cp.table["loss"], zeros, atol=1e-12)
+    assert np.allclose(cp.table["index"], zeros / 3)
+    assert np.allclose(cp.eigenvalues[0], np.sort(np.where(expected[0] == 0, -4.0, 8.0)))
+
+
+def test_model_loss_is_the_slides_energy():
+    net = linearise.two_layer(3, 4, n_out=2, activation="tanh", seed=0, scaled=False, second="normal")
+    X = np.random.default_rng(1).standard_normal((5, 3))
+    Y = np.random.default_rng(2).standard_normal((5, 2))
+    L = critical.model_loss(net, X, Y, "mse", scale=0.5)
+    out = net(torch.as_tensor(X)).detach().numpy()
+    eps = ((out - Y) ** 2).sum() / (2 * 5) / 2  # epsilon = n^{-1} (2m)^{-1} sum ||e||^2, n = 2 outputs
+    theta = torch.nn.utils.parameters_to_vector(net.parameters()).detach()
+    assert float(L(theta)) == pytest.approx(eps, rel=1e-12)
+
+
+@pytest.mark.parametrize("m, r", [(5, 1), (4, 2), (7, 3)])
+def test_exact_minimum_has_hessian_rank_m_times_r(m, r):
+    # Cooper: at an exact fit of m points with r outputs (smooth activation) rank H = m r, null space p - m r
+    net = linearise.two_layer(3, 12, n_out=r, activation="tanh", seed=m, scaled=False, second="normal")
+    X = np.random.default_rng(m).standard_normal((m, 3))
+    with torch.no_grad():
+        Y = net(torch.as_tensor(X)).numpy()  # targets = the network's own outputs: theta is a global minimum
+    L = critical.model_loss(net, X, Y, "mse", scale=0.5)
+    theta = torch.nn.utils.parameters_to_vector(net.parameters()).detach()
+    ev = np.linalg.eigvalsh(dense_hessian(net, lambda o, t: 0.5 * torch.nn.functional.mse_loss(o, t),
+                                          (torch.as_tensor(X), torch.as_tensor(Y))))
+    frac, neg, zero = critical.hessian_index(ev, 1e-10)
+    p = theta.numel()
+    assert (neg, p - zero) == (0, m * r)
+    assert float(torch.func.grad(L)(theta).norm()) < 1e-14
+
+
+def test_index_energy_fit_recovers_parameters():
+    a = np.repeat([0.0, 0.05, 0.1, 0.2, 0.3], 3)
+    e = 0.2 + (a / 1.5) ** (2 / 3)
+    fit = critical.index_energy_fit(e, a)
+    assert fit.eps_c == pytest.approx(0.2, abs=1e-12) and fit.alpha0 == pytest.approx(1.5, rel=1e-10)
+    assert fit.exponent == pytest.approx(1.5, rel=1e-5) and fit.n_levels == 5
+
+
+def test_validation():
+    with pytest.raises(ValueError, match="starts"):
+        critical.find_critical_points(lambda t: (t**2).sum(), np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="eigenvalues"):
+        critical.hessian_index([])
+    with pytest.raises(ValueError, match="two different"):
+        critical.index_energy_fit([0.1, 0.2], [0.0, 0.0])
+    with pytest.raises(ValueError, match="rows"):
+        critical.model_loss(linearise.two_layer(2, 3), np.ones((4, 2)), np.ones((3, 1)))
+
+
+def test_doctests():
+    assert doctest.testmod(critical, optionflags=doctest.ELLIPSIS).failed == 0
