@@ -16,7 +16,7 @@ from .. import hessian, models
 from .fdr import fdr_sides
 
 __all__ = ["resize_digits", "small_cnn", "SGDRecord", "sgd_record", "flat_loss", "flat_loss_grad",
-           "negative_eigen_sum", "fdr_along", "trace_at"]
+           "negative_eigen_sum", "fdr_along"]
 
 
 def resize_digits(X, size: int = 7) -> np.ndarray:
@@ -79,7 +79,7 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     gen = torch.Generator().manual_seed(seed)
     params = list(model.parameters())
-    states, grads, ends = [models.flatten(model).numpy().copy()], [], [0]
+    states, grads, ends = [models.flatten(model).cpu().numpy().copy()], [], [0]
     losses = [_full_loss(model, loss_fn, X, y)]
     vlosses = [] if val is None else [_full_loss(model, loss_fn, *val)]
     step = 0
@@ -95,11 +95,11 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
                     p.sub_(lr * p.grad)
             step += 1
             if keep == "all":
-                grads.append(g.numpy().copy())
-                states.append(models.flatten(model).numpy().copy())
+                grads.append(g.cpu().numpy().copy())
+                states.append(models.flatten(model).cpu().numpy().copy())
         ends.append(step)
         if keep == "epochs":
-            states.append(models.flatten(model).numpy().copy())
+            states.append(models.flatten(model).cpu().numpy().copy())
         losses.append(_full_loss(model, loss_fn, X, y))
         if val is not None:
             vlosses.append(_full_loss(model, loss_fn, *val))
@@ -112,12 +112,12 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
 def flat_loss(model: nn.Module, loss_fn, X, y):
     """``loss(theta) -> float`` on a flat parameter vector (numpy), evaluated with ``model``'s structure."""
     X, y = torch.as_tensor(X), torch.as_tensor(y)
-    dtype = next(model.parameters()).dtype
+    p0 = next(model.parameters())
 
     def loss(theta):
         with torch.no_grad():
-            return float(loss_fn(torch.func.functional_call(
-                model, models.unflatten(model, torch.as_tensor(theta, dtype=dtype)), (X,)), y))
+            t = torch.as_tensor(theta, dtype=p0.dtype, device=p0.device)
+            return float(loss_fn(torch.func.functional_call(model, models.unflatten(model, t), (X,)), y))
 
     return loss
 
@@ -125,7 +125,7 @@ def flat_loss(model: nn.Module, loss_fn, X, y):
 def flat_loss_grad(model: nn.Module, loss_fn, X, y):
     """``loss_grad(theta) -> (loss, gradient)`` on flat numpy vectors (for :func:`project_to_valley`)."""
     X, y = torch.as_tensor(X), torch.as_tensor(y)
-    dtype = next(model.parameters()).dtype
+    p0 = next(model.parameters())
 
     def f(t):
         return loss_fn(torch.func.functional_call(model, models.unflatten(model, t), (X,)), y)
@@ -133,8 +133,8 @@ def flat_loss_grad(model: nn.Module, loss_fn, X, y):
     vg = torch.func.grad_and_value(f)
 
     def loss_grad(theta):
-        g, v = vg(torch.as_tensor(theta, dtype=dtype))
-        return float(v), g.detach().to(torch.float64).numpy()
+        g, v = vg(torch.as_tensor(theta, dtype=p0.dtype, device=p0.device))
+        return float(v), g.detach().to("cpu", torch.float64).numpy()
 
     return loss_grad
 
@@ -149,14 +149,8 @@ def negative_eigen_sum(model: nn.Module, loss_fn, X, y, *, chunk: int = 128) -> 
 
 
 def _at(model: nn.Module, theta) -> nn.Module:
-    return models.assign(model, torch.as_tensor(np.asarray(theta), dtype=next(model.parameters()).dtype))
-
-
-def trace_at(model: nn.Module, loss_fn, X, y, theta, *, n_probes: int, seed: int = 0) -> float:
-    """Hutchinson estimate (Bai et al. 1996) of the Hessian trace at the flat state ``theta`` (Sec. 4.3);
-    ``model``'s weights are overwritten with ``theta``."""
-    op = hessian.hessian_operator(_at(model, theta), loss_fn, (torch.as_tensor(X), torch.as_tensor(y)))
-    return hessian.hutchinson_trace(op, n_probes, seed=seed).estimate
+    p0 = next(model.parameters())
+    return models.assign(model, torch.as_tensor(np.asarray(theta), dtype=p0.dtype, device=p0.device))
 
 
 def fdr_along(record: SGDRecord, model: nn.Module, loss_fn, X, y, lr: float, *, top_k: int = 1,

@@ -108,10 +108,11 @@ def anticorrelated_toy() -> ValleyToy:
 
 
 def entropic_toy(alpha: float = 1e-4) -> ValleyToy:
-    r"""Fig. 7 / eq (36): :math:`L = \tfrac12(\theta_2^2+1)\,\theta_1^2 + \alpha\,\theta_2` (a tilted valley)."""
-    if not np.isfinite(alpha):
-        raise ValueError(f"alpha must be finite, got {alpha!r}")
+    r"""Fig. 7 / eq (36): :math:`L = \tfrac12(\theta_2^2+1)\,\theta_1^2 + \alpha\,\theta_2` (a tilted valley);
+    ``alpha`` may be an ``(R,)`` array, one tilt per replica."""
     alpha = np.asarray(alpha, dtype=np.float64)
+    if not np.all(np.isfinite(alpha)) or alpha.ndim > 1:
+        raise ValueError(f"alpha must be a finite float or an (R,) array (one per replica), got {alpha!r}")
 
     def loss(t):
         return 0.5 * (t[:, 1] ** 2 + 1) * t[:, 0] ** 2 + alpha * t[:, 1]
