@@ -78,8 +78,54 @@ def test_user_csv(tmp_path):
         data.load(path, target="price")
 
 
+def _csv(tmp_path, **columns):
+    n = len(next(iter(columns.values())))
+    base = {"a": np.arange(n, dtype=float), "y": np.arange(n) % 3}
+    path = tmp_path / "user.csv"
+    pd.DataFrame({**base, **columns}).to_csv(path, index=False)
+    return path
+
+
+def test_user_csv_nonsense_fails_naming_file_and_column(tmp_path):
+    big = np.arange(30.0)
+    big[4] = 1e300  # its std overflows: silently all zeros before
+    with pytest.raises(ValueError, match=r"user\.csv: column 'b' has values too large to standardise"):
+        data.load(_csv(tmp_path, b=big), target="y")
+    inf = np.arange(30.0)
+    inf[2] = np.inf
+    with pytest.raises(ValueError, match=r"user\.csv: column 'b' holds 1 inf values"):
+        data.load(_csv(tmp_path, b=inf), target="y")
+    with pytest.raises(ValueError, match=r"user\.csv: target column 'y' holds a single class"):
+        data.load(_csv(tmp_path, y=np.zeros(30, int)), target="y", task="classification")
+    with pytest.raises(ValueError, match=r"user\.csv: target column 'y' holds a single value"):
+        data.load(_csv(tmp_path, y=np.ones(30)), target="y")
+    ids = [f"id{i}" for i in range(60)]
+    with pytest.raises(ValueError, match=r"user\.csv: column 'name' is text with 60 distinct values in 60 rows"):
+        data.load(_csv(tmp_path, name=ids), target="y")
+    with pytest.raises(ValueError, match=r"user\.csv: 3 data rows; at least 10"):
+        data.load(_csv(tmp_path, b=np.arange(3.0)), target="y")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("a,y\n")
+    with pytest.raises(ValueError, match=r"header\.csv: 0 data rows"):
+        data.load(header_only, target="y")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ValueError, match=r"empty\.csv: not a readable CSV"):
+        data.load(empty, target="y")
+    one_of_a_class = _csv(tmp_path, y=[0] * 14 + [1] * 15 + [2])
+    with pytest.raises(ValueError, match=r"user\.csv: .*least populated class"):  # scikit-learn's, with the file
+        data.load(one_of_a_class, target="y", task="classification")
+
+
+def test_a_few_text_categories_are_still_one_hot(tmp_path):
+    ds = data.load(_csv(tmp_path, kind=["x", "y", "z"] * 10), target="y")
+    assert ds.n_in == 1 + 3
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(name_or_path="no/such.csv", target="y"), "no such file"),
+    (dict(name_or_path="iris", seed=-1), "seed"),
+    (dict(name_or_path="iris", task="foo"), "task"),
     (dict(name_or_path="cifar10"), "name_or_path"),
     (dict(name_or_path="iris", val_fraction=1.5), "val_fraction"),
     (dict(name_or_path="auto-mpg", missing="zero"), "missing"),

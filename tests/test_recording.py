@@ -93,14 +93,43 @@ def test_interrupted_training_resumes_identically(tmp_path, monkeypatch):
 
 
 def test_corrupt_file_gives_clear_error(tmp_path):
-    t = recording.record_sgd(SMALL, cache_dir=tmp_path, progress=False)
+    recording.record_sgd(SMALL, cache_dir=tmp_path, progress=False)
     path = recording.cache_path(SMALL, tmp_path)
     path.write_bytes(path.read_bytes()[: os.path.getsize(path) // 2])
-    with pytest.raises(CorruptRecordError, match="delete it"):
+    with pytest.raises(CorruptRecordError, match=f"{path}.*delete it to record again"):
         Trajectory.load(path)
-    with pytest.raises(CorruptRecordError):
+    with pytest.raises(CorruptRecordError, match=str(path)):
         recording.record_sgd(SMALL, cache_dir=tmp_path, progress=False)
-    assert t.M == 18
+    assert path.exists()  # the bad file is left for the user to inspect, not silently replaced
+
+
+def test_a_cached_record_of_another_config_is_not_used(tmp_path):
+    """A copied file (or a key collision): the stored config differs, so the record is made again."""
+    other = dataclasses.replace(SMALL, seed=8)
+    a = recording.record_sgd(SMALL, cache_dir=tmp_path, progress=False)
+    path = recording.cache_path(other, tmp_path)
+    path.write_bytes(recording.cache_path(SMALL, tmp_path).read_bytes())
+    b = recording.record_sgd(other, cache_dir=tmp_path, progress=False)
+    assert b.config == other and not np.array_equal(a.params, b.params)
+    assert Trajectory.load(path).config == other  # overwritten with the right record
+
+
+def test_task_trains_a_classifier_on_an_integer_target(tmp_path):
+    """The README's wine example: integer class labels train 3 outputs with cross entropy when the task is
+    stated (m = 13*24+24 + 24*14+14 + 14*3+3 = 731), a 1-output regressor otherwise (m = 701)."""
+    from sklearn.datasets import load_wine
+
+    csv = tmp_path / "wine.csv"
+    load_wine(as_frame=True).frame.to_csv(csv, index=False)
+    cls = recording.record_sgd(dataset=str(csv), target="target", task="classification", epochs=1,
+                               cache_dir=tmp_path, progress=False)
+    assert cls.m == 731 and cls.dataset().task == "classification" and cls.dataset().n_classes == 3
+    assert cls.model()[-1].out_features == 3
+    reg = recording.record_sgd(dataset=str(csv), target="target", epochs=1, cache_dir=tmp_path, progress=False)
+    assert reg.m == 701 and reg.dataset().task == "regression"
+    assert cls.config.key() != reg.config.key()
+    with pytest.raises(ValueError, match="task must be one of"):
+        RecordConfig(task="foo")
 
 
 @pytest.mark.parametrize("kwargs, match", [

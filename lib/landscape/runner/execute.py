@@ -80,7 +80,7 @@ def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
     """
     params = resolve(chapter, profile, overrides)
     checked = {name: params[name] for name in overrides or {}}
-    label = run_label(profile, checked, label)
+    label = run_label(profile, overrides, label)  # of the values as given, as `sweep` and users compute it
     params["profile"] = label
     out_dir = executed_dir(label)
     out = out_dir / f"{chapter}.ipynb"
@@ -97,7 +97,7 @@ def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
         _run_papermill(chapter, params, staging, label, progress)
         seconds = time.time() - t0
         command = pages.rerun_command(chapter, profile, checked, label if label != run_label(
-            profile, checked) else None)
+            profile, overrides) else None)
         pages.finish_page(staging / "notebook.ipynb", box=pages.rerun_box(chapter, command),
                           footer=pages.provenance(label, profile, params, seconds))
         _publish(staging, out, stamp, chapter, label, {"fingerprint": fp, "parameters": params,
