@@ -65,7 +65,9 @@ def rerun_box(chapter: str, command: str) -> str:
     return (f"````{{admonition}} Rerun this chapter\n:class: dropdown\n\n"
             f"From the repository root (`--profile quick` for a fast preview; `-p name=value` sets a parameter, "
             f"checked against *allowed* before anything runs; `python -m landscape list` shows them all):\n\n"
-            f"```bash\n{command}\n```\n\n{table}\n````")
+            f"```bash\n{command}\n```\n\n{table}\n\nThe chapter's source: "
+            f"{{download}}`notebooks/{chapter}.md <../../notebooks/{chapter}.md>` (MyST markdown); the executed "
+            f"notebook (.ipynb): the download button at the top of the page.\n````")
 
 
 def _git(*args: str) -> str:
