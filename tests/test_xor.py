@@ -1,0 +1,35 @@
+"""The XOR surface (source 003, Secs. 5.3 / 5.6.2): the error, its symmetry, the non-ascending search."""
+
+import copy
+
+import numpy as np
+import torch
+
+from landscape import models, symmetry, xor
+
+
+def test_error_matches_the_model_and_is_group_invariant():
+    net = models.mlp([2, 2, 1], "sigmoid", seed=0, dtype=torch.float64)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(generator=torch.Generator().manual_seed(p.numel()))
+    ref = 0.5 * ((torch.sigmoid(net(xor.PATTERNS)).squeeze(1) - xor.TARGETS) ** 2).sum()
+    e = xor.error(models.flatten(net)).detach()
+    assert abs(float(ref.detach() - e)) <= 1e-15
+    values = [float(xor.error(models.flatten(symmetry.apply_element(copy.deepcopy(net), g))))
+              for g in symmetry.group_elements([2])]
+    assert len(values) == symmetry.group_order([2]) == 8
+    assert max(abs(v - float(e)) for v in values) <= 1e-14
+
+
+def test_classify_origin_closed_form_and_descend_is_non_ascending():
+    zero = torch.zeros(1, 9, dtype=torch.float64)
+    row = xor.classify(zero).iloc[0]
+    # at the origin every output is 1/2: E = 1/2, gradient 0, and only the output block (w2, b2) is curved:
+    # H = sum_p J_p J_p^T with J_p = sigma'(0) (1/2, 1/2, 1), whose one non-zero eigenvalue is 4 * 1/16 * 3/2 = 3/8
+    assert row.error == 0.5 and row.grad_norm == 0.0 and abs(row.lambda_max - 0.375) <= 1e-15
+    assert row["kind"] == "flat" and row["index"] == 0
+    start = (torch.rand(4, 9, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2 - 1)
+    d = xor.descend(start, max_steps=80, seed=0)
+    assert np.all(np.diff(d.errors, axis=0) <= 0)  # non-ascending by construction
+    assert np.array_equal(d.reached, d.errors[-1] < 1e-3) and d.reached.any()
