@@ -10,6 +10,7 @@ import scipy.linalg
 import torch
 
 from ..linalg import fix_signs
+from .distances import euclidean_sq
 from .kernels import _symmetric_conjugate, gaussian_kernel
 
 
@@ -97,14 +98,27 @@ def diffusion_map(
 
     Parameters
     ----------
-    sq_dists : ``(M, M)`` squared distances (e.g. :func:`mahalanobis_sq`).
-    eps : kernel scale ε of eq (2.10) (``exp(-d²/ε)``; pyDiffMap's ε is this / 4, datafold's this / 2).
-    n_components : number ``k`` of non-trivial coordinates kept (default all ``M - 1``). All eigenvalues
-        are always returned.
-    alpha : ``K̃ = D^{-α} K D^{-α}``; the source uses ``α = 1/2``.
-    tau : diffusion time τ in (2.14).
-    knn : optional symmetrised k-NN sparsification of the kernel (see :func:`gaussian_kernel`).
-    backend : ``"torch"`` (default) or ``"scipy"`` dense symmetric eigensolver.
+    sq_dists : array_like, shape (M, M)
+        Squared distances (e.g. :func:`mahalanobis_sq`).
+    eps : float
+        Kernel scale ε of eq (2.10), ``exp(-d²/ε)`` (pyDiffMap's ε is this / 4, datafold's this / 2; checked
+        in ``tests/cross_library``).
+    n_components : int, optional
+        Number ``k`` of non-trivial coordinates kept (default all ``M - 1``). All eigenvalues are always
+        returned.
+    alpha : float
+        ``K̃ = D^{-α} K D^{-α}``; the source uses ``α = 1/2``.
+    tau : float
+        Diffusion time τ in (2.14).
+    knn : int, optional
+        Symmetrised k-NN sparsification of the kernel (see :func:`gaussian_kernel`).
+    backend : {"torch", "scipy"}
+        Dense symmetric eigensolver.
+
+    Returns
+    -------
+    DiffusionMap
+        Eigenvalues, eigenvectors, embedding and the settings used.
 
     Examples
     --------
@@ -177,8 +191,4 @@ def diffusion_distance(dmap: DiffusionMap, tau: float | None = None, n_component
         raise ValueError(f"n_components: must lie in [0, {dmap.psi.shape[1] - 1}], got {n_components!r}")
     lam = dmap.eigenvalues[1 : k + 1]
     Y = dmap.psi[:, 1 : k + 1] * (np.abs(lam) ** t)[None, :]  # only (λ^τ)² = |λ|^{2τ} enters
-    sq = np.einsum("ij,ij->i", Y, Y)
-    out = sq[:, None] + sq[None, :] - 2.0 * Y @ Y.T
-    np.maximum(out, 0.0, out=out)
-    np.fill_diagonal(out, 0.0)
-    return out
+    return euclidean_sq(Y)

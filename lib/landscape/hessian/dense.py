@@ -10,8 +10,8 @@ import torch
 from torch import nn
 from torch.func import jacrev
 
-from .flat_model import _FlatModel
-from .inputs import _as_tensor, _batches, _resolve_dtype
+from .flat_model import _flat_model
+from .inputs import _as_tensor, _batches
 
 
 def dense_hessian(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.float64, device=None) -> np.ndarray:
@@ -30,10 +30,8 @@ def dense_hessian(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.floa
     >>> bool(np.allclose(H, 2 * (X.T @ X).numpy() / 20))
     True
     """
-    dtype = _resolve_dtype(model, dtype)
-    if device is None:
-        device = next(model.parameters()).device if isinstance(model, nn.Module) else "cpu"
-    fm = _FlatModel(model, dtype, device)
+    fm = _flat_model(model, dtype, device)
+    dtype, device = fm.dtype, fm.device
     batches = _batches(data, None, dtype, device)
 
     def full_loss(t):
@@ -61,10 +59,8 @@ def dense_function_hessian(fn: Callable[[torch.Tensor], torch.Tensor], x0, *, dt
 def dense_gauss_newton(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.float64,
                        device=None) -> np.ndarray:
     r"""Dense :math:`G = J^\top H_L J` with :math:`J` from ``jacrev`` and :math:`H_L` from ``torch.func.hessian``."""
-    dtype = _resolve_dtype(model, dtype)
-    if device is None:
-        device = next(model.parameters()).device if isinstance(model, nn.Module) else "cpu"
-    fm = _FlatModel(model, dtype, device)
+    fm = _flat_model(model, dtype, device)
+    dtype, device = fm.dtype, fm.device
     G = torch.zeros(fm.n, fm.n, dtype=dtype, device=device)
     with fm.eval_mode():
         for X, y, w in _batches(data, None, dtype, device):

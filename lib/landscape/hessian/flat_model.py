@@ -7,6 +7,7 @@ from torch import nn
 from torch.func import functional_call
 
 from .. import models
+from .inputs import _resolve_dtype
 
 
 class _FlatModel:
@@ -56,3 +57,12 @@ class _EvalMode:
         for m, flag in self.flags:
             m.training = flag
         return False
+
+
+def _flat_model(model: nn.Module, dtype, device) -> _FlatModel:
+    """The flat view of ``model`` in the compute ``dtype`` (default: the model's) on ``device`` (default: the
+    device of the model's parameters)."""
+    dtype = _resolve_dtype(model, dtype)
+    if device is None:
+        device = next(model.parameters()).device
+    return _FlatModel(model, dtype, device)

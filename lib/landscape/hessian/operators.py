@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.func import grad, jvp, vjp, vmap
 
-from .flat_model import _FlatModel
+from .flat_model import _flat_model
 from .inputs import _as_tensor, _batches, _resolve_dtype
 from .linear_operator import CurvatureOperator
 
@@ -48,22 +48,29 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
 
     Parameters
     ----------
-    model: ``torch.nn.Module``.
-    loss_fn: ``loss_fn(output, target) -> scalar`` (mean over samples).
-    data: a pair ``(X, y)`` (tensors or arrays), a sequence of such batches, or a ``landscape.data.Dataset``
-        (its training split).
-    batch_size: split every pair into minibatches of this size (memory), result unchanged.
-    dtype: compute dtype (``torch.float32``/``torch.float64``); default the model's. float64 makes the
-        operator exact to rounding (the model's own weights are not converted).
-    device: compute device; default the device of the model's parameters.
-    method: ``"reverse"`` (double backward, reverse-over-reverse: eq (33) literally), ``"forward"``
-        (forward-over-reverse, ``torch.func.jvp`` of ``torch.func.grad``, batched over blocks of vectors with
-        ``vmap``) or ``"auto"`` (default: reverse for single vectors, forward+vmap for blocks, falling back to
-        reverse where an operation has no forward-mode rule, e.g. ``mse_loss`` in some torch versions).
+    model : torch.nn.Module
+        The network, at the weights where the Hessian is taken.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``, a mean over the samples.
+    data : tuple, sequence of tuples or landscape.data.Dataset
+        A pair ``(X, y)`` (tensors or arrays), a sequence of such batches, or a ``Dataset`` (its training split).
+    batch_size : int, optional
+        Split every pair into minibatches of this size (memory); the result is unchanged.
+    dtype : torch.dtype or str, optional
+        Compute dtype (``torch.float32``/``torch.float64``); default the model's. float64 makes the operator
+        exact to rounding (the model's own weights are not converted).
+    device : torch.device or str, optional
+        Compute device; default the device of the model's parameters.
+    method : {"auto", "reverse", "forward"}
+        ``"reverse"``: double backward, reverse-over-reverse (eq (33) literally); ``"forward"``:
+        forward-over-reverse, ``torch.func.jvp`` of ``torch.func.grad``, batched over blocks of vectors with
+        ``vmap``; ``"auto"`` (default): reverse for single vectors, forward+vmap for blocks, falling back to
+        reverse where an operation has no forward-mode rule (e.g. ``mse_loss`` in some torch versions).
 
     Returns
     -------
-    CurvatureOperator of shape (m, m) in ``parameters_to_vector`` order; ``n_matvecs`` counts HVPs.
+    CurvatureOperator
+        Shape ``(m, m)`` in ``parameters_to_vector`` order; ``n_matvecs`` counts the HVPs.
 
     Examples
     --------
@@ -84,10 +91,8 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
         raise ValueError(f"method must be 'auto', 'forward' or 'reverse', got {method!r}")
     if not callable(loss_fn):
         raise ValueError("loss_fn must be callable")
-    dtype = _resolve_dtype(model, dtype)
-    if device is None:
-        device = next(model.parameters()).device
-    fm = _FlatModel(model, dtype, device)
+    fm = _flat_model(model, dtype, device)
+    dtype, device = fm.dtype, fm.device
     batches = _batches(data, batch_size, dtype, device)
     theta = fm.theta
 
@@ -201,10 +206,8 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
     >>> bool(np.allclose(G, 2 * (X.T @ X).numpy() / 20))  # a linear model: G equals H
     True
     """
-    dtype = _resolve_dtype(model, dtype)
-    if device is None:
-        device = next(model.parameters()).device if isinstance(model, nn.Module) else "cpu"
-    fm = _FlatModel(model, dtype, device)
+    fm = _flat_model(model, dtype, device)
+    dtype, device = fm.dtype, fm.device
     batches = _batches(data, batch_size, dtype, device)
     theta = fm.theta
 
