@@ -167,3 +167,56 @@ def test_claims_check_reads_the_source_value_and_tolerances(tmp_path, monkeypatc
         sources.source_value("900", "nope")
     with pytest.raises(ValueError, match="source must be a three-digit id"):
         sources.source_value("9", "d")
+
+
+def test_rules_are_read_statically_with_their_meaning():
+    params = runner.read_parameters("01_trajectories")
+    assert params["batch_size"]["allowed"] == "int in [1, 120]"
+    assert params["batch_size"]["help"].startswith("minibatch size n")
+    assert params["target"]["allowed"] == "str | None" and params["target"]["help"] == "target column of a CSV"
+    assert params["profile"]["rule"] is None and params["profile"]["allowed"] == "str"
+    for chapter in runner.chapters():  # every parameter of the book's chapters states its allowed values
+        if chapter in ("01_trajectories", "02_diffusion_maps", "03_hessian_directions"):
+            missing = [n for n, s in runner.read_parameters(chapter).items() if s["rule"] is None and n != "profile"]
+            assert missing == [], f"{chapter}: no rule for {missing}"
+
+
+def _edit_parameter(tmp_root, old, new):
+    nb = tmp_root / "notebooks" / "01_trajectories.md"
+    text = nb.read_text()
+    assert old in text
+    nb.write_text(text.replace(old, new))
+
+
+def test_a_default_outside_its_rule_or_a_rule_typo_is_a_chapter_error(tmp_root):
+    _edit_parameter(tmp_root, "batch_size = 20  # int in [1, 120]", "batch_size = 200  # int in [1, 120]")
+    with pytest.raises(runner.ChapterError, match=r"parameter 'batch_size': .*200 is not allowed"):
+        runner.read_parameters("01_trajectories")
+    _edit_parameter(tmp_root, "batch_size = 200  # int in [1, 120]", "batch_size = 20  # int in [1, 120")
+    with pytest.raises(runner.ChapterError, match="not a parameter rule"):
+        runner.read_parameters("01_trajectories")
+
+
+def test_lines_without_a_rule_keep_the_type_check(tmp_root):
+    _edit_parameter(tmp_root, "epochs = 400  # int in [1, 100000] | epochs", "epochs = 400  # epochs")
+    assert runner.resolve("01_trajectories", overrides={"epochs": 0})["epochs"] == 0  # no rule: any int
+    with pytest.raises(runner.ChapterError, match=r"parameter 'epochs' expects int \(default 400\), got 2.5"):
+        runner.resolve("01_trajectories", overrides={"epochs": 2.5})
+
+
+def test_dataset_paths_resolve_against_the_callers_directory(tmp_root, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "work"
+    elsewhere.mkdir()
+    (elsewhere / "mine.csv").write_text("a,y\n1,2\n")
+    monkeypatch.chdir(elsewhere)
+    resolved = runner.resolve("01_trajectories", overrides={"dataset": "mine.csv", "compare_dataset": ""})
+    assert resolved["dataset"] == str(elsewhere / "mine.csv") and resolved["compare_dataset"] == ""
+    files = runner.data_files("01_trajectories", resolved)
+    assert files[0] == elsewhere / "mine.csv" and files[-1].name == "SHA256SUMS"
+
+
+@pytest.mark.parametrize("label", ["my run", "../x", "..", ".hidden", "_failed", "a/b", ""])
+def test_labels_are_plain_names(label):
+    with pytest.raises(runner.ChapterError, match="label must be a plain name"):
+        runner.run_label("paper", {}, label)
+    assert runner.run_label("paper", {}, "my-run_2.b+c") == "my-run_2.b+c"
