@@ -70,7 +70,8 @@ def test_plane_sweep_matches_closed_form_quadratic():
     w, ltr, _, _ = _quadratic(m, *train)
     _, lte, _, _ = _quadratic(m, *test)
     d1, d2 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.6, 0.8])
-    sweep = planes.plane_sweep(m, MSE, {"train": train, "test": test}, {"p": (d1, d2)}, [0.5, 2.0], 21)
+    neg = {"neg": lambda out, y: -float(MSE(out, y))}  # a metric: its maximum is minus the minimum loss
+    sweep = planes.plane_sweep(m, MSE, {"train": train, "test": test}, {"p": (d1, d2)}, [0.5, 2.0], 21, metrics=neg)
     for _, row in sweep.summary.iterrows():
         g = symmetric_grid(row.half_width, 21)
         tr = np.array([[ltr(w + a * d1 + b * d2) for b in g] for a in g])
@@ -82,6 +83,9 @@ def test_plane_sweep_matches_closed_form_quadratic():
         step = (g[j[0]] - g[i[0]]) * d1 + (g[j[1]] - g[i[1]]) * d2
         assert row.train_test_distance == pytest.approx(np.linalg.norm(step), abs=1e-14)
         assert row.extent == pytest.approx(row.half_width, rel=1e-14)  # unit directions
+        assert row.train_test_distance_rel == pytest.approx(row.train_test_distance / row.half_width, rel=1e-14)
+        assert row.train_neg_max == pytest.approx(-tr[i], rel=1e-12)
+        assert row.test_neg_at_train_min == pytest.approx(-te[i], rel=1e-12)
         assert row.train_reduction_pct == pytest.approx(100 * (1 - tr[i] / tr[10, 10]), rel=1e-10)
     assert set(sweep.surfaces) == {("p", 0.5), ("p", 2.0)}
 
@@ -121,3 +125,13 @@ def test_projected_curvatures_dense():
     np.testing.assert_allclose([r.kappa2, r.kappa1], np.linalg.eigvalsh(M), rtol=1e-12)
     with pytest.raises(ValueError, match="entries"):
         planes.projected_curvatures({"H": H}, {"r": (d1[:5], d2[:5])})
+
+
+def test_plane_gains_fixed_reference_width():
+    s = pd.DataFrame({"plane": ["ref", "h", "ref", "h"], "half_width": [1.0, 0.01, 0.5, 0.02],
+                      "train_loss_min": [2.0, 1.0, 4.0, 0.5], "test_loss_at_train_min": [1.0, 0.9, 1.0, 1.2]})
+    g = planes.plane_gains(s, "ref", reference_width=1.0)
+    np.testing.assert_allclose(g.train_gain_pct, [50.0, 75.0])
+    np.testing.assert_allclose(g.test_gain_pct, [10.0, -20.0])
+    with pytest.raises(ValueError, match="reference_width"):
+        planes.plane_gains(s, "ref", reference_width=3.0)

@@ -169,3 +169,19 @@ def test_orthogonality_table():
     assert list(t.dim) == [100, 10000]
     np.testing.assert_allclose(t.std_inner_over_n, 1 / np.sqrt(t.dim), rtol=0.1)  # SE of a std: 1.6 %
     assert (t.share_exceeding <= t.bound_eq18 + 0.01).all()
+
+
+def test_toy_trace_estimates_agree_sample_by_sample():
+    s = toys.saddle_shifted(200, 20)
+    running, hut, cur = toys.toy_trace_estimates(s, 30, np.linspace(-1, 1, 50), seed=4)
+    np.testing.assert_allclose(cur.samples, hut.samples, rtol=1e-9)  # quadratic: the fit is exact
+    assert running.true_trace.iloc[0] == 20.0 and running.hutchinson.iloc[-1] == pytest.approx(hut.estimate)
+
+
+def test_toy_planes_show_the_saddle():
+    surfaces, vals = toys.toy_planes(toys.saddle_shifted(100, 20), 5, seed=0)
+    np.testing.assert_allclose(sorted(vals), [-1.0, 1.0], atol=1e-8)
+    a = surfaces["(a) Hessian: largest + most negative"]
+    corner = a[(a.alpha == 1.0) & (a.beta == 0.0)].loss.iloc[0]
+    assert corner == pytest.approx(0.5, abs=1e-8)  # 0.5 * lambda_max * alpha^2 along v_max
+    assert (surfaces["(c) Hessian: two negative"].loss <= 1e-12).all()

@@ -139,22 +139,29 @@ class PlaneSweep:
     surfaces: dict
 
 
-def _summarise(df: pd.DataFrame, d1: np.ndarray, d2: np.ndarray) -> dict:
+def _summarise(df: pd.DataFrame, d1: np.ndarray, d2: np.ndarray, metrics=()) -> dict:
     tr = df[df.split == "train"].reset_index(drop=True)
     te = df[df.split == "test"].reset_index(drop=True)
     o = int(np.flatnonzero((tr.alpha == 0) & (tr.beta == 0))[0])
     i, j = int(tr.loss.idxmin()), int(te.loss.idxmin())
     step = (te.alpha[j] - tr.alpha[i]) * d1 + (te.beta[j] - tr.beta[i]) * d2
-    return {"train_loss_origin": tr.loss[o], "test_loss_origin": te.loss[o], "train_loss_min": tr.loss[i],
+    extra = {}
+    for m in metrics:
+        extra.update({f"train_{m}_origin": tr[m][o], f"test_{m}_origin": te[m][o], f"train_{m}_at_train_min": tr[m][i],
+                      f"test_{m}_at_train_min": te[m][i], f"train_{m}_max": tr[m].max(), f"test_{m}_max": te[m].max()})
+    return {**extra, "train_loss_origin": tr.loss[o], "test_loss_origin": te.loss[o], "train_loss_min": tr.loss[i],
             "alpha_train_min": tr.alpha[i], "beta_train_min": tr.beta[i], "test_loss_at_train_min": te.loss[i],
             "test_loss_min": te.loss[j], "alpha_test_min": te.alpha[j], "beta_test_min": te.beta[j],
             "train_test_distance": float(np.linalg.norm(step)),
+            "train_test_distance_rel": float(np.linalg.norm(step)) / max(float(np.linalg.norm(d1)), 1e-300)
+            / max(float(tr.alpha.max()), 1e-300),
             "train_reduction_pct": 100 * (1 - tr.loss[i] / tr.loss[o]),
             "test_change_pct": 100 * (1 - te.loss[i] / te.loss[o])}
 
 
 def plane_sweep(model: nn.Module, loss_fn: Callable, data, planes: Mapping[str, tuple], half_widths,
-                n_points: int, *, progress: bool = False) -> PlaneSweep:
+                n_points: int, *, metrics: Mapping[str, Callable] | None = None,
+                progress: bool = False) -> PlaneSweep:
     r"""Loss planes for every plane in ``planes`` (name -> ``(d1, d2)``) on every half-width.
 
     ``half_widths``: a sequence used for all planes, or a mapping plane -> sequence. Each plane is evaluated on
@@ -163,8 +170,11 @@ def plane_sweep(model: nn.Module, loss_fn: Callable, data, planes: Mapping[str, 
     Euclidean radius :math:`h\max(\|d_1\|, \|d_2\|)` of the plane in parameter space), the losses at the
     origin, the training minimum and its location, the test loss there, the test minimum and its location,
     ``train_test_distance`` (Euclidean distance in parameter space between the training and the test minimum:
-    the alignment of Fig. 7 / App. C), ``train_reduction_pct`` (training minimum below the origin) and
+    the alignment of Fig. 7 / App. C; ``train_test_distance_rel``: the same over the plane's extent along
+    ``d1``), ``train_reduction_pct`` (training minimum below the origin) and
     ``test_change_pct`` (test loss at the training minimum below the origin; negative: higher).
+    ``metrics`` (e.g. ``{"accuracy": landscape.projections.accuracy}``) add, per metric, its value at the origin
+    and at the training minimum and its maximum on the plane, for both splits.
     """
     splits = _splits(data)
     if set(splits) != {"train", "test"}:
@@ -175,24 +185,40 @@ def plane_sweep(model: nn.Module, loss_fn: Callable, data, planes: Mapping[str, 
     for name, h in tqdm(jobs, desc="planes", disable=not progress):
         d1, d2 = (np.asarray(d, dtype=np.float64) for d in planes[name])
         g = symmetric_grid(h, n_points)
-        df = loss_surface(model, loss_fn, splits, d1, d2, g, g)
+        df = loss_surface(model, loss_fn, splits, d1, d2, g, g, metrics=metrics)
         surfaces[(name, h)] = df
         ext = h * max(np.linalg.norm(d1), np.linalg.norm(d2))
-        rows.append({"plane": name, "half_width": h, "extent": float(ext), **_summarise(df, d1, d2)})
+        rows.append({"plane": name, "half_width": h, "extent": float(ext),
+                     **_summarise(df, d1, d2, tuple(metrics or ()))})
     return PlaneSweep(pd.DataFrame(rows), surfaces)
 
 
-def plane_gains(summary: pd.DataFrame, reference: str, *, on: str = "half_width") -> pd.DataFrame:
+def plane_gains(summary: pd.DataFrame, reference: str, *, reference_width: float | None = None) -> pd.DataFrame:
     r"""How much lower each plane's training minimum (and the test loss there) is than the ``reference``
-    plane's on the same ``on`` value (Table 2 / Fig. 9 of the source: "X% smaller than the smallest training
-    loss found in a random-projection plot"). Adds ``train_gain_pct`` and ``test_gain_pct`` (positive: lower
-    than the reference) to the rows of the other planes."""
+    plane's (Fig. 9 / Table 2 of the source: "X% smaller than the smallest training loss found in a
+    random-projection plot"). Each row is compared with the reference row of the same ``half_width``, or, with
+    ``reference_width``, with the reference row of that half-width. Adds ``train_gain_pct`` and
+    ``test_gain_pct`` (positive: lower than the reference) to the rows of the other planes.
+
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"plane": ["r", "h"], "half_width": [1.0, 1.0], "train_loss_min": [2.0, 1.0],
+    ...                   "test_loss_at_train_min": [1.0, 1.0]})
+    >>> plane_gains(s, "r").train_gain_pct.tolist()
+    [50.0]
+    """
     if reference not in set(summary.plane):
         raise ValueError(f"reference plane {reference!r} is not in the summary")
-    ref = summary[summary.plane == reference].set_index(on)
+    ref = summary[summary.plane == reference].set_index("half_width")
     out = summary[summary.plane != reference].copy()
-    r_tr = ref.train_loss_min.reindex(out[on]).to_numpy()
-    r_te = ref.test_loss_at_train_min.reindex(out[on]).to_numpy()
+    if reference_width is None:
+        at = out.half_width.to_numpy()
+    else:
+        if float(reference_width) not in ref.index:
+            raise ValueError(f"reference_width {reference_width!r} is not a half-width of plane {reference!r}")
+        at = np.full(len(out), float(reference_width))
+    r_tr = ref.train_loss_min.reindex(at).to_numpy()
+    r_te = ref.test_loss_at_train_min.reindex(at).to_numpy()
+    out["reference_width"] = at
     out["train_gain_pct"] = 100 * (1 - out.train_loss_min.to_numpy() / r_tr)
     out["test_gain_pct"] = 100 * (1 - out.test_loss_at_train_min.to_numpy() / r_te)
     return out.reset_index(drop=True)

@@ -43,6 +43,8 @@ __all__ = [
     "KAPPA_SKEWNESS_LIMIT",
     "curvature_skewness",
     "orthogonality_table",
+    "toy_trace_estimates",
+    "toy_planes",
     "function_surface",
 ]
 
@@ -340,3 +342,40 @@ def function_surface(fn: Callable[[np.ndarray], np.ndarray], x0, d1, d2, alphas,
     A, B = np.meshgrid(a, b, indexing="ij")
     vals = np.array([fn(x0 + ai * d1 + B[i][:, None] * d2) for i, ai in enumerate(a)])
     return pd.DataFrame({"alpha": A.ravel(), "beta": B.ravel(), "loss": np.asarray(vals).ravel()})
+
+
+def toy_trace_estimates(saddle: QuadraticSaddle, n_probes: int, alphas, seed: int = 0):
+    r"""Fig. 3: Hutchinson's estimate (eq (25), HVPs) and the curvature-based one (eq (23), quadratic fits of
+    the 1-D projections on ``alphas``) of the trace of a toy saddle, with the same Gaussian directions.
+    Returns ``(running, hutchinson, curvature)``: a frame ``N, true_trace, hutchinson, curvature_based`` of
+    running means and the two :class:`landscape.hessian.TraceEstimate`."""
+    from . import hessian
+
+    op = hessian.function_hessian_operator(saddle.loss, np.zeros(saddle.n))
+    hut = hessian.hutchinson_trace(op, n_probes, seed=seed, dist="gaussian")
+    cur = hessian.curvature_trace(saddle.loss, np.zeros(saddle.n), n_probes, alphas=alphas, seed=seed,
+                                  dist="gaussian")
+    running = pd.DataFrame({"N": np.arange(1, n_probes + 1), "true_trace": saddle.trace,
+                            "hutchinson": hut.running(), "curvature_based": cur.running()})
+    return running, hut, cur
+
+
+def toy_planes(saddle: QuadraticSaddle, n_grid: int, seed: int = 0) -> tuple[dict, np.ndarray]:
+    r"""Fig. 4: surfaces of a toy saddle on [-1, 1]^2 (``n_grid`` points per axis) along (a) the Hessian
+    directions of largest and most negative curvature (Lanczos + annihilation), (b) the two largest, (c) the
+    two most negative curvature directions, (d) two random unit Gaussian directions. Returns the surfaces by
+    panel title and the eigenvalues of panel (a)."""
+    from . import hessian
+    from .projections import hessian_directions, random_direction, symmetric_grid
+
+    op = hessian.function_hessian_operator(saddle.loss, np.zeros(saddle.n))
+    hd = hessian_directions(op)
+    top = hessian.eigenpairs(op, 2, "largest").eigenvectors.T
+    bottom = hessian.eigenpairs(op, 2, "smallest").eigenvectors.T
+    rnd = [random_direction(saddle.n, seed + i) for i in range(2)]
+    g = symmetric_grid(1.0, n_grid)
+    dirs = {"(a) Hessian: largest + most negative": (hd.directions[0], hd.directions[1]),
+            "(b) Hessian: two positive": tuple(top), "(c) Hessian: two negative": tuple(bottom),
+            "(d) random Gaussian": tuple(d / np.linalg.norm(d) for d in rnd)}
+    surfaces = {k: function_surface(saddle.loss, np.zeros(saddle.n), a, b, g, g) for k, (a, b) in dirs.items()}
+    return surfaces, hd.eigenvalues

@@ -1,0 +1,100 @@
+"""The trained-point pipeline of chapter 03 and the digits stand-ins: exact answers on small models."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from landscape import digits_nets, hessian, projections, trained_point
+
+MSE = nn.functional.mse_loss
+CE = nn.functional.cross_entropy
+
+
+def _regression():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 5), nn.Tanh(), nn.Linear(5, 1)).double()
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(30, 2, generator=g, dtype=torch.float64)
+    Xt = torch.randn(20, 2, generator=g, dtype=torch.float64)
+    return net, {"train": (X, torch.sin(X[:, :1])), "test": (Xt, torch.sin(Xt[:, :1]))}
+
+
+def test_study_point_against_dense_hessian():
+    net, data = _regression()
+    point = trained_point.study_point("toy", net, MSE, data, lr=0.1)
+    lam = np.linalg.eigvalsh(hessian.dense_hessian(net, MSE, data["train"]))
+    assert point.diagnostics.lambda_max == pytest.approx(lam[-1], rel=1e-8)
+    assert point.diagnostics.lambda_min == pytest.approx(lam[0], rel=1e-6, abs=1e-10)
+    assert point.scale == pytest.approx(np.sqrt(point.diagnostics.train_loss / lam[-1]), rel=1e-8)
+    assert point.n_params == 21 and point.row()["network"] == "toy"
+
+
+def test_point_planes_headline_and_table2():
+    net, data = _regression()
+    point = trained_point.study_point("toy", net, MSE, data, lr=0.1)
+    sweep = trained_point.point_planes(point, MSE, data, factors=[1.0, 3.0], random_ranges=[1.0], n_points=5)
+    s = sweep.summary
+    assert sorted(s.plane.unique()) == ["filter", "gaussian", "hessian"]
+    np.testing.assert_allclose(s[s.plane == "hessian"].half_width, [point.scale, 3 * point.scale], rtol=1e-14)
+    assert s[(s.plane == "filter") & (s.half_width == 1.0)].factor.isna().all()
+    # unit directions: the extent of the Hessian and Gaussian planes is the half-width
+    unit = s[s.plane != "filter"]
+    np.testing.assert_allclose(unit.extent, unit.half_width, rtol=1e-12)
+    head = trained_point.headline(s, 3.0, 1.0)
+    ref = s[(s.plane == "filter") & (s.half_width == 1.0)].iloc[0]
+    hes = s[(s.plane == "hessian") & np.isclose(s.factor, 3.0)].iloc[0]
+    row = head[head.plane == "hessian"].iloc[0]
+    assert row.train_gain_pct == pytest.approx(100 * (1 - hes.train_loss_min / ref.train_loss_min), rel=1e-12)
+    with pytest.raises(ValueError, match="factor"):
+        trained_point.headline(s, 7.0, 1.0)
+
+
+def test_table2_rows_on_a_classifier():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
+    g = torch.Generator().manual_seed(0)
+    data = {"train": (torch.randn(40, 4, generator=g), torch.randint(0, 3, (40,), generator=g)),
+            "test": (torch.randn(20, 4, generator=g), torch.randint(0, 3, (20,), generator=g))}
+    point = trained_point.study_point("c", net, CE, data, lr=0.1, dtype=torch.float64)
+    sweep = trained_point.point_planes(point, CE, data, factors=[3.0], random_ranges=[1.0], n_points=5,
+                                       random_on_factors=False, metrics={"accuracy": projections.accuracy})
+    t = trained_point.table2(sweep.summary, "c", 3.0, 1.0)
+    assert list(t.row) == ["trained point", "random plane", "Hessian plane"]
+    with torch.no_grad():
+        acc = float((net(data["test"][0]).argmax(1) == data["test"][1]).double().mean())
+        loss = float(CE(net(data["train"][0]), data["train"][1]))
+    assert t.test_accuracy[0] == pytest.approx(acc) and t.train_loss[0] == pytest.approx(loss, rel=1e-6)
+    assert t.train_loss[2] <= t.train_loss[0] and t.train_loss[1] <= t.train_loss[0]  # the origin is on each grid
+
+
+def test_network_traces_share_directions_with_hutchinson():
+    net, data = _regression()
+    tr = trained_point.network_traces(net, MSE, data["train"], [1e-3, 1.0], 8, seed=3)
+    H = hessian.dense_hessian(net, MSE, data["train"])
+    V = hessian.probe_vectors(H.shape[0], 8, seed=3, dist="gaussian")
+    exact = float(np.mean(np.einsum("ij,jk,ik->i", V, H, V)))
+    assert tr.estimate[0] == pytest.approx(exact, rel=1e-10)  # Hutchinson, same probes
+    assert tr.estimate[1] == pytest.approx(exact, rel=1e-4)  # small interval: quadratic regime
+    assert list(tr.method) == ["hutchinson", "curvature", "curvature"]
+
+
+@pytest.mark.parametrize("name", sorted(digits_nets.ARCHITECTURES))
+def test_digits_nets_shapes_and_skip(name):
+    net = digits_nets.digits_net(name, seed=0, width=8)
+    assert net(torch.zeros(3, 64)).shape == (3, 10)
+    assert digits_nets.source_name(name) == digits_nets.ARCHITECTURES[name]
+
+
+def test_resnet_skip_is_the_only_difference():
+    a, b = digits_nets.digits_net("resnet", 0, 8), digits_nets.digits_net("resnet_noskip", 0, 8)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+    x = torch.randn(5, 64)
+    h = a[1](a[0](x))  # stem output
+    block = a[2]
+    expected = torch.relu(h + block.fc2(torch.relu(block.fc1(h))))
+    torch.testing.assert_close(block(h), expected)
+    torch.testing.assert_close(b[2](h), torch.relu(block.fc2(torch.relu(block.fc1(h)))))
+    with pytest.raises(ValueError, match="name"):
+        digits_nets.digits_net("vgg")
