@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .inputs import _check_eps, _check_sq_dists
+from .inputs import _check_sq_dists
+from .kernels import gaussian_kernel
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,6 @@ def kernel_slope(sq_dists, eps: float) -> float:
     >>> bool(np.isclose(slope, np.exp(-1) / (1 + np.exp(-1))))  # d log L / d log eps of L = 2 + 2 exp(-1/eps)
     True
     """
-    D2 = _check_sq_dists(sq_dists)
-    e = _check_eps(eps)
-    K = np.exp(-D2 / e)
-    return float((K * D2).sum() / e / K.sum())
+    K = gaussian_kernel(sq_dists, eps)
+    D2 = np.asarray(sq_dists, dtype=np.float64)
+    return float((K * D2).sum() / float(eps) / K.sum())

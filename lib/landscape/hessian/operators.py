@@ -198,13 +198,13 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
     >>> import numpy as np, torch
     >>> from torch import nn
     >>> from landscape import hessian
-    >>> _ = torch.manual_seed(0)
-    >>> model = nn.Linear(3, 1, bias=False).double()
-    >>> X, y = torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 1, dtype=torch.float64)
-
-    >>> G = hessian.gauss_newton(model, nn.MSELoss(), (X, y)).to_dense()
-    >>> bool(np.allclose(G, 2 * (X.T @ X).numpy() / 20))  # a linear model: G equals H
-    True
+    >>> X = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    >>> data = (X, torch.ones(2, 1, dtype=torch.float64))
+    >>> G = hessian.gauss_newton(nn.Linear(2, 1).double(), nn.MSELoss(), data).to_dense()
+    >>> np.round(G, 12) + 0.0  # 2 A^T A / N with A = [X, 1] (weights, then bias): a linear model, so G = H
+    array([[1., 0., 1.],
+           [0., 4., 2.],
+           [1., 2., 2.]])
     """
     fm = _flat_model(model, dtype, device)
     dtype, device = fm.dtype, fm.device
