@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from . import __version__, data, models, paths
-from .cache import atomic_write, content_key
+from .cache import atomic_write, content_key, verified_load
 from .validation import check_choice, check_finite, check_scalar
 
 FORMAT_VERSION = 1
@@ -223,9 +223,10 @@ def record_sgd(
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device: CUDA was requested but is not available")
     path = cache_path(config, cache_dir)
-    if use_cache and path.exists():
-        traj = Trajectory.load(path)
-        if traj.config == config:  # verified: a copied file or a key collision is recorded again
+    if use_cache:  # verified: a copied file or a key collision is recorded again, never used
+        traj = verified_load(path, dataclasses.asdict(config), Trajectory.load,
+                             config_of=lambda t: dataclasses.asdict(t.config), default=list)
+        if traj is not None:
             return traj
     if threads is not None:
         check_scalar(threads, "threads", int, min_val=1)
