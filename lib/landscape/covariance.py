@@ -140,7 +140,14 @@ def _check_grads(grads, batch_size=None) -> np.ndarray:
 
 
 def covariance_scale(N: int, batch_size: int) -> float:
-    """The finite-population factor ``(N - n) / (n (N - 1))`` of eq (2.6) and (2.7)."""
+    """The finite-population factor ``(N - n) / (n (N - 1))`` of eq (2.6) and (2.7).
+
+    Examples
+    --------
+    >>> from landscape import covariance
+    >>> covariance.covariance_scale(10, 1), covariance.covariance_scale(10, 10)  # one sample: 1; full batch: 0
+    (1.0, 0.0)
+    """
     if N < 2:
         raise ValueError(f"N: need at least 2 samples, got {N}")
     if not 1 <= batch_size <= N:
@@ -154,6 +161,18 @@ def sgd_covariance(grads, batch_size: int) -> np.ndarray:
     ``C = (N - n)/(n (N - 1)) [ (1/N) Σ_i g_i g_iᵀ − ḡ ḡᵀ ]`` for minibatches of ``n = batch_size`` drawn
     uniformly without replacement from the ``N`` rows of ``grads``. ``C = 0`` for ``n = N``.
     Use :func:`sgd_noise_factor` when ``m`` is large.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from landscape import covariance
+    >>> G = np.array([[1.0, 2.0], [-1.0, 0.0], [0.0, 1.0]])  # N = 3 per-sample gradients
+    >>> C = covariance.sgd_covariance(G, batch_size=1)  # n = 1: the covariance of one row drawn at random
+    >>> bool(np.allclose(C, np.cov(G.T, bias=True)))
+    True
+    >>> F = covariance.sgd_noise_factor(G, batch_size=2)
+    >>> bool(np.allclose(F.T @ F, covariance.sgd_covariance(G, batch_size=2)))
+    True
     """
     G = _check_grads(grads, batch_size)
     N = G.shape[0]

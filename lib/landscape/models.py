@@ -132,7 +132,15 @@ def mlp(
 
 
 def n_params(model: nn.Module) -> int:
-    """Number of trainable scalars m."""
+    """Number of trainable scalars m.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from landscape import models
+    >>> models.n_params(nn.Linear(3, 2))  # 3 * 2 weights + 2 biases
+    8
+    """
     return sum(p.numel() for p in model.parameters())
 
 
@@ -142,7 +150,17 @@ def flatten(model: nn.Module) -> torch.Tensor:
 
 
 def assign(model: nn.Module, vec) -> nn.Module:
-    """Write the flat vector ``vec`` (array or tensor of length m) into ``model`` in place; returns the model."""
+    """Write the flat vector ``vec`` (array or tensor of length m) into ``model`` in place; returns the model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from landscape import models
+    >>> net = nn.Linear(2, 1)
+    >>> models.flatten(models.assign(net, [1.0, 2.0, 3.0]))  # weights, then bias
+    tensor([1., 2., 3.])
+    """
     p0 = next(model.parameters())
     vec = torch.as_tensor(vec, dtype=p0.dtype, device=p0.device)
     if vec.ndim != 1 or vec.numel() != n_params(model):

@@ -36,7 +36,14 @@ __all__ = [
 
 def symmetric_grid(half_width: float, n_points: int) -> np.ndarray:
     """``n_points`` (odd) equidistant values on [-half_width, half_width] with the middle one exactly 0 and the
-    grid exactly symmetric (the negative half is the mirrored positive half)."""
+    grid exactly symmetric (the negative half is the mirrored positive half).
+
+    Examples
+    --------
+    >>> from landscape import projections
+    >>> projections.symmetric_grid(1.0, 5)
+    array([-1. , -0.5,  0. ,  0.5,  1. ])
+    """
     if not np.isfinite(half_width) or half_width <= 0:
         raise ValueError(f"half_width must be > 0, got {half_width!r}")
     if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 3 or n_points % 2 == 0:
