@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -124,6 +125,11 @@ def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progre
     saved = {k: os.environ.get(k) for k in ("MPLBACKEND", "LANDSCAPE_STAGING")}
     os.environ.pop("MPLBACKEND", None)  # kernels must keep the inline backend (figures!)
     os.environ["LANDSCAPE_STAGING"] = str(staging / "results")
+    # Papermill's own parameter inference counts '=' signs and warns about rule comments such as 'int >= 1'
+    # ("Unable to parse line", "Passed unknown parameter"); the runner has checked every value already.
+    pm_logger = logging.getLogger("papermill")
+    pm_level = pm_logger.level
+    pm_logger.setLevel(logging.ERROR)
     try:
         papermill.execute_notebook(nb, str(tmp), parameters=params, kernel_name="python3",
                                    cwd=str(paths.root()), progress_bar=progress, log_output=False)
@@ -139,6 +145,7 @@ def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progre
                            f"the failed notebook is {where}") from None
         raise
     finally:
+        pm_logger.setLevel(pm_level)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
