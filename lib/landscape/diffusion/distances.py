@@ -114,6 +114,7 @@ def mahalanobis_sq(
 
     Xt = torch.from_numpy(X - X.mean(axis=0))
     Q = torch.empty((M, M), dtype=torch.float64)
+    block: list[tuple[int, torch.Tensor]] = []
     old = torch.get_num_threads()
     limiter = threadpool_limits(limits=threads) if threads is not None else _nullcontext()
     try:
@@ -131,19 +132,40 @@ def mahalanobis_sq(
                 W = _inverse_root_t(F, rcond)
                 if W.shape[0] == 0:
                     Q[i] = 0.0
-                    continue
-                if dtype == np.float64:
-                    Y = Xt @ W.T
-                    Y -= Y[i].clone()
+                elif dtype == np.float64:
+                    block.append((i, W))
+                    if sum(w.shape[0] for _, w in block) >= _BLOCK_ROWS:
+                        _rows_from_block(Xt, block, Q)
                 else:
                     Y = (Xt - Xt[i]).float() @ W.T.float()
-                Q[i] = (Y * Y).sum(dim=1).double()
+                    Q[i] = (Y * Y).sum(dim=1).double()
+            _rows_from_block(Xt, block, Q)
     finally:
         if threads is not None:
             torch.set_num_threads(old)
     out = 0.5 * (Q + Q.T)
     out.fill_diagonal_(0.0)
     return out.numpy()
+
+
+#: Rows of ``W`` stacked into one matrix product in :func:`mahalanobis_sq` (float64 path): one GEMM of
+#: ``M × m`` by ``m × ~2048`` instead of many thin ones runs closer to the machine's dgemm peak
+#: (``benchmarks/bench_distances.py``). The grouping depends only on the ranks, never on threads or workers.
+_BLOCK_ROWS = 2048
+
+
+def _rows_from_block(Xt: torch.Tensor, block: list, Q: torch.Tensor) -> None:
+    """``Q[i] = ‖W_i (x_j − x_i)‖²`` for every ``(i, W_i)`` of ``block`` from one product; empties ``block``."""
+    if not block:
+        return
+    Y = Xt @ torch.cat([W for _, W in block]).T
+    start = 0
+    for i, W in block:
+        Yi = Y[:, start:start + W.shape[0]]
+        Yi = Yi - Yi[i]
+        Q[i] = (Yi * Yi).sum(dim=1)
+        start += W.shape[0]
+    block.clear()
 
 
 class _nullcontext:
