@@ -98,3 +98,15 @@ def test_resnet_skip_is_the_only_difference():
     torch.testing.assert_close(b[2](h), torch.relu(block.fc2(torch.relu(block.fc1(h)))))
     with pytest.raises(ValueError, match="name"):
         digits_nets.digits_net("vgg")
+
+
+def test_point_planes_kinds():
+    net, data = _regression()
+    point = trained_point.study_point("toy", net, MSE, data, lr=0.1)
+    sweep = trained_point.point_planes(point, MSE, data, factors=[3.0], random_ranges=[1.0], n_points=3,
+                                       random_on_factors=False, kinds=("hessian", "filter"))
+    assert sorted(sweep.surfaces) == sorted([("hessian", 3 * point.scale), ("filter", 1.0)])
+    head = trained_point.headline(sweep.summary, 3.0, 1.0)
+    assert list(head.plane) == ["hessian"]
+    with pytest.raises(ValueError, match="kinds"):
+        trained_point.point_planes(point, MSE, data, factors=[3.0], random_ranges=[1.0], n_points=3, kinds=("pca",))

@@ -58,10 +58,12 @@ def study_point(name: str, model: nn.Module, loss_fn: Callable, data, *, lr: flo
 
 def point_planes(point: TrainedPoint, loss_fn: Callable, data, *, factors: Sequence[float],
                  random_ranges: Sequence[float], n_points: int, seed: int = 0, random_on_factors: bool = True,
+                 kinds: Sequence[str] = ("hessian", "gaussian", "filter"),
                  metrics: Mapping[str, Callable] | None = None, progress: bool = False) -> planes.PlaneSweep:
     r"""The Hessian plane and the unit Gaussian control on half-widths ``factors`` x ``point.scale``; the
     filter-normalised random plane (drawn with ``seed``, ``seed + 1``) on ``random_ranges`` (its usual
-    coordinates, e.g. [-1, 1]) and, with ``random_on_factors``, on the small half-widths too. Returns
+    coordinates, e.g. [-1, 1]) and, with ``random_on_factors``, on the small half-widths too; ``kinds`` picks
+    which of the three planes are drawn. Returns
     :func:`landscape.planes.plane_sweep`'s result with a column ``factor`` (NaN for the random ranges)."""
     fac = np.asarray(factors, dtype=np.float64)
     if fac.size == 0 or not np.all(np.isfinite(fac)) or np.any(fac <= 0):
@@ -71,8 +73,12 @@ def point_planes(point: TrainedPoint, loss_fn: Callable, data, *, factors: Seque
     ps = {"hessian": (d[0], d[-1]), "gaussian": planes.unit_gaussian_plane(point.n_params, seed + 2),
           "filter": (projections.random_direction(point.model, seed, kind="filter"),
                      projections.random_direction(point.model, seed + 1, kind="filter"))}
+    unknown = set(kinds) - set(ps)
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be a non-empty subset of {sorted(ps)}, got {kinds!r}")
     rnd = sorted(set(small if random_on_factors else []) | {float(r) for r in random_ranges})
-    widths = {"hessian": small, "gaussian": small, "filter": rnd}
+    widths = {k: w for k, w in {"hessian": small, "gaussian": small, "filter": rnd}.items() if k in kinds}
+    ps = {k: v for k, v in ps.items() if k in kinds}
     sweep = planes.plane_sweep(point.model, loss_fn, data, ps, widths, n_points, metrics=metrics,
                                progress=progress)
     factor = sweep.summary.half_width / point.scale
