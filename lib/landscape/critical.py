@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from . import models
 
-__all__ = ["model_loss", "CriticalPoints", "find_critical_points", "hessian_index", "IndexEnergyFit",
+__all__ = ["model_loss", "descent_starts", "CriticalPoints", "find_critical_points", "hessian_index", "IndexEnergyFit",
            "index_energy_fit"]
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
@@ -54,6 +54,26 @@ def model_loss(model: nn.Module, X, y, loss: str | Callable = "mse", *, scale: f
         return scale * fn(functional_call(model, models.unflatten(model, theta), (X,)), y)
 
     return closure
+
+
+def descent_starts(loss: Loss, n_params: int, n_starts: int, *, seed: int = 0, scale: float = 1.0,
+                   lr: float = 0.1, max_steps: int = 1000) -> np.ndarray:
+    r"""Starts at every stage of training: start ``i`` is a Gaussian draw (std ``scale``, seed ``[seed, i]``) moved by
+    :math:`k_i` full-batch gradient-descent steps, :math:`k_i` log-spaced in ``[0, max_steps]``, so the critical
+    points found from them span high and low energies (after Pennington & Bahri's many training runs)."""
+    for name, v in (("n_params", n_params), ("n_starts", n_starts), ("max_steps", max_steps)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    g_fn = grad(loss)
+    steps = np.unique(np.round(np.geomspace(1, max_steps + 1, n_starts) - 1).astype(int))
+    steps = np.resize(steps, n_starts)
+    out = np.empty((n_starts, n_params))
+    for i, k in enumerate(steps):
+        t = torch.as_tensor(np.random.default_rng([seed, i]).standard_normal(n_params) * scale)
+        for _ in range(int(k)):
+            t = t - lr * g_fn(t)
+        out[i] = t.detach().numpy()
+    return out
 
 
 def hessian_index(eigenvalues, zero_tol: float = 1e-8) -> tuple[float, int, int]:

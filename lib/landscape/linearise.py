@@ -28,7 +28,7 @@ from torch.func import functional_call, jacrev, jvp, vjp
 from . import models
 
 __all__ = ["TwoLayer", "two_layer", "jacobian", "min_norm_step", "LinearisationError", "linearisation_error",
-           "linear_gd", "gd_rate", "PowerLaw", "power_law_fit"]
+           "linear_gd", "gd_rate", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split"]
 
 _ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": torch.erf}
 
@@ -245,3 +245,29 @@ def power_law_fit(x, y, level: float = 0.95) -> PowerLaw:
     t = scipy.stats.t.ppf(0.5 + level / 2, x.size - 2)
     return PowerLaw(float(fit.slope), float(fit.slope - t * fit.stderr), float(fit.slope + t * fit.stderr),
                     float(np.exp(fit.intercept)), float(level))
+
+
+def residual_targets(model: nn.Module, X, eps: float, seed: int = 0) -> np.ndarray:
+    r"""Targets :math:`y = \hat y - e` with residuals :math:`e_{i\mu}\sim\mathcal N(0, 2\epsilon)`, so that the energy
+    :math:`\epsilon = n^{-1}\mathcal L` of the slides' loss :math:`\mathcal L=(2m)^{-1}\sum\|e_\mu\|^2` is
+    :math:`\epsilon` in expectation (slide "Loss function landscape through Hessian eigenvalues")."""
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be a finite non-negative number, got {eps!r}")
+    Xt, _ = _inputs(model, X)
+    with torch.no_grad():
+        out = model(Xt).detach().cpu().numpy().astype(np.float64)
+    return out - np.random.default_rng(seed).standard_normal(out.shape) * np.sqrt(2 * eps)
+
+
+def hessian_split(model: nn.Module, X, Y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Dense float64 :math:`(H, H_0, H_1)` of :math:`\mathcal L = (2m)^{-1}\sum_\mu\|H(x_\mu)-y_\mu\|^2`:
+    :math:`H_0 = m^{-1}J^\top J` (Gauss--Newton, positive semi-definite) and :math:`H_1 = H - H_0` (the residual
+    term :math:`m^{-1}\sum e_{i\mu}\nabla^2\hat y_{i\mu}`), slide "Hessian for two layer net"."""
+    from .hessian import dense_hessian
+
+    Xt, _ = _inputs(model, X)
+    Yt = torch.as_tensor(np.asarray(Y, dtype=np.float64), dtype=Xt.dtype)
+    J = jacobian(model, Xt)
+    H0 = J.T @ J / Xt.shape[0]
+    H = dense_hessian(model, lambda o, t: 0.5 * ((o - t) ** 2).sum(dim=1).mean(), (Xt, Yt))
+    return H, H0, H - H0

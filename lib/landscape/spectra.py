@@ -156,10 +156,12 @@ def _lower_edge(eps: float, phi: float, activation: str) -> float:
 def _support_start(eps: float, phi: float, activation: str) -> float:
     """Lower edge of the support of rho_H: bracketed on a grid, then refined by bisection."""
     lo = _lower_edge(eps, phi, activation)
-    xs = np.linspace(lo, 1.0, 4001)
+    xs = np.linspace(lo, (1 + np.sqrt(phi)) ** 2, 2001)
     nz = np.nonzero(pennington_bahri_density(xs, eps, phi, activation) > 0)[0]
+    if nz.size == 0:  # eps so small that the density is resolved only as Marchenko-Pastur: no negative mass
+        return 0.0
     a, b = xs[max(nz[0] - 1, 0)], xs[nz[0]]
-    for _ in range(60):
+    for _ in range(45):
         mid = 0.5 * (a + b)
         if pennington_bahri_density(mid, eps, phi, activation) > 0:
             b = mid
