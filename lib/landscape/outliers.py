@@ -18,6 +18,7 @@ source 003, Sec. 5.5).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ __all__ = [
     "subspace_energy",
     "exact_eigenvalues",
     "mlp_bn",
+    "Snapshot",
+    "snapshot",
 ]
 
 
@@ -218,3 +221,50 @@ def mlp_bn(sizes, activation: str = "relu", seed: int = 0, *, dtype=torch.float3
         if isinstance(m, nn.Linear) and i < len(mods) - 1:
             layers.append(nn.BatchNorm1d(m.out_features, track_running_stats=False, dtype=dtype))
     return nn.Sequential(*layers)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Spectral summary of one network state (Sec. 5.5): top-``k`` Hessian eigenvalues (descending), ``zeta``,
+    the gradient covariance's top-``k`` share of its trace, the share of the Hessian-outlier energy inside
+    Sigma's top-``k`` subspace (``overlap``), the share of the full gradient's energy in the Hessian's top-``k``
+    subspace (``grad_in_outliers``), and the SLQ ``density`` (or None)."""
+
+    loss: float
+    top: np.ndarray
+    zeta: float
+    sigma_top_share: float
+    overlap: float
+    grad_in_outliers: float
+    density: object
+
+
+def snapshot(model: nn.Module, loss: str, X, y, *, k: int = 10, sigma_batch: int | None = None, seed: int = 0,
+             slq: tuple[int, int] | None = None, slq_grid=None, slq_sigma: float | None = None) -> Snapshot:
+    """:class:`Snapshot` of ``model`` on ``(X, y)`` (float64 operators).
+
+    Sigma comes from per-sample gradients (``sigma_batch=None``, the source's definition) or from the
+    minibatch gradients of one epoch (``sigma_batch``: for batch-normalised nets). ``slq=(probes, steps)``
+    adds an SLQ density on ``slq_grid`` with kernel width ``slq_sigma``."""
+    from . import covariance, hessian
+
+    loss_fn = models.loss_function(loss)
+    op = hessian.hessian_operator(model, loss_fn, (X, y), dtype=torch.float64)
+    ep = hessian.eigenpairs(op, k=k, which="largest", seed=seed, tol=1e-6)
+    Xd, theta = torch.as_tensor(X).double(), models.flatten(model).double()
+    work = models.assign(copy.deepcopy(model).double(), theta)
+    if sigma_batch is None:
+        G = covariance.per_sample_grads(work, loss, Xd, y)
+    else:
+        G = batch_gradients(work, loss_fn, Xd, y, sigma_batch, seed=seed)
+    gc = gradient_covariance(G)
+    work.zero_grad(set_to_none=True)
+    full = loss_fn(work(Xd), y)
+    full.backward()
+    g = torch.cat([p.grad.reshape(-1) for p in work.parameters()]).numpy()
+    density = None
+    if slq is not None:
+        density = hessian.slq_density(op, slq[0], slq[1], grid=slq_grid, sigma=slq_sigma, seed=seed)
+    overlap = subspace_energy(ep.eigenvectors, gc.eigenvectors[:, :k])
+    return Snapshot(float(full.detach()), ep.eigenvalues, outlier_ratio(ep.eigenvalues, k),
+                    float(gc.eigenvalues[:k].sum() / gc.trace), overlap, subspace_energy(g, ep.eigenvectors), density)

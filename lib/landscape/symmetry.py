@@ -40,6 +40,8 @@ __all__ = [
     "canonical_form",
     "in_wedge",
     "throng",
+    "nearest_copy",
+    "fitness_distance_correlation",
 ]
 
 ODD = (nn.Tanh, nn.Identity)
@@ -220,3 +222,23 @@ def throng(model: nn.Module, max_size: int = 100_000) -> tuple[np.ndarray, list]
         rows.append(models.flatten(apply_element(copy.deepcopy(model), e)).to(torch.float64).cpu().numpy())
         elements.append(e)
     return np.stack(rows), elements
+
+
+def nearest_copy(theta, throng_rows) -> tuple[float, int]:
+    """Distance from the flat vector ``theta`` to the nearest member of a throng (rows), and that row's index:
+    the distance modulo the symmetries."""
+    d = np.linalg.norm(np.asarray(throng_rows, dtype=np.float64) - np.asarray(theta, dtype=np.float64), axis=1)
+    i = int(np.argmin(d))
+    return float(d[i]), i
+
+
+def fitness_distance_correlation(errors, distances) -> float:
+    r"""Jones' fitness-distance correlation eq (9): :math:`r = \operatorname{cov}(D, E)/(\sigma_D\sigma_E)`.
+
+    >>> fitness_distance_correlation([1.0, 2.0, 3.0], [2.0, 4.0, 6.5])
+    0.9979487157886733
+    """
+    E, D = np.asarray(errors, dtype=np.float64).reshape(-1), np.asarray(distances, dtype=np.float64).reshape(-1)
+    if E.shape != D.shape or len(E) < 2 or not (np.all(np.isfinite(E)) and np.all(np.isfinite(D))):
+        raise ValueError("errors and distances must be finite arrays of the same length >= 2")
+    return float(np.corrcoef(D, E)[0, 1])
