@@ -1,0 +1,110 @@
+"""Tables 2-5 and the seed study of source 000 as one tidy computation: trajectories × readings × ε → ``d``, AUC.
+
+Chapter 02 used to run the same record → distances → spectrum loop three times in its cells; it is here once.
+Every trajectory gets one distance pass (:func:`landscape.readings.cutoff_distances`) that serves every
+reading's cutoff, and one spectrum per (reading's kernel, ε).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import diffusion as dm
+from . import readings as rd
+
+__all__ = ["reading_distances", "dimension_table", "summary", "trajectory_gap", "wide"]
+
+
+def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: int | None = 1,
+                      progress: bool = False) -> dict[str, np.ndarray]:
+    """Eq (2.5) distances of ``traj`` under each named reading (one pass for all), as ``{name: (M, M)}``."""
+    kinds = tuple(dict.fromkeys(rd.COVARIANCES[r.covariance][0] for r in reading_set.values()))
+    d2 = rd.cutoff_distances(traj, [r.rcond for r in reading_set.values()], kinds=kinds, threads=threads,
+                             progress=progress)
+    N, n = traj.dataset().N, traj.config.batch_size
+    return {name: rd.scaled(d2[rd.COVARIANCES[r.covariance][0], r.rcond], r.covariance, N, n)
+            for name, r in reading_set.items()}
+
+
+def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.Reading],
+                    eps: Mapping[str, float | Callable], *, beta: float = 0.99, threads: int | None = 1,
+                    progress: bool = False, keep: Callable | None = None) -> pd.DataFrame:
+    """``d`` and AUC ratio for every trajectory config × reading × ε, one tidy row each.
+
+    Parameters
+    ----------
+    configs : label -> :class:`~landscape.recording.RecordConfig` (recorded or loaded from the cache).
+    reading_set : name -> :class:`~landscape.readings.Reading`.
+    eps : name -> ε, a number or a callable ``(label, reading name, sq) -> ε`` (e.g. a re-tuning rule); an ε
+        of ``None`` skips that cell.
+    keep : optional callable ``(label, reading name, sq)`` called with every distance matrix (to keep one).
+
+    Columns: ``label, reading, eps_name, eps, d, auc, M, m, N, n, final_loss, seconds`` (seconds: the
+    trajectory's record + distance time). A diverging run gives one row with ``note``.
+    """
+    from tqdm.auto import tqdm
+
+    from .recording import record_sgd
+
+    rows = []
+    for label, config in tqdm(configs.items(), disable=not progress, desc="trajectories"):
+        t0 = time.perf_counter()
+        try:
+            traj = record_sgd(config, progress=False)
+        except FloatingPointError as exc:
+            rows.append({"label": label, "note": f"diverged: {exc}"})
+            continue
+        sq_by = reading_distances(traj, reading_set, threads=threads)
+        info = {"M": traj.M, "m": traj.m, "N": traj.dataset().N, "n": config.batch_size,
+                "final_loss": float(traj.epoch_train_loss[-1]), "seconds": time.perf_counter() - t0}
+        for rname, r in reading_set.items():
+            sq = sq_by[rname]
+            if keep is not None:
+                keep(label, rname, sq)
+            for ename, e in eps.items():
+                value = e(label, rname, sq) if callable(e) else e
+                if value is None:
+                    continue
+                d, a, _ = summary(sq, value, r, beta=beta)
+                rows.append({"label": label, "reading": rname, "eps_name": ename, "eps": float(value), "d": d,
+                             "auc": a, **info})
+    return pd.DataFrame(rows)
+
+
+def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple[int, float, np.ndarray]:
+    """``(d, AUC ratio, spectrum)`` of distances ``sq`` (already under ``reading``'s cutoff and covariance) at
+    ``eps``, with the reading's kernel scale, kernel type, λ0 and AUC conventions."""
+    lam = dm.diffusion_spectrum(sq, reading.kernel * float(eps), knn=reading.knn)
+    d, a = rd.summaries(lam, beta)[reading.trivial, reading.auc]
+    return d, a, lam
+
+
+def trajectory_gap(configs: Mapping[str, object], reference: str) -> pd.DataFrame:
+    """How far each trajectory is from ``configs[reference]``: the largest coordinate difference over the
+    common steps (``max_abs_diff``) and between the final points (``final_abs_diff``), in parameter units."""
+    from .recording import record_sgd
+
+    ref = record_sgd(configs[reference], progress=False)
+    rows = []
+    for label, config in configs.items():
+        traj = record_sgd(config, progress=False)
+        k = min(traj.M, ref.M)
+        rows.append({"label": label, "M": traj.M, "common_steps": k,
+                     "max_abs_diff": float(np.abs(traj.params[:k] - ref.params[:k]).max()),
+                     "final_abs_diff": float(np.abs(traj.params[-1] - ref.params[-1]).max())})
+    return pd.DataFrame(rows)
+
+
+def wide(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`dimension_table`'s rows as one row per trajectory: ``M, m, final_loss`` and a ``d`` and an
+    ``AUC`` column per (reading, ε)."""
+    t = table.dropna(subset=["d"])
+    w = t.pivot_table(index="label", columns=["reading", "eps_name"], values=["d", "auc"], aggfunc="first", sort=False)
+    w = w[[c for c in w.columns if c[0] == "d"] + [c for c in w.columns if c[0] == "auc"]]
+    w.columns = [f"{'AUC' if v == 'auc' else v}, {r}, {e}" for v, r, e in w.columns]
+    info = t.groupby("label", sort=False)[["M", "m", "final_loss"]].first()
+    return info.join(w).reset_index()

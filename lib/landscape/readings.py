@@ -1,0 +1,390 @@
+"""Readings of source 000's unstated choices, and which of them reproduce its tables (issue 8).
+
+Fjellström & Nyström state eqs (2.5), (2.6), (2.10)-(2.11) and (3.3) but not: the tolerance of the pseudo-inverse
+in (2.5), whether the covariance carries the batch factor ``(N - n)/(n (N - 1))`` of (2.6), the kernel's scale
+convention, dense or k-nearest-neighbour kernels, whether ``λ_0`` enters the energy ratio (3.3), nor the AUC
+formula. A :class:`Reading` fixes one choice of each; :data:`LITERAL` is eq (2.6) as written, all eigenvalues of
+``C`` kept (``numpy.linalg.pinv``'s 1e-15), ``exp(-d²/ε)``, a dense kernel, ``λ_0`` left out, trapezoid AUC.
+
+Cost. All readings of one trajectory share one pass (:func:`cutoff_distances`): per recorded point the
+per-sample gradients and one thin SVD of the covariance factor, then every pseudo-inverse cutoff at once,
+because a cutoff only decides how many leading singular directions are kept (a prefix of a cumulative sum).
+The covariance scale (batch factor, ``1/N`` or ``1/(N-1)``) and the kernel scale multiply the distances by a
+constant, so they are one distance matrix at another ε; ``λ_0`` and the AUC formula are post-processing of one
+spectrum (:func:`summaries`). Only eigenvalues are computed (``eigvalsh``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
+
+from . import covariance as cov
+from . import diffusion as dm
+from . import manifold
+
+__all__ = [
+    "CUTOFFS",
+    "COVARIANCES",
+    "Reading",
+    "LITERAL",
+    "cutoff_distances",
+    "scaled",
+    "summaries",
+    "spectral_grid",
+    "measure",
+    "from_row",
+    "judge",
+    "rank_readings",
+    "Target",
+    "study",
+]
+
+#: Pseudo-inverse cutoffs of the study, relative to the largest eigenvalue of ``C``: numpy's 1e-15, a stricter
+#: 1e-13, ``m · eps(float32)`` ≈ 6e-5 (numpy/scipy/torch pinv on float32) and ``10 · m · eps(float32)`` ≈ 6e-4
+#: (TensorFlow's pinv) for ``m = 515``, and two coarser ones.
+CUTOFFS = (1e-15, 1e-13, 6e-5, 6e-4, 3e-3, 1e-2)
+
+#: Covariance readings: name -> (factor kind of :func:`landscape.covariance.sgd_noise_factor` whose distances
+#: are computed, how the covariance is scaled relative to it). ``"batch"`` is eq (2.6)'s ``(N - n)/(n (N - 1))``.
+COVARIANCES = {
+    "eq 2.6": ("sample", "batch"),
+    "1/N": ("sample", "one"),
+    "1/(N-1)": ("sample", "N/(N-1)"),
+    "eq 2.7/2.8": ("fisher", "batch"),
+}
+AUC_METHODS = ("trapezoid", "sum")
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One reading of the source's unstated choices (see the module docstring)."""
+
+    rcond: float = 1e-15
+    covariance: str = "eq 2.6"
+    kernel: float = 1.0
+    knn: int | None = None
+    trivial: bool = False
+    auc: str = "trapezoid"
+
+    def __post_init__(self):
+        if not (np.isfinite(self.rcond) and 0 <= self.rcond < 1):
+            raise ValueError(f"rcond: must lie in [0, 1), got {self.rcond!r}")
+        if self.covariance not in COVARIANCES:
+            raise ValueError(f"covariance: expected one of {list(COVARIANCES)}, got {self.covariance!r}")
+        if not (np.isfinite(self.kernel) and self.kernel > 0):
+            raise ValueError(f"kernel: must be a positive number, got {self.kernel!r}")
+        if self.knn is not None and (isinstance(self.knn, bool) or int(self.knn) != self.knn or self.knn < 1):
+            raise ValueError(f"knn: must be None or a positive integer, got {self.knn!r}")
+        if self.auc not in AUC_METHODS:
+            raise ValueError(f"auc: expected one of {AUC_METHODS}, got {self.auc!r}")
+
+    def changes(self) -> list[str]:
+        """The non-literal choices of this reading, in words (empty for :data:`LITERAL`)."""
+        out = []
+        if self.rcond != LITERAL.rcond:
+            out.append(f"pinv cutoff {self.rcond:.0e}")
+        if self.covariance != LITERAL.covariance:
+            out.append(f"covariance {self.covariance}")
+        if self.kernel != 1:
+            out.append(f"kernel exp(-d²/({self.kernel:g}ε))")
+        if self.knn is not None:
+            out.append(f"{self.knn}-NN kernel")
+        if self.trivial:
+            out.append("λ0 in eq (3.3), d counted from 0")
+        if self.auc != LITERAL.auc:
+            out.append(f"AUC as a {self.auc}")
+        return out
+
+    def label(self) -> str:
+        return ", ".join(self.changes()) or "literal"
+
+
+LITERAL = Reading()
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")  # unique per process, then atomic rename
+    np.save(tmp, array)
+    tmp.replace(path)
+
+
+def _cache_path(traj, kind: str, rcond: float, cache_dir) -> Path:
+    from . import paths
+
+    base = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
+    blob = json.dumps({"trajectory": traj.config.key(), "kind": kind, "rcond": rcond, "format": CACHE_FORMAT})
+    return base / "readings" / f"{hashlib.sha256(blob.encode()).hexdigest()[:20]}.npy"
+
+
+def _pass(traj, kinds, rconds, threads, progress) -> dict:
+    """One loop over the points: per-sample gradients, one SVD per factor kind, every cutoff from a cumsum."""
+    from tqdm.auto import tqdm
+
+    net, X, y, loss = manifold._grad_setup(traj)
+    N = X.shape[0]
+    M = traj.M
+    Xt = torch.from_numpy(traj.params - traj.params.mean(axis=0))
+    Q = {(k, rc): torch.zeros((M, M), dtype=torch.float64) for k in kinds for rc in rconds}
+    for i in tqdm(range(M), disable=not progress, desc="eq 2.5, all cutoffs"):
+        G = cov.per_sample_grads(net, loss, X, y, params=torch.from_numpy(traj.params[i]))
+        for k in kinds:
+            F = (G - G.mean(dim=0)) if k == "sample" else G
+            _, s, Vt = torch.linalg.svd(F / np.sqrt(N), full_matrices=False)
+            if s.numel() == 0 or s[0] == 0:
+                continue  # C = 0: C⁺ = 0, the row stays 0
+            kept = {rc: int((s * s > rc * s[0] * s[0]).sum()) for rc in rconds}
+            r = max(kept.values())
+            Y = Xt @ Vt[:r].T
+            Y -= Y[i].clone()
+            C = torch.cumsum((Y / s[:r]) ** 2, dim=1)
+            for rc, kr in kept.items():
+                Q[k, rc][i] = C[:, kr - 1]
+    out = {}
+    for key, q in Q.items():
+        d2 = 0.5 * (q + q.T)
+        d2.fill_diagonal_(0.0)
+        out[key] = d2.numpy()
+    return out
+
+
+def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | None = 1, cache: bool = True,
+                     cache_dir=None, progress: bool = False) -> dict:
+    """Eq (2.5) distances of ``traj`` for several pseudo-inverse cutoffs and covariance factors in one pass.
+
+    Returns ``{(kind, rcond): (M, M) array}`` for the covariance ``C = FᵀF`` with ``F = (G − 1ḡᵀ)/√N``
+    (``kind="sample"``: eq (2.6) without its batch factor) or ``F = G/√N`` (``kind="fisher"``: eq (2.7) without
+    its batch factor). ``rcond`` keeps the eigenvalues of ``C`` above ``rcond · λ_max``, as
+    :func:`landscape.diffusion.mahalanobis_sq` does; the results agree with it to rounding. Per point: one
+    gradient evaluation, one thin SVD per kind, one ``M × m × rank`` product; every cutoff comes from one
+    cumulative sum over the singular directions. Cached per ``(kind, rcond)`` in ``data/cache/readings/``.
+
+    >>> from landscape.recording import RecordConfig, record_sgd
+    >>> import tempfile
+    >>> tmp = tempfile.mkdtemp()
+    >>> traj = record_sgd(RecordConfig(hidden=(3,), epochs=1), cache_dir=tmp, progress=False)
+    >>> d2 = cutoff_distances(traj, [1e-15, 1e-2], cache_dir=tmp)
+    >>> bool(np.all(d2["sample", 1e-2] <= d2["sample", 1e-15] * (1 + 1e-12)))  # fewer directions, shorter
+    True
+    """
+    rconds = tuple(sorted({float(r) for r in np.atleast_1d(rconds)}))
+    for rc in rconds:
+        if not (np.isfinite(rc) and 0 <= rc < 1):
+            raise ValueError(f"rconds: each must lie in [0, 1), got {rc!r}")
+    kinds = tuple(dict.fromkeys(kinds))
+    if not kinds or any(k not in ("sample", "fisher") for k in kinds):
+        raise ValueError(f"kinds: expected a non-empty subset of ('sample', 'fisher'), got {kinds!r}")
+    out, todo = {}, []
+    for k in kinds:
+        paths_k = {rc: _cache_path(traj, k, rc, cache_dir) for rc in rconds}
+        if cache and all(p.exists() for p in paths_k.values()):
+            loaded = {rc: np.load(p, allow_pickle=False) for rc, p in paths_k.items()}
+            if all(a.shape == (traj.M, traj.M) for a in loaded.values()):
+                out.update({(k, rc): a for rc, a in loaded.items()})
+                continue
+        todo.append(k)
+    if todo:
+        old = torch.get_num_threads()
+        limiter = threadpool_limits(limits=threads) if threads is not None else contextlib.nullcontext()
+        try:
+            if threads is not None:
+                torch.set_num_threads(int(threads))
+            with limiter:
+                fresh = _pass(traj, todo, rconds, threads, progress)
+        finally:
+            torch.set_num_threads(old)
+        for key, a in fresh.items():
+            if cache:
+                _save(_cache_path(traj, key[0], key[1], cache_dir), a)
+        out.update(fresh)
+    return out
+
+
+def scaled(sq_base, covariance: str, N: int, n: int) -> np.ndarray:
+    """Distances under ``covariance`` from those of its factor kind (:data:`COVARIANCES`).
+
+    ``C = s · C_base`` gives ``C⁺ = C_base⁺ / s`` and ``d² = d²_base / s``; eq (2.6)'s batch factor is
+    ``s = (N - n)/(n (N - 1))`` (zero at ``n = N``: ``C⁺ = 0`` and all distances 0), ``1/(N-1)`` is
+    ``s = N/(N - 1)`` relative to ``1/N``.
+
+    >>> float(scaled(np.ones((2, 2)), "1/(N-1)", 4, 2)[0, 1])
+    0.75
+    """
+    if covariance not in COVARIANCES:
+        raise ValueError(f"covariance: expected one of {list(COVARIANCES)}, got {covariance!r}")
+    rule = COVARIANCES[covariance][1]
+    s = {"batch": lambda: cov.covariance_scale(N, n), "one": lambda: 1.0, "N/(N-1)": lambda: N / (N - 1)}[rule]()
+    D2 = np.asarray(sq_base, dtype=np.float64)
+    return np.zeros_like(D2) if s == 0 else D2 / s
+
+
+def summaries(lam, beta: float = 0.99) -> dict:
+    """``(d, AUC)`` of one descending spectrum (``λ_0`` first) under the four λ0 × AUC readings.
+
+    Keys ``(trivial, auc)``. ``trivial=False``: eq (3.3) from ``λ_1``
+    (:func:`~landscape.diffusion.intrinsic_dimension`).
+    ``trivial=True``: ``λ_0`` included and ``d`` counted from 0, i.e. ``d`` eigenvalues beyond ``λ_0``; the AUC
+    ratio then runs over ``λ_0 … λ_d``. A constant kernel (all distances 0) gives ``d = 0`` either way.
+
+    >>> lam = np.array([1.0, 0.5, 0.0, 0.0])
+    >>> summaries(lam)[(False, "trapezoid")], summaries(lam)[(True, "sum")]
+    ((1, 0.0), (1, 1.0))
+    """
+    out = {}
+    for trivial in (False, True):
+        d1 = dm.intrinsic_dimension(lam, beta, include_trivial=trivial)
+        d = max(d1 - 1, 0) if trivial else d1
+        for method in AUC_METHODS:
+            npts = d + 1 if trivial else d
+            a = dm.auc_ratio(lam, npts, method=method, include_trivial=trivial) if d > 0 else 0.0
+            out[trivial, method] = (int(d), float(a))
+    return out
+
+
+def spectral_grid(rconds=CUTOFFS, covariances=tuple(COVARIANCES), kernels=(1.0, 2.0, 4.0), knns=(None, 64)):
+    """The readings that need their own spectrum (λ0 and AUC choices are added by :func:`measure`)."""
+    return [Reading(rcond=r, covariance=c, kernel=k, knn=kn) for r in rconds for c in covariances
+            for k in kernels for kn in knns]
+
+
+def measure(sq_by_key, eps: float, N: int, n: int, readings, keys: tuple[str, str], *, beta: float = 0.99,
+            progress: bool = False) -> pd.DataFrame:
+    """Tidy rows ``reading fields…, key, measured`` of ``d`` (``keys[0]``) and AUC (``keys[1]``) at ``eps``.
+
+    ``sq_by_key`` is :func:`cutoff_distances`' dict; ``readings`` are spectral readings (their ``trivial``
+    and ``auc`` are ignored: all four are reported from each spectrum, computed once).
+    """
+    from tqdm.auto import tqdm
+
+    rows = []
+    for r in tqdm(readings, disable=not progress, desc="spectra"):
+        kind = COVARIANCES[r.covariance][0]
+        if (kind, r.rcond) not in sq_by_key:
+            raise ValueError(f"sq_by_key: no distances for kind {kind!r} at rcond {r.rcond:g}")
+        sq = scaled(sq_by_key[kind, r.rcond], r.covariance, N, n)
+        lam = dm.diffusion_spectrum(sq, r.kernel * eps, knn=r.knn if r.knn is None else min(r.knn, len(sq)))
+        for (trivial, method), (d, a) in summaries(lam, beta).items():
+            base = dataclasses.asdict(dataclasses.replace(r, trivial=trivial, auc=method))
+            base["knn"] = r.knn or 0  # 0: dense (a tidy int column)
+            rows += [{**base, "key": keys[0], "measured": d}, {**base, "key": keys[1], "measured": a}]
+    return pd.DataFrame(rows)
+
+
+READING_COLUMNS = [f.name for f in dataclasses.fields(Reading)]
+
+
+def from_row(row) -> Reading:
+    """The :class:`Reading` of one row of :func:`measure` or :func:`judge` (``knn = 0`` means dense)."""
+    kw = {c: row[c] for c in READING_COLUMNS}
+    kw["knn"] = None if kw["knn"] == 0 else int(kw["knn"])
+    kw["trivial"] = bool(kw["trivial"])
+    return Reading(**kw)
+
+
+def judge(long: pd.DataFrame, source: str = "000") -> pd.DataFrame:
+    """Per reading and table of the source: does every number match?
+
+    A number matches when :func:`landscape.results.verdict` with the tolerances of ``data/sources/<source>.csv``
+    says "reproduced" or "partly" (the ``partly`` tolerance is the study's criterion, fixed in the data file).
+    Returns one row per reading, a bool column per table (``NaN`` where that table was not measured for the
+    reading) and ``label``.
+    """
+    from .results import verdict
+    from .sources import source_value
+
+    rows = []
+    for key, grp in long.groupby("key"):
+        sv = source_value(source, key)
+        ok = [verdict(sv.value, m, tol=sv.tol, partly=sv.partly, relative=sv.relative) != "not reproduced"
+              for m in grp.measured]
+        rows.append(grp[READING_COLUMNS].assign(table=sv.section, match=ok))
+    flat = pd.concat(rows, ignore_index=True)
+    wide = flat.groupby(READING_COLUMNS + ["table"]).match.all().unstack("table").reset_index()
+    wide.columns.name = None
+    wide["label"] = [from_row(r).label() for _, r in wide.iterrows()]
+    return wide
+
+
+def rank_readings(judged: pd.DataFrame, long: pd.DataFrame, source: str = "000", errors_of=("Table 2",)):
+    """``judged`` sorted best first: most tables matched, then the smallest summed error on ``errors_of``
+    (relative for ``d``, in units of the tolerance for AUC), then the fewest non-literal choices."""
+    from .sources import source_value
+
+    err = []
+    for _, r in judged.iterrows():
+        sel = long[(long[READING_COLUMNS] == r[READING_COLUMNS].to_numpy()).all(axis=1)]
+        e = 0.0
+        for _, row in sel.iterrows():
+            sv = source_value(source, row.key)
+            if sv.section in errors_of:
+                scale = abs(sv.value) if sv.relative else max(sv.partly or sv.tol or 1.0, 1e-12)
+                e += abs(float(row.measured) - sv.value) / scale
+        err.append(e)
+    tables = [c for c in judged.columns if c.startswith("Table")]
+    out = judged.assign(tables_matched=judged[tables].fillna(False).astype(bool).sum(axis=1), error=err,
+                        changes=[len(from_row(r).changes()) for _, r in judged.iterrows()])
+    return out.sort_values(["tables_matched", "error", "changes"], ascending=[False, True, True]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One number pair of the study: the trajectory of ``config`` at ``eps`` against the source's ``keys``
+    (``d`` key, AUC key) in ``data/sources/000.csv``."""
+
+    config: object
+    eps: float
+    keys: tuple[str, str]
+
+
+def _spectral(r: Reading) -> Reading:
+    return dataclasses.replace(r, trivial=False, auc="trapezoid")
+
+
+def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads: int | None = 1,
+          progress: bool = False, source: str = "000", after_stage=None):
+    """The sensitivity study: measure every reading of ``grid`` on the targets of ``stages[0]``, then only the
+    readings that still match every table measured so far on ``stages[1]``, and so on (a reading reproduces
+    only if it matches all tables together, so dropping a failed reading early changes no verdict).
+
+    ``stages`` is a list of lists of :class:`Target`; ``grid`` spectral readings (:func:`spectral_grid`).
+    Distances for the cutoffs in ``always`` are computed (and cached) in the same passes. Returns
+    ``(long, judged)``: all measurements (:func:`measure`) and :func:`judge`'s verdicts (tables not reached
+    by a reading are ``NaN``). ``after_stage(long, judged)``, if given, is called after every stage.
+    """
+    from .recording import record_sgd
+
+    candidates = list(dict.fromkeys(_spectral(r) for r in grid))
+    parts = []
+    for stage in stages:
+        kinds = tuple(dict.fromkeys(COVARIANCES[r.covariance][0] for r in candidates))
+        rconds = sorted({r.rcond for r in candidates} | {float(a) for a in always})
+        for t in stage:
+            try:
+                traj = record_sgd(t.config, progress=False)
+            except FloatingPointError:
+                continue  # a diverging run has no trajectory to judge; its table stays unmeasured
+            d2 = cutoff_distances(traj, rconds, kinds=kinds, threads=threads, progress=progress)
+            parts.append(measure(d2, t.eps, traj.dataset().N, t.config.batch_size, candidates, t.keys, beta=beta,
+                                 progress=progress))
+        judged = judge(pd.concat(parts, ignore_index=True), source)
+        tables = [c for c in judged.columns if c.startswith(("Table", "Sec", "Fig"))]
+        alive = judged[tables].fillna(True).astype(bool).all(axis=1)
+        candidates = list(dict.fromkeys(_spectral(from_row(r)) for _, r in judged[alive].iterrows()))
+        if after_stage is not None:
+            after_stage(pd.concat(parts, ignore_index=True), judged)
+        if not candidates:
+            break
+    return pd.concat(parts, ignore_index=True), judged
