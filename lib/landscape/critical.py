@@ -94,7 +94,8 @@ def hessian_index(eigenvalues, zero_tol: float = 1e-8) -> tuple[float, int, int]
 class CriticalPoints:
     """Result of :func:`find_critical_points`: one table row per start, and the points' vectors and spectra.
 
-    ``table`` columns: ``start, loss, grad_norm, critical, index, n_negative, n_zero, n_params, iterations``; ``thetas[i]`` and ``eigenvalues[i]`` (ascending, dense Hessian) belong to row ``i``.
+    ``table`` columns: ``start, loss, grad_norm, critical, index, n_negative, n_zero, n_params, iterations``;
+    ``thetas[i]`` and ``eigenvalues[i]`` (ascending, dense Hessian) belong to row ``i``.
     """
 
     table: pd.DataFrame

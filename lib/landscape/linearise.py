@@ -34,7 +34,7 @@ _ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": to
 
 
 class TwoLayer(nn.Module):
-    r"""Two-layer network without biases: :math:`H(x) = s\, W_2\,\phi(W_1 x)` with :math:`s = p^{-1/2}` when ``scaled``."""
+    r"""Two-layer network without biases: :math:`H(x) = s\, W_2\,\phi(W_1 x)`, :math:`s = p^{-1/2}` when ``scaled``."""
 
     def __init__(self, d: int, p: int, n_out: int, activation: str, scaled: bool):
         super().__init__()
@@ -197,7 +197,7 @@ def gd_rate(J) -> tuple[float, float]:
 
 
 def linear_gd(J, r, steps: int, lr: float | None = None) -> np.ndarray:
-    r"""Losses :math:`\tilde L(\Delta^{(k)}) = \|J\Delta^{(k)} - r\|^2`, :math:`k = 0..\text{steps}`, of gradient descent
+    r"""Losses :math:`\tilde L(\Delta^{(k)}) = \|J\Delta^{(k)} - r\|^2`, :math:`k = 0..\text{steps}`, of descent
     :math:`\Delta^{(k+1)} = \Delta^{(k)} - \alpha J^\top(J\Delta^{(k)} - r)` from :math:`\Delta^{(0)}=0`.
 
     The default step :math:`\alpha = 2/(\sigma_{\max}+\sigma_{\min})` of :math:`JJ^\top` is the slide's choice (the

@@ -40,7 +40,8 @@ ACTIVATIONS = ("linear", "relu")
 def _positive(value, name: str, *, allow_zero: bool = False) -> float:
     v = float(value)
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a finite {kind} number, got {value!r}")
     return v
 
 
@@ -71,13 +72,14 @@ def marchenko_pastur_density(x, phi, sigma=1.0) -> np.ndarray:
 
 
 def marchenko_pastur_atom(phi) -> float:
-    """Mass of the Marchenko--Pastur point mass at zero: :math:`\\max(0, 1 - 1/\\phi)` (slide's :math:`1-\\tau^{-1}`)."""
+    """Marchenko--Pastur point mass at zero, :math:`\\max(0, 1 - 1/\\phi)` (slide: :math:`1-\\tau^{-1}`)."""
     phi = _positive(phi, "phi")
     return max(0.0, 1.0 - 1.0 / phi)
 
 
 def semicircle_density(x, sigma) -> np.ndarray:
-    r"""Wigner semicircle :math:`\rho_{sc}(\lambda) = \sqrt{4\sigma^2-\lambda^2}/(2\pi\sigma^2)` on :math:`|\lambda|\le 2\sigma`.
+    r"""Wigner semicircle :math:`\rho_{sc}(\lambda) = \sqrt{4\sigma^2-\lambda^2}/(2\pi\sigma^2)`
+    on :math:`|\lambda|\le 2\sigma`.
 
     >>> round(float(semicircle_density(0.0, 1.0)), 6)  # 1/pi
     0.31831
@@ -118,7 +120,8 @@ def _roots(coef: np.ndarray) -> np.ndarray:
 
 
 def pennington_bahri_density(x, eps, phi, activation: str = "linear") -> np.ndarray:
-    r"""Density :math:`\rho_H(\lambda;\epsilon,\phi)` of :math:`H_0 \boxplus H_1` (Pennington & Bahri 2017, Fig. 1 of the slides).
+    r"""Density :math:`\rho_H(\lambda;\epsilon,\phi)` of :math:`H_0 \boxplus H_1`
+    (Pennington & Bahri 2017; the slides' Fig. 1).
 
     ``activation="linear"``: :math:`\mathcal R_{H_1} = 2\epsilon z` (cubic, see the module docstring);
     ``"relu"``: :math:`\mathcal R_{H_1} = \epsilon\phi z/(2-\epsilon\phi^2 z^2)` (quartic). ``eps = 0`` gives the
@@ -171,7 +174,8 @@ def _support_start(eps: float, phi: float, activation: str) -> float:
 
 
 def negative_fraction(eps, phi, activation: str = "linear", nodes: int = 256) -> float:
-    r"""Index :math:`\alpha(\epsilon,\phi) = \int_{-\infty}^0 \rho_H(\lambda;\epsilon,\phi)\,d\lambda` (slide "Fraction of negative eigenvalues").
+    r"""Index :math:`\alpha(\epsilon,\phi) = \int_{-\infty}^0 \rho_H(\lambda;\epsilon,\phi)\,d\lambda`
+    (slide "Fraction of negative eigenvalues").
 
     Gauss--Legendre quadrature of :func:`pennington_bahri_density` from the lower edge :math:`a` of the support
     (bisection) to 0 in the variable :math:`t`, :math:`\lambda = a + |a| t^2`, which makes the square-root edge
