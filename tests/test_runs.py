@@ -137,7 +137,7 @@ def test_the_page_has_a_rerun_box_and_provenance(tiny):
     box = nb.cells[1].source
     assert box.startswith("````{admonition} Rerun this chapter\n:class: dropdown")
     assert ".venv/bin/python -m landscape run 50_tiny --profile quick -p n=4" in box
-    assert "| `n` | `3` |  | int in [1, 10] | rows to keep |" in box
+    assert "| `n` | `3` |  | `int in [1, 10]` | rows to keep |" in box
     assert nb.cells[2].source == "Some text."
     footer = nb.cells[-1].source
     assert footer.startswith("## Provenance") and "`" + out.parent.name + "` (profile `quick`)" in footer

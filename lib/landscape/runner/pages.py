@@ -59,7 +59,7 @@ def rerun_box(chapter: str, command: str) -> str:
         if name in RESERVED:
             continue
         q = _cell_text(quick[name]) if name in quick else ""
-        rows.append(f"| `{name}` | {_cell_text(spec['default'])} | {q} | {_escape(spec['allowed'])} | "
+        rows.append(f"| `{name}` | {_cell_text(spec['default'])} | {q} | `{_escape(spec['allowed'])}` | "
                     f"{_escape(spec['help'])} |")
     table = "\n".join(rows) if len(rows) > 2 else "This chapter has no parameters besides the profile."
     return (f"````{{admonition}} Rerun this chapter\n:class: dropdown\n\n"
