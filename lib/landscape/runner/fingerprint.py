@@ -13,7 +13,7 @@ from .. import paths
 from .chapters import REPORT, chapter_path, read_parameters
 
 # Bump when the runner changes what it adds to executed pages (the rerun box, the provenance section).
-PAGE_FORMAT = 2
+PAGE_FORMAT = 3
 
 
 def _imported_modules(source: str, package: tuple[str, ...] = ()) -> set[str]:
