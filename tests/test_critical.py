@@ -74,3 +74,13 @@ def test_validation():
 
 def test_doctests():
     assert doctest.testmod(critical, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_descent_starts_are_gradient_descent_snapshots():
+    A = np.diag([1.0, 2.0, 3.0])
+    loss = lambda t: 0.5 * t @ torch.as_tensor(A) @ t  # noqa: E731
+    starts = critical.descent_starts(loss, 3, 4, seed=5, lr=0.1, max_steps=20)
+    steps = np.round(np.geomspace(1, 21, 4) - 1).astype(int)
+    for i, k in enumerate(steps):
+        t0 = np.random.default_rng([5, i]).standard_normal(3)
+        assert np.allclose(starts[i], (1 - 0.1 * np.diag(A)) ** k * t0, atol=1e-14)

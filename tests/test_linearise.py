@@ -94,3 +94,27 @@ def test_validation(problem):
 
 def test_doctests():
     assert doctest.testmod(linearise, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_hessian_split_matches_the_gauss_newton_oracle():
+    from landscape.hessian import dense_gauss_newton
+
+    net = linearise.two_layer(3, 3, n_out=3, activation="tanh", seed=0, scaled=False, second="normal")
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    Y = linearise.residual_targets(net, X, 0.3, seed=1)
+    H, H0, H1 = linearise.hessian_split(net, X, Y)
+    G = dense_gauss_newton(net, lambda o, t: 0.5 * ((o - t) ** 2).sum(dim=1).mean(),
+                           (torch.as_tensor(X), torch.as_tensor(Y)))
+    assert np.allclose(H0, G, atol=1e-13) and np.allclose(H, H0 + H1)
+    assert np.abs(H1).max() > 1e-3  # non-zero residuals give a residual term
+    Y0 = linearise.residual_targets(net, X, 0.0)
+    assert np.abs(linearise.hessian_split(net, X, Y0)[2]).max() < 1e-13  # at an exact fit H = H0
+
+
+def test_residual_targets_have_the_stated_energy():
+    net = linearise.two_layer(4, 8, n_out=4, seed=0)
+    X = np.random.default_rng(0).standard_normal((4000, 4))
+    Y = linearise.residual_targets(net, X, 0.2, seed=3)
+    e = net(torch.as_tensor(X)).detach().numpy() - Y
+    eps = (e**2).sum() / (2 * 4000) / 4  # n^{-1} (2m)^{-1} sum ||e||^2
+    assert eps == pytest.approx(0.2, rel=0.02)  # 16000 squared normals: relative sd 1.1%
