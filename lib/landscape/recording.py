@@ -240,6 +240,39 @@ def record_sgd(
         torch.set_num_threads(previous)
 
 
+_STEP_ARRAYS = ("params", "batch_indices", "batch_sizes", "batch_loss")
+_EPOCH_ARRAYS = ("epoch_train_loss", "epoch_val_loss")
+
+
+def _empty_record(M: int, m: int, n: int, epochs: int) -> dict[str, np.ndarray]:
+    return {"params": np.empty((M, m)), "batch_indices": np.full((M, n), -1, dtype=np.int64),
+            "batch_sizes": np.empty(M, dtype=np.int64), "batch_loss": np.empty(M),
+            "epoch_train_loss": np.empty(epochs), "epoch_val_loss": np.empty(epochs)}
+
+
+def _resume(ckpt: Path, config: RecordConfig, rec: dict, steps_per_epoch: int, net: torch.nn.Module) -> int:
+    """Fill ``rec`` from the checkpoint of the same config (if any), set the weights, return the epochs done."""
+    if not ckpt.exists():
+        return 0
+    meta, arr = _safe_load(ckpt)
+    if RecordConfig.from_json(meta["config"]) != config:
+        return 0
+    epochs_done = int(meta["epochs_done"])
+    done = epochs_done * steps_per_epoch
+    for name in _STEP_ARRAYS:
+        rec[name][:done] = arr[name]
+    for name in _EPOCH_ARRAYS:
+        rec[name][:epochs_done] = arr[name]
+    if done:
+        models.assign(net, rec["params"][done - 1])
+    return epochs_done
+
+
+def _checkpoint(ckpt: Path, config: RecordConfig, rec: dict, steps_done: int, epochs_done: int) -> None:
+    arrays = {k: rec[k][:steps_done] for k in _STEP_ARRAYS} | {k: rec[k][:epochs_done] for k in _EPOCH_ARRAYS}
+    _atomic_savez(ckpt, {"config": config.to_json(), "epochs_done": epochs_done}, arrays)
+
+
 def _record(config: RecordConfig, path: Path, *, progress: bool, device: torch.device, checkpoint_every: int,
             use_cache: bool) -> Trajectory:
     ds = data.load(config.dataset, target=config.target, seed=config.data_seed, task=config.task)
@@ -255,29 +288,10 @@ def _record(config: RecordConfig, path: Path, *, progress: bool, device: torch.d
     net = build_model(config, ds, device=device)
     N, n = ds.N, config.batch_size
     steps_per_epoch = -(-N // n)
-    M, m = config.epochs * steps_per_epoch, models.n_params(net)
-
-    params = np.empty((M, m))
-    batch_indices = np.full((M, n), -1, dtype=np.int64)
-    batch_sizes = np.empty(M, dtype=np.int64)
-    batch_loss = np.empty(M)
-    ep_train = np.empty(config.epochs)
-    ep_val = np.empty(config.epochs)
+    rec = _empty_record(config.epochs * steps_per_epoch, models.n_params(net), n, config.epochs)
     initial = models.flatten(net).cpu().double().numpy()
-    start_epoch = 0
-
     ckpt = path.with_suffix(".partial.npz")
-    if use_cache and ckpt.exists():
-        meta, arr = _safe_load(ckpt)
-        if RecordConfig.from_json(meta["config"]) == config:
-            start_epoch = int(meta["epochs_done"])
-            done = start_epoch * steps_per_epoch
-            for name, target in (("params", params), ("batch_indices", batch_indices),
-                                 ("batch_sizes", batch_sizes), ("batch_loss", batch_loss)):
-                target[:done] = arr[name]
-            ep_train[:start_epoch], ep_val[:start_epoch] = arr["epoch_train_loss"], arr["epoch_val_loss"]
-            if done:
-                models.assign(net, params[done - 1])
+    start_epoch = _resume(ckpt, config, rec, steps_per_epoch, net) if use_cache else 0
 
     opt = torch.optim.SGD(net.parameters(), lr=config.lr)
     from tqdm.auto import tqdm
@@ -294,28 +308,22 @@ def _record(config: RecordConfig, path: Path, *, progress: bool, device: torch.d
             loss = loss_fn(net(X[it]), y[it])
             loss.backward()
             opt.step()
-            batch_loss[step] = loss.item()
-            batch_indices[step, : len(idx)] = idx
-            batch_sizes[step] = len(idx)
-            params[step] = torch.nn.utils.parameters_to_vector(net.parameters()).detach().cpu().double().numpy()
+            rec["batch_loss"][step] = loss.item()
+            rec["batch_indices"][step, : len(idx)] = idx
+            rec["batch_sizes"][step] = len(idx)
+            rec["params"][step] = torch.nn.utils.parameters_to_vector(net.parameters()).detach().cpu().double().numpy()
             step += 1
         with torch.no_grad():
-            ep_train[epoch] = loss_fn(net(X), y).item()
-            ep_val[epoch] = loss_fn(net(Xv), yv).item()
-        if not np.isfinite(ep_train[epoch]):
-            raise FloatingPointError(f"training diverged at epoch {epoch} (loss {ep_train[epoch]}); lower lr")
-        bar.set_postfix(loss=f"{ep_train[epoch]:.4f}")
+            rec["epoch_train_loss"][epoch] = loss_fn(net(X), y).item()
+            rec["epoch_val_loss"][epoch] = loss_fn(net(Xv), yv).item()
+        if not np.isfinite(rec["epoch_train_loss"][epoch]):
+            raise FloatingPointError(f"training diverged at epoch {epoch} (loss {rec['epoch_train_loss'][epoch]}); "
+                                     f"lower lr")
+        bar.set_postfix(loss=f"{rec['epoch_train_loss'][epoch]:.4f}")
         if use_cache and checkpoint_every and (epoch + 1) % checkpoint_every == 0 and epoch + 1 < config.epochs:
-            done = step
-            _atomic_savez(ckpt, {"config": config.to_json(), "epochs_done": epoch + 1},
-                          {"params": params[:done], "batch_indices": batch_indices[:done],
-                           "batch_sizes": batch_sizes[:done], "batch_loss": batch_loss[:done],
-                           "epoch_train_loss": ep_train[: epoch + 1], "epoch_val_loss": ep_val[: epoch + 1]})
-    traj = Trajectory(config=config, params=params, initial=initial, batch_indices=batch_indices,
-                      batch_sizes=batch_sizes, batch_loss=batch_loss, epoch_train_loss=ep_train,
-                      epoch_val_loss=ep_val, provenance=provenance(device))
+            _checkpoint(ckpt, config, rec, step, epoch + 1)
+    traj = Trajectory(config=config, initial=initial, provenance=provenance(device), **rec)
     if use_cache:
         traj.save(path)
-        if ckpt.exists():
-            ckpt.unlink()
+        ckpt.unlink(missing_ok=True)
     return traj
