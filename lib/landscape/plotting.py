@@ -1,8 +1,17 @@
-"""One figure style for the whole book: readable at a glance, colour-blind safe, the same in every chapter."""
+"""One figure style for the whole book: readable at a glance, colour-blind safe, the same in every chapter.
+
+Also the report's pictures of the verdicts: one colour per verdict kind (:data:`VERDICT_COLORS`), the same in the
+one-glance figure (:func:`verdict_bars`) and the claims table (:func:`claims_table`).
+"""
 
 from __future__ import annotations
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .results import VERDICTS
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -35,6 +44,115 @@ def use_style() -> None:
 
 
 def fig_size(kind: str = "wide") -> tuple[float, float]:
+    """Figure size ``(width, height)`` in inches of one of the book's layouts (:data:`SIZES`).
+
+    Examples
+    --------
+    >>> from landscape import plotting
+    >>> plotting.fig_size("square")
+    (4.8, 4.4)
+    """
     if kind not in SIZES:
         raise ValueError(f"kind must be one of {list(SIZES)}, got {kind!r}")
     return SIZES[kind]
+
+
+#: Verdict kind -> colour (Okabe-Ito): green reproduced, sky blue under a named reading, orange partly,
+#: vermillion not reproduced, grey substituted. The claims table uses the same hues, lightened (:func:`verdict_tint`).
+VERDICT_COLORS = {
+    "reproduced": "#009E73",
+    "reproduced under reading": "#56B4E9",
+    "partly": "#E69F00",
+    "not reproduced": "#D55E00",
+    "substituted": "#999999",
+}
+assert tuple(VERDICT_COLORS) == VERDICTS, "one colour per verdict kind, in the order of results.VERDICTS"
+
+
+def verdict_tint(verdict: str, strength: float = 0.3) -> str:
+    """The verdict's colour mixed with white (``strength`` of the colour): a background that keeps text readable.
+
+    Unknown verdicts get white.
+
+    Examples
+    --------
+    >>> from landscape import plotting
+    >>> plotting.verdict_tint("not reproduced", 1.0), plotting.verdict_tint("anything else")
+    ('#d55e00', '#ffffff')
+    """
+    if not 0 <= strength <= 1:
+        raise ValueError(f"strength must lie in [0, 1], got {strength!r}")
+    rgb = np.array(mpl.colors.to_rgb(VERDICT_COLORS.get(verdict, "#ffffff")))
+    return mpl.colors.to_hex(1 - strength * (1 - rgb))
+
+
+def verdict_counts(claims: pd.DataFrame) -> pd.DataFrame:
+    """Claims per chapter (rows, in order of first appearance) and verdict kind (columns, as ``VERDICTS``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from landscape import plotting
+    >>> claims = pd.DataFrame({"chapter": ["a", "a", "b"], "verdict": ["reproduced", "partly", "reproduced"]})
+    >>> counts = plotting.verdict_counts(claims)
+    >>> counts.loc["a"].tolist(), counts.loc["b"].tolist()  # columns in the order of VERDICTS
+    ([1, 0, 1, 0, 0], [1, 0, 0, 0, 0])
+    """
+    missing = {"chapter", "verdict"} - set(claims.columns)
+    if missing:
+        raise ValueError(f"claims: missing column(s) {sorted(missing)}")
+    unknown = set(claims.verdict) - set(VERDICTS)
+    if unknown:
+        raise ValueError(f"claims: unknown verdict(s) {sorted(unknown)}; expected one of {list(VERDICTS)}")
+    order = list(dict.fromkeys(claims.chapter))
+    counts = pd.crosstab(claims.chapter, claims.verdict).reindex(index=order, columns=list(VERDICTS), fill_value=0)
+    return counts.fillna(0).astype(int)
+
+
+def verdict_bars(claims: pd.DataFrame, ax=None, title: str = "Verdicts per chapter"):
+    """One-glance figure of the report: a stacked horizontal bar per chapter, one segment per verdict kind.
+
+    Segments are in the order of ``VERDICTS`` (reproduced first), coloured by :data:`VERDICT_COLORS`, and labelled
+    with their count where wide enough; the first chapter is on top. Returns the figure.
+    """
+    counts = verdict_counts(claims)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 1.0 + 0.4 * max(len(counts), 1)))
+    y = np.arange(len(counts))[::-1]
+    left = np.zeros(len(counts))
+    for verdict in VERDICTS:
+        n = counts[verdict].to_numpy() if len(counts) else np.zeros(0)
+        bars = ax.barh(y, n, left=left, color=VERDICT_COLORS[verdict], label=verdict, height=0.7)
+        ax.bar_label(bars, labels=[str(k) if k >= 1 else "" for k in n], label_type="center", fontsize=8,
+                     color="white" if verdict in ("reproduced", "not reproduced") else "black")
+        left += n
+    ax.set_yticks(y, counts.index)
+    ax.set_xlabel("claims")
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    ax.grid(axis="y", visible=False)
+    ax.legend(ncols=len(VERDICTS), loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, handlelength=1.2,
+              columnspacing=1.0)
+    ax.set_title(title, loc="left", pad=24)
+    return ax.figure
+
+
+#: Column widths of the claims table (percent of the page): notes and claims get the room, and every cell wraps.
+CLAIMS_TABLE_WIDTHS = {"chapter": 13, "claim": 25, "source": 9, "measured": 9, "verdict": 10, "note": 34}
+
+
+def claims_table(claims: pd.DataFrame):
+    """The report's claims table as a pandas ``Styler`` that fits the page: fixed layout at 100% width,
+    :data:`CLAIMS_TABLE_WIDTHS`, text wrapped in every cell (words break only where they do not fit; chapter names
+    may break after their underscores), verdict cells tinted with the verdict colours of :func:`verdict_bars`."""
+    widths = {c: w for c, w in CLAIMS_TABLE_WIDTHS.items() if c in claims.columns}
+    cell = {"font-size": "0.85em", "vertical-align": "top", "white-space": "normal", "overflow-wrap": "break-word",
+            "text-align": "left", "padding": "0.25em 0.5em"}
+    head = "font-size: 0.85em; white-space: normal; overflow-wrap: break-word; text-align: left; padding: 0.25em 0.5em"
+    return (claims.style.hide(axis="index")
+            .format(lambda name: str(name).replace("_", "_\u200b"), subset=["chapter"])
+            .set_table_styles([{"selector": "th", "props": head}])
+            .map(lambda v: f"background-color: {verdict_tint(v)}" if v in VERDICT_COLORS else "", subset=["verdict"])
+            .set_properties(**cell)
+            .set_table_attributes('style="table-layout: fixed; width: 100%; border-collapse: collapse"')
+            .set_table_styles({c: [{"selector": "th", "props": f"width: {w}%"}] for c, w in widths.items()},
+                              overwrite=False))

@@ -1,0 +1,58 @@
+"""The report's verdict pictures: counts per chapter and verdict, bar segments equal to those counts, table tints."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from landscape import plotting  # noqa: E402
+from landscape.results import VERDICTS  # noqa: E402
+
+CLAIMS = pd.DataFrame({
+    "chapter": ["02_x", "02_x", "02_x", "03_y", "03_y", "05_z"],
+    "claim": list("abcdef"), "source": "", "measured": "",
+    "verdict": ["reproduced", "partly", "reproduced", "substituted", "reproduced under reading", "not reproduced"],
+    "note": ["a long note " * 20] + [""] * 5,
+})
+
+
+def test_every_verdict_has_a_colour_in_order():
+    assert tuple(plotting.VERDICT_COLORS) == VERDICTS
+
+
+def test_verdict_counts_per_chapter_in_order_of_appearance():
+    counts = plotting.verdict_counts(CLAIMS)
+    assert list(counts.index) == ["02_x", "03_y", "05_z"]
+    assert list(counts.columns) == list(VERDICTS)
+    assert counts.loc["02_x"].tolist() == [2, 0, 1, 0, 0]
+    assert counts.to_numpy().sum() == len(CLAIMS)
+
+
+def test_verdict_counts_rejects_unknown_verdicts():
+    with pytest.raises(ValueError, match="unknown verdict"):
+        plotting.verdict_counts(CLAIMS.assign(verdict="maybe"))
+
+
+def test_verdict_bars_segments_are_the_counts_with_the_verdict_colours():
+    fig = plotting.verdict_bars(CLAIMS)
+    ax = fig.axes[0]
+    counts = plotting.verdict_counts(CLAIMS)
+    by_height = sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])
+    assert [t.get_text() for t in by_height] == list(counts.index)  # first chapter on top
+    for container, verdict in zip(ax.containers, VERDICTS, strict=True):
+        bars = sorted(container, key=lambda b: -b.get_y())  # top to bottom
+        assert [b.get_width() for b in bars] == counts[verdict].tolist()
+        assert matplotlib.colors.to_hex(container[0].get_facecolor()) == plotting.VERDICT_COLORS[verdict].lower()
+    plt.close(fig)
+
+
+def test_claims_table_fits_the_page_and_tints_verdicts():
+    html = plotting.claims_table(CLAIMS).to_html()
+    assert "table-layout: fixed" in html and "width: 100%" in html
+    assert "overflow-wrap: break-word" in html
+    assert "02_\u200bx" in html  # chapter names may break after underscores
+    assert plotting.verdict_tint("not reproduced") in html
+    assert sum(plotting.CLAIMS_TABLE_WIDTHS.values()) == 100
