@@ -21,14 +21,13 @@ import hashlib
 import itertools
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from . import executor, paths, runner
-from .results import _check_name
+from .cache import atomic_write
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,10 +114,8 @@ def gather(chapter: str, results: list[PointResult], grid: dict, out_dir: Path) 
     written = []
     for stem, frames in sorted(tables.items()):
         path = out_dir / f"{stem}.csv"
-        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=out_dir)
-        with os.fdopen(fd, "w") as fh:
+        with atomic_write(path, "w") as fh:
             pd.concat(frames, ignore_index=True).to_csv(fh, index=False)
-        os.replace(tmp, path)
         written.append(path)
     return written
 
@@ -144,7 +141,7 @@ def run_sweep(chapter: str, grid: dict, *, overrides: dict | None = None, profil
     for point in points:
         runner.resolve(chapter, profile, point)  # fails before anything runs
     name = name or sweep_name(chapter, grid, overrides, profile)
-    out_dir = paths.results_root() / "sweeps" / _check_name("name", name)
+    out_dir = paths.results_root() / "sweeps" / runner.check_label(name)
     log(f"[landscape] sweep {name}: {len(points)} runs of {chapter} ({profile})")
     items = [(str(paths.root()), chapter, profile, p) for p in points]
     results = executor.map_units(_run_point, items, star=True, jobs=jobs, scheduler=scheduler,
@@ -155,7 +152,8 @@ def run_sweep(chapter: str, grid: dict, *, overrides: dict | None = None, profil
     written = gather(chapter, results, grid, out_dir)
     summary = pd.DataFrame([{**{k: _cell(r.point[k]) for k in grid}, "label": r.label, "ok": r.ok,
                              "seconds": round(r.seconds, 1), "error": r.error} for r in results])
-    summary.to_csv(out_dir / "sweep_runs.csv", index=False)
+    with atomic_write(out_dir / "sweep_runs.csv", "w") as fh:
+        summary.to_csv(fh, index=False)
     log(f"[landscape] sweep {name}: {sum(r.ok for r in results)}/{len(results)} runs ok; "
         f"{len(written)} tables in {out_dir}")
     return out_dir, results
