@@ -196,12 +196,23 @@ def sgd_covariance_approx(grads, batch_size: int) -> np.ndarray:
 def sgd_noise_factor(grads, batch_size: int, *, kind: str = "sgd") -> np.ndarray:
     """A factor ``F`` (``N × m``) with ``Fᵀ F = C``, so no ``m × m`` matrix is needed.
 
-    kind
+    Parameters
+    ----------
+    grads : array_like, shape (N, m)
+        Per-sample gradients ``g_i`` as rows (e.g. :func:`per_sample_grads`).
+    batch_size : int
+        Minibatch size ``n``, ``1 <= n <= N``.
+    kind : {"sgd", "approx", "fisher", "sample"}
         ``"sgd"`` (default): eq (2.6), ``F = sqrt((N - n)/(n N (N - 1))) (G − 1 ḡᵀ)``, rank ≤ N − 1.
         ``"approx"``: eq (2.7), ``F = sqrt((N - n)/(n N (N - 1))) G``.
         ``"fisher"``: the Fisher matrix, ``F = G / sqrt(N)`` (``batch_size`` is only validated).
         ``"sample"``: the per-sample gradient covariance ``(1/N) Σ (g_i − ḡ)(g_i − ḡ)ᵀ``, i.e. eq (2.6)
         without the batch-size factor; it stays non-zero at full batch ``n = N``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, m)
+        The factor ``F``.
     """
     G = _check_grads(grads, batch_size)
     N = G.shape[0]

@@ -76,15 +76,25 @@ def mahalanobis_sq(
 
     Parameters
     ----------
-    points : ``(M, m)`` array, the trajectory ``x_1 … x_M``.
-    factors : a sequence of ``M`` factors ``F_i`` (``k_i × m``, e.g. :func:`landscape.covariance.sgd_noise_factor`)
-        or a callable ``i -> F_i`` (array or tensor) evaluated lazily once per point.
-    rcond : pseudo-inverse tolerance relative to the largest eigenvalue of each ``C_i`` (see
-        :data:`DEFAULT_RCOND`).
-    threads : torch / BLAS threads during the loop (``None`` leaves the setting alone). Many small SVDs
-        run faster on one thread than on two on the project's machines.
-    dtype : ``np.float64`` (default) or ``np.float32`` for the per-point product (about 1e-6 relative).
-    progress : show a tqdm bar.
+    points : array_like, shape (M, m)
+        The trajectory ``x_1 … x_M``.
+    factors : sequence of arrays or callable
+        ``M`` factors ``F_i`` (``k_i × m``, e.g. :func:`landscape.covariance.sgd_noise_factor`), or a callable
+        ``i -> F_i`` (array or tensor) evaluated lazily once per point.
+    rcond : float
+        Pseudo-inverse tolerance relative to the largest eigenvalue of each ``C_i`` (see :data:`DEFAULT_RCOND`).
+    threads : int or None
+        torch / BLAS threads during the loop (``None`` leaves the setting alone). Many small SVDs run faster on
+        one thread than on two on the project's machines.
+    dtype : {numpy.float64, numpy.float32}
+        Precision of the per-point product (float32: about 1e-6 relative).
+    progress : bool
+        Show a tqdm bar.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, M)
+        Symmetric squared distances with a zero diagonal.
 
     Examples
     --------

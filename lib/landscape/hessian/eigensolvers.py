@@ -49,6 +49,24 @@ def eigenpairs(op, k: int = 1, which: str = "largest", *, seed: int = 0, tol: fl
     fixed so that its largest-magnitude entry is positive. ``tol=0`` asks ARPACK for machine precision.
     Small problems (``k >= n - 1``) fall back to a dense ``eigh`` of the operator.
 
+    Parameters
+    ----------
+    op : scipy.sparse.linalg.LinearOperator or numpy.ndarray
+        A symmetric operator (e.g. :func:`hessian_operator`) or a square matrix.
+    k : int
+        Number of eigenpairs, ``1 <= k <= n``.
+    which : {"largest", "smallest", "magnitude"}
+        Which end of the spectrum, and the order of the result.
+    seed : int
+        Seed of the start vector.
+    tol, ncv, maxiter
+        Passed to ``scipy.sparse.linalg.eigsh`` (``tol=0``: machine precision).
+
+    Returns
+    -------
+    Eigenpairs
+        Eigenvalues, unit eigenvectors (columns), residuals ``‖Hv − λv‖`` and the products used.
+
     Examples
     --------
     >>> import numpy as np

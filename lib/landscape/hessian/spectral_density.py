@@ -134,8 +134,26 @@ def slq_density(op, n_probes: int = 10, n_steps: int = 90, grid=None, sigma: flo
     (see :func:`smoothed_density` for the kernel; ``sigma`` is its standard deviation, in eigenvalue units).
     Costs ``n_probes * n_steps`` operator products.
 
-    Defaults: ``sigma`` = 1% of the node range; ``grid`` = ``n_grid`` points from the smallest node − 5σ to
-    the largest + 5σ.
+    Parameters
+    ----------
+    op : scipy.sparse.linalg.LinearOperator or numpy.ndarray
+        A symmetric operator or a square matrix.
+    n_probes, n_steps : int
+        Number of random probes and Lanczos steps per probe.
+    grid : array_like, optional
+        Strictly increasing evaluation points; default ``n_grid`` points from the smallest node − 5σ to the
+        largest + 5σ.
+    sigma : float, optional
+        Standard deviation of the Gaussian smoothing, in eigenvalue units; default 1% of the node range.
+    seed : int
+        Seed of the probes.
+    n_grid : int
+        Size of the default grid.
+
+    Returns
+    -------
+    SLQDensity
+        The density on the grid, the quadrature nodes and weights of every probe, ``sigma`` and the products used.
 
     Examples
     --------

@@ -69,6 +69,22 @@ def hutchinson_trace(op, n_probes: int, seed: int = 0, dist: str = "rademacher")
     :math:`2\|H\|_F^2` (Gaussian); the reported standard error is the sample standard deviation over
     :math:`\sqrt{k}`.
 
+    Parameters
+    ----------
+    op : scipy.sparse.linalg.LinearOperator or numpy.ndarray
+        A square operator or matrix.
+    n_probes : int
+        Number of probes ``k`` (one product each).
+    seed : int
+        Seed of the probes (:func:`probe_vectors`).
+    dist : {"rademacher", "gaussian"}
+        Distribution of the probe entries.
+
+    Returns
+    -------
+    TraceEstimate
+        The mean, its standard error and the per-probe samples.
+
     Examples
     --------
     >>> import numpy as np
