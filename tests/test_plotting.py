@@ -56,3 +56,10 @@ def test_claims_table_fits_the_page_and_tints_verdicts():
     assert "02_\u200bx" in html  # chapter names may break after underscores
     assert plotting.verdict_tint("not reproduced") in html
     assert sum(plotting.CLAIMS_TABLE_WIDTHS.values()) == 100
+
+
+def test_no_claims_yet_gives_an_empty_figure_and_table():
+    empty = CLAIMS.iloc[:0]
+    assert plotting.verdict_counts(empty).shape == (0, len(VERDICTS))
+    plt.close(plotting.verdict_bars(empty))
+    assert "<table" in plotting.claims_table(empty).to_html()
