@@ -85,6 +85,12 @@ def test_judge_and_rank_use_the_source_tolerances():
     assert j.set_index("rcond")["Table 2"].to_dict() == {1e-15: False, 6e-4: True, 1e-2: False}
     ranked = readings.rank_readings(j, long)
     assert ranked.rcond.iloc[0] == 6e-4 and ranked.tables_matched.iloc[0] == 1
+    # errors: d relative, AUC in units of 0.02 (|0.9147 - 0.80| / 0.02 + 21/17 for the literal row)
+    assert ranked.set_index("rcond").error[1e-15] == pytest.approx(21 / 17 + 0.1147 / 0.02, abs=1e-9)
+    # with its AUC unmeasured (dropped early) 1e-2 matches on d = 17 alone, error 0, yet ranks after 6e-4,
+    # which matched on more numbers
+    short = long[~((long.rcond == 1e-2) & (long.key == "table2_iris_auc"))]
+    assert readings.rank_readings(readings.judge(short), short).rcond.tolist() == [6e-4, 1e-2, 1e-15]
 
 
 def test_study_drops_failed_readings_and_dimension_table_matches_manifold(tiny):

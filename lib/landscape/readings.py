@@ -319,24 +319,28 @@ def judge(long: pd.DataFrame, source: str = "000") -> pd.DataFrame:
 
 
 def rank_readings(judged: pd.DataFrame, long: pd.DataFrame, source: str = "000", errors_of=("Table 2",)):
-    """``judged`` sorted best first: most tables matched, then the smallest summed error on ``errors_of``
-    (relative for ``d``, in units of the tolerance for AUC), then the fewest non-literal choices."""
+    """``judged`` sorted best first: most tables matched, then the most numbers of ``errors_of`` measured (a
+    reading dropped at an early stage has fewer), then the smallest summed error on them (relative for ``d``, in
+    units of the ``partly`` tolerance for AUC), then the fewest non-literal choices."""
     from .sources import source_value
 
-    err = []
+    err, counted = [], []
     for _, r in judged.iterrows():
         sel = long[(long[READING_COLUMNS] == r[READING_COLUMNS].to_numpy()).all(axis=1)]
-        e = 0.0
+        e, k = 0.0, 0
         for _, row in sel.iterrows():
             sv = source_value(source, row.key)
             if sv.section in errors_of:
                 scale = abs(sv.value) if sv.relative else max(sv.partly or sv.tol or 1.0, 1e-12)
-                e += abs(float(row.measured) - sv.value) / scale
+                e, k = e + abs(float(row.measured) - sv.value) / scale, k + 1
         err.append(e)
+        counted.append(k)
     tables = [c for c in judged.columns if c.startswith("Table")]
     out = judged.assign(tables_matched=judged[tables].fillna(False).astype(bool).sum(axis=1), error=err,
-                        changes=[len(from_row(r).changes()) for _, r in judged.iterrows()])
-    return out.sort_values(["tables_matched", "error", "changes"], ascending=[False, True, True]).reset_index(drop=True)
+                        numbers=counted, changes=[len(from_row(r).changes()) for _, r in judged.iterrows()])
+    # a reading dropped early has fewer numbers in its error: more numbers measured ranks first
+    order = ["tables_matched", "numbers", "error", "changes"]
+    return out.sort_values(order, ascending=[False, False, True, True]).reset_index(drop=True)
 
 
 @dataclass(frozen=True)
