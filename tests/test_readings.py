@@ -141,3 +141,16 @@ def test_wide_table_and_trajectory_gap(tiny):
     gap = dimension_tables.trajectory_gap(configs, 20)
     assert gap.set_index("label").max_abs_diff[20] == 0.0
     assert gap.M.tolist() == [tiny.M, record_sgd(other, progress=False).M]
+
+
+def test_study_heat_map_cells():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from landscape import study_plots
+
+    ranked = pd.DataFrame({"rcond": [1e-15, 6e-4, 6e-4], "covariance": ["eq 2.6", "1/N", "1/N"], "kernel": 1.0,
+                           "knn": [0, 0, 0], "Table 2": [False, True, True], "Table 3": [np.nan, True, False]})
+    fig = study_plots.plot_study(ranked, ["Table 2", "Table 3"])
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ["0", "2"]  # the best λ0/AUC variant per measured cell; unmeasured cells stay blank
