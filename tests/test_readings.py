@@ -99,6 +99,10 @@ def test_study_drops_failed_readings_and_dimension_table_matches_manifold(tiny):
     grid = readings.spectral_grid([1e-15, 1e-2], ("eq 2.6",), (1.0,), (None,))
     long, judged = readings.study([[t], [t]], grid)
     assert len(judged) == 2 * 4 and set(long.key) == {"table2_iris_d", "table2_iris_auc"}
+    # d = 17 is not a tiny run's dimension: nothing survives stage 1, so without carry_on stage 2 is skipped
+    assert len(long) == 2 * 2 * 4 * 2  # carry_on: both stages, 2 readings x 4 variants x 2 keys
+    stopped, _ = readings.study([[t], [t]], grid, carry_on=False)
+    assert len(stopped) == 2 * 4 * 2
     table = dimension_tables.dimension_table({"tiny": tiny.config}, {"literal": readings.LITERAL}, {"median": eps})
     ref = manifold.summarise(manifold.sq_distances(tiny, cache=False), eps)
     assert (table.d.iloc[0], table.auc.iloc[0]) == (ref.d, pytest.approx(ref.auc, abs=1e-12))

@@ -358,7 +358,7 @@ def _spectral(r: Reading) -> Reading:
 
 
 def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads: int | None = 1,
-          progress: bool = False, source: str = "000", after_stage=None):
+          progress: bool = False, source: str = "000", after_stage=None, carry_on: bool = True):
     """The sensitivity study: measure every reading of ``grid`` on the targets of ``stages[0]``, then only the
     readings that still match every table measured so far on ``stages[1]``, and so on (a reading reproduces
     only if it matches all tables together, so dropping a failed reading early changes no verdict).
@@ -366,7 +366,9 @@ def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads:
     ``stages`` is a list of lists of :class:`Target`; ``grid`` spectral readings (:func:`spectral_grid`).
     Distances for the cutoffs in ``always`` are computed (and cached) in the same passes. Returns
     ``(long, judged)``: all measurements (:func:`measure`) and :func:`judge`'s verdicts (tables not reached
-    by a reading are ``NaN``). ``after_stage(long, judged)``, if given, is called after every stage.
+    by a reading are ``NaN``). ``after_stage(long, judged)``, if given, is called after every stage. With
+    ``carry_on``, when no reading survives a stage the readings that reached it are measured on the next stages
+    anyway (none of them can reproduce any more, but :func:`rank_readings` can then rank them on more tables).
     """
     from .recording import record_sgd
 
@@ -386,9 +388,12 @@ def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads:
         judged = judge(pd.concat(parts, ignore_index=True), source)
         tables = [c for c in judged.columns if c.startswith(("Table", "Sec", "Fig"))]
         alive = judged[tables].fillna(True).astype(bool).all(axis=1)
-        candidates = list(dict.fromkeys(_spectral(from_row(r)) for _, r in judged[alive].iterrows()))
+        survivors = list(dict.fromkeys(_spectral(from_row(r)) for _, r in judged[alive].iterrows()))
         if after_stage is not None:
             after_stage(pd.concat(parts, ignore_index=True), judged)
-        if not candidates:
+        if survivors:
+            candidates = survivors
+        elif not carry_on:
             break
+        # else: nothing reproduces any more; the readings that reached this stage go on, to be ranked on more tables
     return pd.concat(parts, ignore_index=True), judged
