@@ -19,7 +19,7 @@ def quick_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("book")
     for name in ("notebooks", "data/raw", "data/sources"):
         shutil.copytree(real / name, root / name)
-    for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/references.bib"):
+    for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/api.md", "book/references.bib"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(real / name, root / name)
     (root / "book" / "_static").mkdir()
