@@ -53,21 +53,10 @@ def resolve_jobs(jobs: int | str | None = None) -> int:
 
 def _one_thread(fn: Callable, star: bool, item):
     """Run one unit with one BLAS/OpenMP thread and one torch thread (restored afterwards)."""
-    from threadpoolctl import threadpool_limits
+    from .linalg import limit_threads
 
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        torch = None
-    before = torch.get_num_threads() if torch is not None else None
-    try:
-        if torch is not None:
-            torch.set_num_threads(1)
-        with threadpool_limits(limits=1):
-            return fn(*item) if star else fn(item)
-    finally:
-        if torch is not None:
-            torch.set_num_threads(before)
+    with limit_threads(1):
+        return fn(*item) if star else fn(item)
 
 
 def map_units(fn: Callable, items: Iterable, *, jobs: int | str | None = None, scheduler: str | None = None,

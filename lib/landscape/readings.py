@@ -16,7 +16,6 @@ spectrum (:func:`summaries`). Only eigenvalues are computed (``eigvalsh``).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -26,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from threadpoolctl import threadpool_limits
 
 from . import covariance as cov
 from . import diffusion as dm
 from . import manifold
+from .cache import atomic_write
+from .linalg import limit_threads
 
 __all__ = [
     "CUTOFFS",
@@ -114,12 +114,8 @@ LITERAL = Reading()
 
 
 def _save(path: Path, array: np.ndarray) -> None:
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")  # unique per process, then atomic rename
-    np.save(tmp, array)
-    tmp.replace(path)
+    with atomic_write(path) as f:  # unique temp file, then os.replace: readers never see half a matrix
+        np.save(f, array)
 
 
 def _cache_path(traj, kind: str, rcond: float, cache_dir) -> Path:
@@ -197,15 +193,8 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
                 continue
         todo.append(k)
     if todo:
-        old = torch.get_num_threads()
-        limiter = threadpool_limits(limits=threads) if threads is not None else contextlib.nullcontext()
-        try:
-            if threads is not None:
-                torch.set_num_threads(int(threads))
-            with limiter:
-                fresh = _pass(traj, todo, rconds, threads, progress)
-        finally:
-            torch.set_num_threads(old)
+        with limit_threads(threads):
+            fresh = _pass(traj, todo, rconds, threads, progress)
         for key, a in fresh.items():
             if cache:
                 _save(_cache_path(traj, key[0], key[1], cache_dir), a)

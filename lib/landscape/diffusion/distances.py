@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 
+from ..linalg import limit_threads
 from .inputs import _check_points
 
 #: Default relative tolerance of the Moore-Penrose pseudo-inverse in eq (2.5): an eigenvalue of ``C`` is
@@ -125,34 +125,26 @@ def mahalanobis_sq(
     Xt = torch.from_numpy(X - X.mean(axis=0))
     Q = torch.empty((M, M), dtype=torch.float64)
     block: list[tuple[int, torch.Tensor]] = []
-    old = torch.get_num_threads()
-    limiter = threadpool_limits(limits=threads) if threads is not None else _nullcontext()
-    try:
-        if threads is not None:
-            torch.set_num_threads(int(threads))
-        with limiter:
-            for i in tqdm(range(M), disable=not progress, desc="Mahalanobis"):
-                F = get(i)
-                F = F.detach().to("cpu", torch.float64) if isinstance(F, torch.Tensor) else torch.from_numpy(
-                    np.asarray(F, dtype=np.float64))
-                if F.ndim != 2 or F.shape[1] != m:
-                    raise ValueError(f"factors: factor {i} has shape {tuple(F.shape)}, expected (k, {m})")
-                if not torch.isfinite(F).all():
-                    raise ValueError(f"factors: factor {i} contains NaN or inf")
-                W = _inverse_root_t(F, rcond)
-                if W.shape[0] == 0:
-                    Q[i] = 0.0
-                elif dtype == np.float64:
-                    block.append((i, W))
-                    if sum(w.shape[0] for _, w in block) >= _BLOCK_ROWS:
-                        _rows_from_block(Xt, block, Q)
-                else:
-                    Y = (Xt - Xt[i]).float() @ W.T.float()
-                    Q[i] = (Y * Y).sum(dim=1).double()
-            _rows_from_block(Xt, block, Q)
-    finally:
-        if threads is not None:
-            torch.set_num_threads(old)
+    with limit_threads(threads):
+        for i in tqdm(range(M), disable=not progress, desc="Mahalanobis"):
+            F = get(i)
+            F = F.detach().to("cpu", torch.float64) if isinstance(F, torch.Tensor) else torch.from_numpy(
+                np.asarray(F, dtype=np.float64))
+            if F.ndim != 2 or F.shape[1] != m:
+                raise ValueError(f"factors: factor {i} has shape {tuple(F.shape)}, expected (k, {m})")
+            if not torch.isfinite(F).all():
+                raise ValueError(f"factors: factor {i} contains NaN or inf")
+            W = _inverse_root_t(F, rcond)
+            if W.shape[0] == 0:
+                Q[i] = 0.0
+            elif dtype == np.float64:
+                block.append((i, W))
+                if sum(w.shape[0] for _, w in block) >= _BLOCK_ROWS:
+                    _rows_from_block(Xt, block, Q)
+            else:
+                Y = (Xt - Xt[i]).float() @ W.T.float()
+                Q[i] = (Y * Y).sum(dim=1).double()
+        _rows_from_block(Xt, block, Q)
     out = 0.5 * (Q + Q.T)
     out.fill_diagonal_(0.0)
     return out.numpy()
@@ -176,14 +168,6 @@ def _rows_from_block(Xt: torch.Tensor, block: list, Q: torch.Tensor) -> None:
         Q[i] = (Yi * Yi).sum(dim=1)
         start += W.shape[0]
     block.clear()
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def euclidean_sq(points) -> np.ndarray:
