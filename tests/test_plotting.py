@@ -63,3 +63,18 @@ def test_no_claims_yet_gives_an_empty_figure_and_table():
     assert plotting.verdict_counts(empty).shape == (0, len(VERDICTS))
     plt.close(plotting.verdict_bars(empty))
     assert "<table" in plotting.claims_table(empty).to_html()
+
+
+def test_pairplot_and_training_curves(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from landscape import data, recording
+
+    ds = data.load("iris")
+    g = plotting.pairplot(ds, hue=ds.target_name, title="iris")
+    assert g.axes.shape == (4, 4) and g.figure._suptitle.get_text() == "iris"
+    t = recording.record_sgd(hidden=(3,), epochs=2, cache_dir=tmp_path, progress=False)
+    fig = plotting.training_curves([t], [ds])
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "log" and len(ax.lines) == 3 and ax.get_xlim()[1] >= 2
+    plt.close("all")

@@ -157,3 +157,15 @@ def test_model_at_step(tmp_path):
     t = recording.record_sgd(SMALL, cache_dir=tmp_path, progress=False)
     np.testing.assert_allclose(models.flatten(t.model(5)).double().numpy(), t.params[5], atol=1e-7)
     np.testing.assert_allclose(models.flatten(t.model(None)).double().numpy(), t.initial, atol=1e-7)
+
+
+def test_summary_and_loss_frame_describe_the_run(tmp_path):
+    t = recording.record_sgd(SMALL, cache_dir=tmp_path, progress=False)
+    row = t.summary()
+    assert row["M (SGD steps)"] == t.M == 18 and row["m"] == t.m and row["steps per epoch"] == 6
+    assert row["N train"] == 120 and row["N (samples)"] == 150 and row["n (batch)"] == 20
+    assert row["final train loss"] == t.epoch_train_loss[-1] and row["final val loss"] == t.epoch_val_loss[-1]
+    frame = t.loss_frame()
+    assert list(frame.columns) == ["dataset", "epoch", "train", "validation"]
+    assert frame.epoch.tolist() == [1, 2, 3] and (frame.dataset == "iris").all()
+    np.testing.assert_array_equal(frame.validation, t.epoch_val_loss)

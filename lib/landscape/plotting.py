@@ -156,3 +156,34 @@ def claims_table(claims: pd.DataFrame):
             .set_table_attributes('style="table-layout: fixed; width: 100%; border-collapse: collapse"')
             .set_table_styles({c: [{"selector": "th", "props": f"width: {w}%"}] for c, w in widths.items()},
                               overwrite=False))
+
+
+def pairplot(ds, columns=None, hue=None, diag: str = "kde", title: str | None = None):
+    """Pairwise scatter plots of a dataset's raw features (source 000, Figs 1-2), per-class colours when ``hue``
+    names the target, densities (``diag="kde"``) or histograms (``"hist"``) on the diagonal. Training and
+    validation rows together; ``columns`` defaults to the first five features."""
+    import seaborn as sns
+
+    frame = pd.concat([ds.frame("train", raw=True), ds.frame("val", raw=True)], ignore_index=True)
+    cols = columns or [c for c in frame.columns if c != ds.target_name][:5]
+    g = sns.pairplot(frame, vars=cols, hue=hue, diag_kind=diag, height=1.9,
+                     palette=COLORS[: ds.n_classes] if hue else None,
+                     plot_kws=dict(s=12, alpha=0.7, linewidth=0), corner=False)
+    if title:
+        g.figure.suptitle(title, y=1.02)
+    return g
+
+
+def training_curves(trajectories, datasets):
+    """Minibatch loss per step (faint) and per-epoch training and validation loss of each recorded trajectory,
+    one panel per trajectory, log scale, x in epochs."""
+    fig, axes = plt.subplots(1, len(trajectories), figsize=fig_size("wide"), squeeze=False)
+    for ax, ds, t in zip(axes[0], datasets, trajectories, strict=True):
+        spe = t.M // t.config.epochs
+        ax.plot(np.arange(1, t.M + 1) / spe, t.batch_loss, lw=0.6, alpha=0.35, color=COLORS[5],
+                label="minibatch (per step)")
+        ax.plot(np.arange(1, t.config.epochs + 1), t.epoch_train_loss, label="training set")
+        ax.plot(np.arange(1, t.config.epochs + 1), t.epoch_val_loss, label="validation set")
+        ax.set(xlabel="epoch", ylabel=f"loss ({t.config.loss or ds.loss})", title=ds.name, yscale="log")
+    axes[0][0].legend()
+    return fig

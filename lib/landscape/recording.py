@@ -133,6 +133,25 @@ class Trajectory:
         return data.load(self.config.dataset, target=self.config.target, seed=self.config.data_seed,
                          task=self.config.task)
 
+    def summary(self) -> dict:
+        """One row describing the run (chapter 01's table): data sizes, batch size, steps, ``m``, final losses.
+
+        ``steps per epoch`` is ``M // epochs`` (the last batch of an epoch holds the remainder).
+        """
+        ds, epochs = self.dataset(), self.config.epochs
+        return {"dataset": ds.name, "N (samples)": ds.info["n_total"], "N train": ds.N,
+                "n (batch)": self.config.batch_size, "steps per epoch": self.M // epochs, "epochs": epochs,
+                "M (SGD steps)": self.M, "m": self.m, "final train loss": float(self.epoch_train_loss[-1]),
+                "final val loss": float(self.epoch_val_loss[-1])}
+
+    def loss_frame(self, name: str | None = None):
+        """Tidy per-epoch losses: columns ``dataset, epoch, train, validation`` (epochs counted from 1)."""
+        import pandas as pd
+
+        epochs = np.arange(1, self.config.epochs + 1)
+        return pd.DataFrame({"dataset": name or self.dataset().name, "epoch": epochs,
+                             "train": self.epoch_train_loss, "validation": self.epoch_val_loss})
+
     def model(self, step: int | None = -1, device="cpu") -> torch.nn.Module:
         """The network with the weights after ``step`` (``None``: before the first step)."""
         ds = self.dataset()
