@@ -30,7 +30,7 @@ __all__ = ["CurvatureRatio", "curvature_ratio", "curvature_ratio_map", "surface_
 
 @dataclass(frozen=True)
 class CurvatureRatio:
-    """``lambda_min``, ``lambda_max`` of the Hessian, ``ratio`` = |lambda_min / lambda_max| when lambda_min < 0
+    """``lambda_min``, ``lambda_max`` of the Hessian, ``ratio`` = ``|lambda_min / lambda_max|`` when lambda_min < 0
     (0 otherwise) and the number of Hessian-vector products used."""
 
     lambda_min: float

@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .projections import split_data
+
 __all__ = ["segment", "barycentric_weights", "barycentric", "bilinear", "Plane", "plane_through", "loss_at",
            "barrier"]
 
@@ -148,16 +150,6 @@ def plane_through(p1, p2, p3) -> Plane:
     return Plane(pts[0].copy(), basis, coords)
 
 
-def _splits(data) -> dict[str, tuple]:
-    if isinstance(data, Mapping):
-        return {str(k): tuple(v) for k, v in data.items()}
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return {"train": (data[0], data[1])}
-    if hasattr(data, "tensors"):
-        return {"train": data.tensors("train"), "test": data.tensors("val")}
-    raise ValueError("data must be a pair (X, y), a mapping split -> (X, y), or a Dataset")
-
-
 def loss_at(model: nn.Module, loss_fn: Callable, data, points, *, buffers=None,
             metrics: Mapping[str, Callable] | None = None, progress: bool = False) -> pd.DataFrame:
     r"""Loss (and ``metrics``) of ``model`` at each parameter vector of ``points`` (k, m), in eval mode.
@@ -179,7 +171,7 @@ def loss_at(model: nn.Module, loss_fn: Callable, data, points, *, buffers=None,
     theta0 = torch.nn.utils.parameters_to_vector(params).detach().clone()
     buf0 = buffer_vector(model)
     tens = {k: (torch.as_tensor(X, device=device).to(dtype), torch.as_tensor(y, device=device))
-            for k, (X, y) in _splits(data).items()}
+            for k, (X, y) in split_data(data).items()}
     flags = [(mod, mod.training) for mod in model.modules()]
     rows = []
     try:

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .projections import HessianDirections, _splits, loss_line, loss_surface, symmetric_grid
+from .projections import HessianDirections, loss_line, loss_surface, split_data, symmetric_grid
 
 __all__ = [
     "curvature_scale",
@@ -115,7 +115,7 @@ def point_diagnostics(model: nn.Module, loss_fn: Callable, data, directions: Hes
     """
     if not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
-    splits = _splits(data)
+    splits = split_data(data)
     if "train" not in splits:
         raise ValueError("data must contain a 'train' split")
     loss, g = _flat_grad(model, loss_fn, *splits["train"])
@@ -176,7 +176,7 @@ def plane_sweep(model: nn.Module, loss_fn: Callable, data, planes: Mapping[str, 
     ``metrics`` (e.g. ``{"accuracy": landscape.projections.accuracy}``) add, per metric, its value at the origin
     and at the training minimum and its maximum on the plane, for both splits.
     """
-    splits = _splits(data)
+    splits = split_data(data)
     if set(splits) != {"train", "test"}:
         raise ValueError(f"data must have exactly the splits 'train' and 'test', got {sorted(splits)}")
     widths = half_widths if isinstance(half_widths, Mapping) else {k: half_widths for k in planes}

@@ -156,7 +156,9 @@ def accuracy(output: torch.Tensor, target: torch.Tensor) -> float:
     return float((output.argmax(dim=1) == target).double().mean())
 
 
-def _splits(data) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def split_data(data) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Named splits ``{name: (X, y)}`` from a pair ``(X, y)`` (named "train"), a mapping of pairs, or a
+    :class:`landscape.data.Dataset` ("train" and "test" = its validation part)."""
     if isinstance(data, Mapping):
         if not data:
             raise ValueError("data: empty mapping")
@@ -247,7 +249,7 @@ def loss_line(model: nn.Module, loss_fn: Callable, data, direction, alphas, *,
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     a = _grid(alphas, "alphas")
     d = _direction(direction, _n_params(model), "direction")
-    rows = _evaluate(model, loss_fn, _splits(data), metrics, [(x,) for x in a], [d], progress, "loss line")
+    rows = _evaluate(model, loss_fn, split_data(data), metrics, [(x,) for x in a], [d], progress, "loss line")
     return pd.DataFrame([{"alpha": c[0], **r} for c, r in rows])
 
 
@@ -265,7 +267,7 @@ def loss_surface(model: nn.Module, loss_fn: Callable, data, d1, d2, alphas, beta
     n = _n_params(model)
     D = [_direction(d1, n, "d1"), _direction(d2, n, "d2")]
     pts = [(x, z) for x in a for z in b]
-    rows = _evaluate(model, loss_fn, _splits(data), metrics, pts, D, progress, "loss surface")
+    rows = _evaluate(model, loss_fn, split_data(data), metrics, pts, D, progress, "loss surface")
     return pd.DataFrame([{"alpha": c[0], "beta": c[1], **r} for c, r in rows])
 
 
