@@ -1,0 +1,66 @@
+"""Exact checks of landscape.level_sets on constructed two-dimensional losses."""
+
+import pytest
+import torch
+
+from landscape import level_sets, models
+
+
+def quadratic(v):
+    return 0.5 * (v[0] ** 2 + 3.0 * v[1] ** 2 + v[0] * v[1])
+
+
+def double_well(v):
+    return (v[0] ** 2 - 1) ** 2 + v[1] ** 2
+
+
+def ring(v):
+    return (v[0] ** 2 + v[1] ** 2 - 1) ** 2
+
+
+A, B = [-1.0, 0.0], [1.0, 0.0]
+
+
+def test_convex_straight_barrier_zero():
+    path = level_sets.straight_path(quadratic, [1.0, -2.0], [-0.5, 3.0], n_points=201)
+    assert level_sets.barrier(path) <= 1e-12
+
+
+def test_double_well_barrier_one():
+    straight = level_sets.straight_path(double_well, A, B, n_points=101)
+    assert level_sets.barrier(straight) == pytest.approx(1.0, abs=1e-15)
+    # every path crosses x = 0 where f(0, y) = 1 + y^2 >= 1: the found path cannot do better
+    found = level_sets.bisection_path(double_well, A, B, depth=3, steps=200, seed=0)
+    assert level_sets.barrier(found) >= 1.0 - 1e-12
+
+
+def test_ring_found_path_below_level():
+    straight = level_sets.straight_path(ring, A, B, n_points=101)
+    assert level_sets.barrier(straight) == pytest.approx(1.0, abs=1e-15)
+    found = level_sets.bisection_path(ring, A, B, tol=1e-3, depth=6, steps=500, lr=0.05, seed=0)
+    assert level_sets.barrier(found) <= 1e-3
+    assert found.t.iloc[0] == 0.0 and found.t.iloc[-1] == pytest.approx(1.0)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="theta_b"):
+        level_sets.straight_path(ring, A, [1.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="depth"):
+        level_sets.bisection_path(ring, A, B, depth=-1)
+    with pytest.raises(ValueError, match="tol"):
+        level_sets.bisection_path(ring, A, B, tol=0.0)
+    with pytest.raises(ValueError, match="n_points"):
+        level_sets.straight_path(ring, A, B, n_points=1)
+
+
+def test_linear_net_minima_connected():
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(20, 3, generator=gen, dtype=torch.float64)
+    y = X @ torch.randn(3, 2, generator=gen, dtype=torch.float64)
+    net = models.mlp([3, 4, 2], activation="identity", seed=0, dtype=torch.float64)
+    f = level_sets.mse_loss(net, X, y)
+    ends = [level_sets.train(f, models.flatten(models.mlp([3, 4, 2], activation="identity", seed=s,
+                                                           dtype=torch.float64)), steps=1500, lr=0.02)
+            for s in (1, 2)]
+    found = level_sets.bisection_path(f, ends[0], ends[1], tol=1e-3, depth=5, steps=300, lr=0.05, seed=0)
+    assert level_sets.barrier(found) <= 1e-3
