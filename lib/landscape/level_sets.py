@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from landscape import models
+from landscape.validation import check_finite, check_scalar
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
 
@@ -39,13 +40,11 @@ def _vec(x, name: str) -> torch.Tensor:
 
 
 def _check_int(v, name: str, low: int) -> None:
-    if isinstance(v, bool) or not isinstance(v, int) or v < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+    check_scalar(v, name, int, min_val=low)
 
 
 def _check_pos(v, name: str) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    check_finite(check_scalar(v, name, float, min_val=0, include_boundaries="right"), name)
 
 
 def _evaluate(loss: Loss, waypoints: list[torch.Tensor], n_points: int) -> pd.DataFrame:
