@@ -80,7 +80,8 @@ def sweep_name(chapter: str, grid: dict, overrides: dict, profile: str) -> str:
 
 def _run_point(root: str, chapter: str, profile: str, overrides: dict) -> PointResult:
     """Execute one grid point (in a worker); a failure is returned, not raised, so the others survive it."""
-    os.environ["LANDSCAPE_ROOT"] = root
+    before = os.environ.get("LANDSCAPE_ROOT")
+    os.environ["LANDSCAPE_ROOT"] = root  # a reused worker may have served another root
     label = runner.run_label(profile, overrides)
     t0 = time.perf_counter()
     try:
@@ -92,6 +93,11 @@ def _run_point(root: str, chapter: str, profile: str, overrides: dict) -> PointR
             first = str(exc).strip().splitlines()
             what = f"{type(exc).__name__}: {first[0] if first else ''}"
         return PointResult(overrides, label, False, time.perf_counter() - t0, what)
+    finally:  # in-process (jobs=1) the caller's environment is left as it was
+        if before is None:
+            os.environ.pop("LANDSCAPE_ROOT", None)
+        else:
+            os.environ["LANDSCAPE_ROOT"] = before
     return PointResult(overrides, label, True, time.perf_counter() - t0)
 
 
