@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PROFILE ?= paper
+# every core by default: chapters run side by side, and each chapter's independent units (trajectories, seeds,
+# planes) go to worker processes with one BLAS thread each; JOBS=1 runs everything in one process
+JOBS ?= all
 STAMP  := $(VENV)/.installed
 
 .PHONY: book test install chapter bench lint clean
@@ -20,7 +23,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/python -m landscape book --profile $(PROFILE)
+	LANDSCAPE_JOBS=$(JOBS) $(BIN)/python -m landscape book --profile $(PROFILE) --jobs $(JOBS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -59,7 +59,7 @@ def _sweep(args) -> int:
 
 
 def _book(args) -> int:
-    runner.build_book(args.profile, force=args.force)
+    runner.build_book(args.profile, force=args.force, jobs=args.jobs)
     return 0
 
 
@@ -114,6 +114,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("book", help="execute every changed chapter and build the HTML book")
     p.add_argument("--profile", default=runner.PAPER)
     p.add_argument("--force", action="store_true")
+    p.add_argument("--jobs", default=None,
+                   help="chapters executed at once (default $LANDSCAPE_JOBS or 1; 'all' = one per core)")
     p.set_defaults(func=_book)
     p = sub.add_parser("clean", help="remove generated files (default: --executed)")
     for key, (rel, what) in CLEAN.items():

@@ -7,13 +7,33 @@ run never mixes its tables with older ones. Reading (the report gathering claims
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
 def root() -> Path:
     env = os.environ.get("LANDSCAPE_ROOT")
     return Path(env).resolve() if env else Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def rooted(path: str | os.PathLike) -> Iterator[Path]:
+    """Run the block with ``LANDSCAPE_ROOT`` set to ``path``, restoring the caller's value afterwards.
+
+    Worker processes are reused between calls, so a unit of work names its root instead of trusting the
+    environment it was started with.
+    """
+    before = os.environ.get("LANDSCAPE_ROOT")
+    os.environ["LANDSCAPE_ROOT"] = str(path)
+    try:
+        yield root()
+    finally:
+        if before is None:
+            os.environ.pop("LANDSCAPE_ROOT", None)
+        else:
+            os.environ["LANDSCAPE_ROOT"] = before
 
 
 def raw_dir() -> Path:

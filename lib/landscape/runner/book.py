@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .. import paths
-from .chapters import PAPER, chapters, resolve
+from .chapters import PAPER, ChapterError, chapters, resolve
 from .execute import execute_all
 
 
@@ -56,15 +56,22 @@ def ensure_mathjax(log=print) -> Path:
 
 
 def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = True, mathjax: bool = True,
-               log=print) -> Path:
+               log=print, jobs: int | str | None = 1) -> Path:
     """Execute what changed, place the executed notebooks under ``book/chapters/`` and run Jupyter Book (-W).
 
-    The profile and every chapter's values are checked first, before anything is fetched or executed."""
+    The profile and every chapter's values are checked first, before anything is fetched or executed. ``jobs``
+    chapters execute at once (see :func:`execute_all`)."""
+    from ..executor import resolve_jobs
+
+    try:
+        resolve_jobs(jobs)
+    except ValueError as exc:
+        raise ChapterError(f"--jobs: {exc}") from None
     for chapter in chapters():
         resolve(chapter, profile)
     if mathjax:
         ensure_mathjax(log)
-    executed = execute_all(profile, force=force, progress=progress, log=log)
+    executed = execute_all(profile, force=force, progress=progress, log=log, jobs=jobs)
     dest = paths.root() / "book" / "chapters"
     keep = {p.name for p in executed}
     for p in executed:

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import paths
 from ..cache import atomic_write
 from . import pages
-from .chapters import PAPER, chapter_path, chapters, check_label, resolve, run_label
+from .chapters import PAPER, REPORT, chapter_path, chapters, check_label, resolve, run_label
 from .fingerprint import fingerprint
 
 
@@ -172,6 +172,46 @@ def _publish(staging: Path, out: Path, stamp: Path, chapter: str, label: str, re
         json.dump(record, f, indent=1, default=str)
 
 
-def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = True, log=print) -> list[Path]:
-    """Every chapter in book order (the report last: it gathers the others' claims)."""
-    return [execute(c, profile, force=force, progress=progress, log=log) for c in chapters()]
+def _execute_unit(root: str, chapter: str, profile: str, force: bool) -> tuple[str | None, str | None]:
+    """One chapter in a worker process: ``(notebook path, None)`` or ``(None, the one-line error)``."""
+    with paths.rooted(root):
+        try:
+            return str(execute(chapter, profile, force=force, progress=False)), None
+        except RunError as exc:
+            return None, str(exc)
+
+
+def _last_seconds(chapter: str, profile: str) -> float:
+    """The run time the chapter's stamp recorded last time (0 if none): longest chapters are started first."""
+    return float(_read_stamp(executed_dir(profile) / f"{chapter}.stamp.json").get("seconds") or 0.0)
+
+
+def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = True, log=print,
+                jobs: int | str | None = 1) -> list[Path]:
+    """Every chapter, the report last (it gathers the others' claims); in book order.
+
+    With ``jobs > 1`` (``None``: ``$LANDSCAPE_JOBS``; ``"all"``: every core) the chapters before the report run in
+    that many worker processes at once, the longest last time first; each is an ordinary :func:`execute` (its own
+    kernel, staging folder and stamp), so the result is the same as a serial build. A failed chapter does not
+    stop the others; the first failure is raised once all have finished.
+    """
+    from ..executor import map_units, resolve_jobs
+
+    names = chapters()
+    body = [c for c in names if c != REPORT]
+    n_jobs = min(resolve_jobs(jobs), max(len(body), 1))
+    if n_jobs == 1:
+        return [execute(c, profile, force=force, progress=progress, log=log) for c in names]
+    order = sorted(body, key=lambda c: -_last_seconds(c, profile))
+    log(f"[landscape] {len(body)} chapters on {n_jobs} worker processes: {', '.join(order)}")
+    done = dict(zip(order, map_units(_execute_unit, [(str(paths.root()), c, profile, force) for c in order], jobs=n_jobs, star=True,
+                                     progress=False)))
+    errors = [err for c in body for _, err in [done[c]] if err]
+    if errors:
+        for err in errors[1:]:
+            log(f"[landscape] {err}")
+        raise RunError(errors[0])
+    out = [Path(done[c][0]) for c in body]
+    if REPORT in names:
+        out.append(execute(REPORT, profile, force=force, progress=progress, log=log))
+    return out
