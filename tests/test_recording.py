@@ -169,3 +169,18 @@ def test_summary_and_loss_frame_describe_the_run(tmp_path):
     assert list(frame.columns) == ["dataset", "epoch", "train", "validation"]
     assert frame.epoch.tolist() == [1, 2, 3] and (frame.dataset == "iris").all()
     np.testing.assert_array_equal(frame.validation, t.epoch_val_loss)
+
+
+def test_split_option_keeps_every_existing_cache_key(tmp_path):
+    """Adding ``split`` must not rename cached records: the default config's key is pinned (the hash every
+    chapter's cache used before the field existed); the Keras split is a different record."""
+    assert RecordConfig().key() == "765f61a863294c735998"
+    assert RecordConfig(split="stratified").key() == RecordConfig().key()
+    keras = RecordConfig(split="keras")
+    assert keras.key() != RecordConfig().key()
+    t = recording.record_sgd(dataclasses.replace(SMALL, split="keras"), cache_dir=tmp_path, progress=False)
+    assert set(t.dataset().y_val.tolist()) == {2}  # the last 30 iris rows: all virginica
+    assert set(np.unique(t.batch_indices[t.batch_indices >= 0])) == set(range(120))
+    assert recording.record_sgd(t.config, cache_dir=tmp_path, progress=False).config.split == "keras"
+    with pytest.raises(ValueError, match="split"):
+        RecordConfig(split="last")

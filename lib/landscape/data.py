@@ -2,6 +2,9 @@
 
 Every dataset comes out the same way: a train/validation split drawn with a seed, features standardised with the
 statistics of the *training* part only (no validation row ever touches the scaling), numpy float64 arrays.
+``split="keras"`` instead holds out the *last* rows in file order, unshuffled, as Keras' ``fit(validation_split=f)``
+does (``split_at = int(n (1 - f))``): for iris as scikit-learn ships it (sorted by class) the 30 validation rows are
+all *virginica* and the 120 training rows hold 50 / 50 / 20 flowers of the three classes.
 
 - ``iris``: scikit-learn's copy, 150 flowers, 4 features, 3 classes; 120 train / 30 validation (source 000,
   footnote 2), stratified by class.
@@ -35,6 +38,7 @@ from .validation import check_choice, check_scalar
 
 BUILTIN = ("iris", "auto-mpg", "digits")
 TASKS = ("classification", "regression")
+SPLITS = ("stratified", "keras")
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +113,23 @@ def _verified_raw(name: str) -> Path:
     return path
 
 
-def _split(n: int, val_fraction: float, seed: int, strata: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def keras_split(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Keras' ``validation_split``: the first ``int(n (1 - val_fraction))`` rows train, the rest validate, unshuffled.
+
+    >>> tr, va = keras_split(150, 0.2)
+    >>> len(tr), int(va[0]), int(va[-1])
+    (120, 120, 149)
+    """
+    split_at = int(n * (1.0 - val_fraction))
+    if not 0 < split_at < n:
+        raise ValueError(f"val_fraction: {val_fraction} leaves {split_at} of {n} rows for training")
+    return np.arange(split_at), np.arange(split_at, n)
+
+
+def _split(n: int, val_fraction: float, seed: int, strata: np.ndarray | None,
+           split: str = "stratified") -> tuple[np.ndarray, np.ndarray]:
+    if split == "keras":
+        return keras_split(n, val_fraction)
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(n)
@@ -133,10 +153,10 @@ def _check_finite(df: pd.DataFrame, what: str) -> None:
 
 
 def _finish(name, task, X, y, feature_names, target_name, loss, val_fraction, seed, class_names=None, info=None,
-            impute_cols=()):
+            impute_cols=(), split="stratified"):
     n = len(X)
     strata = y if task == "classification" else None
-    tr, va = _split(n, val_fraction, seed, strata)
+    tr, va = _split(n, val_fraction, seed, strata, split)
     X_tr, X_va = X[tr].astype(np.float64), X[va].astype(np.float64)
     info = dict(info or {})
     for j in impute_cols:  # median of the training part only, never of validation rows
@@ -149,7 +169,7 @@ def _finish(name, task, X, y, feature_names, target_name, loss, val_fraction, se
         raise ValueError(f"{name}: features contain NaN or inf")
     X_tr, X_va, mean, scale, n_const = _standardise(X_tr, X_va)
     info.update(n_total=n, n_train=len(tr), n_val=len(va), constant_features=n_const, seed=seed,
-                val_fraction=val_fraction, train_index=tr, val_index=va)
+                val_fraction=val_fraction, split=split, train_index=tr, val_index=va)
     if task == "classification":
         y_tr, y_va = y[tr].astype(np.int64), y[va].astype(np.int64)
         n_classes = int(y.max()) + 1
@@ -170,17 +190,21 @@ def load(
     val_fraction: float | None = None,
     missing: str = "impute",
     task: str | None = None,
+    split: str = "stratified",
 ) -> Dataset:
     """Load a dataset by name (``iris``, ``auto-mpg``, ``digits``) or from a CSV path with ``target=column``.
 
     ``val_fraction`` defaults to 0.2 (iris: 120 / 30 as in source 000; auto-MPG: 318 / 80). ``seed`` draws the
     split. ``missing`` ("impute" or "drop") is the rule for the 6 cars without horsepower. ``task`` forces
-    "classification" or "regression" for a CSV.
+    "classification" or "regression" for a CSV. ``split``: "stratified" (default; a seeded split, stratified by
+    class for classification) or "keras" (the last ``val_fraction`` of the rows in file order, unshuffled, as
+    Keras' ``validation_split``; ``seed`` is then unused).
     """
     if val_fraction is None:
         val_fraction = 0.2
     check_scalar(val_fraction, "val_fraction", float, min_val=0, max_val=1, include_boundaries="neither")
     check_choice(missing, "missing", ("impute", "drop"))
+    check_choice(split, "split", SPLITS)
     if task is not None:
         check_choice(task, "task", TASKS)
     check_scalar(seed, "seed", int, min_val=0)
@@ -191,14 +215,14 @@ def load(
         b = load_iris()
         names = ["sepal length", "sepal width", "petal length", "petal width"]
         return _finish("iris", "classification", b.data, b.target, names, "species", "cce", val_fraction, seed,
-                       class_names=list(b.target_names))
+                       class_names=list(b.target_names), split=split)
     if key == "digits":
         from sklearn.datasets import load_digits
 
         b = load_digits()
         names = [f"px{r}{c}" for r in range(8) for c in range(8)]
         return _finish("digits", "classification", b.data, b.target, names, "digit", "cce", val_fraction, seed,
-                       class_names=[str(i) for i in range(10)])
+                       class_names=[str(i) for i in range(10)], split=split)
     if key == "auto-mpg":
         df = pd.read_csv(_verified_raw("auto-mpg.csv"))
         info = {"sha256": sha256(paths.raw_dir() / "auto-mpg.csv")}
@@ -212,14 +236,15 @@ def load(
         names = numeric + list(origin.columns)
         impute = [names.index("horsepower")] if missing == "impute" else []
         return _finish("auto-mpg", "regression", X, df.mpg.to_numpy(float), names, "mpg", "mae", val_fraction,
-                       seed, info=info, impute_cols=impute)
-    return _load_csv(Path(name_or_path), target, val_fraction, seed, task)
+                       seed, info=info, impute_cols=impute, split=split)
+    return _load_csv(Path(name_or_path), target, val_fraction, seed, task, split)
 
 
 MIN_ROWS = 10  # a CSV needs at least this many rows: 20 % of them form the validation part
 
 
-def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, task: str | None) -> Dataset:
+def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, task: str | None,
+              split: str = "stratified") -> Dataset:
     if path.suffix.lower() != ".csv":
         raise ValueError(f"name_or_path must be one of {list(BUILTIN)} or a path to a .csv file, got {str(path)!r}")
     if not path.exists():
@@ -245,7 +270,7 @@ def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, ta
     info = {"path": str(path), "sha256": sha256(path)}
     try:
         return _finish(path.stem, task, feats.to_numpy(float), y, list(feats.columns), target, loss, val_fraction,
-                       seed, class_names=class_names, info=info)
+                       seed, class_names=class_names, info=info, split=split)
     except ValueError as exc:  # e.g. scikit-learn's split: name the file
         raise ValueError(f"{path}: {exc}") from None
 

@@ -54,7 +54,9 @@ class RecordConfig:
     """Everything that determines a trajectory. Equal configs give identical trajectories.
 
     ``task`` forces "classification" (one output per class, cross entropy) or "regression" for a CSV dataset;
-    None takes it from the target column's type (see :func:`landscape.data.load`).
+    None takes it from the target column's type (see :func:`landscape.data.load`). ``split`` is the train /
+    validation split of :func:`landscape.data.load`: "stratified" (default) or "keras" (the last rows held out,
+    unshuffled, as Keras' ``validation_split``).
     """
 
     dataset: str = "iris"
@@ -71,6 +73,7 @@ class RecordConfig:
     data_seed: int = 0
     dtype: str = "float32"
     task: str | None = None
+    split: str = "stratified"
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -82,15 +85,18 @@ class RecordConfig:
             check_choice(self.loss, "loss", tuple(models.LOSSES))
         if self.task is not None:
             check_choice(self.task, "task", data.TASKS)
+        check_choice(self.split, "split", data.SPLITS)
         for h in self.hidden:
             check_scalar(h, "hidden widths", int, min_val=1)
 
     def key(self) -> str:
-        """A hash of the config (and of a user CSV's content), naming the cache file. ``task=None`` is left out,
-        so records made before ``task`` existed keep their keys."""
+        """A hash of the config (and of a user CSV's content), naming the cache file. ``task=None`` and the
+        default ``split="stratified"`` are left out, so records made before these fields existed keep their keys."""
         d = dataclasses.asdict(self)
         if d["task"] is None:
             del d["task"]
+        if d["split"] == "stratified":
+            del d["split"]
         d["format"] = FORMAT_VERSION
         path = Path(self.dataset)
         if self.dataset not in data.BUILTIN and path.exists():
@@ -131,7 +137,7 @@ class Trajectory:
 
     def dataset(self) -> data.Dataset:
         return data.load(self.config.dataset, target=self.config.target, seed=self.config.data_seed,
-                         task=self.config.task)
+                         task=self.config.task, split=self.config.split)
 
     def summary(self) -> dict:
         """One row describing the run (chapter 01's table): data sizes, batch size, steps, ``m``, final losses.
@@ -294,7 +300,7 @@ def _checkpoint(ckpt: Path, config: RecordConfig, rec: dict, steps_done: int, ep
 
 def _record(config: RecordConfig, path: Path, *, progress: bool, device: torch.device, checkpoint_every: int,
             use_cache: bool) -> Trajectory:
-    ds = data.load(config.dataset, target=config.target, seed=config.data_seed, task=config.task)
+    ds = data.load(config.dataset, target=config.target, seed=config.data_seed, task=config.task, split=config.split)
     loss_name = config.loss or ds.loss
     if ds.task == "classification" and loss_name != "cce":
         raise ValueError(f"loss {loss_name!r} does not fit the classification dataset {ds.name!r}; use 'cce'")
