@@ -82,3 +82,29 @@ def test_loss_functions():
     assert models.loss_function("mae")(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 0.0])) == 1.5
     with pytest.raises(ValueError, match="loss"):
         models.loss_function("hinge")
+
+
+def test_mlp_batch_norm_keeps_the_weights_and_normalises_hidden_layers():
+    plain = models.mlp([5, 4, 3, 2], "tanh", seed=7, dtype=torch.float64)
+    normed = models.mlp([5, 4, 3, 2], "tanh", seed=7, dtype=torch.float64, batch_norm=True)
+    lin = [m for m in normed if isinstance(m, torch.nn.Linear)]
+    assert [torch.equal(a.weight, b.weight) for a, b in zip(plain[::2], lin, strict=True)] == [True] * 3
+    bns = [m for m in normed if isinstance(m, torch.nn.BatchNorm1d)]
+    assert [b.num_features for b in bns] == [4, 3] and not any(b.track_running_stats for b in bns)
+    X = torch.randn(50, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    h = normed[1](normed[0](X))  # the first hidden layer after BN: zero mean, unit (biased) variance per unit
+    assert torch.allclose(h.mean(0), torch.zeros(4, dtype=h.dtype), atol=1e-12)
+    assert torch.allclose(h.var(0, unbiased=False), torch.ones(4, dtype=h.dtype), atol=1e-4)  # eps = 1e-5 in the denominator
+
+
+def test_evaluating_restores_weights_and_flags_after_an_error():
+    net = models.mlp([3, 4, 2], seed=1).train()
+    before = models.flatten(net)
+    try:
+        with models.evaluating(net) as params:
+            torch.nn.utils.vector_to_parameters(torch.zeros_like(before), params)
+            assert not net.training and not torch.is_grad_enabled()
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert torch.equal(models.flatten(net), before) and net.training

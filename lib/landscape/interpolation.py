@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .models import evaluating
 from .projections import split_data
 
 __all__ = ["segment", "barycentric_weights", "barycentric", "bilinear", "Plane", "plane_through", "loss_at",
@@ -168,15 +169,12 @@ def loss_at(model: nn.Module, loss_fn: Callable, data, points, *, buffers=None,
     if P.shape[1] != m:
         raise ValueError(f"points must have {m} columns (the model's parameters), got {P.shape[1]}")
     B = None if buffers is None else _vectors(buffers, "buffers", P.shape[0])
-    theta0 = torch.nn.utils.parameters_to_vector(params).detach().clone()
     buf0 = buffer_vector(model)
     tens = {k: (torch.as_tensor(X, device=device).to(dtype), torch.as_tensor(y, device=device))
             for k, (X, y) in split_data(data).items()}
-    flags = [(mod, mod.training) for mod in model.modules()]
     rows = []
     try:
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model):
             for i in tqdm(range(P.shape[0]), desc="loss at points", disable=not progress):
                 torch.nn.utils.vector_to_parameters(torch.as_tensor(P[i], dtype=dtype, device=device), params)
                 if B is not None:
@@ -188,11 +186,7 @@ def loss_at(model: nn.Module, loss_fn: Callable, data, points, *, buffers=None,
                         row[mname] = float(fn(out, y))
                     rows.append(row)
     finally:
-        with torch.no_grad():
-            torch.nn.utils.vector_to_parameters(theta0, params)
         assign_buffers(model, buf0)
-        for mod, flag in flags:
-            mod.training = flag
     return pd.DataFrame(rows)
 
 

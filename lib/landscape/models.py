@@ -24,8 +24,9 @@ Flattened parameter vectors use the order of ``torch.nn.utils.parameters_to_vect
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -102,12 +103,39 @@ def mlp(
     init_value: float | None = None,
     dtype: torch.dtype = torch.float32,
     device: str | torch.device = "cpu",
+    batch_norm: bool = False,
 ) -> nn.Sequential:
     """A fully connected network ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between layers.
 
     The output layer is linear (logits for classification; the softmax of source 000 eq (3.4) lives in
     the loss). ``init`` is one of :data:`INITS` (see the module docstring); the same ``seed`` gives the
     same weights on every machine (weights are drawn in float64 on the CPU, then cast).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first, output last (at least two).
+    activation : str
+        A key of :data:`ACTIVATIONS`, applied after every hidden layer.
+    init : str
+        A weight initialiser of :data:`INITS`; ``init_value`` is the constant of ``init="constant"``.
+    seed : int
+        Seed of the weight draw.
+    dtype, device
+        Where the parameters live.
+    batch_norm : bool
+        Insert ``BatchNorm1d`` after every hidden Linear layer (before the activation). The normalisation
+        always uses the statistics of the batch it sees (``track_running_stats=False``), in train and eval mode
+        alike; its scale and shift start at 1 and 0 and draw nothing, so the weights equal those without it.
+
+    Returns
+    -------
+    torch.nn.Sequential
+
+    Examples
+    --------
+    >>> [type(m).__name__ for m in mlp([3, 4, 2], batch_norm=True)]
+    ['Linear', 'BatchNorm1d', 'ReLU', 'Linear']
     """
     sizes = _check_sizes(sizes)
     if activation not in ACTIVATIONS:
@@ -127,6 +155,8 @@ def mlp(
             lin.bias.zero_()
         layers.append(lin)
         if i < len(sizes) - 2:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(b, track_running_stats=False, dtype=torch.float64))
             layers.append(ACTIVATIONS[activation]())
     return nn.Sequential(*layers).to(dtype=dtype, device=device)
 
@@ -168,6 +198,45 @@ def assign(model: nn.Module, vec) -> nn.Module:
     with torch.no_grad():
         torch.nn.utils.vector_to_parameters(vec, model.parameters())
     return model
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Evaluate ``model`` at other weights: eval mode and ``torch.no_grad`` inside; weights and each module's
+    train/eval flag restored on exit (also after an exception). Yields the parameter list, to write into with
+    ``torch.nn.utils.vector_to_parameters``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Yields
+    ------
+    list of torch.Tensor
+        ``list(model.parameters())``.
+
+    Examples
+    --------
+    >>> net = nn.Linear(2, 1).train()
+    >>> with evaluating(net) as params:
+    ...     torch.nn.utils.vector_to_parameters(torch.zeros(3), params)
+    ...     print(float(net(torch.ones(1, 2))), net.training)
+    0.0 False
+    >>> bool(flatten(net).abs().sum() > 0), net.training
+    (True, True)
+    """
+    params = list(model.parameters())
+    theta0 = torch.nn.utils.parameters_to_vector(params).detach().clone()
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        with torch.no_grad():
+            yield params
+    finally:
+        with torch.no_grad():
+            torch.nn.utils.vector_to_parameters(theta0, params)
+        for m, flag in flags:
+            m.training = flag
 
 
 def unflatten(model: nn.Module, vec: torch.Tensor) -> dict[str, torch.Tensor]:

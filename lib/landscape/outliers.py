@@ -208,19 +208,25 @@ def exact_eigenvalues(model: nn.Module, loss: str, X, y, *, cache: bool = True, 
 
 
 def mlp_bn(sizes, activation: str = "relu", seed: int = 0, *, dtype=torch.float32) -> nn.Sequential:
-    """:func:`landscape.models.mlp` with ``BatchNorm1d`` after every hidden Linear layer (before the activation).
+    """:func:`landscape.models.mlp` with ``batch_norm=True``: ``BatchNorm1d`` after every hidden Linear layer
+    (before the activation), always on the statistics of the batch it sees (``track_running_stats=False``), in
+    train and eval mode alike, so the Hessian of the full-batch loss is that of the normalised network.
 
-    The batch norm always uses the statistics of the batch it sees (``track_running_stats=False``), in train and
-    eval mode alike, so the Hessian of the full-batch loss is that of the normalised network.
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first.
+    activation : str
+        Hidden activation (a key of :data:`landscape.models.ACTIVATIONS`).
+    seed : int
+        Seed of the Glorot-uniform weight draw (the same weights as ``models.mlp(sizes, seed=seed)``).
+    dtype : torch.dtype
+
+    Returns
+    -------
+    torch.nn.Sequential
     """
-    base = models.mlp(sizes, activation, seed=seed, dtype=dtype)
-    layers: list[nn.Module] = []
-    mods = list(base)
-    for i, m in enumerate(mods):
-        layers.append(m)
-        if isinstance(m, nn.Linear) and i < len(mods) - 1:
-            layers.append(nn.BatchNorm1d(m.out_features, track_running_stats=False, dtype=dtype))
-    return nn.Sequential(*layers)
+    return models.mlp(sizes, activation, seed=seed, dtype=dtype, batch_norm=True)
 
 
 @dataclass(frozen=True)

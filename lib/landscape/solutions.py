@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .interpolation import loss_at
+from .models import evaluating
 
 __all__ = ["functional_difference", "scaling_profile", "basin_width", "n_local_maxima"]
 
@@ -29,23 +30,14 @@ def functional_difference(model: nn.Module, points: Mapping[str, np.ndarray], X)
     with different arg-max classes. The model (eval mode) is restored afterwards."""
     if len(points) < 2:
         raise ValueError("points must name at least two parameter vectors")
-    params = list(model.parameters())
-    theta0 = torch.nn.utils.parameters_to_vector(params).detach().clone()
-    X = torch.as_tensor(X, device=theta0.device).to(theta0.dtype)
+    p0 = next(model.parameters())
+    X = torch.as_tensor(X, device=p0.device).to(p0.dtype)
     probs = {}
-    flags = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        with torch.no_grad():
-            for name, vec in points.items():
-                torch.nn.utils.vector_to_parameters(torch.as_tensor(np.asarray(vec), dtype=theta0.dtype,
-                                                                    device=theta0.device), params)
-                probs[name] = torch.softmax(model(X), dim=1).double().cpu().numpy()
-    finally:
-        with torch.no_grad():
-            torch.nn.utils.vector_to_parameters(theta0, params)
-        for m, flag in flags:
-            m.training = flag
+    with evaluating(model) as params:
+        for name, vec in points.items():
+            torch.nn.utils.vector_to_parameters(torch.as_tensor(np.asarray(vec), dtype=p0.dtype,
+                                                                device=p0.device), params)
+            probs[name] = torch.softmax(model(X), dim=1).double().cpu().numpy()
     rows = [{"a": a, "b": b, "msd": float(((probs[a] - probs[b]) ** 2).sum(axis=1).mean()),
              "disagreement": float((probs[a].argmax(1) != probs[b].argmax(1)).mean())}
             for a, b in combinations(probs, 2)]
