@@ -1,5 +1,5 @@
 """Figures of chapter 02's sensitivity study and null models (issue 8): which readings reproduce which tables,
-and ``d``, AUC against ε for point clouds that are curves by construction."""
+``d``, AUC against ε for point clouds that are curves by construction, and the learning-rate scan."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import plotting
 
-__all__ = ["plot_study", "plot_null_models"]
+__all__ = ["plot_study", "plot_null_models", "plot_lr_scan"]
 
 
 def plot_study(ranked: pd.DataFrame, tables) -> plt.Figure:
@@ -51,4 +51,29 @@ def plot_null_models(scans: dict, sgd: pd.DataFrame | None = None) -> plt.Figure
     axes[1].set(xlabel="d", ylabel="AUC ratio", title="(b) AUC ratio against d (band 0.89-0.90)")
     axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=7)
+    return fig
+
+
+def plot_lr_scan(table: pd.DataFrame, source: dict) -> plt.Figure:
+    """Three panels against the learning rate, one line per reading: (a) the largest slope of ``L(ε)`` with the
+    curve level 1/2 and the source's value, (b) ``d`` and (c) the AUC ratio at the source's ε with the source's
+    values. ``table``: :func:`landscape.training_choices.bandwidth_table` rows (column ``lr``); ``source``: keys
+    ``a_max``, ``d``, ``auc`` (the source's numbers, drawn as dashed lines)."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    t = table.dropna(subset=["reading"]) if "reading" in table else table.iloc[:0]
+    for k, (name, grp) in enumerate(t.groupby("reading", sort=False)):
+        g = grp.sort_values("lr")
+        c = plotting.COLORS[k % len(plotting.COLORS)]
+        for ax, col in zip(axes, ("a_max", "d", "auc"), strict=True):
+            ax.plot(g.lr, g[col], "o-", ms=4, color=c, label=name)
+    axes[0].axhline(0.5, color="grey", lw=1, ls=":", label="a curve (1/2)")
+    for ax, col, label in zip(axes, ("a_max", "d", "auc"), ("largest slope of L(ε)", "d at the source's ε",
+                                                           "AUC ratio at the source's ε"), strict=True):
+        ax.axhline(source[col], color="k", lw=1, ls="--", label="source")
+        ax.set(xscale="log", xlabel="learning rate", ylabel=label)
+        ax.legend(fontsize=7)
+    axes[1].set_yscale("log")
+    axes[0].set_title("(a) when is the path wider than a curve?")
+    axes[1].set_title("(b) dimension")
+    axes[2].set_title("(c) AUC ratio")
     return fig
