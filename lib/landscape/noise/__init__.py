@@ -1,7 +1,7 @@
 """How noise shapes the Hessian spectrum (source 004): noisy descent and the noise structures of Theorems 1-2
 (:mod:`.descent`), the toy valleys (:mod:`.toy_losses`), Hessian--noise alignment eq (35) (:mod:`.alignment`),
-the FDR stationarity criterion (:mod:`.fdr`), valley projection (:mod:`.valley`) and the digits networks of the
-chapter's experiments (:mod:`.nets`)."""
+the FDR stationarity criterion (:mod:`.fdr`), valley projection (:mod:`.valley`), the digits networks of the
+chapter's experiments (:mod:`.nets`, :mod:`.experiments`) and its toy experiments as frames (:mod:`.toy_runs`)."""
 
 from .alignment import Alignment, cosine_similarity, dense_alignment, matrix_free_alignment, smoothed_cross_entropy
 from .descent import (DiagonalNoise, designed_noise, isotropic_noise, noise_strength, noisy_descent, sgd_noise,

@@ -19,6 +19,7 @@ from torch import nn
 
 from .. import hessian
 from ..covariance import per_sample_grads, sgd_noise_factor
+from ..validation import check_finite, check_scalar
 
 __all__ = ["smoothed_cross_entropy", "cosine_similarity", "Alignment", "matrix_free_alignment", "dense_alignment"]
 
@@ -26,8 +27,7 @@ __all__ = ["smoothed_cross_entropy", "cosine_similarity", "Alignment", "matrix_f
 def smoothed_cross_entropy(smoothing: float = 0.1):
     """Label-smoothed cross entropy on logits (Szegedy et al. 2016; torch's ``label_smoothing``), mean over
     samples; ``smoothing = 0`` is plain cross entropy. Source 004 uses it so that a true minimum exists."""
-    if not 0.0 <= smoothing < 1.0:
-        raise ValueError(f"smoothing must lie in [0, 1), got {smoothing!r}")
+    check_scalar(smoothing, "smoothing", float, min_val=0.0, max_val=1.0, include_boundaries="left")
     return functools.partial(nn.functional.cross_entropy, label_smoothing=float(smoothing))
 
 
@@ -42,8 +42,8 @@ def cosine_similarity(A, B) -> float:
     A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
     if A.ndim != 2 or A.shape != B.shape:
         raise ValueError(f"A, B must be matrices of the same shape, got {A.shape} and {B.shape}")
-    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B))):
-        raise ValueError("A, B must be finite")
+    check_finite(A, "A")
+    check_finite(B, "B")
     den = np.sqrt(np.sum(A * A) * np.sum(B * B))
     if den == 0:
         raise ValueError("A and B must be non-zero")
@@ -96,8 +96,7 @@ def matrix_free_alignment(model: nn.Module, loss_fn, X, y, *, n_probes: int = 30
     :math:`\|H\|_F^2 = \operatorname{Tr}(H^2) \approx \frac1k\sum_j \|Hv_j\|^2` (Hutchinson, Rademacher probes
     drawn with ``seed``). ``gauss_newton`` uses the Gauss--Newton operator instead of the Hessian.
     """
-    if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 1:
-        raise ValueError(f"n_probes must be a positive integer, got {n_probes!r}")
+    check_scalar(n_probes, "n_probes", int, min_val=1)
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     F = _noise_factor(model, loss_fn, X, y)
     make = hessian.gauss_newton if gauss_newton else hessian.hessian_operator

@@ -20,21 +20,18 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..validation import check_finite, check_scalar
+
 __all__ = ["noisy_descent", "designed_noise", "sgd_noise", "isotropic_noise", "stationary_variance",
            "noise_strength", "DiagonalNoise"]
 
 
 def _finite(a, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return a
+    return np.asarray(check_finite(np.asarray(a, dtype=np.float64), name))
 
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return int(check_scalar(value, name, int, min_val=1))
 
 
 def _factor(C: np.ndarray, state: dict) -> np.ndarray:
@@ -221,14 +218,12 @@ def designed_noise(lambdas: Callable[[np.ndarray], np.ndarray], dfdlam: Callable
 def sgd_noise(lambdas, d: int, strength: float = 1.0):
     r"""SGD-like noise, eq (10): :math:`C_{ii} = (1/S - 1/M)\,\lambda_i` in the non-degenerate space
     (``strength`` :math:`= 1/S - 1/M`); Theorem 1 (it lowers the trace :math:`\sum\lambda_i`)."""
-    if not strength > 0:
-        raise ValueError(f"strength must be > 0, got {strength!r}")
+    check_scalar(strength, "strength", float, min_val=0, include_boundaries="neither")
     return designed_noise(lambdas, lambda lam: np.full_like(lam, strength), d)
 
 
 def isotropic_noise(lambdas, d: int, c: float = 1.0):
     r"""Isotropic noise in the non-degenerate space, :math:`C_{ii} = c` (Corollary 2.1: it lowers
     :math:`\log\prod\lambda_i`, i.e. eq (12) with :math:`f = c\log\prod_i\lambda_i`)."""
-    if not c > 0:
-        raise ValueError(f"c must be > 0, got {c!r}")
+    check_scalar(c, "c", float, min_val=0, include_boundaries="neither")
     return designed_noise(lambdas, lambda lam: c / lam, d)

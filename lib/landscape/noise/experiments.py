@@ -15,19 +15,21 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import hessian, models
+from ..executor import map_units
+from ..validation import check_scalar
 from .alignment import dense_alignment, matrix_free_alignment
 from .nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
-from .valley import ValleyPath, line_connected, project_to_valley, projected_path
+from .valley import Projection, ValleyPath, line_connected, project_to_valley, projected_path
 
-__all__ = ["lbfgs_minimum", "negative_eigen_sweep", "alignment_during_training", "valley_run", "shuffled_label_start"]
+__all__ = ["lbfgs_minimum", "negative_eigen_sweep", "alignment_during_training", "alignment_study", "valley_run",
+           "shuffled_label_start"]
 
 
 def lbfgs_minimum(model, loss_fn, X, y, *, max_iter: int = 1000) -> tuple[float, float]:
     """Full-batch L-BFGS (strong Wolfe line search) from the model's weights to a minimum of the training loss,
     in place; returns ``(loss, gradient norm)``. A stand-in for the source's 10k epochs of GD (lr 0.1), which on
     our net stops measurably short of the minimum (SGD then descends further instead of fluctuating above it)."""
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    check_scalar(max_iter, "max_iter", int, min_val=1)
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=max_iter, history_size=50,
                             line_search_fn="strong_wolfe", tolerance_grad=1e-9, tolerance_change=1e-14)
@@ -47,23 +49,55 @@ def lbfgs_minimum(model, loss_fn, X, y, *, max_iter: int = 1000) -> tuple[float,
     return float(loss.detach()), gnorm
 
 
-def negative_eigen_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, seed: int = 0,
+def _negative_eigen_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, seed: int) -> dict:
+    """One setting of :func:`negative_eigen_sweep` (a module-level unit for :func:`~landscape.executor.map_units`):
+    SGD from ``theta0``, then the loss and the dense Hessian's negative eigenvalues. ``theta0`` is copied:
+    :func:`landscape.models.assign` makes the parameters views of the vector it is given, so SGD would move it."""
+    models.assign(model, theta0.clone())
+    sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
+    with torch.no_grad():
+        loss = float(loss_fn(model(torch.as_tensor(X)), torch.as_tensor(y)))
+    neg, w = negative_eigen_sum(model, loss_fn, X, y)
+    return {"batch_size": S, "lr": lr, "strength": 1 / S - 1 / len(X), "epochs": epochs, "train_loss": loss,
+            "neg_sum": neg, "n_negative": int((w < 0).sum()), "top_eigenvalue": float(w[-1])}
+
+
+def negative_eigen_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, seed: int = 0, jobs=None,
                          progress: bool = False) -> pd.DataFrame:
     """Fig. 2(a) / App. A.3: from the model's current state (a GD minimum), SGD at each batch size and learning
     rate for about ``steps`` steps, then the training loss and the sum of negative Hessian eigenvalues (dense).
-    The model is restored to its starting state after each run."""
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        At the minimum; restored to that state afterwards.
+    loss_fn : callable
+        ``loss_fn(logits, y)``, picklable when ``jobs > 1`` (e.g. :func:`.smoothed_cross_entropy`).
+    X, y : tensors
+        The training set.
+    batch_sizes, lrs : sequences
+        The grid; setting ``i`` (batch-size-major) shuffles with seed ``1000 seed + i``.
+    steps : int
+        About this many SGD steps per setting (whole epochs, at least one).
+    seed : int
+        Seed of the shuffles.
+    jobs : int or None
+        Worker processes for the settings (:func:`landscape.executor.map_units`; None: ``$LANDSCAPE_JOBS``, else 1);
+        the numbers do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting: batch_size, lr, strength (1/S - 1/M), epochs, train_loss, neg_sum, n_negative,
+        top_eigenvalue.
+    """
+    steps = check_scalar(steps, "steps", int, min_val=1)
     theta0 = models.flatten(model)
-    N, rows = len(X), []
+    N = len(X)
     grid = [(int(S), float(lr)) for S in batch_sizes for lr in lrs]
-    for i, (S, lr) in enumerate(tqdm(grid, desc="sweep", disable=not progress)):
-        models.assign(model, theta0)
-        epochs = max(1, round(steps / math.ceil(N / S)))
-        sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed * 1000 + i, keep="epochs")
-        with torch.no_grad():
-            loss = float(loss_fn(model(torch.as_tensor(X)), torch.as_tensor(y)))
-        neg, w = negative_eigen_sum(model, loss_fn, X, y)
-        rows.append({"batch_size": S, "lr": lr, "strength": 1 / S - 1 / N, "epochs": epochs, "train_loss": loss,
-                     "neg_sum": neg, "n_negative": int((w < 0).sum()), "top_eigenvalue": float(w[-1])})
+    units = [(model, loss_fn, X, y, theta0, S, lr, max(1, round(steps / math.ceil(N / S))), seed * 1000 + i)
+             for i, (S, lr) in enumerate(grid)]
+    rows = map_units(_negative_eigen_unit, units, star=True, jobs=jobs, progress=progress, desc="sweep")
     models.assign(model, theta0)
     return pd.DataFrame(rows)
 
@@ -93,36 +127,122 @@ def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: in
     return pd.DataFrame(rows)
 
 
+def _alignment_unit(name: str, loss_fn, X, targets, lr: float, hidden: int, kw: dict) -> pd.DataFrame:
+    """One loss of :func:`alignment_study`: a fresh MLP trained with ``loss_fn`` (a module-level unit)."""
+    net = models.mlp([X.shape[1], hidden, 10], seed=kw["seed"], device=X.device)
+    return alignment_during_training(net, loss_fn, X, targets, lr=lr, **kw).assign(loss=name, lr=lr)
+
+
+def alignment_study(runs, X, *, hidden: int, batch_size: int, checkpoints, n_eval: int, n_probes: int = 30,
+                    seed: int = 0, jobs=None, progress: bool = False) -> pd.DataFrame:
+    """Fig. 5 / App. A.4 for several losses: per run a one-hidden-layer MLP (``hidden`` units, seed ``seed``)
+    trained by :func:`alignment_during_training`, CS(H, C) and CS(G, C) on the first ``n_eval`` samples.
+
+    Parameters
+    ----------
+    runs : sequence of (name, loss_fn, targets, lr)
+        One run per loss; ``loss_fn`` picklable when ``jobs > 1``.
+    X : tensor (N, d)
+        Training inputs (on the device the nets should use).
+    hidden, batch_size, checkpoints, n_probes, seed
+        As in :func:`alignment_during_training` (``batch_size`` is capped at N).
+    n_eval : int
+        Samples on which H and C are evaluated.
+    jobs : int or None
+        Worker processes for the runs (:func:`landscape.executor.map_units`); the numbers do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The runs' frames stacked, with columns ``loss`` (the name) and ``lr`` added.
+    """
+    check_scalar(hidden, "hidden", int, min_val=1)
+    check_scalar(n_eval, "n_eval", int, min_val=1)
+    X = torch.as_tensor(X)
+    units = []
+    for name, loss_fn, targets, lr in runs:
+        kw = {"batch_size": min(int(batch_size), len(X)), "checkpoints": checkpoints, "X_eval": X[:n_eval],
+              "y_eval": targets[:n_eval], "n_probes": n_probes, "seed": seed, "gauss_newton": True}
+        units.append((name, loss_fn, X, targets, lr, hidden, kw))
+    frames = map_units(_alignment_unit, units, star=True, jobs=jobs, progress=progress, desc="alignment")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _project_unit(model, loss_fn, X, y, theta, lr: float, threshold: float, max_steps: int) -> Projection:
+    """GD projection of one state (a module-level unit for :func:`~landscape.executor.map_units`)."""
+    return project_to_valley(flat_loss_grad(model, loss_fn, X, y), theta, lr=lr, threshold=threshold,
+                             max_steps=max_steps)
+
+
+def _valley_point(model, loss_fn, X, y, X_val, y_val, theta, n_probes: int, seed: int) -> dict:
+    """Losses and Hutchinson trace at one projected state (a module-level unit)."""
+    op = hessian.hessian_operator(models.assign(model, theta), loss_fn, (torch.as_tensor(X), torch.as_tensor(y)))
+    tr = hessian.hutchinson_trace(op, n_probes, seed=seed)
+    return {"train_loss": flat_loss(model, loss_fn, X, y)(theta), "val_loss": flat_loss(model, loss_fn, X_val,
+                                                                                         y_val)(theta),
+            "trace": tr.estimate, "trace_se": tr.stderr}
+
+
 def valley_run(model, loss_fn, X, y, X_val, y_val, *, lr: float, batch_size: int, epochs: int, start_epoch: int = 1,
                threshold: float | None = None, line_factor: float = 2.0, n_points: int = 10,
-               max_gd_steps: int = 2000, trace_probes: int = 10, seed: int = 0,
+               max_gd_steps: int = 2000, trace_probes: int = 10, seed: int = 0, jobs=None,
                progress: bool = False) -> tuple[ValleyPath, pd.DataFrame, pd.DataFrame]:
-    """Figs. 1 and 3 (Secs. 2.1.1, 4.3): SGD keeping every state; each epoch end from ``start_epoch`` projected to
-    the valley floor by GD (same ``lr``) until the training loss is below ``threshold`` (default: the smallest
-    epoch-end training loss of the run, as in the source); consecutive projections line connected when the loss
-    stays below ``line_factor * threshold`` at ``n_points`` points, refined by recursive bisection. Returns the
-    path, a frame per projected point (epoch, losses, Hutchinson trace and its standard error) and the SGD
-    run's per-epoch losses."""
+    """Figs. 1 and 3 (Secs. 2.1.1, 4.3): SGD keeping every state, its epoch ends projected to the valley floor
+    and refined by recursive bisection, then the Hessian trace along the projected path.
+
+    Each epoch end from ``start_epoch`` is projected by GD (same ``lr``) until the training loss is below
+    ``threshold`` (default: the smallest epoch-end training loss of the run, as in the source); consecutive
+    projections are line connected when the loss stays below ``line_factor * threshold`` at ``n_points`` points.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place by the SGD run (left at its last SGD state).
+    loss_fn : callable
+        Picklable when ``jobs > 1``.
+    X, y, X_val, y_val : tensors
+        Training and validation sets.
+    lr, batch_size, epochs, start_epoch, threshold, line_factor, n_points, max_gd_steps
+        As above.
+    trace_probes : int
+        Hutchinson probes per projected state (point ``k`` draws them with seed ``seed + k``).
+    seed : int
+        Seed of the SGD shuffles.
+    jobs : int or None
+        Worker processes for the epoch-end projections and the per-point traces
+        (:func:`landscape.executor.map_units`); the numbers do not depend on it.
+
+    Returns
+    -------
+    (ValleyPath, pandas.DataFrame, pandas.DataFrame)
+        The path; a frame per projected point (iteration, epoch, losses, trace and its standard error, reached,
+        connected_next); the SGD run's per-epoch losses.
+    """
     rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed, keep="all",
                      val=(X_val, y_val), progress=progress)
     thr = float(rec.train_loss.min()) if threshold is None else float(threshold)
-    lg, lf, lv = flat_loss_grad(model, loss_fn, X, y), flat_loss(model, loss_fn, X, y), flat_loss(
-        model, loss_fn, X_val, y_val)
-    path = projected_path(lambda t: rec.states[t], rec.epoch_end[start_epoch:],
+    theta_end = models.flatten(model)
+    cps = [int(c) for c in rec.epoch_end[start_epoch:]]
+    known = dict(zip(cps, map_units(_project_unit, [(model, loss_fn, X, y, rec.states[t], lr, thr, max_gd_steps)
+                                                    for t in cps], star=True, jobs=jobs, progress=progress,
+                                    desc="project"), strict=True))
+    lg, lf = flat_loss_grad(model, loss_fn, X, y), flat_loss(model, loss_fn, X, y)
+    path = projected_path(lambda t: rec.states[t], cps,
                           lambda th: project_to_valley(lg, th, lr=lr, threshold=thr, max_steps=max_gd_steps),
-                          lambda a, b: line_connected(lf, a, b, threshold=line_factor * thr, n_points=n_points))
+                          lambda a, b: line_connected(lf, a, b, threshold=line_factor * thr, n_points=n_points),
+                          known=known)
+    units = [(model, loss_fn, X, y, X_val, y_val, th, trace_probes, seed + k) for k, th in enumerate(path.states)]
+    points = map_units(_valley_point, units, star=True, jobs=jobs, progress=progress, desc="trace")
+    models.assign(model, theta_end)
     steps_per_epoch = rec.epoch_end[1]
-    rows = []
-    for k, (it, th) in enumerate(tqdm(list(zip(path.iterations, path.states, strict=True)), desc="trace",
-                                      disable=not progress)):
-        op = hessian.hessian_operator(models.assign(model, th), loss_fn, (torch.as_tensor(X), torch.as_tensor(y)))
-        tr = hessian.hutchinson_trace(op, trace_probes, seed=seed + k)
-        rows.append({"iteration": int(it), "epoch": it / steps_per_epoch, "train_loss": lf(th), "val_loss": lv(th),
-                     "trace": tr.estimate, "trace_se": tr.stderr, "reached": bool(path.reached[k]),
-                     "connected_next": bool(path.connected[k]) if k < len(path.connected) else np.nan})
+    df = pd.DataFrame(points)
+    df.insert(0, "iteration", path.iterations.astype(int))
+    df.insert(1, "epoch", path.iterations / steps_per_epoch)
+    df["reached"] = path.reached.astype(bool)
+    df["connected_next"] = [bool(c) for c in path.connected] + [np.nan]
     sgd = pd.DataFrame({"epoch": np.arange(len(rec.train_loss)), "train_loss": rec.train_loss,
                         "val_loss": rec.val_loss})
-    return path, pd.DataFrame(rows), sgd
+    return path, df, sgd
 
 
 def shuffled_label_start(model, loss_fn, X, y, n_shuffled: int, *, lr: float, batch_size: int, epochs: int,

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validation import check_finite, check_scalar
+
 __all__ = ["FDRSides", "fdr_sides", "fdr_criterion"]
 
 
@@ -65,12 +67,11 @@ def fdr_sides(thetas, grads, lr: float, *, velocities=None, basis=None, momentum
     if th.ndim != 2 or g.shape != th.shape or v.shape != th.shape or th.shape[0] == 0:
         raise ValueError(f"thetas, grads, velocities must share one (T, m) shape, got {th.shape}, {g.shape}, "
                          f"{v.shape}")
-    if not (np.all(np.isfinite(th)) and np.all(np.isfinite(g)) and np.all(np.isfinite(v))):
-        raise ValueError("thetas, grads, velocities must be finite")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    if not (0 <= momentum < 1 and 0 <= dampening < 1):
-        raise ValueError(f"momentum and dampening must lie in [0, 1), got {momentum!r}, {dampening!r}")
+    for a, name in ((th, "thetas"), (g, "grads"), (v, "velocities")):
+        check_finite(a, name)
+    check_scalar(lr, "lr", float, min_val=0, include_boundaries="neither")
+    for x, name in ((momentum, "momentum"), (dampening, "dampening")):
+        check_scalar(x, name, float, min_val=0, max_val=1, include_boundaries="left")
     if basis is not None:
         B = np.asarray(basis, dtype=np.float64)
         if B.ndim != 2 or B.shape[0] != th.shape[1]:

@@ -13,6 +13,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import hessian, models
+from ..executor import map_units
+from ..validation import check_choice, check_scalar
 from .fdr import fdr_sides
 
 __all__ = ["resize_digits", "small_cnn", "SGDRecord", "sgd_record", "flat_loss", "flat_loss_grad",
@@ -25,8 +27,7 @@ def resize_digits(X, size: int = 7) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 64:
         raise ValueError(f"X must have shape (N, 64), got {X.shape}")
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 8:
-        raise ValueError(f"size must be an integer in [1, 8], got {size!r}")
+    check_scalar(size, "size", int, min_val=1, max_val=8)
     t = torch.as_tensor(X).reshape(-1, 1, 8, 8)
     r = nn.functional.interpolate(t, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     R = r.reshape(len(X), -1).numpy()
@@ -72,10 +73,10 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
     """Plain minibatch SGD (reshuffled every epoch with ``seed``, no replacement) that keeps every state and
     minibatch gradient (``keep="all"``), only the epoch-end states (``"epochs"``). The model is updated in
     place. ``val = (X_val, y_val)`` adds the validation loss per epoch."""
-    if keep not in ("all", "epochs"):
-        raise ValueError(f"keep must be 'all' or 'epochs', got {keep!r}")
-    if not lr > 0 or isinstance(batch_size, bool) or int(batch_size) < 1 or int(epochs) < 1:
-        raise ValueError(f"lr, batch_size, epochs must be positive, got {lr!r}, {batch_size!r}, {epochs!r}")
+    check_choice(keep, "keep", ("all", "epochs"))
+    check_scalar(lr, "lr", float, min_val=0, include_boundaries="neither")
+    check_scalar(batch_size, "batch_size", int, min_val=1)
+    check_scalar(epochs, "epochs", int, min_val=1)
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     gen = torch.Generator().manual_seed(seed)
     params = list(model.parameters())
@@ -156,22 +157,51 @@ def _at(model: nn.Module, theta) -> nn.Module:
     return models.assign(model, torch.as_tensor(np.asarray(theta), dtype=p0.dtype, device=p0.device))
 
 
+def _fdr_epoch(model: nn.Module, loss_fn, X, y, state, thetas, grads, lr: float, top_k: int, seed: int) -> dict:
+    """FDR and FDR' over one epoch's steps (a module-level unit for :func:`~landscape.executor.map_units`)."""
+    op = hessian.hessian_operator(_at(model, state), loss_fn, (torch.as_tensor(X), torch.as_tensor(y)))
+    ep = hessian.eigenpairs(op, top_k, seed=seed, tol=1e-4)
+    full, top = fdr_sides(thetas, grads, lr), fdr_sides(thetas, grads, lr, basis=ep.eigenvectors)
+    return {"top_eigenvalue": float(ep.eigenvalues[0]), "o_left": full.o_left, "o_right": full.o_right,
+            "criterion_full": full.criterion, "o_left_top": top.o_left, "o_right_top": top.o_right,
+            "criterion_top": top.criterion}
+
+
 def fdr_along(record: SGDRecord, model: nn.Module, loss_fn, X, y, lr: float, *, top_k: int = 1,
-              seed: int = 0) -> pd.DataFrame:
-    """Per epoch, :math:`|O_L/O_R - 1|` (App. A.5, Fig. 6) over that epoch's steps in the raw parameter space and
+              seed: int = 0, jobs=None, progress: bool = False) -> pd.DataFrame:
+    r"""Per epoch, :math:`|O_L/O_R - 1|` (App. A.5, Fig. 6) over that epoch's steps in the raw parameter space and
     in the top-``top_k`` Hessian eigenspace at the epoch's start (Lanczos, :func:`landscape.hessian.eigenpairs`).
-    ``record`` must keep every state and gradient (``keep="all"``); ``model``'s weights are overwritten."""
+
+    Parameters
+    ----------
+    record : SGDRecord
+        A run that kept every state and gradient (``sgd_record(..., keep="all")``).
+    model : torch.nn.Module
+        The network of the run (its weights are overwritten).
+    loss_fn : callable
+        Picklable when ``jobs > 1``.
+    X, y : tensors
+        The samples on which the Hessian is evaluated.
+    lr : float
+        The run's learning rate :math:`\eta`.
+    top_k : int
+        Dimension of the eigenspace of FDR'.
+    seed : int
+        Seed of the Lanczos start vector (the same every epoch).
+    jobs : int or None
+        Worker processes for the epochs (:func:`landscape.executor.map_units`); the numbers do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per epoch: epoch, train_loss, top_eigenvalue, o_left, o_right, criterion_full, o_left_top,
+        o_right_top, criterion_top.
+    """
     if record.grads is None:
         raise ValueError("record must keep every step (sgd_record(..., keep='all'))")
-    data = (torch.as_tensor(X), torch.as_tensor(y))
-    rows = []
-    for e in range(1, len(record.epoch_end)):
-        a, b = record.epoch_end[e - 1], record.epoch_end[e]
-        th, g = record.states[a:b], record.grads[a:b]
-        op = hessian.hessian_operator(_at(model, record.states[a]), loss_fn, data)
-        ep = hessian.eigenpairs(op, top_k, seed=seed, tol=1e-4)
-        full, top = fdr_sides(th, g, lr), fdr_sides(th, g, lr, basis=ep.eigenvectors)
-        rows.append({"epoch": e, "train_loss": record.train_loss[e], "top_eigenvalue": float(ep.eigenvalues[0]),
-                     "o_left": full.o_left, "o_right": full.o_right, "criterion_full": full.criterion,
-                     "o_left_top": top.o_left, "o_right_top": top.o_right, "criterion_top": top.criterion})
-    return pd.DataFrame(rows)
+    top_k = check_scalar(top_k, "top_k", int, min_val=1)
+    ends = record.epoch_end
+    units = [(model, loss_fn, X, y, record.states[ends[e - 1]], record.states[ends[e - 1]:ends[e]],
+              record.grads[ends[e - 1]:ends[e]], lr, top_k, seed) for e in range(1, len(ends))]
+    rows = map_units(_fdr_epoch, units, star=True, jobs=jobs, progress=progress, desc="FDR")
+    return pd.DataFrame([{"epoch": e, "train_loss": record.train_loss[e], **row} for e, row in enumerate(rows, 1)])

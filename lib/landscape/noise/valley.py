@@ -10,10 +10,12 @@ refined recursively: the state C of the iteration half-way between them is proje
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..validation import check_scalar
 
 __all__ = ["Projection", "project_to_valley", "line_losses", "line_connected", "ValleyPath", "projected_path"]
 
@@ -41,10 +43,9 @@ def project_to_valley(loss_grad: Callable[[np.ndarray], tuple[float, np.ndarray]
     >>> p.reached, float(p.theta[1])
     (True, 3.0)
     """
-    if not (lr > 0 and threshold > 0):
-        raise ValueError(f"lr and threshold must be > 0, got lr={lr!r}, threshold={threshold!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
-        raise ValueError(f"max_steps must be a non-negative integer, got {max_steps!r}")
+    for x, name in ((lr, "lr"), (threshold, "threshold")):
+        check_scalar(x, name, float, min_val=0, include_boundaries="neither")
+    check_scalar(max_steps, "max_steps", int, min_val=0)
     theta = np.array(theta, dtype=np.float64)
     if theta.ndim != 1 or not np.all(np.isfinite(theta)):
         raise ValueError("theta must be a finite 1-D vector")
@@ -58,8 +59,7 @@ def project_to_valley(loss_grad: Callable[[np.ndarray], tuple[float, np.ndarray]
 
 def line_losses(loss: Callable[[np.ndarray], float], a, b, n_points: int = 10) -> np.ndarray:
     """The loss at ``n_points`` evenly spaced points of the segment from ``a`` to ``b`` (ends included)."""
-    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 2:
-        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
+    check_scalar(n_points, "n_points", int, min_val=2)
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
@@ -92,18 +92,20 @@ class ValleyPath:
 
 def projected_path(state_at: Callable[[int], np.ndarray], checkpoints: Sequence[int],
                    project: Callable[[np.ndarray], Projection],
-                   connected: Callable[[np.ndarray, np.ndarray], bool]) -> ValleyPath:
+                   connected: Callable[[np.ndarray, np.ndarray], bool], *,
+                   known: Mapping[int, Projection] | None = None) -> ValleyPath:
     """The projected path of Sec. 2.1.1 with its recursive bisection.
 
     ``state_at(t)`` is the SGD state after ``t`` iterations; ``checkpoints`` increasing iterations (e.g. epoch
     ends); ``project(theta) -> Projection`` (e.g. :func:`project_to_valley`); ``connected(a, b) -> bool``
     (e.g. :func:`line_connected`). Between consecutive checkpoints A, B that are not connected the
-    iteration ``(A + B) // 2`` is inserted, recursively, until pairs are connected or adjacent.
+    iteration ``(A + B) // 2`` is inserted, recursively, until pairs are connected or adjacent. ``known`` maps
+    iterations to projections already computed (e.g. the checkpoints', in parallel); they are not recomputed.
     """
     cps = [int(c) for c in checkpoints]
     if len(cps) < 2 or any(b <= a for a, b in zip(cps, cps[1:], strict=False)):
         raise ValueError(f"checkpoints must be at least two increasing iterations, got {checkpoints!r}")
-    memo: dict[int, Projection] = {}
+    memo: dict[int, Projection] = dict(known or {})
 
     def proj(t: int) -> Projection:
         if t not in memo:
