@@ -1,6 +1,7 @@
 """Spectral outlier tools (source 003, Sec. 5.5) against dense float64 answers."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -86,3 +87,20 @@ def test_mlp_bn_uses_batch_statistics():
     assert torch.allclose(z.mean(0), torch.zeros(4, dtype=torch.float64), atol=1e-12)
     g = outliers.batch_gradients(net, models.loss_function("cce"), X, torch.zeros(30, dtype=torch.long), 10)
     assert g.shape == (3, models.n_params(net))
+
+
+def test_track_spectra_is_bit_identical_for_one_and_two_workers_and_matches_snapshot(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(64, 5, generator=g, dtype=torch.float64), torch.randint(0, 3, (64,), generator=g)
+    make = lambda: {"plain": (models.mlp([5, 6, 3], seed=0), None), "BN": (outliers.mlp_bn([5, 6, 3], seed=0), 32)}
+    kw = dict(train=(X.float(), y), evaluate=(X, y), snapshots=[0, 1, 2], lr=0.05, k=2, slq=(1, 5))
+    one = outliers.track_spectra(make(), jobs=1, cache_dir=tmp_path / "a", **kw)
+    two = outliers.track_spectra(make(), jobs=2, cache_dir=tmp_path / "b", **kw)
+    pd.testing.assert_frame_equal(one.table, two.table, check_exact=True)
+    assert list(zip(one.table.net, one.table.epoch)) == [(n, e) for e in (0, 1, 2) for n in ("plain", "BN")]
+    assert all(np.array_equal(one.densities[key].density, two.densities[key].density) for key in one.densities)
+    snap = outliers.snapshot(models.mlp([5, 6, 3], seed=0), "cce", X, y, k=2, seed=0)  # epoch 0 = the initial net
+    row = one.table.iloc[0]
+    assert (row.loss, row.lambda_1, row.zeta) == (snap.loss, float(snap.top[0]), snap.zeta)
+    with pytest.raises(ValueError, match="snapshots"):
+        outliers.track_spectra(make(), snapshots=[2, 1], **{k: v for k, v in kw.items() if k != "snapshots"})

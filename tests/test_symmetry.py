@@ -4,6 +4,7 @@ import copy
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -97,3 +98,36 @@ def test_throng_distances_of_single_flips_exact():
         unit = np.concatenate([W1[u], [b1[u]], W2[:, u]])
         assert abs(np.linalg.norm(rows[k] - rows[0]) - 2 * np.linalg.norm(unit)) <= 1e-12
     assert not symmetry.is_generator(els[0])
+
+
+def _teacher():
+    teacher = models.mlp([3, 2, 1], "tanh", seed=0, dtype=torch.float64)
+    g = torch.Generator().manual_seed(1)
+    models.assign(teacher, torch.randn(models.n_params(teacher), generator=g, dtype=torch.float64))
+    X = torch.randn(30, 3, generator=g, dtype=torch.float64)
+    return teacher, X, teacher(X).detach()
+
+
+def test_student_distances_bit_identical_for_one_and_two_workers():
+    teacher, X, y = _teacher()
+    one = symmetry.student_distances(teacher, X, y, 3, epochs=20, jobs=1)
+    pd.testing.assert_frame_equal(one, symmetry.student_distances(teacher, X, y, 3, epochs=20, jobs=2),
+                                  check_exact=True)
+    assert list(one.student) == [0, 1, 2]
+    assert (one.nearest_copy_distance <= one.raw_distance + 1e-12).all()  # the identity is in the throng
+    with pytest.raises(ValueError, match="n_students"):
+        symmetry.student_distances(teacher, X, y, 0, epochs=1)
+
+
+def test_fdc_points_distances_exact():
+    teacher, X, y = _teacher()
+    fr = symmetry.fdc_points(teacher, X, y, 20, seed=3)
+    rows, _ = symmetry.throng(teacher)
+    rng = np.random.default_rng(3)
+    scales, xis = rng.uniform(0, 3, 20), rng.standard_normal((20, rows.shape[1]))
+    assert np.array_equal(fr.scale, scales)
+    np.testing.assert_allclose(fr.plain, scales * np.linalg.norm(xis, axis=1), rtol=1e-12)
+    assert (fr.modulo_G <= fr.plain + 1e-12).all() and (fr.error >= 0).all()
+    assert symmetry.fdc_points(teacher, X, y, 1, max_scale=1e-300).error.iloc[0] == pytest.approx(0, abs=1e-12)
+    with pytest.raises(ValueError, match="max_scale"):
+        symmetry.fdc_points(teacher, X, y, 2, max_scale=0.0)
