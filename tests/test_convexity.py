@@ -42,6 +42,16 @@ def test_curvature_ratio_map_restores_weights_and_matches_pointwise():
     assert row.lambda_min == pytest.approx(w[0], abs=1e-9 * w[-1])
 
 
+def test_curvature_ratio_map_is_bit_identical_for_one_and_two_workers():
+    net, X, y = _tiny()
+    d1, d2 = (np.random.default_rng(k).standard_normal(models.n_params(net)) for k in (0, 1))
+    run = lambda jobs: convexity.curvature_ratio_map(net, F.cross_entropy, (X, y), d1, d2, [0.0, 0.3], [-0.2, 0.1],
+                                                     tol=1e-8, jobs=jobs)
+    pd.testing.assert_frame_equal(run(1), run(2), check_exact=True)
+    with pytest.raises(ValueError, match="d2"):
+        convexity.curvature_ratio_map(net, F.cross_entropy, (X, y), d1, np.full_like(d2, np.nan), [0.0], [0.0])
+
+
 def test_surface_nonconvexity_of_a_rotated_saddle_and_a_bowl():
     g = np.linspace(-1, 1, 9)
     A, B = np.meshgrid(g, g, indexing="ij")
@@ -81,3 +91,22 @@ def test_residual_mlp_counts_and_skip():
     assert torch.equal(models.flatten(a), models.flatten(b)) and not torch.allclose(a(x), b(x))
     with pytest.raises(ValueError, match="depth"):
         residual_mlp(64, 10, depth=-1)
+
+
+def test_train_family_is_bit_identical_for_one_and_two_workers(tmp_path):
+    from landscape import projections
+    from landscape.residual import train_family
+
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(40, 5, generator=g), torch.randint(0, 3, (40,), generator=g)
+    kw = dict(train=(X, y), splits={"train": (X, y), "test": (X[:20], y[:20])}, loss_fn=F.cross_entropy,
+              grid=np.linspace(-1, 1, 3), epochs=2, batch_size=10, metrics={"accuracy": projections.accuracy})
+    one = train_family([(1, 4, True), (0, 3, False)], jobs=1, cache_dir=tmp_path / "a", **kw)
+    two = train_family([(1, 4, True), (0, 3, False)], jobs=2, cache_dir=tmp_path / "b", **kw)
+    for a, b in zip(one, two, strict=True):
+        assert a.row == b.row
+        pd.testing.assert_frame_equal(a.surface, b.surface, check_exact=True)
+        assert torch.equal(models.flatten(a.model), models.flatten(b.model)) and np.array_equal(a.d1, b.d1)
+    assert [m.row["layers"] for m in one] == [4, 2] and one[0].row["n_params"] == 6 * 4 + 2 * 20 + 2 * 2 * 4 + 4 * 3 + 3  # inp, fc1+fc2, two BNs, out
+    centre = one[0].surface.query("alpha == 0 and beta == 0 and split == 'test'")
+    assert one[0].row["test_error"] == 1 - float(centre.accuracy.iloc[0])

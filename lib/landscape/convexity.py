@@ -13,6 +13,7 @@ r"""How convex is a landscape, and what does a 2-D picture hide? (source 003, Se
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,9 +22,10 @@ import pandas as pd
 import scipy.sparse.linalg as spla
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import hessian
+from .executor import map_units
+from .validation import check_finite
 
 __all__ = ["CurvatureRatio", "curvature_ratio", "curvature_ratio_map", "surface_nonconvexity", "sharpness"]
 
@@ -54,36 +56,60 @@ def curvature_ratio(model: nn.Module, loss_fn: Callable, data, *, tol: float = 1
     return CurvatureRatio(lmin, lmax, ratio, int(getattr(op, "n_matvecs", 0)))
 
 
+def _ratio_at(model: nn.Module, loss_fn: Callable, data, theta: torch.Tensor, tol: float, seed: int,
+              dtype) -> CurvatureRatio:
+    """One unit of :func:`curvature_ratio_map`: :func:`curvature_ratio` of a copy of ``model`` at ``theta``."""
+    net = copy.deepcopy(model)
+    with torch.no_grad():
+        torch.nn.utils.vector_to_parameters(theta, net.parameters())
+    return curvature_ratio(net, loss_fn, data, tol=tol, seed=seed, dtype=dtype)
+
+
 def curvature_ratio_map(model: nn.Module, loss_fn: Callable, data, d1, d2, alphas, betas, *, tol: float = 1e-4,
-                        seed: int = 0, dtype=None, progress: bool = False) -> pd.DataFrame:
+                        seed: int = 0, dtype=None, jobs: int | None = None, progress: bool = False) -> pd.DataFrame:
     r""":func:`curvature_ratio` at :math:`\theta^* + \alpha\,d_1 + \beta\,d_2` for every grid pair (Fig. 11 of the
-    source). The model's weights are restored afterwards. Returns ``alpha, beta, lambda_min, lambda_max, ratio``.
+    source).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta^*`; it is not changed (each grid point works on a copy).
+    loss_fn, data
+        As in :func:`curvature_ratio`.
+    d1, d2 : array_like
+        The plane's directions, one entry per parameter.
+    alphas, betas : array_like
+        Grid coordinates along ``d1`` and ``d2``.
+    tol, seed, dtype
+        Of each :func:`curvature_ratio` (every grid point uses the same ``seed``).
+    jobs : int or None
+        Worker processes for the grid points (:func:`landscape.executor.map_units`; None: ``$LANDSCAPE_JOBS``,
+        else 1). The numbers do not depend on it.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``alpha, beta, lambda_min, lambda_max, ratio``, alpha-major.
     """
-    params = list(model.parameters())
-    theta0 = torch.nn.utils.parameters_to_vector(params).detach().clone()
+    theta0 = torch.nn.utils.parameters_to_vector(model.parameters()).detach().clone()
     m = theta0.numel()
     D = []
     for name, d in (("d1", d1), ("d2", d2)):
         v = np.asarray(d, dtype=np.float64).reshape(-1)
-        if v.size != m or not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} must be {m} finite numbers, got {v.size}")
-        D.append(torch.as_tensor(v, dtype=theta0.dtype, device=theta0.device))
-    a = np.asarray(alphas, dtype=np.float64).reshape(-1)
-    b = np.asarray(betas, dtype=np.float64).reshape(-1)
-    if a.size == 0 or b.size == 0 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError("alphas and betas must be non-empty and finite")
-    rows = []
-    try:
-        for x, y in tqdm([(x, y) for x in a for y in b], desc="|lmin/lmax| map", disable=not progress):
-            with torch.no_grad():
-                torch.nn.utils.vector_to_parameters(theta0 + float(x) * D[0] + float(y) * D[1], params)
-            r = curvature_ratio(model, loss_fn, data, tol=tol, seed=seed, dtype=dtype)
-            rows.append({"alpha": float(x), "beta": float(y), "lambda_min": r.lambda_min,
-                         "lambda_max": r.lambda_max, "ratio": r.ratio})
-    finally:
-        with torch.no_grad():
-            torch.nn.utils.vector_to_parameters(theta0, params)
-    return pd.DataFrame(rows)
+        if v.size != m:
+            raise ValueError(f"{name} must have {m} entries (the model's parameters), got {v.size}")
+        D.append(torch.as_tensor(check_finite(v, name), dtype=theta0.dtype, device=theta0.device))
+    a = check_finite(np.asarray(alphas, dtype=np.float64).reshape(-1), "alphas")
+    b = check_finite(np.asarray(betas, dtype=np.float64).reshape(-1), "betas")
+    if a.size == 0 or b.size == 0:
+        raise ValueError("alphas and betas must be non-empty")
+    grid = [(float(x), float(y)) for x in a for y in b]
+    units = [(model, loss_fn, data, theta0 + x * D[0] + y * D[1], tol, seed, dtype) for x, y in grid]
+    ratios = map_units(_ratio_at, units, star=True, jobs=jobs, progress=progress, desc="|lmin/lmax| map")
+    return pd.DataFrame([{"alpha": x, "beta": y, "lambda_min": r.lambda_min, "lambda_max": r.lambda_max,
+                          "ratio": r.ratio} for (x, y), r in zip(grid, ratios, strict=True)])
 
 
 def surface_nonconvexity(alphas, betas, Z) -> float:
