@@ -8,6 +8,7 @@ the source's networks (the chapter names each difference).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,12 +17,13 @@ from tqdm.auto import tqdm
 
 from .. import hessian, models
 from ..executor import map_units
-from ..validation import check_scalar
+from ..validation import check_finite, check_scalar
 from .alignment import dense_alignment, matrix_free_alignment
 from .nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 from .valley import Projection, ValleyPath, line_connected, project_to_valley, projected_path
 
-__all__ = ["lbfgs_minimum", "negative_eigen_sweep", "alignment_during_training", "alignment_study", "valley_run",
+__all__ = ["lbfgs_minimum", "negative_eigen_sweep", "alignment_during_training", "alignment_study",
+           "NegativeCurvatureFit", "negative_curvature_fit", "valley_run",
            "shuffled_label_start"]
 
 
@@ -100,6 +102,54 @@ def negative_eigen_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, 
     rows = map_units(_negative_eigen_unit, units, star=True, jobs=jobs, progress=progress, desc="sweep")
     models.assign(model, theta0)
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class NegativeCurvatureFit:
+    """Fig. 2(a)'s line: ``neg_sum ~ slope * excess_loss + intercept`` (least squares) with its ``r2``, the
+    intercept ``intercept_raw`` of the same fit against the raw training loss, and ``linear``: ``r2 >= r2_min`` and
+    ``|intercept| <= intercept_share * max |neg_sum|`` (proportional, the claim of App. A.3)."""
+
+    slope: float
+    intercept: float
+    r2: float
+    intercept_raw: float
+    linear: bool
+
+
+def negative_curvature_fit(sweep: pd.DataFrame, loss_min: float, *, r2_min: float = 0.9,
+                           intercept_share: float = 0.05) -> NegativeCurvatureFit:
+    """The fit of Fig. 2(a) to a :func:`negative_eigen_sweep` frame, against the loss above ``loss_min``.
+
+    Parameters
+    ----------
+    sweep : pandas.DataFrame
+        With columns ``train_loss`` and ``neg_sum`` (at least two rows).
+    loss_min : float
+        The training loss at the minimum (label smoothing keeps it above zero).
+    r2_min, intercept_share : float
+        The thresholds of ``linear``.
+
+    Returns
+    -------
+    NegativeCurvatureFit
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fit = negative_curvature_fit(pd.DataFrame({"train_loss": [1.1, 1.2, 1.3], "neg_sum": [-2., -4., -6.]}), 1.0)
+    >>> round(fit.slope, 6), abs(round(fit.intercept, 6)), round(fit.r2, 6), fit.linear
+    (-20.0, 0.0, 1.0, True)
+    """
+    check_finite(loss_min, "loss_min")
+    if len(sweep) < 2:
+        raise ValueError(f"sweep must have at least two rows, got {len(sweep)}")
+    excess = sweep.train_loss - loss_min
+    slope, intercept = np.polyfit(excess, sweep.neg_sum, 1)
+    r2 = np.corrcoef(excess, sweep.neg_sum)[0, 1] ** 2
+    intercept_raw = np.polyfit(sweep.train_loss, sweep.neg_sum, 1)[1]
+    linear = bool(r2 >= r2_min and abs(intercept) <= intercept_share * sweep.neg_sum.abs().max())
+    return NegativeCurvatureFit(float(slope), float(intercept), float(r2), float(intercept_raw), linear)
 
 
 def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: int, checkpoints, X_eval, y_eval,
