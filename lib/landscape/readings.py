@@ -63,7 +63,11 @@ COVARIANCES = {
     "eq 2.7/2.8": ("fisher", "batch"),
 }
 AUC_METHODS = ("trapezoid", "sum")
-CACHE_FORMAT = 1
+#: 2: distances stored as float32 (format 1 stored float64, 46 MB per matrix at M = 2400; its files are never read).
+CACHE_FORMAT = 2
+#: Storage type of the cached distances. Rounding d² to float32 changes it by at most 6e-8 relative; d and the AUC
+#: computed from it are checked against float64 in ``tests/test_readings_storage.py``.
+STORAGE = np.float32
 
 
 @dataclass(frozen=True)
@@ -126,15 +130,28 @@ def _cache_path(traj, kind: str, rcond: float, cache_dir) -> Path:
     return base / "readings" / f"{hashlib.sha256(blob.encode()).hexdigest()[:20]}.npy"
 
 
-def _pass(traj, kinds, rconds, threads, progress) -> dict:
-    """One loop over the points: per-sample gradients, one SVD per factor kind, every cutoff from a cumsum."""
+def _pass(traj, kinds, rconds, progress) -> dict:
+    """One loop over the points: per-sample gradients, one SVD per factor kind, every cutoff from a cumsum.
+
+    The products run blocked (:class:`landscape.diffusion.distances.Blocks`, the code of
+    :func:`~landscape.diffusion.mahalanobis_sq`). Returns ``{(kind, rcond): (M, M) float64}``."""
     from tqdm.auto import tqdm
+
+    from .diffusion.distances import Blocks
 
     net, X, y, loss = manifold._grad_setup(traj)
     N = X.shape[0]
     M = traj.M
     Xt = torch.from_numpy(traj.params - traj.params.mean(axis=0))
     Q = {(k, rc): torch.zeros((M, M), dtype=torch.float64) for k in kinds for rc in rconds}
+
+    def emit(i, Y, payload):
+        k, kept = payload
+        C = torch.cumsum(Y * Y, dim=1)
+        for rc, kr in kept.items():
+            Q[k, rc][i] = C[:, kr - 1]
+
+    blocks = Blocks(Xt, emit)
     for i in tqdm(range(M), disable=not progress, desc="eq 2.5, all cutoffs"):
         G = cov.per_sample_grads(net, loss, X, y, params=torch.from_numpy(traj.params[i]))
         for k in kinds:
@@ -144,11 +161,8 @@ def _pass(traj, kinds, rconds, threads, progress) -> dict:
                 continue  # C = 0: C⁺ = 0, the row stays 0
             kept = {rc: int((s * s > rc * s[0] * s[0]).sum()) for rc in rconds}
             r = max(kept.values())
-            Y = Xt @ Vt[:r].T
-            Y -= Y[i].clone()
-            C = torch.cumsum((Y / s[:r]) ** 2, dim=1)
-            for rc, kr in kept.items():
-                Q[k, rc][i] = C[:, kr - 1]
+            blocks.add(i, Vt[:r] / s[:r, None], (k, kept))
+    blocks.flush()
     out = {}
     for key, q in Q.items():
         d2 = 0.5 * (q + q.T)
@@ -165,8 +179,11 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
     (``kind="sample"``: eq (2.6) without its batch factor) or ``F = G/√N`` (``kind="fisher"``: eq (2.7) without
     its batch factor). ``rcond`` keeps the eigenvalues of ``C`` above ``rcond · λ_max``, as
     :func:`landscape.diffusion.mahalanobis_sq` does; the results agree with it to rounding. Per point: one
-    gradient evaluation, one thin SVD per kind, one ``M × m × rank`` product; every cutoff comes from one
-    cumulative sum over the singular directions. Cached per ``(kind, rcond)`` in ``data/cache/readings/``.
+    gradient evaluation, one thin SVD per kind, and the ``M × m × rank`` products stacked into large GEMMs as in
+    :func:`~landscape.diffusion.mahalanobis_sq`; every cutoff comes from one cumulative sum over the singular
+    directions. Cached per ``(kind, rcond)`` in ``data/cache/readings/`` as float32 (:data:`STORAGE`); the
+    returned float64 arrays hold the stored values whether they were computed now or loaded, so a result never
+    depends on the cache's state.
 
     >>> from landscape.recording import RecordConfig, record_sgd
     >>> import tempfile
@@ -188,17 +205,18 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
         paths_k = {rc: _cache_path(traj, k, rc, cache_dir) for rc in rconds}
         if cache and all(p.exists() for p in paths_k.values()):
             loaded = {rc: np.load(p, allow_pickle=False) for rc, p in paths_k.items()}
-            if all(a.shape == (traj.M, traj.M) for a in loaded.values()):
-                out.update({(k, rc): a for rc, a in loaded.items()})
+            if all(a.shape == (traj.M, traj.M) and a.dtype == STORAGE for a in loaded.values()):
+                out.update({(k, rc): a.astype(np.float64) for rc, a in loaded.items()})
                 continue
         todo.append(k)
     if todo:
         with limit_threads(threads):
-            fresh = _pass(traj, todo, rconds, threads, progress)
+            fresh = _pass(traj, todo, rconds, progress)
         for key, a in fresh.items():
+            stored = a.astype(STORAGE)
             if cache:
-                _save(_cache_path(traj, key[0], key[1], cache_dir), a)
-        out.update(fresh)
+                _save(_cache_path(traj, key[0], key[1], cache_dir), stored)
+            out[key] = stored.astype(np.float64)  # the stored values, cached or not: the same numbers either way
     return out
 
 

@@ -124,7 +124,7 @@ def mahalanobis_sq(
 
     Xt = torch.from_numpy(X - X.mean(axis=0))
     Q = torch.empty((M, M), dtype=torch.float64)
-    block: list[tuple[int, torch.Tensor]] = []
+    blocks = Blocks(Xt, lambda i, Y, _: Q.__setitem__(i, (Y * Y).sum(dim=1)))
     with limit_threads(threads):
         for i in tqdm(range(M), disable=not progress, desc="Mahalanobis"):
             F = get(i)
@@ -138,13 +138,11 @@ def mahalanobis_sq(
             if W.shape[0] == 0:
                 Q[i] = 0.0
             elif dtype == np.float64:
-                block.append((i, W))
-                if sum(w.shape[0] for _, w in block) >= _BLOCK_ROWS:
-                    _rows_from_block(Xt, block, Q)
+                blocks.add(i, W)
             else:
                 Y = (Xt - Xt[i]).float() @ W.T.float()
                 Q[i] = (Y * Y).sum(dim=1).double()
-        _rows_from_block(Xt, block, Q)
+        blocks.flush()
     out = 0.5 * (Q + Q.T)
     out.fill_diagonal_(0.0)
     return out.numpy()
@@ -156,18 +154,36 @@ def mahalanobis_sq(
 _BLOCK_ROWS = 2048
 
 
-def _rows_from_block(Xt: torch.Tensor, block: list, Q: torch.Tensor) -> None:
-    """``Q[i] = ‖W_i (x_j − x_i)‖²`` for every ``(i, W_i)`` of ``block`` from one product; empties ``block``."""
-    if not block:
-        return
-    Y = Xt @ torch.cat([W for _, W in block]).T
-    start = 0
-    for i, W in block:
-        Yi = Y[:, start:start + W.shape[0]]
-        Yi = Yi - Yi[i]
-        Q[i] = (Yi * Yi).sum(dim=1)
-        start += W.shape[0]
-    block.clear()
+class Blocks:
+    """The blocked all-pairs product of eq (2.5), shared by :func:`mahalanobis_sq` and
+    :func:`landscape.readings.cutoff_distances`.
+
+    ``add(i, W_i, payload)`` queues point ``i``'s ``W_i`` (``r_i × m``); once :data:`_BLOCK_ROWS` rows are queued
+    (and at ``flush()``) one product ``X̃ [W_a; W_b; …]ᵀ`` serves them all, and ``emit(i, Y_i, payload)`` receives
+    ``Y_i = (X̃ − 1 x̃_iᵀ) W_iᵀ`` (``M × r_i``: row ``j`` is ``W_i (x_j − x_i)``) for each queued point in order.
+    ``X̃`` is the points centred at their mean (``M × m``, float64). The grouping depends only on the ranks
+    ``r_i``, never on threads or workers, so results are reproducible bit for bit.
+    """
+
+    def __init__(self, Xt: torch.Tensor, emit):
+        self.Xt, self.emit, self.block, self.rows = Xt, emit, [], 0
+
+    def add(self, i: int, W: torch.Tensor, payload=None) -> None:
+        self.block.append((i, W, payload))
+        self.rows += W.shape[0]
+        if self.rows >= _BLOCK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.block:
+            return
+        Y = self.Xt @ torch.cat([W for _, W, _ in self.block]).T
+        start = 0
+        for i, W, payload in self.block:
+            Yi = Y[:, start:start + W.shape[0]]
+            self.emit(i, Yi - Yi[i], payload)
+            start += W.shape[0]
+        self.block, self.rows = [], 0
 
 
 def euclidean_sq(points) -> np.ndarray:
