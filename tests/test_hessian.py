@@ -458,3 +458,16 @@ def test_curvature_trace_scan_quadratic_does_not_depend_on_interval():
     np.testing.assert_allclose(scan.estimate, h.estimate, rtol=1e-7)
     with pytest.raises(ValueError, match="half_widths"):
         hs.curvature_trace_scan(lambda x: 0.0, np.zeros(4), 3, [0.0])
+
+
+def test_slq_density_does_not_depend_on_jobs():
+    m = _model(sizes=(4, 5, 3))
+    X, y = _data(n=30)
+    op = hs.hessian_operator(m, CE, (X, y), dtype=torch.float64)
+    one = hs.slq_density(op, n_probes=3, n_steps=8, seed=2, jobs=1)
+    assert op.n_matvecs == one.n_matvecs == 3 * 8
+    two = hs.slq_density(op, n_probes=3, n_steps=8, seed=2, jobs=2)
+    assert two.n_matvecs == one.n_matvecs and two.sigma == one.sigma
+    np.testing.assert_array_equal(two.density, one.density)
+    for a, b in zip(one.nodes + one.weights, two.nodes + two.weights, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -135,3 +135,19 @@ def test_plane_gains_fixed_reference_width():
     np.testing.assert_allclose(g.test_gain_pct, [10.0, -20.0])
     with pytest.raises(ValueError, match="reference_width"):
         planes.plane_gains(s, "ref", reference_width=3.0)
+
+
+def test_plane_sweep_and_scans_do_not_depend_on_jobs():
+    m = _linear()
+    data = {"train": _data(20, 0), "test": _data(10, 1)}
+    d1, d2 = planes.unit_gaussian_plane(3, seed=1)
+    ps = {"a": (d1, d2), "b": (d2, d1)}
+    one = planes.plane_sweep(m, MSE, data, ps, [0.5, 2.0], 5, jobs=1)
+    two = planes.plane_sweep(m, MSE, data, ps, [0.5, 2.0], 5, jobs=2)
+    pd.testing.assert_frame_equal(one.summary, two.summary, check_exact=True)
+    assert list(one.surfaces) == list(two.surfaces) == [("a", 0.5), ("a", 2.0), ("b", 0.5), ("b", 2.0)]
+    for key in one.surfaces:
+        pd.testing.assert_frame_equal(one.surfaces[key], two.surfaces[key], check_exact=True)
+    lines = [planes.direction_scans(m, MSE, data, {"u": d1, "v": d2}, [0.1, 1.0], 5, jobs=j) for j in (1, 2)]
+    pd.testing.assert_frame_equal(lines[0], lines[1], check_exact=True)
+    assert list(lines[0].drop_duplicates(["direction", "half_width"]).direction) == ["u", "u", "v", "v"]

@@ -194,3 +194,13 @@ def test_toy_planes_show_the_saddle():
     corner = a[(a.alpha == 1.0) & (a.beta == 0.0)].loss.iloc[0]
     assert corner == pytest.approx(0.5, abs=1e-8)  # 0.5 * lambda_max * alpha^2 along v_max
     assert (surfaces["(c) Hessian: two negative"].loss <= 1e-12).all()
+
+
+def test_saddle_operator_is_the_autograd_hessian_to_the_last_bit():
+    s = toys.saddle_shifted(400, 100)
+    V = np.random.default_rng(3).standard_normal((400, 5))
+    auto = hs.function_hessian_operator(s.loss, np.zeros(400))
+    exact = s.hessian_operator()
+    np.testing.assert_array_equal(exact @ V, auto @ V)
+    np.testing.assert_array_equal(exact @ V[:, 0], s.curvatures * V[:, 0])
+    assert exact.n_matvecs == 6

@@ -1,6 +1,9 @@
 """The trained-point pipeline of chapter 03 and the digits stand-ins: exact answers on small models."""
 
+import copy
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -110,3 +113,77 @@ def test_point_planes_kinds():
     assert list(head.plane) == ["hessian"]
     with pytest.raises(ValueError, match="kinds"):
         trained_point.point_planes(point, MSE, data, factors=[3.0], random_ranges=[1.0], n_points=3, kinds=("pca",))
+
+
+def test_study_points_do_not_depend_on_jobs():
+    net, data = _regression()
+    torch.manual_seed(5)
+    other = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    models = {"a": net, "b": other}
+    one = trained_point.study_points(models, MSE, data, lr=0.1, seed=2, jobs=1)
+    two = trained_point.study_points(models, MSE, data, lr=0.1, seed=2, jobs=2)
+    assert list(one) == list(two) == ["a", "b"]
+    for name in models:
+        assert one[name].row() == two[name].row()
+        np.testing.assert_array_equal(one[name].directions.directions, two[name].directions.directions)
+    single = trained_point.study_point("a", net, MSE, data, lr=0.1, seed=2)
+    np.testing.assert_array_equal(single.directions.eigenvalues, one["a"].directions.eigenvalues)
+
+
+def test_point_planes_do_not_depend_on_jobs():
+    net, data = _regression()
+    point = trained_point.study_point("toy", net, MSE, data, lr=0.1)
+    kw = dict(factors=[1.0, 3.0], random_ranges=[1.0], n_points=5, seed=4)
+    one = trained_point.point_planes(point, MSE, data, jobs=1, **kw)
+    two = trained_point.point_planes(point, MSE, data, jobs=2, **kw)
+    pd.testing.assert_frame_equal(one.summary, two.summary, check_exact=True)
+    with pytest.raises(ValueError, match="factors"):
+        trained_point.point_planes(point, MSE, data, factors=[0.0], random_ranges=[1.0], n_points=5)
+    with pytest.raises(ValueError, match="factors"):
+        trained_point.point_planes(point, MSE, data, factors=[float("nan")], random_ranges=[1.0], n_points=5)
+
+
+def test_classifier_studies_do_not_depend_on_jobs(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    data = {"train": (torch.rand(60, 64, generator=g), torch.randint(0, 10, (60,), generator=g)),
+            "test": (torch.rand(30, 64, generator=g), torch.randint(0, 10, (30,), generator=g))}
+    kw = dict(seed=0, width=4, epochs=2, lr=0.05, plane_factor=3.0, plane_range=1.0, n_points=3, plane_seed=7,
+              ncv=20, eig_tol=1e-6, cache_dir=tmp_path)
+    one = trained_point.classifier_studies(["resnet", "densenet"], data, jobs=1, **kw)
+    two = trained_point.classifier_studies(["resnet", "densenet"], data, jobs=2, **kw)  # from the cache
+    assert list(one) == ["resnet", "densenet"] and len(list(tmp_path.glob("*.pt"))) == 2
+    for name in one:
+        assert one[name][0].row() == two[name][0].row()
+        pd.testing.assert_frame_equal(one[name][1].summary, two[name][1].summary, check_exact=True)
+    t = trained_point.table2(one["resnet"][1].summary, "resnet", 3.0, 1.0)
+    assert list(t.row) == ["trained point", "random plane", "Hessian plane"]
+    with pytest.raises(ValueError, match="name"):
+        trained_point.classifier_studies(["vgg"], data, **kw)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_study_point_and_planes_on_cuda_match_cpu():
+    net, data = _regression()
+    cpu = trained_point.study_point("toy", net, MSE, data, lr=0.1)
+    gpu = trained_point.study_point("toy", copy.deepcopy(net), MSE, data, lr=0.1, device="cuda")
+    assert next(gpu.model.parameters()).is_cuda
+    np.testing.assert_allclose(gpu.directions.eigenvalues, cpu.directions.eigenvalues, rtol=1e-8)
+    assert gpu.diagnostics.train_loss == pytest.approx(cpu.diagnostics.train_loss, rel=1e-12)
+    kw = dict(factors=[3.0], random_ranges=[1.0], n_points=5, seed=4, kinds=("filter",))
+    a, b = (trained_point.point_planes(p, MSE, data, **kw).summary for p in (cpu, gpu))
+    np.testing.assert_allclose(b.train_loss_min, a.train_loss_min, rtol=1e-10)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_train_on_cuda_matches_cpu(tmp_path):
+    from landscape import approximation
+
+    X = torch.linspace(-1, 1, 20, dtype=torch.float64).reshape(-1, 1)
+    nets = [approximation.fcnn(1, 8, seed=0, dtype=torch.float64) for _ in range(2)]
+    a = approximation.cached_train(nets[0], MSE, X, torch.sin(3 * X), key={"k": 1}, cache_dir=tmp_path, epochs=20,
+                                   lr=0.1)
+    b = approximation.cached_train(nets[1], MSE, X, torch.sin(3 * X), key={"k": 1}, cache_dir=tmp_path, epochs=20,
+                                   lr=0.1, device="cuda")
+    assert len(list(tmp_path.glob("*.pt"))) == 2  # the GPU run is cached apart from the CPU run
+    assert next(nets[1].parameters()).is_cuda
+    assert b.best_loss == pytest.approx(a.best_loss, rel=1e-10)

@@ -105,17 +105,20 @@ class TrainResult:
 
 def train(model: nn.Module, loss_fn: Callable, X, y, *, epochs: int, lr: float, batch_size: int | None = None,
           momentum: float = 0.0, nesterov: bool = False, seed: int = 0, log_every: int = 100,
-          progress: bool = False) -> TrainResult:
+          progress: bool = False, device=None) -> TrainResult:
     """(Minibatch) SGD; ``batch_size=None`` is full batch (Appendix D: 50 points, lr 0.1). Reshuffled each epoch
     with ``seed``. The best model by the epoch's training loss (evaluated on all of X after the epoch for
-    minibatches, before the step for full batch) is restored at the end."""
+    minibatches, before the step for full batch) is restored at the end. ``device``: where the model is trained
+    (it is moved there; default: where it is; the minibatch order is drawn on the CPU either way)."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
+    if device is not None:
+        model.to(device)
     p0 = next(model.parameters())
-    X = torch.as_tensor(X).to(p0.dtype)
-    y = torch.as_tensor(y)
+    X = torch.as_tensor(X).to(device=p0.device, dtype=p0.dtype)
+    y = torch.as_tensor(y).to(p0.device)
     y = y.to(p0.dtype) if y.is_floating_point() else y
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=nesterov)
     gen = torch.Generator().manual_seed(seed)
@@ -134,7 +137,7 @@ def train(model: nn.Module, loss_fn: Callable, X, y, *, epochs: int, lr: float, 
             loss.backward()
             opt.step()
         else:
-            perm = torch.randperm(X.shape[0], generator=gen)
+            perm = torch.randperm(X.shape[0], generator=gen).to(p0.device)
             for i in range(0, X.shape[0], batch_size):
                 idx = perm[i:i + batch_size]
                 opt.zero_grad(set_to_none=True)
@@ -167,12 +170,16 @@ def cached_train(model: nn.Module, loss_fn: Callable, X, y, *, key: Mapping, cac
     """:func:`train`, cached: the trained weights and history are stored under ``cache_dir`` keyed by a hash of
     ``key`` (the configuration), the training arguments and the data; a second call loads them
     (``torch.load(weights_only=True)``) after checking that the configuration stored in the file is the requested
-    one (:mod:`landscape.cache`; files written before configurations were stored are accepted)."""
+    one (:mod:`landscape.cache`; files written before configurations were stored are accepted). A ``device``
+    other than the CPU is part of the configuration (a GPU gives other rounding, so other weights)."""
+    device = train_kwargs.get("device")
+    skip = ("progress",) if device is not None and torch.device(device).type != "cpu" else ("progress", "device")
     config = {"key": {k: str(v) for k, v in dict(key).items()},
-              "train": {k: str(v) for k, v in train_kwargs.items() if k != "progress"}}
+              "train": {k: str(v) for k, v in train_kwargs.items() if k not in skip}}
     h = hashlib.sha256()
     h.update(json.dumps(config["key"], sort_keys=True).encode())
     h.update(json.dumps(config["train"], sort_keys=True).encode())
+    X, y = (a.detach().cpu() if torch.is_tensor(a) else a for a in (X, y))
     h.update(np.ascontiguousarray(np.asarray(X, dtype=np.float64)).tobytes())
     h.update(np.ascontiguousarray(np.asarray(y)).tobytes())
     for p in model.parameters():
@@ -184,12 +191,15 @@ def cached_train(model: nn.Module, loss_fn: Callable, X, y, *, key: Mapping, cac
     blob = torch.load(path, weights_only=True) if path.exists() else None
     if blob is not None and same_config(blob.get("config", canonical_json(config)), config):
         model.load_state_dict(blob["state"])
+        if device is not None:
+            model.to(device)
         model.eval()
         hist = pd.DataFrame({"epoch": blob["epoch"].numpy(), "train_loss": blob["loss"].numpy()})
         return TrainResult(hist, int(blob["best_epoch"]), float(blob["best_loss"]), 0.0)
     res = train(model, loss_fn, X, y, **train_kwargs)
     with atomic_write(path) as f:
-        torch.save({"state": model.state_dict(), "epoch": torch.tensor(res.history.epoch.to_numpy().copy()),
+        state = {k: v.cpu() for k, v in model.state_dict().items()}
+        torch.save({"state": state, "epoch": torch.tensor(res.history.epoch.to_numpy().copy()),
                     "loss": torch.tensor(res.history.train_loss.to_numpy().copy()),
                     "best_epoch": torch.tensor(res.best_epoch), "best_loss": torch.tensor(res.best_loss),
                     "config": canonical_json(config)}, f)

@@ -25,7 +25,6 @@ import pandas as pd
 import scipy.sparse.linalg as spla
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .projections import HessianDirections, loss_line, loss_surface, split_data, symmetric_grid
 
@@ -97,12 +96,13 @@ def _flat_grad(model: nn.Module, loss_fn: Callable, X, y) -> tuple[float, np.nda
     import copy
 
     m = copy.deepcopy(model).to(torch.float64).eval()
-    X = torch.as_tensor(X).to(torch.float64)
-    y = torch.as_tensor(y)
+    device = next(m.parameters()).device
+    X = torch.as_tensor(X).to(device=device, dtype=torch.float64)
+    y = torch.as_tensor(y).to(device)
     y = y.to(torch.float64) if y.is_floating_point() else y
     loss = loss_fn(m(X), y)
     g = torch.autograd.grad(loss, list(m.parameters()))
-    return float(loss.detach()), torch.cat([t.reshape(-1) for t in g]).numpy()
+    return float(loss.detach()), torch.cat([t.reshape(-1) for t in g]).cpu().numpy()
 
 
 def point_diagnostics(model: nn.Module, loss_fn: Callable, data, directions: HessianDirections,
@@ -160,37 +160,66 @@ def _summarise(df: pd.DataFrame, d1: np.ndarray, d2: np.ndarray, metrics=()) -> 
 
 
 def plane_sweep(model: nn.Module, loss_fn: Callable, data, planes: Mapping[str, tuple], half_widths,
-                n_points: int, *, metrics: Mapping[str, Callable] | None = None,
-                progress: bool = False) -> PlaneSweep:
+                n_points: int, *, metrics: Mapping[str, Callable] | None = None, progress: bool = False,
+                jobs: int | None = None) -> PlaneSweep:
     r"""Loss planes for every plane in ``planes`` (name -> ``(d1, d2)``) on every half-width.
 
-    ``half_widths``: a sequence used for all planes, or a mapping plane -> sequence. Each plane is evaluated on
-    a symmetric ``n_points`` x ``n_points`` grid (odd; the origin is on it) of training and test loss
-    (``data = {"train": ..., "test": ...}``). ``summary`` columns: ``plane, half_width, extent`` (the
-    Euclidean radius :math:`h\max(\|d_1\|, \|d_2\|)` of the plane in parameter space), the losses at the
-    origin, the training minimum and its location, the test loss there, the test minimum and its location,
-    ``train_test_distance`` (Euclidean distance in parameter space between the training and the test minimum:
-    the alignment of Fig. 7 / App. C; ``train_test_distance_rel``: the same over the plane's extent along
-    ``d1``), ``train_reduction_pct`` (training minimum below the origin) and
-    ``test_change_pct`` (test loss at the training minimum below the origin; negative: higher).
-    ``metrics`` (e.g. ``{"accuracy": landscape.projections.accuracy}``) add, per metric, its value at the origin
-    and at the training minimum and its maximum on the plane, for both splits.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at the plane's centre :math:`\theta^*` (eq (12)); evaluated on its own device.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar`` (a module-level function when ``jobs > 1``: it is pickled).
+    data : mapping
+        ``{"train": (X, y), "test": (X, y)}``.
+    planes : mapping
+        Plane name -> ``(d1, d2)``, float64 directions in ``parameters_to_vector`` order.
+    half_widths : sequence of float or mapping
+        Used for all planes, or a mapping plane -> sequence.
+    n_points : int
+        Points per axis of the symmetric grid (odd; the origin is on it).
+    metrics : mapping, optional
+        E.g. ``{"accuracy": landscape.projections.accuracy}``: per metric, its value at the origin and at the
+        training minimum and its maximum on the plane, for both splits.
+    progress : bool
+        Show a progress bar over the planes.
+    jobs : int or None
+        Worker processes for the planes (:func:`landscape.executor.map_units`; None: ``$LANDSCAPE_JOBS``, else
+        1). Every plane is evaluated with one thread, so the numbers do not depend on ``jobs``.
+
+    Returns
+    -------
+    PlaneSweep
+        ``summary`` columns: ``plane, half_width, extent`` (the Euclidean radius :math:`h\max(\|d_1\|,
+        \|d_2\|)` of the plane in parameter space), the losses at the origin, the training minimum and its
+        location, the test loss there, the test minimum and its location, ``train_test_distance`` (Euclidean
+        distance in parameter space between the training and the test minimum: the alignment of Fig. 7 /
+        App. C; ``train_test_distance_rel``: the same over the plane's extent along ``d1``),
+        ``train_reduction_pct`` (training minimum below the origin) and ``test_change_pct`` (test loss at the
+        training minimum below the origin; negative: higher). ``surfaces``: the frames of
+        :func:`landscape.projections.loss_surface` keyed ``(plane, half_width)``.
     """
+    from .executor import map_units
+
     splits = split_data(data)
     if set(splits) != {"train", "test"}:
         raise ValueError(f"data must have exactly the splits 'train' and 'test', got {sorted(splits)}")
     widths = half_widths if isinstance(half_widths, Mapping) else {k: half_widths for k in planes}
-    rows, surfaces = [], {}
-    jobs = [(k, float(h)) for k in planes for h in widths[k]]
-    for name, h in tqdm(jobs, desc="planes", disable=not progress):
-        d1, d2 = (np.asarray(d, dtype=np.float64) for d in planes[name])
-        g = symmetric_grid(h, n_points)
-        df = loss_surface(model, loss_fn, splits, d1, d2, g, g, metrics=metrics)
-        surfaces[(name, h)] = df
-        ext = h * max(np.linalg.norm(d1), np.linalg.norm(d2))
-        rows.append({"plane": name, "half_width": h, "extent": float(ext),
-                     **_summarise(df, d1, d2, tuple(metrics or ()))})
+    keys = [(k, float(h)) for k in planes for h in widths[k]]
+    units = [(model, loss_fn, splits, planes[k], h, n_points, metrics) for k, h in keys]
+    done = map_units(_plane_unit, units, star=True, jobs=jobs, progress=progress, desc="planes")
+    surfaces = {key: df for key, (df, _) in zip(keys, done, strict=True)}
+    rows = [{"plane": k, "half_width": h, **row} for (k, h), (_, row) in zip(keys, done, strict=True)]
     return PlaneSweep(pd.DataFrame(rows), surfaces)
+
+
+def _plane_unit(model, loss_fn, splits, directions, h, n_points, metrics) -> tuple[pd.DataFrame, dict]:
+    """One plane of :func:`plane_sweep`: its surface and its summary row (without the plane's name)."""
+    d1, d2 = (np.asarray(d, dtype=np.float64) for d in directions)
+    g = symmetric_grid(h, n_points)
+    df = loss_surface(model, loss_fn, splits, d1, d2, g, g, metrics=metrics)
+    ext = h * max(np.linalg.norm(d1), np.linalg.norm(d2))
+    return df, {"extent": float(ext), **_summarise(df, d1, d2, tuple(metrics or ()))}
 
 
 def plane_gains(summary: pd.DataFrame, reference: str, *, reference_width: float | None = None) -> pd.DataFrame:
@@ -225,16 +254,40 @@ def plane_gains(summary: pd.DataFrame, reference: str, *, reference_width: float
 
 
 def direction_scans(model: nn.Module, loss_fn: Callable, data, directions: Mapping[str, np.ndarray],
-                    half_widths: Sequence[float], n_points: int) -> pd.DataFrame:
-    r"""1-D scans :math:`\ell(\alpha) = L(\theta^* + \alpha v)` along each named direction on each half-width
-    (``n_points``, odd). Tidy frame ``direction, half_width, alpha, split, loss``."""
-    frames = []
-    for name, v in directions.items():
-        for h in half_widths:
-            df = loss_line(model, loss_fn, data, v, symmetric_grid(float(h), n_points))
-            frames.append(df.assign(direction=name, half_width=float(h)))
+                    half_widths: Sequence[float], n_points: int, *, jobs: int | None = None) -> pd.DataFrame:
+    r"""1-D scans :math:`\ell(\alpha) = L(\theta^* + \alpha v)` (eq (12) with one direction) along each named
+    direction on each half-width.
+
+    Parameters
+    ----------
+    model, loss_fn, data
+        As in :func:`plane_sweep` (``data`` may also be a single pair, split "train").
+    directions : mapping
+        Name -> float64 direction in ``parameters_to_vector`` order.
+    half_widths : sequence of float
+        Half-widths of the scans.
+    n_points : int
+        Points per scan (odd; the origin is on it).
+    jobs : int or None
+        Worker processes for the scans (:func:`landscape.executor.map_units`); the numbers do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy frame ``direction, half_width, alpha, split, loss``.
+    """
+    from .executor import map_units
+
+    keys = [(name, float(h)) for name in directions for h in half_widths]
+    units = [(model, loss_fn, data, directions[name], symmetric_grid(h, n_points)) for name, h in keys]
+    frames = map_units(_line_unit, units, star=True, jobs=jobs, progress=False, desc="scans")
+    frames = [df.assign(direction=name, half_width=h) for (name, h), df in zip(keys, frames, strict=True)]
     cols = ["direction", "half_width", "alpha", "split", "loss"]
     return pd.concat(frames, ignore_index=True)[cols]
+
+
+def _line_unit(model, loss_fn, data, direction, alphas) -> pd.DataFrame:
+    return loss_line(model, loss_fn, data, direction, alphas)
 
 
 def scan_minima(scans: pd.DataFrame) -> pd.DataFrame:

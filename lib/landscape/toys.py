@@ -84,6 +84,20 @@ class QuadraticSaddle:
     def torch_loss(self) -> Callable[[torch.Tensor], torch.Tensor]:
         return self.loss
 
+    def hessian_operator(self):
+        r"""The Hessian :math:`\mathrm{diag}(\lambda)` as a :class:`landscape.hessian.CurvatureOperator`,
+        :math:`Hv = \lambda \odot v`: what the forward-over-reverse product of :meth:`loss` gives (to the last
+        bit for curvatures :math:`\pm 1`), without autograd.
+
+        >>> QuadraticSaddle(np.array([1.0, -1.0])).hessian_operator() @ np.array([2.0, 3.0])
+        array([ 2., -3.])
+        """
+        from .hessian import CurvatureOperator
+
+        lam = torch.as_tensor(self.curvatures, dtype=torch.float64)
+        return CurvatureOperator(self.n, lambda v: lam * v, dtype=torch.float64, device="cpu",
+                                 name="quadratic saddle", torch_matmat=lambda V: V * lam)
+
 
 def saddle_equal(n: int) -> QuadraticSaddle:
     """Eq (26) (reconstructed): ``n/2`` curvatures +1 and ``n/2`` curvatures −1; trace 0. ``n`` must be even."""
@@ -351,8 +365,7 @@ def toy_trace_estimates(saddle: QuadraticSaddle, n_probes: int, alphas, seed: in
     running means and the two :class:`landscape.hessian.TraceEstimate`."""
     from . import hessian
 
-    op = hessian.function_hessian_operator(saddle.loss, np.zeros(saddle.n))
-    hut = hessian.hutchinson_trace(op, n_probes, seed=seed, dist="gaussian")
+    hut = hessian.hutchinson_trace(saddle.hessian_operator(), n_probes, seed=seed, dist="gaussian")
     cur = hessian.curvature_trace(saddle.loss, np.zeros(saddle.n), n_probes, alphas=alphas, seed=seed,
                                   dist="gaussian")
     running = pd.DataFrame({"N": np.arange(1, n_probes + 1), "true_trace": saddle.trace,
@@ -368,7 +381,7 @@ def toy_planes(saddle: QuadraticSaddle, n_grid: int, seed: int = 0) -> tuple[dic
     from . import hessian
     from .projections import hessian_directions, random_direction, symmetric_grid
 
-    op = hessian.function_hessian_operator(saddle.loss, np.zeros(saddle.n))
+    op = saddle.hessian_operator()
     hd = hessian_directions(op)
     top = hessian.eigenpairs(op, 2, "largest").eigenvectors.T
     bottom = hessian.eigenpairs(op, 2, "smallest").eigenvectors.T

@@ -20,9 +20,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import hessian, planes, projections
+from . import digits_nets, hessian, planes, projections
+from .validation import check_finite, check_scalar
 
-__all__ = ["TrainedPoint", "study_point", "point_planes", "headline", "table2", "network_traces"]
+__all__ = ["TrainedPoint", "study_point", "study_points", "point_planes", "classifier_studies", "headline", "table2",
+           "network_traces"]
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,37 @@ class TrainedPoint:
 
 
 def study_point(name: str, model: nn.Module, loss_fn: Callable, data, *, lr: float, seed: int = 0,
-                ncv: int | None = None, eig_tol: float = 1e-10, dtype=torch.float64) -> TrainedPoint:
-    """Hessian directions (HVPs in ``dtype`` on the training split of ``data = {"train", "test"}``), gradient
-    diagnostics for step ``lr`` and the curvature length at the model's current weights."""
+                ncv: int | None = None, eig_tol: float = 1e-10, dtype=torch.float64, device=None) -> TrainedPoint:
+    r"""What the trained point is (Sec. IV, App. D): its Hessian directions, gradient diagnostics and curvature length.
+
+    Parameters
+    ----------
+    name : str
+        Label of the point.
+    model : torch.nn.Module
+        The trained network; moved to ``device`` when one is given.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``.
+    data : mapping
+        ``{"train": (X, y), "test": (X, y)}``; the Hessian is taken on the training split.
+    lr : float
+        The training step :math:`\eta` (for :math:`\eta\lambda_{\max}/2`).
+    seed : int
+        Seed of the Lanczos start vector.
+    ncv, eig_tol
+        Lanczos basis size and tolerance of the annihilation step
+        (:func:`landscape.projections.hessian_directions`).
+    dtype : torch.dtype
+        Compute dtype of the Hessian-vector products.
+    device : str or torch.device, optional
+        Where the model is evaluated (default: where it is).
+
+    Returns
+    -------
+    TrainedPoint
+    """
+    if device is not None:
+        model = model.to(device)
     op = hessian.hessian_operator(model, loss_fn, data["train"], dtype=dtype)
     hd = projections.hessian_directions(op, ncv=ncv, seed=seed, eig_tol=eig_tol)
     diag = planes.point_diagnostics(model, loss_fn, data, hd, lr)
@@ -56,18 +86,81 @@ def study_point(name: str, model: nn.Module, loss_fn: Callable, data, *, lr: flo
     return TrainedPoint(name, model, n, hd, diag, scale)
 
 
+def study_points(models: Mapping[str, nn.Module], loss_fn: Callable, data, *, jobs: int | None = None,
+                 progress: bool = False, **kwargs) -> dict[str, TrainedPoint]:
+    """:func:`study_point` for every named model, each a unit of :func:`landscape.executor.map_units`.
+
+    Parameters
+    ----------
+    models : mapping
+        Name -> trained network.
+    loss_fn, data
+        As in :func:`study_point` (``loss_fn`` module-level when ``jobs > 1``: it is pickled).
+    jobs : int or None
+        Worker processes (None: ``$LANDSCAPE_JOBS``, else 1). Every unit runs with one thread and its own
+        explicit ``seed``, so the numbers do not depend on ``jobs``; with ``jobs > 1`` each point holds a copy of
+        its model.
+    progress : bool
+        Show a progress bar.
+    **kwargs
+        Passed to :func:`study_point` (``lr``, ``seed``, ``ncv``, ``eig_tol``, ``dtype``, ``device``).
+
+    Returns
+    -------
+    dict
+        Name -> :class:`TrainedPoint`, in the order of ``models``.
+    """
+    from .executor import map_units
+
+    units = [(name, model, loss_fn, data, kwargs) for name, model in models.items()]
+    done = map_units(_point_unit, units, star=True, jobs=jobs, progress=progress, desc="trained points")
+    return dict(zip(models, done, strict=True))
+
+
+def _point_unit(name, model, loss_fn, data, kwargs) -> TrainedPoint:
+    return study_point(name, model, loss_fn, data, **kwargs)
+
+
 def point_planes(point: TrainedPoint, loss_fn: Callable, data, *, factors: Sequence[float],
                  random_ranges: Sequence[float], n_points: int, seed: int = 0, random_on_factors: bool = True,
                  kinds: Sequence[str] = ("hessian", "gaussian", "filter"),
-                 metrics: Mapping[str, Callable] | None = None, progress: bool = False) -> planes.PlaneSweep:
-    r"""The Hessian plane and the unit Gaussian control on half-widths ``factors`` x ``point.scale``; the
-    filter-normalised random plane (drawn with ``seed``, ``seed + 1``) on ``random_ranges`` (its usual
-    coordinates, e.g. [-1, 1]) and, with ``random_on_factors``, on the small half-widths too; ``kinds`` picks
-    which of the three planes are drawn. Returns
-    :func:`landscape.planes.plane_sweep`'s result with a column ``factor`` (NaN for the random ranges)."""
+                 metrics: Mapping[str, Callable] | None = None, progress: bool = False,
+                 jobs: int | None = None) -> planes.PlaneSweep:
+    r"""The three planes the chapter compares (Fig. 9, Table 2), on ranges set by the curvature length.
+
+    Parameters
+    ----------
+    point : TrainedPoint
+        From :func:`study_point`.
+    loss_fn, data
+        As in :func:`landscape.planes.plane_sweep`.
+    factors : sequence of float
+        Half-widths of the Hessian plane and the unit Gaussian control, in units of ``point.scale``.
+    random_ranges : sequence of float
+        Half-widths of the filter-normalised random plane (drawn with ``seed``, ``seed + 1``) in its usual
+        coordinates, e.g. [-1, 1]; with ``random_on_factors`` it is drawn on the small half-widths too.
+    n_points : int
+        Grid points per axis (odd).
+    seed : int
+        Seed of the random planes (the unit Gaussian control uses ``seed + 2``).
+    random_on_factors : bool
+        Also draw the filter plane on the curvature-set half-widths.
+    kinds : sequence of str
+        Which of ``"hessian"``, ``"gaussian"``, ``"filter"`` are drawn.
+    metrics, progress, jobs
+        As in :func:`landscape.planes.plane_sweep` (``jobs``: worker processes for the planes).
+
+    Returns
+    -------
+    landscape.planes.PlaneSweep
+        With a column ``factor`` in the summary (NaN for the random ranges).
+    """
     fac = np.asarray(factors, dtype=np.float64)
-    if fac.size == 0 or not np.all(np.isfinite(fac)) or np.any(fac <= 0):
-        raise ValueError(f"factors must be finite and > 0, got {factors!r}")
+    if fac.size == 0:
+        raise ValueError("factors must not be empty")
+    check_finite(fac, "factors")
+    for f in fac:
+        check_scalar(float(f), "factors", float, min_val=0, include_boundaries="neither")
     small = [float(f * point.scale) for f in fac]
     d = point.directions.directions
     ps = {"hessian": (d[0], d[-1]), "gaussian": planes.unit_gaussian_plane(point.n_params, seed + 2),
@@ -80,7 +173,7 @@ def point_planes(point: TrainedPoint, loss_fn: Callable, data, *, factors: Seque
     widths = {k: w for k, w in {"hessian": small, "gaussian": small, "filter": rnd}.items() if k in kinds}
     ps = {k: v for k, v in ps.items() if k in kinds}
     sweep = planes.plane_sweep(point.model, loss_fn, data, ps, widths, n_points, metrics=metrics,
-                               progress=progress)
+                               progress=progress, jobs=jobs)
     factor = sweep.summary.half_width / point.scale
     sweep.summary.insert(2, "factor", np.where(np.isin(sweep.summary.half_width, small), factor, np.nan))
     return sweep
@@ -129,3 +222,69 @@ def network_traces(model: nn.Module, loss_fn: Callable, train, half_widths: Sequ
     first = pd.DataFrame([{"method": "hutchinson", "half_width": np.nan, "estimate": hut.estimate,
                            "stderr": hut.stderr, "n_probes": hut.n_probes}])
     return pd.concat([first, cur.drop(columns="n_points").assign(method="curvature")], ignore_index=True)
+
+
+def classifier_studies(names: Sequence[str], data, *, seed: int, width: int, epochs: int, lr: float,
+                       plane_factor: float, plane_range: float, n_points: int, plane_seed: int,
+                       ncv: int | None = None, eig_tol: float = 1e-6, dtype=torch.float32, device=None,
+                       cache_dir=None, jobs: int | None = None, progress: bool = False) -> dict[str, tuple]:
+    """Train each digits stand-in of Table 2 (:func:`landscape.digits_nets.digits_net`; SGD with Nesterov momentum
+    0.9, batch 64, cached), study its point and draw its Hessian plane (``plane_factor`` x scale) and filter plane
+    (``plane_range``), with the accuracy: one unit of :func:`landscape.executor.map_units` per network.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Architectures (keys of :data:`landscape.digits_nets.ARCHITECTURES`).
+    data : mapping
+        ``{"train": (X, y), "test": (X, y)}`` of the digits.
+    seed : int
+        Seed of the initial weights, the minibatch order and the Lanczos start vector.
+    width, epochs, lr
+        Units after the stem, SGD epochs and learning rate.
+    plane_factor, plane_range, n_points, plane_seed
+        The planes of :func:`point_planes` (``factors=[plane_factor]``, ``random_ranges=[plane_range]``,
+        ``seed=plane_seed``).
+    ncv, eig_tol, dtype, device
+        As in :func:`study_point` (``device`` also for the training).
+    cache_dir : path, optional
+        Cache of the trained weights (default ``data/cache/hessian``).
+    jobs : int or None
+        Worker processes (None: ``$LANDSCAPE_JOBS``, else 1); the numbers do not depend on it.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        Name -> ``(TrainedPoint, landscape.planes.PlaneSweep)``, in the order of ``names``.
+    """
+    from .executor import map_units
+    from .paths import cache_dir as default_cache
+
+    for name in names:
+        digits_nets.source_name(name)
+    config = {"data": data, "seed": seed, "width": width, "epochs": epochs, "lr": lr, "plane_factor": plane_factor,
+              "plane_range": plane_range, "n_points": n_points, "plane_seed": plane_seed, "ncv": ncv,
+              "eig_tol": eig_tol, "dtype": dtype, "device": device,
+              "cache_dir": cache_dir if cache_dir is not None else default_cache() / "hessian"}
+    done = map_units(_classifier_unit, [(name, config) for name in names], star=True, jobs=jobs, progress=progress,
+                     desc="classifiers")
+    return dict(zip(names, done, strict=True))
+
+
+def _classifier_unit(name: str, c: dict) -> tuple:
+    from . import approximation
+
+    ce = torch.nn.functional.cross_entropy
+    net = digits_nets.digits_net(name, c["seed"], c["width"])
+    approximation.cached_train(net, ce, *c["data"]["train"], epochs=c["epochs"], lr=c["lr"],
+                               key={"experiment": "digits_net", "name": name, "width": c["width"], "seed": c["seed"]},
+                               cache_dir=c["cache_dir"], batch_size=64, momentum=0.9, nesterov=True, seed=c["seed"],
+                               log_every=1, **({} if c["device"] is None else {"device": c["device"]}))
+    point = study_point(name, net, ce, c["data"], lr=c["lr"], seed=c["seed"], ncv=c["ncv"], eig_tol=c["eig_tol"],
+                        dtype=c["dtype"], device=c["device"])
+    sweep = point_planes(point, ce, c["data"], factors=[c["plane_factor"]], random_ranges=[c["plane_range"]],
+                         n_points=c["n_points"], seed=c["plane_seed"], random_on_factors=False,
+                         metrics={"accuracy": projections.accuracy}, jobs=1)
+    return point, sweep

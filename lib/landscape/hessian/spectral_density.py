@@ -123,7 +123,7 @@ def density_l1(grid, p, q) -> float:
 
 
 def slq_density(op, n_probes: int = 10, n_steps: int = 90, grid=None, sigma: float | None = None,
-                seed: int = 0, *, n_grid: int = 1000) -> SLQDensity:
+                seed: int = 0, *, n_grid: int = 1000, jobs: int | None = None) -> SLQDensity:
     r"""Stochastic Lanczos quadrature estimate of the smoothed spectral density (Ghorbani et al. 2019, Alg. 1).
 
     For each of ``n_probes`` probes :math:`v_j \sim \mathcal N(0, I)/\|\cdot\|`: run ``n_steps`` Lanczos steps
@@ -149,6 +149,10 @@ def slq_density(op, n_probes: int = 10, n_steps: int = 90, grid=None, sigma: flo
         Seed of the probes.
     n_grid : int
         Size of the default grid.
+    jobs : int or None
+        Worker processes for the probes (:func:`landscape.executor.map_units`; None: ``$LANDSCAPE_JOBS``, else
+        1). The probes are drawn first, in order, so the numbers do not depend on ``jobs``; with ``jobs > 1`` the
+        operator is pickled to the workers and its own ``n_matvecs`` count is not advanced.
 
     Returns
     -------
@@ -172,18 +176,13 @@ def slq_density(op, n_probes: int = 10, n_steps: int = 90, grid=None, sigma: flo
     n_steps = _check_int(n_steps, "n_steps")
     if sigma is not None and (not np.isfinite(sigma) or sigma <= 0):
         raise ValueError(f"sigma must be > 0, got {sigma!r}")
-    before = _count(A)
+    from ..executor import map_units
+
     rng = np.random.default_rng(seed)
-    nodes, weights = [], []
-    for _ in range(n_probes):
-        v = rng.standard_normal(n)
-        a, b, _ = lanczos(A, v, n_steps)
-        if len(a) == 1:
-            ln, U = a.copy(), np.ones((1, 1))
-        else:
-            ln, U = scipy.linalg.eigh_tridiagonal(a, b)
-        nodes.append(ln)
-        weights.append(U[0, :] ** 2)
+    probes = [rng.standard_normal(n) for _ in range(n_probes)]
+    done = map_units(_quadrature, [(A, v, n_steps) for v in probes], star=True, jobs=jobs, progress=False,
+                     desc="SLQ probes")
+    nodes, weights = [d[0] for d in done], [d[1] for d in done]
     allnodes = np.concatenate(nodes)
     if sigma is None:
         spread = float(allnodes.max() - allnodes.min())
@@ -194,4 +193,15 @@ def slq_density(op, n_probes: int = 10, n_steps: int = 90, grid=None, sigma: flo
     if len(grid) < 2 or not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
         raise ValueError("grid must be a finite, strictly increasing 1-D array of at least 2 points")
     dens = np.mean([smoothed_density(l, grid, sigma, w) for l, w in zip(nodes, weights, strict=True)], axis=0)
-    return SLQDensity(grid, dens, nodes, weights, float(sigma), _count(A) - before)
+    return SLQDensity(grid, dens, nodes, weights, float(sigma), int(sum(d[2] for d in done)))
+
+
+def _quadrature(A, v: np.ndarray, n_steps: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """One SLQ probe: Gauss quadrature nodes and weights of ``A`` for start vector ``v``, and the products used."""
+    before = _count(A)
+    a, b, _ = lanczos(A, v, n_steps)
+    if len(a) == 1:
+        ln, U = a.copy(), np.ones((1, 1))
+    else:
+        ln, U = scipy.linalg.eigh_tridiagonal(a, b)
+    return ln, U[0, :] ** 2, _count(A) - before
