@@ -22,7 +22,7 @@ def test_critical_points_are_minimum_or_saddles_with_the_predicted_index(p, auto
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="p must"):
+    with pytest.raises(ValueError, match=r"\bp\b"):
         ln.linear_problem(np.ones((3, 10)), np.ones((2, 10)), 3)
     with pytest.raises(ValueError, match="subset"):
         ln.critical_point(ln.linear_problem(np.eye(3), np.eye(3), 2), [0, 0])

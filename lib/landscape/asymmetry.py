@@ -27,15 +27,15 @@ import pandas as pd
 from torch import nn
 
 from . import projections
+from .validation import check_finite, check_scalar
 
 __all__ = ["asymmetric_loss", "asymmetric_sgd", "oscillation_average", "average_iterates",
            "direction_asymmetry"]
 
 
 def _positive(value, name: str) -> float:
-    if isinstance(value, bool) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return float(value)
+    check_scalar(value, name, float, min_val=0, include_boundaries="right")
+    return float(check_finite(value, name))
 
 
 def asymmetric_loss(w, a: float = 1.0, c: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
@@ -54,13 +54,10 @@ def asymmetric_sgd(w0: float, steps: int, lr: float, *, a: float = 1.0, c: float
                    seed: int = 0) -> np.ndarray:
     r"""SGD iterates :math:`w_1, \dots, w_{steps}` on :func:`asymmetric_loss` with uniform noise
     :math:`\xi_t \sim U(-v, v)`, ``v = noise`` (the theorem's bounded noise)."""
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    check_scalar(steps, "steps", int, min_val=1)
     lr = _positive(lr, "lr")
-    if not np.isfinite(w0):
-        raise ValueError(f"w0 must be finite, got {w0!r}")
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    check_finite(check_scalar(w0, "w0", float), "w0")
+    check_finite(check_scalar(noise, "noise", float, min_val=0), "noise")
     xi = np.random.default_rng(seed).uniform(-noise, noise, steps) if noise > 0 else np.zeros(steps)
     out = np.empty(steps)
     w = float(w0)
@@ -95,10 +92,8 @@ def average_iterates(params, start: int = 0, every: int = 1) -> np.ndarray:
     P = np.asarray(params, dtype=np.float64)
     if P.ndim != 2:
         raise ValueError(f"params must have shape (M, m), got {P.shape}")
-    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or not 0 <= start < P.shape[0]:
-        raise ValueError(f"start must be an integer in [0, {P.shape[0]}), got {start!r}")
-    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-        raise ValueError(f"every must be an integer >= 1, got {every!r}")
+    check_scalar(start, "start", int, min_val=0, max_val=P.shape[0], include_boundaries="left")
+    check_scalar(every, "every", int, min_val=1)
     return P[start::every].mean(axis=0)
 
 
@@ -112,8 +107,7 @@ def direction_asymmetry(model: nn.Module, loss_fn: Callable, data, n_directions:
     Returns a frame ``direction, rise_plus, rise_minus, ratio, sharp_side`` (+1 when the + side rises faster).
     """
     radius = _positive(radius, "radius")
-    if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
-        raise ValueError(f"n_directions must be an integer >= 1, got {n_directions!r}")
+    check_scalar(n_directions, "n_directions", int, min_val=1)
     alphas = projections.symmetric_grid(radius, n_points)
     rows = []
     for i in range(n_directions):

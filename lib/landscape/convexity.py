@@ -25,7 +25,7 @@ from torch import nn
 
 from . import hessian
 from .executor import map_units
-from .validation import check_finite
+from .validation import check_finite, check_scalar
 
 __all__ = ["CurvatureRatio", "curvature_ratio", "curvature_ratio_map", "surface_nonconvexity", "sharpness"]
 
@@ -83,10 +83,10 @@ def curvature_ratio_map(model: nn.Module, loss_fn: Callable, data, d1, d2, alpha
     tol, seed, dtype
         Of each :func:`curvature_ratio` (every grid point uses the same ``seed``).
     jobs : int or None
-        Worker processes for the grid points (:func:`landscape.executor.map_units`; None: ``$LANDSCAPE_JOBS``,
-        else 1). The numbers do not depend on it.
+        Worker processes, one grid point at a time each (:func:`landscape.executor.map_units`; None reads
+        ``$LANDSCAPE_JOBS``, default 1); each point works on its own copy, so the numbers do not depend on it.
     progress : bool
-        Show a progress bar.
+        A progress bar over the grid points.
 
     Returns
     -------
@@ -136,8 +136,7 @@ def sharpness(frame: pd.DataFrame, radius: float, split: str = "train") -> float
     r"""Mean of :math:`\ell(\alpha, \beta) - \ell(0, 0)` over the grid points with :math:`\alpha^2 + \beta^2 \le
     r^2` of a :func:`landscape.projections.loss_surface` frame (filter-normalised directions make it comparable
     across networks)."""
-    if not (np.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius must be > 0, got {radius!r}")
+    check_finite(check_scalar(radius, "radius", float, min_val=0, include_boundaries="right"), "radius")
     sub = frame[frame["split"] == split]
     if sub.empty:
         raise ValueError(f"split {split!r} is not in the frame")

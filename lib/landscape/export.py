@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .validation import check_finite, check_scalar
+
 __all__ = ["surface_arrays", "surface_to_vtk", "read_vts"]
 
 
@@ -46,15 +48,13 @@ def surface_to_vtk(path, alphas, betas, arrays: Mapping[str, np.ndarray], *, hei
     b = np.asarray(betas, dtype=np.float64).reshape(-1)
     if not arrays or height not in arrays:
         raise ValueError(f"arrays must be a non-empty mapping containing the height array {height!r}")
-    if not (np.isfinite(z_scale) and z_scale > 0):
-        raise ValueError(f"z_scale must be > 0, got {z_scale!r}")
+    check_finite(check_scalar(z_scale, "z_scale", float, min_val=0, include_boundaries="right"), "z_scale")
     data = {}
     for name, arr in arrays.items():
         v = np.asarray(arr, dtype=np.float64)
         if v.shape != (a.size, b.size):
             raise ValueError(f"arrays[{name!r}] must have shape {(a.size, b.size)}, got {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"arrays[{name!r}] contains NaN or inf")
+        check_finite(v, f"arrays[{name!r}]")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(name)):
             raise ValueError(f"arrays: name {name!r} must be an identifier")
         data[str(name)] = np.ascontiguousarray(v[:, :, None])

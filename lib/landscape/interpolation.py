@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from .models import evaluating
 from .projections import split_data
+from .validation import check_finite, check_scalar
 
 __all__ = ["segment", "barycentric_weights", "barycentric", "bilinear", "Plane", "plane_through", "loss_at",
            "barrier"]
@@ -36,9 +37,7 @@ def _vectors(points, name: str, count: int | None = None) -> np.ndarray:
     if a.ndim != 2 or (count is not None and a.shape[0] != count):
         want = f"({count}, m)" if count is not None else "(k, m)"
         raise ValueError(f"{name} must have shape {want}, got {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return a
+    return check_finite(a, name)
 
 
 def _stack(points, name: str) -> np.ndarray:
@@ -50,9 +49,9 @@ def _stack(points, name: str) -> np.ndarray:
 
 
 def _coefficients(values, name: str) -> np.ndarray:
-    a = np.asarray(values, dtype=np.float64).reshape(-1)
-    if a.size == 0 or not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be a non-empty array of finite numbers")
+    a = check_finite(np.asarray(values, dtype=np.float64).reshape(-1), name)
+    if a.size == 0:
+        raise ValueError(f"{name} must not be empty")
     return a
 
 
@@ -77,8 +76,7 @@ def barycentric_weights(n: int) -> np.ndarray:
     >>> barycentric_weights(2).tolist()
     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    check_scalar(n, "n", int, min_val=2)
     s = n - 1
     rows = [(s - j - k, j, k) for k in range(n) for j in range(n - k)]
     return np.asarray(rows, dtype=np.float64) / s

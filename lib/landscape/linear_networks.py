@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 
 from . import hessian
+from .validation import check_finite, check_scalar
 
 __all__ = ["LinearProblem", "linear_problem", "critical_point", "loss", "expected_index", "critical_points"]
 
@@ -52,10 +53,8 @@ def linear_problem(X, Y, p: int) -> LinearProblem:
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
         raise ValueError(f"X, Y: need (n, N) and (m, N) arrays, got {X.shape} and {Y.shape}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
-        raise ValueError("X, Y: contain NaN or inf")
-    if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= min(X.shape[0], Y.shape[0]):
-        raise ValueError(f"p must be an integer in [1, {min(X.shape[0], Y.shape[0])}], got {p!r}")
+    check_finite(X, "X"), check_finite(Y, "Y")
+    check_scalar(p, "p", int, min_val=1, max_val=min(X.shape[0], Y.shape[0]))
     N = X.shape[1]
     Sxx, Syx = X @ X.T / N, Y @ X.T / N
     R = np.linalg.solve(Sxx, Syx.T).T

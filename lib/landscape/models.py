@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
+from .validation import check_scalar
+
 INITS = (
     "glorot_uniform",
     "constant",
@@ -144,8 +146,7 @@ def mlp(
         raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
     if init_value is not None and init != "constant":
         raise ValueError(f"init_value is only used with init='constant', got init={init!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    check_scalar(seed, "seed", int)
     gen = torch.Generator().manual_seed(seed)
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
@@ -166,9 +167,7 @@ def n_params(model: nn.Module) -> int:
 
     Examples
     --------
-    >>> from torch import nn
-    >>> from landscape import models
-    >>> models.n_params(nn.Linear(3, 2))  # 3 * 2 weights + 2 biases
+    >>> n_params(nn.Linear(3, 2))  # 3 * 2 weights + 2 biases
     8
     """
     return sum(p.numel() for p in model.parameters())
@@ -184,11 +183,8 @@ def assign(model: nn.Module, vec) -> nn.Module:
 
     Examples
     --------
-    >>> import torch
-    >>> from torch import nn
-    >>> from landscape import models
     >>> net = nn.Linear(2, 1)
-    >>> models.flatten(models.assign(net, [1.0, 2.0, 3.0]))  # weights, then bias
+    >>> flatten(assign(net, [1.0, 2.0, 3.0]))  # weights, then bias
     tensor([1., 2., 3.])
     """
     p0 = next(model.parameters())

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+
+from .validation import check_choice, check_finite, check_scalar
 from tqdm.auto import tqdm
 
 __all__ = ["METHODS", "TrainRun", "train"]
@@ -91,18 +93,14 @@ def train(model: nn.Module, loss_fn: Callable, X, y, phases: Sequence[tuple[str,
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    check_scalar(batch_size, "batch_size", int, min_val=1)
     phases = [tuple(p) for p in phases]
     if not phases:
         raise ValueError("phases must not be empty")
     for method, epochs, lr in phases:
-        if method not in METHODS:
-            raise ValueError(f"phases: method must be one of {METHODS}, got {method!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"phases: epochs must be an integer >= 1, got {epochs!r}")
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"phases: lr must be > 0, got {lr!r}")
+        check_choice(method, "phases: method", METHODS)
+        check_scalar(epochs, "phases: epochs", int, min_val=1)
+        check_finite(check_scalar(lr, "phases: lr", float, min_val=0, include_boundaries="right"), "phases: lr")
     params = list(model.parameters())
     p0 = params[0]
     X = torch.as_tensor(X, device=p0.device).to(p0.dtype)

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from . import models
+from .validation import check_finite, check_scalar
 
 __all__ = [
     "outlier_ratio",
@@ -49,10 +50,10 @@ __all__ = [
 
 
 def _eigs(eigenvalues, name: str = "eigenvalues") -> np.ndarray:
-    lam = np.asarray(eigenvalues, dtype=np.float64).reshape(-1)
-    if lam.size == 0 or not np.all(np.isfinite(lam)):
-        raise ValueError(f"{name} must be a non-empty finite array")
-    return lam
+    """A non-empty finite 1-D float64 array (the check of :mod:`landscape.interpolation`'s coefficients)."""
+    from .interpolation import _coefficients
+
+    return _coefficients(eigenvalues, name)
 
 
 def outlier_ratio(eigenvalues, k: int = 10) -> float:
@@ -62,8 +63,7 @@ def outlier_ratio(eigenvalues, k: int = 10) -> float:
     4.0
     """
     lam = np.sort(_eigs(eigenvalues))[::-1]
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= len(lam):
-        raise ValueError(f"k must be an integer in [1, {len(lam)}], got {k!r}")
+    check_scalar(k, "k", int, min_val=1, max_val=len(lam))
     if lam[k - 1] <= 0:
         raise ValueError(f"k: the {k}-th largest eigenvalue is not positive ({lam[k - 1]:.3g})")
     return float(lam[0] / lam[k - 1])
@@ -76,8 +76,7 @@ def l1_energy_fraction(eigenvalues, radius: float) -> float:
     0.25
     """
     lam = np.abs(_eigs(eigenvalues))
-    if not np.isfinite(radius) or radius < 0:
-        raise ValueError(f"radius must be >= 0, got {radius!r}")
+    check_finite(check_scalar(radius, "radius", float, min_val=0), "radius")
     return float(lam[lam <= radius].sum() / lam.sum())
 
 
@@ -109,8 +108,7 @@ def gd_quadratic(eigenvalues, steps: int, *, lr: float | None = None, x0=None) -
     lam = _eigs(eigenvalues)
     if np.any(lam <= 0):
         raise ValueError("eigenvalues must be positive (a convex quadratic)")
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    check_scalar(steps, "steps", int, min_val=0)
     lr = 1.0 / lam.max() if lr is None else float(lr)
     if not 0 < lr < 2.0 / lam.max():
         raise ValueError(f"lr must lie in (0, 2/lambda_1) for convergence, got {lr!r}")
@@ -154,8 +152,7 @@ def gradient_covariance(grads) -> GradientCovariance:
 
 def batch_gradients(model: nn.Module, loss_fn, X, y, batch_size: int, *, seed: int = 0) -> torch.Tensor:
     """Gradients of the loss on the disjoint minibatches of one shuffled epoch (drawn with ``seed``), (B, m)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= len(X):
-        raise ValueError(f"batch_size must be an integer in [1, {len(X)}], got {batch_size!r}")
+    check_scalar(batch_size, "batch_size", int, min_val=1, max_val=len(X))
     perm = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
     rows = []
     for i in range(0, len(X) - batch_size + 1, batch_size):

@@ -20,6 +20,7 @@ from torch import nn
 
 from .interpolation import loss_at
 from .models import evaluating
+from .validation import check_finite
 
 __all__ = ["functional_difference", "scaling_profile", "basin_width", "n_local_maxima"]
 
@@ -82,9 +83,9 @@ def n_local_maxima(curve, rel_tol: float = 1e-3) -> int:
     >>> n_local_maxima([0, 1, 0]), n_local_maxima([0, 2, 1, 2, 0]), n_local_maxima([3, 2, 1])
     (1, 2, 0)
     """
-    c = np.asarray(curve, dtype=np.float64).reshape(-1)
-    if c.size < 3 or not np.all(np.isfinite(c)):
-        raise ValueError("curve must have at least 3 finite values")
+    c = check_finite(np.asarray(curve, dtype=np.float64).reshape(-1), "curve")
+    if c.size < 3:
+        raise ValueError(f"curve must have at least 3 values, got {c.size}")
     tol = rel_tol * max(np.ptp(c), 1e-300)
     count, direction, ref = 0, 0, c[0]  # direction: +1 rising, -1 falling, 0 unknown
     for v in c[1:]:

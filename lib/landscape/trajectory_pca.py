@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .linalg import fix_signs
+from .validation import check_finite, check_scalar
 
 __all__ = ["TrajectoryPlane", "pca_directions"]
 
@@ -47,10 +48,8 @@ def pca_directions(params, k: int = 2, *, center=None, centered: bool = True) ->
     P = np.asarray(params, dtype=np.float64)
     if P.ndim != 2 or P.shape[0] < 2:
         raise ValueError(f"params must have shape (M, m) with M >= 2, got {P.shape}")
-    if not np.all(np.isfinite(P)):
-        raise ValueError("params contains NaN or inf")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(P.shape):
-        raise ValueError(f"k must be an integer in [1, {min(P.shape)}], got {k!r}")
+    check_finite(P, "params")
+    check_scalar(k, "k", int, min_val=1, max_val=min(P.shape))
     c = P[-1].copy() if center is None else np.asarray(center, dtype=np.float64).reshape(-1)
     if c.shape != (P.shape[1],):
         raise ValueError(f"center must have {P.shape[1]} entries, got {c.size}")

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+
+from .validation import check_finite, check_scalar
 from tqdm.auto import tqdm
 
 __all__ = ["PATTERNS", "TARGETS", "error", "train_restarts", "classify", "Descent", "descend"]
@@ -66,10 +68,9 @@ def train_restarts(n_restarts: int, *, steps: int, lr: float, init_range: float,
 
     Returns ``(theta, E)``: end points (R, 9) and the error history (steps + 1, R)."""
     for name, v in (("n_restarts", n_restarts), ("steps", steps)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if not lr > 0 or not init_range > 0:
-        raise ValueError(f"lr and init_range must be > 0, got {lr!r}, {init_range!r}")
+        check_scalar(v, name, int, min_val=1)
+    for name, v in (("lr", lr), ("init_range", init_range)):
+        check_finite(check_scalar(v, name, float, min_val=0, include_boundaries="right"), name)
     gen = torch.Generator().manual_seed(seed)
     t = (torch.rand(n_restarts, 9, generator=gen, dtype=torch.float64) * 2 - 1) * init_range
     hist = []
