@@ -1,6 +1,7 @@
 """Comparing solutions (source 003, Sec. 5.1): functional difference, basin profiles and widths, hump counts."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -47,3 +48,46 @@ def test_basin_width_and_local_maxima():
     x = np.linspace(0, 1, 201)
     assert solutions.n_local_maxima(np.sin(2 * np.pi * 3 * x)) == 3
     assert solutions.n_local_maxima(x + 1e-6 * np.sin(50 * x)) == 0  # wiggles below the tolerance
+
+
+def _digits_like():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(48, 6, generator=g), torch.randint(0, 3, (48,), generator=g)
+
+
+def test_basin_profiles_bit_identical_for_one_and_two_workers_and_match_one_run():
+    from landscape import optimizers
+
+    X, y = _digits_like()
+    F = torch.nn.functional.cross_entropy
+    kw = dict(epochs=2, reruns=2, alphas=np.linspace(0, 2, 5), level=0.5, batch_size=16, seed=3)
+    one = solutions.basin_profiles([6, 5, 3], F, (X, y), {"sgd": 0.1, "adam": 0.01}, jobs=1, **kw)
+    pd.testing.assert_frame_equal(one, solutions.basin_profiles([6, 5, 3], F, (X, y), {"sgd": 0.1, "adam": 0.01},
+                                                                 jobs=2, **kw), check_exact=True)
+    net = models.mlp([6, 5, 3], seed=3 + 100 + 1)  # adam, re-run 1, by hand
+    theta = optimizers.train(net, F, X, y, [("adam", 2, 0.01)], batch_size=16, seed=3 + 1).params[-1]
+    prof = solutions.scaling_profile(net, F, (X, y), theta, np.linspace(0, 2, 5))
+    mine = one[(one.optimizer == "adam") & (one.rerun == 1)]
+    assert np.array_equal(mine.loss.to_numpy(), prof.loss.to_numpy())
+    assert mine.weight_norm.iloc[0] == np.linalg.norm(theta)
+    within, between = solutions.profile_distances(one)
+    assert within > 0 and between > 0
+
+
+def test_sgd_adam_segments_bit_identical_for_one_and_two_workers():
+    from landscape import batchnorm
+
+    X, y = _digits_like()
+    kw = dict(width=4, depth=1, loss_fn=torch.nn.functional.cross_entropy, train=(X, y),
+              splits={"train": (X, y), "test": (X[:10], y[:10])}, lrs={"sgd": 0.1, "adam": 0.01}, epochs=2,
+              reruns=2, alphas=np.linspace(0, 1, 3), batch_size=16, seed=1)
+    runs1, curves1 = batchnorm.sgd_adam_segments(6, 3, jobs=1, **kw)
+    runs2, curves2 = batchnorm.sgd_adam_segments(6, 3, jobs=2, **kw)
+    pd.testing.assert_frame_equal(runs1, runs2, check_exact=True)
+    pd.testing.assert_frame_equal(curves1, curves2, check_exact=True)
+    assert list(runs1.bn) == [True] * 4 + [False] * 4 and len(curves1) == 4 * 3
+    # the segment's ends are the two solutions (the BN buffers interpolated along with the weights)
+    for (bn, r), c in curves1.groupby(["bn", "rerun"]):
+        ends = runs1[(runs1.bn == bn) & (runs1.rerun == r)].set_index("optimizer").loss_train
+        assert c.train.iloc[0] == pytest.approx(ends["sgd"], rel=1e-6)
+        assert c.train.iloc[-1] == pytest.approx(ends["adam"], rel=1e-6)

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from .validation import check_choice, check_finite, check_scalar
-from tqdm.auto import tqdm
 
 __all__ = ["METHODS", "TrainRun", "train"]
 

@@ -22,7 +22,8 @@ from .interpolation import loss_at
 from .models import evaluating
 from .validation import check_finite
 
-__all__ = ["functional_difference", "scaling_profile", "basin_width", "n_local_maxima"]
+__all__ = ["functional_difference", "scaling_profile", "basin_width", "n_local_maxima", "basin_profiles",
+           "profile_distances"]
 
 
 def functional_difference(model: nn.Module, points: Mapping[str, np.ndarray], X) -> pd.DataFrame:
@@ -98,3 +99,88 @@ def n_local_maxima(curve, rel_tol: float = 1e-3) -> int:
         elif (direction == 1 and v > ref) or (direction == -1 and v < ref):
             ref = v
     return count
+
+
+def _basin_unit(sizes, loss_fn, train, method: str, lr: float, epochs: int, init_seed: int, run_seed: int,
+                rerun: int, batch_size: int, alphas, level: float, device: str) -> pd.DataFrame:
+    """One (optimizer, re-run) of :func:`basin_profiles` (module-level so that worker processes can run it)."""
+    from . import models, optimizers
+
+    net = models.mlp(sizes, seed=init_seed, device=device)
+    theta = optimizers.train(net, loss_fn, *train, [(method, epochs, lr)], batch_size=batch_size,
+                             seed=run_seed).params[-1]
+    prof = scaling_profile(net, loss_fn, train, theta, alphas)
+    return prof.assign(optimizer=method, rerun=rerun, basin_width=basin_width(prof.alpha, prof.loss, level),
+                       weight_norm=np.linalg.norm(theta))
+
+
+def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *, epochs: int, reruns: int, alphas,
+                   level: float, batch_size: int = 64, seed: int = 0, device: str = "cpu",
+                   jobs: int | None = None) -> pd.DataFrame:
+    r"""Im et al.'s basins along :math:`\alpha\theta` (Sec. 5.1, Fig. 4) for several optimizers and re-runs.
+
+    Re-run ``r`` of each optimizer trains ``models.mlp(sizes, seed=seed + 100 + r)`` with
+    :func:`landscape.optimizers.train` (one phase, batches from seed ``seed + r``, so the optimizers of a re-run see
+    the same initialisation and batches), then records :func:`scaling_profile` on ``train`` and
+    :func:`basin_width` at loss ``level``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths of the ReLU MLP.
+    loss_fn : callable
+    train : tuple
+        ``(X, y)``.
+    lrs : mapping
+        ``{optimizer: step size}``, optimizers of :data:`landscape.optimizers.METHODS`.
+    epochs, reruns : int
+    alphas : array_like
+        Multipliers of the weights.
+    level : float
+        Loss level of the basin width.
+    batch_size, seed, device
+    jobs : int or None
+        Worker processes, one (optimizer, re-run) each (:func:`landscape.executor.map_units`); the numbers do
+        not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`scaling_profile` rows with ``optimizer, rerun, basin_width, weight_norm``.
+    """
+    from .executor import map_units
+    from .validation import check_scalar
+
+    check_scalar(reruns, "reruns", int, min_val=1)
+    units = [(list(sizes), loss_fn, train, m, float(lr), epochs, seed + 100 + r, seed + r, r, batch_size,
+              np.asarray(alphas, dtype=float), float(level), device) for m, lr in lrs.items() for r in range(reruns)]
+    return pd.concat(map_units(_basin_unit, units, star=True, jobs=jobs, progress=False), ignore_index=True)
+
+
+def profile_distances(profiles: pd.DataFrame, floor: float = 1e-12) -> tuple[float, float]:
+    """Mean Euclidean distance between the log-loss profiles of two runs of the same optimizer (within) and of
+    different optimizers (between), over all pairs of :func:`basin_profiles` runs; losses are clipped at
+    ``floor`` (float32 losses can underflow to 0).
+
+    Parameters
+    ----------
+    profiles : pandas.DataFrame
+        Columns ``optimizer, rerun, alpha, loss`` (one split).
+    floor : float
+
+    Returns
+    -------
+    (float, float)
+        ``(within, between)``.
+
+    >>> fr = pd.DataFrame({"optimizer": list("aabb"), "rerun": [0, 1, 0, 1], "alpha": 0.0,
+    ...                    "loss": np.exp([0.0, 1.0, 3.0, 3.0])})
+    >>> profile_distances(fr)  # within: |0-1| and |3-3| -> 0.5; between: 3, 3, 2, 2 -> 2.5
+    (0.5, 2.5)
+    """
+    P = {k: np.log(np.maximum(g.sort_values("alpha").loss.to_numpy(), floor))
+         for k, g in profiles.groupby(["optimizer", "rerun"])}
+    pairs = [(a, b) for a in P for b in P if a < b]
+    within = [np.linalg.norm(P[a] - P[b]) for a, b in pairs if a[0] == b[0]]
+    between = [np.linalg.norm(P[a] - P[b]) for a, b in pairs if a[0] != b[0]]
+    return float(np.mean(within)), float(np.mean(between))
