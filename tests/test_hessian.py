@@ -471,3 +471,20 @@ def test_slq_density_does_not_depend_on_jobs():
     np.testing.assert_array_equal(two.density, one.density)
     for a, b in zip(one.nodes + one.weights, two.nodes + two.weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_cached_products_equal_uncached_to_the_last_bit():
+    import cloudpickle
+
+    m = _model()
+    X, y = _data()
+    V = np.random.default_rng(1).standard_normal((51, 3))
+    for make in (hs.hessian_operator, hs.gauss_newton):
+        kept, fresh = make(m, CE, (X, y)), make(m, CE, (X, y), cache=False)
+        for j in range(3):
+            np.testing.assert_array_equal(kept @ V[:, j], fresh @ V[:, j])
+        np.testing.assert_array_equal(kept @ V, fresh @ V)
+        copy = cloudpickle.loads(cloudpickle.dumps(kept))  # after use: the graphs stay behind, the copy rebuilds
+        np.testing.assert_array_equal(copy @ V[:, 0], fresh @ V[:, 0])
+    split = hs.hessian_operator(m, CE, (X, y), batch_size=16, cache=True, dtype=torch.float64)
+    np.testing.assert_allclose(split @ V[:, 0], hs.dense_hessian(m, CE, (X, y)) @ V[:, 0], atol=1e-12)
