@@ -20,11 +20,11 @@ __all__ = ["reading_distances", "dimension_table", "summary", "trajectory_gap", 
 
 
 def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: int | None = 1,
-                      progress: bool = False) -> dict[str, np.ndarray]:
+                      progress: bool = False, cache_dir=None) -> dict[str, np.ndarray]:
     """Eq (2.5) distances of ``traj`` under each named reading (one pass for all), as ``{name: (M, M)}``."""
     kinds = tuple(dict.fromkeys(rd.COVARIANCES[r.covariance][0] for r in reading_set.values()))
     d2 = rd.cutoff_distances(traj, [r.rcond for r in reading_set.values()], kinds=kinds, threads=threads,
-                             progress=progress)
+                             progress=progress, cache_dir=cache_dir)
     N, n = traj.dataset().N, traj.config.batch_size
     return {name: rd.scaled(d2[rd.COVARIANCES[r.covariance][0], r.rcond], r.covariance, N, n)
             for name, r in reading_set.items()}
@@ -32,7 +32,8 @@ def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: i
 
 def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.Reading],
                     eps: Mapping[str, float | Callable], *, beta: float = 0.99, threads: int | None = 1,
-                    progress: bool = False, keep: Callable | None = None) -> pd.DataFrame:
+                    progress: bool = False, keep: Callable | None = None, jobs: int | str | None = None
+                    ) -> pd.DataFrame:
     """``d`` and AUC ratio for every trajectory config × reading × ε, one tidy row each.
 
     Parameters
@@ -41,38 +42,57 @@ def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.
     reading_set : name -> :class:`~landscape.readings.Reading`.
     eps : name -> ε, a number or a callable ``(label, reading name, sq) -> ε`` (e.g. a re-tuning rule); an ε
         of ``None`` skips that cell.
-    keep : optional callable ``(label, reading name, sq)`` called with every distance matrix (to keep one).
+    keep : optional callable ``(label, reading name, sq)`` called with every distance matrix (to keep one); it
+        runs in this process, after the trajectories, on the distances reloaded from the cache.
+    threads : torch / BLAS threads of each distance pass when ``jobs`` is 1 (workers always use one).
+    jobs : trajectories run as independent units through :func:`landscape.executor.map_units` on this many
+        workers (``None``: ``$LANDSCAPE_JOBS``, default 1). The rows are the same for any number of workers.
 
     Columns: ``label, reading, eps_name, eps, d, auc, M, m, N, n, final_loss, seconds`` (seconds: the
     trajectory's record + distance time). A diverging run gives one row with ``note``.
     """
-    from tqdm.auto import tqdm
+    from . import executor, paths
 
+    workers = executor.resolve_jobs(jobs)
+    root = str(paths.cache_dir())  # explicit: a reused worker process may have served another root
+    units = [(label, config, dict(reading_set), dict(eps), beta, threads if workers == 1 else 1, root)
+             for label, config in configs.items()]
+    parts = executor.map_units(_table_unit, units, star=True, jobs=workers, progress=progress, desc="trajectories")
+    if keep is not None:
+        from .recording import record_sgd
+
+        for (label, config, *_), part in zip(units, parts, strict=True):
+            if part and "note" in part[0]:
+                continue
+            sq_by = reading_distances(record_sgd(config, progress=False), reading_set, threads=threads)
+            for rname in reading_set:
+                keep(label, rname, sq_by[rname])
+    return pd.DataFrame([row for part in parts for row in part])
+
+
+def _table_unit(label, config, reading_set, eps, beta, threads, cache_dir) -> list[dict]:
+    """One trajectory of :func:`dimension_table`: its rows (small), its distances left in the readings cache."""
     from .recording import record_sgd
 
+    t0 = time.perf_counter()
+    try:
+        traj = record_sgd(config, progress=False, cache_dir=cache_dir)
+    except FloatingPointError as exc:
+        return [{"label": label, "note": f"diverged: {exc}"}]
+    sq_by = reading_distances(traj, reading_set, threads=threads, cache_dir=cache_dir)
+    info = {"M": traj.M, "m": traj.m, "N": traj.dataset().N, "n": config.batch_size,
+            "final_loss": float(traj.epoch_train_loss[-1]), "seconds": time.perf_counter() - t0}
     rows = []
-    for label, config in tqdm(configs.items(), disable=not progress, desc="trajectories"):
-        t0 = time.perf_counter()
-        try:
-            traj = record_sgd(config, progress=False)
-        except FloatingPointError as exc:
-            rows.append({"label": label, "note": f"diverged: {exc}"})
-            continue
-        sq_by = reading_distances(traj, reading_set, threads=threads)
-        info = {"M": traj.M, "m": traj.m, "N": traj.dataset().N, "n": config.batch_size,
-                "final_loss": float(traj.epoch_train_loss[-1]), "seconds": time.perf_counter() - t0}
-        for rname, r in reading_set.items():
-            sq = sq_by[rname]
-            if keep is not None:
-                keep(label, rname, sq)
-            for ename, e in eps.items():
-                value = e(label, rname, sq) if callable(e) else e
-                if value is None:
-                    continue
-                d, a, _ = summary(sq, value, r, beta=beta)
-                rows.append({"label": label, "reading": rname, "eps_name": ename, "eps": float(value), "d": d,
-                             "auc": a, **info})
-    return pd.DataFrame(rows)
+    for rname, r in reading_set.items():
+        sq = sq_by[rname]
+        for ename, e in eps.items():
+            value = e(label, rname, sq) if callable(e) else e
+            if value is None:
+                continue
+            d, a, _ = summary(sq, value, r, beta=beta)
+            rows.append({"label": label, "reading": rname, "eps_name": ename, "eps": float(value), "d": d,
+                         "auc": a, **info})
+    return rows
 
 
 def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple[int, float, np.ndarray]:

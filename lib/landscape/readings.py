@@ -45,8 +45,6 @@ __all__ = [
     "from_row",
     "judge",
     "rank_readings",
-    "Target",
-    "study",
 ]
 
 #: Pseudo-inverse cutoffs of the study, relative to the largest eigenvalue of ``C``: numpy's 1e-15, a stricter
@@ -230,10 +228,17 @@ def scaled(sq_base, covariance: str, N: int, n: int) -> np.ndarray:
     >>> float(scaled(np.ones((2, 2)), "1/(N-1)", 4, 2)[0, 1])
     0.75
     """
+    return _apply_scale(sq_base, _scale(covariance, N, n))
+
+
+def _scale(covariance: str, N: int, n: int) -> float:
     if covariance not in COVARIANCES:
         raise ValueError(f"covariance: expected one of {list(COVARIANCES)}, got {covariance!r}")
     rule = COVARIANCES[covariance][1]
-    s = {"batch": lambda: cov.covariance_scale(N, n), "one": lambda: 1.0, "N/(N-1)": lambda: N / (N - 1)}[rule]()
+    return {"batch": lambda: cov.covariance_scale(N, n), "one": lambda: 1.0, "N/(N-1)": lambda: N / (N - 1)}[rule]()
+
+
+def _apply_scale(sq_base, s: float) -> np.ndarray:
     D2 = np.asarray(sq_base, dtype=np.float64)
     return np.zeros_like(D2) if s == 0 else D2 / s
 
@@ -272,18 +277,59 @@ def measure(sq_by_key, eps: float, N: int, n: int, readings, keys: tuple[str, st
     """Tidy rows ``reading fields…, key, measured`` of ``d`` (``keys[0]``) and AUC (``keys[1]``) at ``eps``.
 
     ``sq_by_key`` is :func:`cutoff_distances`' dict; ``readings`` are spectral readings (their ``trivial``
-    and ``auc`` are ignored: all four are reported from each spectrum, computed once).
+    and ``auc`` are ignored: all four are reported from each spectrum, computed once). Readings whose
+    computation is identical share one eigenproblem (:func:`_spectral_keys`: equal distance matrices, e.g. two
+    cutoffs that keep the same directions at every point, or the all-zero distances of eq (2.6) at ``n = N``).
     """
     from tqdm.auto import tqdm
 
-    rows = []
-    for r in tqdm(readings, disable=not progress, desc="spectra"):
+    for r in readings:
+        if (COVARIANCES[r.covariance][0], r.rcond) not in sq_by_key:
+            raise ValueError(f"sq_by_key: no distances for kind {COVARIANCES[r.covariance][0]!r} at rcond {r.rcond:g}")
+    fps = {key: _fingerprint(a) for key, a in sq_by_key.items()}
+    keyed, todo = _spectral_keys(readings, fps, eps, N, n)
+    done = {}
+    for (kind, rc), jobs in tqdm(todo.items(), disable=not progress, desc="spectra"):
+        done.update(zip([j[0] for j in jobs], _spectra(sq_by_key[kind, rc], jobs, beta), strict=True))
+    return _rows(readings, keyed, done, keys)
+
+
+def _fingerprint(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).view(np.uint8)).hexdigest()
+
+
+def _spectral_keys(readings, fps: dict, eps: float, N: int, n: int):
+    """Which eigenproblem each reading needs: ``keyed[reading] = key`` and, per distance matrix ``(kind, rcond)``,
+    the distinct problems ``(key, scale, kernel ε, knn)`` to solve on it (each key once). Two readings share a key
+    only when the computation is the same bit for bit: equal matrices (fingerprints), equal scale, equal kernel ε
+    and neighbours; with a zero scale (eq 2.6 at ``n = N``) all distances are 0 whatever the matrix."""
+    keyed, todo, seen = {}, {}, set()
+    for r in readings:
         kind = COVARIANCES[r.covariance][0]
-        if (kind, r.rcond) not in sq_by_key:
-            raise ValueError(f"sq_by_key: no distances for kind {kind!r} at rcond {r.rcond:g}")
-        sq = scaled(sq_by_key[kind, r.rcond], r.covariance, N, n)
-        lam = dm.diffusion_spectrum(sq, r.kernel * eps, knn=r.knn if r.knn is None else min(r.knn, len(sq)))
-        for (trivial, method), (d, a) in summaries(lam, beta).items():
+        s = _scale(r.covariance, N, n)
+        knn = r.knn
+        key = ("zero", knn) if s == 0 else (fps[kind, r.rcond], s, r.kernel * eps, knn)
+        keyed[r] = key
+        if key not in seen:
+            seen.add(key)
+            todo.setdefault((kind, r.rcond), []).append((key, s, r.kernel * eps, knn))
+    return keyed, todo
+
+
+def _spectra(sq_base, jobs, beta: float) -> list[dict]:
+    """:func:`summaries` of each ``(key, scale, kernel ε, knn)`` problem on one distance matrix."""
+    out = []
+    for _, s, e, knn in jobs:
+        sq = _apply_scale(sq_base, s)
+        lam = dm.diffusion_spectrum(sq, e, knn=knn if knn is None else min(knn, len(sq)))
+        out.append(summaries(lam, beta))
+    return out
+
+
+def _rows(readings, keyed: dict, done: dict, keys: tuple[str, str]) -> pd.DataFrame:
+    rows = []
+    for r in readings:
+        for (trivial, method), (d, a) in done[keyed[r]].items():
             base = dataclasses.asdict(dataclasses.replace(r, trivial=trivial, auc=method))
             base["knn"] = r.knn or 0  # 0: dense (a tidy int column)
             rows += [{**base, "key": keys[0], "measured": d}, {**base, "key": keys[1], "measured": a}]
@@ -350,57 +396,10 @@ def rank_readings(judged: pd.DataFrame, long: pd.DataFrame, source: str = "000",
     return out.sort_values(order, ascending=[False, False, True, True]).reset_index(drop=True)
 
 
-@dataclass(frozen=True)
-class Target:
-    """One number pair of the study: the trajectory of ``config`` at ``eps`` against the source's ``keys``
-    (``d`` key, AUC key) in ``data/sources/000.csv``."""
+def __getattr__(name):
+    """:class:`Target` and :func:`study` live in :mod:`landscape.readings_study` (the study's units of work)."""
+    if name in ("Target", "study"):
+        from . import readings_study
 
-    config: object
-    eps: float
-    keys: tuple[str, str]
-
-
-def _spectral(r: Reading) -> Reading:
-    return dataclasses.replace(r, trivial=False, auc="trapezoid")
-
-
-def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads: int | None = 1,
-          progress: bool = False, source: str = "000", after_stage=None, carry_on: bool = True):
-    """The sensitivity study: measure every reading of ``grid`` on the targets of ``stages[0]``, then only the
-    readings that still match every table measured so far on ``stages[1]``, and so on (a reading reproduces
-    only if it matches all tables together, so dropping a failed reading early changes no verdict).
-
-    ``stages`` is a list of lists of :class:`Target`; ``grid`` spectral readings (:func:`spectral_grid`).
-    Distances for the cutoffs in ``always`` are computed (and cached) in the same passes. Returns
-    ``(long, judged)``: all measurements (:func:`measure`) and :func:`judge`'s verdicts (tables not reached
-    by a reading are ``NaN``). ``after_stage(long, judged)``, if given, is called after every stage. With
-    ``carry_on``, when no reading survives a stage the readings that reached it are measured on the next stages
-    anyway (none of them can reproduce any more, but :func:`rank_readings` can then rank them on more tables).
-    """
-    from .recording import record_sgd
-
-    candidates = list(dict.fromkeys(_spectral(r) for r in grid))
-    parts = []
-    for stage in stages:
-        kinds = tuple(dict.fromkeys(COVARIANCES[r.covariance][0] for r in candidates))
-        rconds = sorted({r.rcond for r in candidates} | {float(a) for a in always})
-        for t in stage:
-            try:
-                traj = record_sgd(t.config, progress=False)
-            except FloatingPointError:
-                continue  # a diverging run has no trajectory to judge; its table stays unmeasured
-            d2 = cutoff_distances(traj, rconds, kinds=kinds, threads=threads, progress=progress)
-            parts.append(measure(d2, t.eps, traj.dataset().N, t.config.batch_size, candidates, t.keys, beta=beta,
-                                 progress=progress))
-        judged = judge(pd.concat(parts, ignore_index=True), source)
-        tables = [c for c in judged.columns if c.startswith(("Table", "Sec", "Fig"))]
-        alive = judged[tables].fillna(True).astype(bool).all(axis=1)
-        survivors = list(dict.fromkeys(_spectral(from_row(r)) for _, r in judged[alive].iterrows()))
-        if after_stage is not None:
-            after_stage(pd.concat(parts, ignore_index=True), judged)
-        if survivors:
-            candidates = survivors
-        elif not carry_on:
-            break
-        # else: nothing reproduces any more; the readings that reached this stage go on, to be ranked on more tables
-    return pd.concat(parts, ignore_index=True), judged
+        return getattr(readings_study, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

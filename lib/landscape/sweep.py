@@ -78,10 +78,15 @@ def sweep_name(chapter: str, grid: dict, overrides: dict, profile: str) -> str:
     return f"{chapter}-{hashlib.sha256(spec.encode()).hexdigest()[:8]}"
 
 
-def _run_point(root: str, chapter: str, profile: str, overrides: dict) -> PointResult:
-    """Execute one grid point (in a worker); a failure is returned, not raised, so the others survive it."""
-    before = os.environ.get("LANDSCAPE_ROOT")
+def _run_point(root: str, chapter: str, profile: str, overrides: dict, inner_jobs: str | None = None) -> PointResult:
+    """Execute one grid point (in a worker); a failure is returned, not raised, so the others survive it.
+
+    ``inner_jobs`` sets ``LANDSCAPE_JOBS`` for the point's kernel: ``"1"`` when the points themselves run on
+    several workers, so that a chapter's own units do not fork more workers on cores that are already busy."""
+    before = {k: os.environ.get(k) for k in ("LANDSCAPE_ROOT", executor.JOBS_ENV)}
     os.environ["LANDSCAPE_ROOT"] = root  # a reused worker may have served another root
+    if inner_jobs is not None:
+        os.environ[executor.JOBS_ENV] = inner_jobs
     label = runner.run_label(profile, overrides)
     t0 = time.perf_counter()
     try:
@@ -94,10 +99,11 @@ def _run_point(root: str, chapter: str, profile: str, overrides: dict) -> PointR
             what = f"{type(exc).__name__}: {first[0] if first else ''}"
         return PointResult(overrides, label, False, time.perf_counter() - t0, what)
     finally:  # in-process (jobs=1) the caller's environment is left as it was
-        if before is None:
-            os.environ.pop("LANDSCAPE_ROOT", None)
-        else:
-            os.environ["LANDSCAPE_ROOT"] = before
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return PointResult(overrides, label, True, time.perf_counter() - t0)
 
 
@@ -149,7 +155,9 @@ def run_sweep(chapter: str, grid: dict, *, overrides: dict | None = None, profil
     name = name or sweep_name(chapter, grid, overrides, profile)
     out_dir = paths.results_root() / "sweeps" / runner.check_label(name)
     log(f"[landscape] sweep {name}: {len(points)} runs of {chapter} ({profile})")
-    items = [(str(paths.root()), chapter, profile, p) for p in points]
+    parallel = bool(scheduler or os.environ.get(executor.SCHEDULER_ENV)) or min(executor.resolve_jobs(jobs),
+                                                                                len(points)) > 1
+    items = [(str(paths.root()), chapter, profile, p, "1" if parallel else None) for p in points]
     results = executor.map_units(_run_point, items, star=True, jobs=jobs, scheduler=scheduler,
                                  progress=progress, desc=f"sweep {name}")
     for r in results:
