@@ -84,3 +84,26 @@ def test_descent_starts_are_gradient_descent_snapshots():
     for i, k in enumerate(steps):
         t0 = np.random.default_rng([5, i]).standard_normal(3)
         assert np.allclose(starts[i], (1 - 0.1 * np.diag(A)) ** k * t0, atol=1e-14)
+
+
+def test_index_energy_study_units_bit_identical():
+    """Issue 15: the values of phi are independent units; one worker or two give the same frames to the bit, and
+    every reported point meets the gradient tolerance with its energy at least the fitted eps_c's minimum."""
+    import pandas as pd
+
+    kw = {"n_starts": 3, "max_iter": 15, "grad_tol": 1e-3, "seed": 0}
+    one = critical.index_energy_study(2, [0.5, 0.8], jobs=1, **kw)
+    two = critical.index_energy_study(2, [0.5, 0.8], jobs=2, **kw)
+    for a, b in zip(one, two, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    cps, fits = one
+    assert list(fits.m) == [8, 5] and (cps.grad_norm <= 1e-3).all()
+    assert fits.critical.sum() == len(cps)
+    np.testing.assert_allclose(fits.eps_c_linear_source, 0.5 * (1 - fits.phi), rtol=1e-15)
+
+
+def test_cooper_ranks_exact_fit():
+    """At an exact fit H = H0 = J^T J / m: rank m r and null space p - m r (Cooper), no negative eigenvalue."""
+    df = critical.cooper_ranks([3, 5], [1, 2], width=6, seed=1)
+    assert (df["rank"] == df.m_r).all() and (df.null_dim == df.p_minus_mr).all() and (df.negative == 0).all()
+    assert list(df.p) == [3 * 6 + 6 * r for r in (1, 2)] * 2

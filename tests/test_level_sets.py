@@ -64,3 +64,22 @@ def test_linear_net_minima_connected():
             for s in (1, 2)]
     found = level_sets.bisection_path(f, ends[0], ends[1], tol=1e-3, depth=5, steps=300, lr=0.05, seed=0)
     assert level_sets.barrier(found) <= 1e-3
+
+
+def test_solution_pairs_units_bit_identical():
+    """Issue 15: one pair of solutions per unit; one worker or two give the same table and paths to the bit."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 2))
+    Y = X @ rng.standard_normal((2, 1))
+    nets = [("linear", [2, 3, 1], "identity", X, Y), ("relu", [2, 4, 1], "relu", X, Y)]
+    kw = {"seed": 0, "train_steps": 40, "tol": 1e-2, "depth": 1}
+    (t1, p1), (t2, p2) = (level_sets.solution_pairs(nets, jobs=j, **kw) for j in (1, 2))
+    pd.testing.assert_frame_equal(t1, t2, check_exact=True)
+    for a, b in zip(p1, p2, strict=True):
+        pd.testing.assert_frame_equal(a.found, b.found, check_exact=True)
+    assert list(t1.width) == [3, 4] and (t1.found_max == t1["lambda"] + t1.found_barrier).all()
+    ends = max(p1[0].straight.loss.iloc[0], p1[0].straight.loss.iloc[-1])  # (1 - s) a + s b at s = 0, 1: to rounding
+    assert t1["lambda"][0] == p1[0].level == pytest.approx(ends, rel=1e-12)

@@ -118,3 +118,26 @@ def test_residual_targets_have_the_stated_energy():
     e = net(torch.as_tensor(X)).detach().numpy() - Y
     eps = (e**2).sum() / (2 * 4000) / 4  # n^{-1} (2m)^{-1} sum ||e||^2
     assert eps == pytest.approx(0.2, rel=0.02)  # 16000 squared normals: relative sd 1.1%
+
+
+def test_width_sweep_units_bit_identical_and_exact():
+    """Issue 15: (width, initialisation) units; one worker or two give the same frame; the min-norm step fits the
+    linearised problem (rank m, nullity p - m) to rounding at every width."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 3))
+    y = np.sin(X[:, 0])
+    one = linearise.width_sweep(X, y, [4, 16], seeds=2, seed=1, jobs=1)
+    pd.testing.assert_frame_equal(one, linearise.width_sweep(X, y, [4, 16], seeds=2, seed=1, jobs=2), check_exact=True)
+    assert (one["rank"] == 6).all() and (one.nullity == one.p - 6).all() and (one.fit_residual < 1e-10).all()
+    assert (one.row_space_share > 1 - 1e-10).all()
+
+
+def test_split_study_symmetry_null_space():
+    """The linear n-n-n net: H0 has the GL(n) null space of dimension n^2; with eps = 0 (targets = outputs) H1 = 0 and
+    no eigenvalue is negative."""
+    df, spectra_ = linearise.split_study(3, [0.5], [0.0, 0.3], activations=["linear"], seed=0)
+    assert list(df.m) == [12, 12] and (df.null_H0 == 9).all()
+    assert df.alpha.iloc[0] == 0.0 and df.alpha.iloc[1] > 0
+    assert spectra_[("linear", 0.5, 0.3)].shape == (18,)

@@ -26,9 +26,10 @@ from torch.func import functional_call, grad
 from tqdm.auto import tqdm
 
 from . import models
+from .validation import check_finite, check_scalar
 
 __all__ = ["model_loss", "descent_starts", "CriticalPoints", "find_critical_points", "hessian_index", "IndexEnergyFit",
-           "index_energy_fit"]
+           "index_energy_fit", "index_energy_study", "cooper_ranks"]
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
 
@@ -47,8 +48,7 @@ def model_loss(model: nn.Module, X, y, loss: str | Callable = "mse", *, scale: f
     y = y.to(torch.float64) if y.is_floating_point() else y
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X and y must have the same number of rows, got {X.shape[0]} and {y.shape[0]}")
-    if not torch.isfinite(X).all():
-        raise ValueError("X contains NaN or inf")
+    check_finite(X.detach().cpu().numpy(), "X")
 
     def closure(theta: torch.Tensor) -> torch.Tensor:
         return scale * fn(functional_call(model, models.unflatten(model, theta), (X,)), y)
@@ -62,8 +62,7 @@ def descent_starts(loss: Loss, n_params: int, n_starts: int, *, seed: int = 0, s
     :math:`k_i` full-batch gradient-descent steps, :math:`k_i` log-spaced in ``[0, max_steps]``, so the critical
     points found from them span high and low energies (after Pennington & Bahri's many training runs)."""
     for name, v in (("n_params", n_params), ("n_starts", n_starts), ("max_steps", max_steps)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        check_scalar(v, name, int, min_val=1)
     g_fn = grad(loss)
     steps = np.unique(np.round(np.geomspace(1, max_steps + 1, n_starts) - 1).astype(int))
     steps = np.resize(steps, n_starts)
@@ -83,8 +82,9 @@ def hessian_index(eigenvalues, zero_tol: float = 1e-8) -> tuple[float, int, int]
     (0.25, 1, 1)
     """
     ev = np.asarray(eigenvalues, dtype=np.float64).ravel()
-    if ev.size == 0 or not np.all(np.isfinite(ev)):
-        raise ValueError("eigenvalues must be a non-empty finite array")
+    if ev.size == 0:
+        raise ValueError("eigenvalues must be a non-empty array")
+    check_finite(ev, "eigenvalues")
     thr = zero_tol * np.abs(ev).max()
     neg, zero = int(np.sum(ev < -thr)), int(np.sum(np.abs(ev) <= thr))
     return neg / ev.size, neg, zero
@@ -151,8 +151,9 @@ def find_critical_points(loss: Loss, starts, *, max_iter: int = 200, grad_tol: f
     [[1.0, 1.0], [0.0, 0.0]]
     """
     starts = np.atleast_2d(np.asarray(starts, dtype=np.float64))
-    if starts.ndim != 2 or starts.shape[0] < 1 or not np.all(np.isfinite(starts)):
-        raise ValueError(f"starts must be a finite (k, p) array, got shape {starts.shape}")
+    if starts.ndim != 2 or starts.shape[0] < 1:
+        raise ValueError(f"starts must be a (k, p) array, got shape {starts.shape}")
+    check_finite(starts, "starts")
     rows, thetas, spectra = [], [], []
     for i, s in enumerate(tqdm(starts, desc="critical points", disable=not progress)):
         theta, iters = _levenberg_marquardt(loss, s, max_iter, grad_tol)
@@ -193,8 +194,10 @@ def index_energy_fit(energy, index) -> IndexEnergyFit:
     (0.1, 2.0)
     """
     e, a = np.asarray(energy, dtype=np.float64).ravel(), np.asarray(index, dtype=np.float64).ravel()
-    if e.size != a.size or not np.all(np.isfinite(e)) or not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ValueError("energy and index must be finite, of equal length, index >= 0")
+    check_finite(e, "energy")
+    check_finite(a, "index")
+    if e.size != a.size or np.any(a < 0):
+        raise ValueError("energy and index must be of equal length, index >= 0")
     levels = pd.DataFrame({"a": a, "e": e}).groupby("a", as_index=False)["e"].mean()
     if len(levels) < 2:
         raise ValueError("need critical points of at least two different indices")
@@ -209,3 +212,101 @@ def index_energy_fit(energy, index) -> IndexEnergyFit:
         except (RuntimeError, ValueError):
             pass
     return IndexEnergyFit(float(eps_c), alpha0, beta, eps_free, int(len(levels)))
+
+
+def _study_unit(n: int, phi: float, n_starts: int, max_iter: int, grad_tol: float, seed: int):
+    """One value of phi of :func:`index_energy_study` (a unit for :func:`~landscape.executor.map_units`)."""
+    from . import linearise
+
+    m = max(1, int(round(2 * n / phi)))
+    rng = np.random.default_rng([seed, m, 6])
+    X, Y = rng.standard_normal((m, n)), rng.standard_normal((m, n))
+    net = linearise.two_layer(n, n, n_out=n, activation="tanh", seed=seed, scaled=False, second="normal")
+    loss = model_loss(net, X, Y, "mse", scale=0.5)  # = n^{-1} (2m)^{-1} sum ||e||^2, the energy eps
+    starts = descent_starts(loss, 2 * n**2, n_starts, seed=seed, scale=0.8, lr=0.5, max_steps=3000)
+    tab = find_critical_points(loss, starts, max_iter=max_iter, grad_tol=grad_tol).critical()
+    tab = tab.assign(phi=2 * n / m, m=m)
+    fit = index_energy_fit(tab.loss, tab["index"]) if tab["index"].nunique() >= 2 else None
+    nan = float("nan")
+    return tab, {"phi": 2 * n / m, "m": m, "critical": len(tab), "starts": n_starts,
+                 "eps_c": fit.eps_c if fit else nan, "alpha0": fit.alpha0 if fit else nan,
+                 "exponent": fit.exponent if fit else nan, "min_energy": float(tab.loss.min()) if len(tab) else nan,
+                 "eps_c_tanh_source": 0.5 * (1 - 2 * n / m) ** 2, "eps_c_linear_source": 0.5 * (1 - 2 * n / m)}
+
+
+def index_energy_study(n: int, phis, *, n_starts: int, max_iter: int, grad_tol: float, seed: int = 0, jobs=None,
+                       progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r"""Fig. 6 of Pennington & Bahri on tanh nets (``n`` inputs, ``n`` hidden, ``n`` outputs, no biases): for each
+    :math:`\phi = 2n/m`, Gaussian data ``(m, n)`` and targets (seed ``[seed, m, 6]``), ``n_starts`` snapshots of
+    gradient-descent runs (:func:`descent_starts`), moved to critical points (:func:`find_critical_points`), and the
+    fit :math:`\alpha \approx \alpha_0|\epsilon-\epsilon_c|^{3/2}` (:func:`index_energy_fit`).
+
+    Parameters
+    ----------
+    n : int
+        Width of the nets (``p = 2 n^2`` parameters).
+    phis : sequence of float
+        Ratios :math:`\phi`; ``m = round(2n/phi)`` data points each.
+    n_starts, max_iter, grad_tol
+        Starts per :math:`\phi`, Levenberg--Marquardt iterations, gradient-norm tolerance of a critical point.
+    seed : int
+        Seed of the data, the net and the starts.
+    jobs : int or None
+        Worker processes for the values of :math:`\phi` (:func:`landscape.executor.map_units`); the numbers do not
+        depend on it.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The critical points (columns of :class:`CriticalPoints` plus ``phi``, ``m``) and one fit row per
+        :math:`\phi` (phi, m, critical, starts, eps_c, alpha0, exponent, min_energy, and the source's laws
+        eps_c_tanh_source :math:`(1-\phi)^2/2`, eps_c_linear_source :math:`(1-\phi)/2`).
+    """
+    from .executor import map_units
+
+    check_scalar(n, "n", int, min_val=1)
+    units = [(n, float(phi), n_starts, max_iter, grad_tol, seed) for phi in phis]
+    out = map_units(_study_unit, units, star=True, jobs=jobs, progress=progress, desc="critical points")
+    return pd.concat([t for t, _ in out], ignore_index=True), pd.DataFrame([f for _, f in out])
+
+
+def cooper_ranks(ms, rs, *, width: int, seed: int = 0, zero_tol: float = 1e-10) -> pd.DataFrame:
+    r"""Cooper's solution manifold at exact minima: a tanh net (3 inputs, ``width`` hidden, ``r`` outputs) fits
+    ``m`` Gaussian points exactly (the targets are its own outputs), so :math:`H = H_0` and its null space, of
+    dimension :math:`p - mr` generically, is the tangent space of the manifold of global minima.
+
+    Parameters
+    ----------
+    ms, rs : sequences of int
+        Data points and outputs (every pair is one fit; net seed ``seed + m + 10 r``, data seed ``[seed, m, r]``).
+    width : int
+        Hidden units.
+    zero_tol : float
+        Relative eigenvalue threshold of :func:`hessian_index`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit: m, r, p, rank, m_r, null_dim, p_minus_mr, negative.
+
+    Examples
+    --------
+    >>> df = cooper_ranks([4], [2], width=5)
+    >>> df[["p", "rank", "null_dim", "p_minus_mr", "negative"]].values.tolist()
+    [[25, 8, 17, 17, 0]]
+    """
+    from . import linearise
+
+    rows = []
+    for m in ms:
+        for r in rs:
+            net = linearise.two_layer(3, width, n_out=r, activation="tanh", seed=seed + m + 10 * r, scaled=False,
+                                      second="normal")
+            X = np.random.default_rng([seed, m, r]).standard_normal((m, 3))
+            with torch.no_grad():
+                Y = net(torch.as_tensor(X)).numpy()
+            ev = np.linalg.eigvalsh(linearise.hessian_split(net, X, Y)[0])
+            _, neg, zero = hessian_index(ev, zero_tol)
+            rows.append({"m": m, "r": r, "p": ev.size, "rank": ev.size - zero, "m_r": m * r, "null_dim": zero,
+                         "p_minus_mr": ev.size - m * r, "negative": neg})
+    return pd.DataFrame(rows)

@@ -18,6 +18,7 @@ the two solutions lie in one component of the sublevel set at the endpoints' lev
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -207,3 +208,79 @@ def train(loss: Loss, theta0, steps: int = 2000, lr: float = 0.01) -> torch.Tens
         loss(x).backward()
         opt.step()
     return x.detach()
+
+
+@dataclass(frozen=True)
+class SolutionPair:
+    """Two solutions trained from independent seeds: the loss on the ``straight`` segment between them, the
+    ``found`` bisection path (frames of :func:`straight_path` / :func:`bisection_path`) and the ``level`` (the
+    larger endpoint loss)."""
+
+    straight: pd.DataFrame
+    found: pd.DataFrame
+    level: float
+
+
+def solution_pair(sizes, activation: str, X, Y, *, seed: int = 0, train_steps: int = 1500, tol: float = 1e-3,
+                  depth: int = 5) -> SolutionPair:
+    """Train two float64 MLPs ``sizes`` (:func:`landscape.models.mlp`, seeds ``seed + 1``, ``seed + 2``; Adam, lr
+    0.02, ``train_steps`` steps) on the square loss of ``(X, Y)`` (structure from seed ``seed``), then the straight
+    segment and the bisection path (``tol``, ``depth``, 300 descent steps per midpoint, seed ``seed``) between them.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer sizes, e.g. ``[1, 8, 1]``.
+    activation : str
+        Activation of :func:`landscape.models.mlp` (``"identity"`` for a deep linear net).
+    X, Y : arrays
+        Data and targets.
+    seed, train_steps, tol, depth
+        As above.
+
+    Returns
+    -------
+    SolutionPair
+    """
+    f = mse_loss(models.mlp(sizes, activation=activation, seed=seed, dtype=torch.float64), X, Y)
+    ends = [train(f, models.flatten(models.mlp(sizes, activation=activation, seed=seed + 1 + k, dtype=torch.float64)),
+                  steps=train_steps, lr=0.02) for k in range(2)]
+    straight = straight_path(f, *ends)
+    found = bisection_path(f, *ends, tol=tol, depth=depth, steps=300, seed=seed)
+    return SolutionPair(straight, found, max(float(f(e).detach()) for e in ends))
+
+
+def solution_pairs(nets, *, seed: int = 0, train_steps: int = 1500, tol: float = 1e-3, depth: int = 5, jobs=None,
+                   progress: bool = False) -> tuple[pd.DataFrame, list[SolutionPair]]:
+    """:func:`solution_pair` for several networks, and their barriers as a table.
+
+    Parameters
+    ----------
+    nets : sequence of (name, sizes, activation, X, Y)
+        One pair of solutions each (all with the same ``seed``).
+    seed, train_steps, tol, depth
+        As in :func:`solution_pair`.
+    jobs : int or None
+        Worker processes for the networks (:func:`landscape.executor.map_units`); the numbers do not depend on it.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of SolutionPair)
+        One row per net: net (the name), width (``sizes[1]``), lambda (the level), straight_barrier,
+        found_barrier, found_max (lambda + found_barrier); and the pairs, in order.
+    """
+    from landscape.executor import map_units
+
+    units = [(sizes, act, X, Y) for _, sizes, act, X, Y in nets]
+    kw = {"seed": seed, "train_steps": train_steps, "tol": tol, "depth": depth}
+    pairs = map_units(_pair_unit, [(u, kw) for u in units], star=True, jobs=jobs, progress=progress,
+                      desc="solution pairs")
+    table = pd.DataFrame([{"net": name, "width": sizes[1], "lambda": p.level, "straight_barrier": barrier(p.straight),
+                           "found_barrier": barrier(p.found)}
+                          for (name, sizes, *_), p in zip(nets, pairs, strict=True)])
+    table["found_max"] = table["lambda"] + table["found_barrier"]
+    return table, pairs
+
+
+def _pair_unit(args, kw) -> SolutionPair:
+    return solution_pair(*args, **kw)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import scipy.sparse.linalg as spla
 import scipy.stats
 import torch
@@ -26,9 +27,11 @@ from torch import nn
 from torch.func import functional_call, jacrev, jvp, vjp
 
 from . import models
+from .validation import check_choice, check_finite, check_scalar
 
 __all__ = ["TwoLayer", "two_layer", "jacobian", "min_norm_step", "LinearisationError", "linearisation_error",
-           "linear_gd", "gd_rate", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split"]
+           "linear_gd", "gd_rate", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split", "width_sweep",
+           "split_study"]
 
 _ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": torch.erf}
 
@@ -56,12 +59,9 @@ def two_layer(d: int, p: int, n_out: int = 1, activation: str = "tanh", seed: in
     :math:`w^{(2)}\sim\mathcal N(0,1/p)`, the same law of the output: the two-layer net of the Hessian slides).
     """
     for name, v in (("d", d), ("p", p), ("n_out", n_out)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if activation not in _ACT:
-        raise ValueError(f"activation must be one of {sorted(_ACT)}, got {activation!r}")
-    if second not in ("sign", "normal"):
-        raise ValueError(f"second must be 'sign' or 'normal', got {second!r}")
+        check_scalar(v, name, int, min_val=1)
+    check_choice(activation, "activation", sorted(_ACT))
+    check_choice(second, "second", ("sign", "normal"))
     gen = torch.Generator().manual_seed(int(seed))
     net = TwoLayer(int(d), int(p), int(n_out), activation, scaled)
     with torch.no_grad():
@@ -78,8 +78,7 @@ def _inputs(model: nn.Module, X) -> tuple[torch.Tensor, torch.Tensor]:
     X = torch.as_tensor(np.asarray(X) if not torch.is_tensor(X) else X, dtype=p0.dtype, device=p0.device)
     if X.ndim != 2 or X.shape[0] < 1:
         raise ValueError(f"X must be a non-empty 2-D array (m, d), got shape {tuple(X.shape)}")
-    if not torch.isfinite(X).all():
-        raise ValueError("X contains NaN or inf")
+    check_finite(X.detach().cpu().numpy(), "X")
     return X, models.flatten(model).to(p0.dtype)
 
 
@@ -109,8 +108,7 @@ def _residual(model, X, y, f, theta) -> np.ndarray:
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if y.shape != out.shape:
         raise ValueError(f"y must have m * n_outputs = {out.size} entries, got {y.size}")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y contains NaN or inf")
+    check_finite(y, "y")
     return y - out
 
 
@@ -129,8 +127,7 @@ def min_norm_step(model: nn.Module, X, y, *, method: str = "auto", tol: float = 
     >>> bool(np.allclose(jacobian(net, X) @ step, y - net(torch.as_tensor(X)).detach().numpy().ravel()))
     True
     """
-    if method not in ("auto", "dense", "lsqr"):
-        raise ValueError(f"method must be 'auto', 'dense' or 'lsqr', got {method!r}")
+    check_choice(method, "method", ("auto", "dense", "lsqr"))
     Xt, theta = _inputs(model, X)
     f = _output_fn(model, Xt)
     r = _residual(model, Xt, y, f, theta)
@@ -171,8 +168,9 @@ def linearisation_error(model: nn.Module, X, delta) -> LinearisationError:
     """
     Xt, theta = _inputs(model, X)
     d = torch.as_tensor(np.asarray(delta, dtype=np.float64), dtype=theta.dtype, device=theta.device)
-    if d.shape != theta.shape or not torch.isfinite(d).all():
-        raise ValueError(f"delta must be a finite vector of length {theta.numel()}, got shape {tuple(d.shape)}")
+    if d.shape != theta.shape:
+        raise ValueError(f"delta must be a vector of length {theta.numel()}, got shape {tuple(d.shape)}")
+    check_finite(d.cpu().numpy(), "delta")
     f = _output_fn(model, Xt)
     with torch.no_grad():
         y0, jd = jvp(f, (theta,), (d,))
@@ -188,8 +186,9 @@ def gd_rate(J) -> tuple[float, float]:
     (9.0, 0.8)
     """
     J = np.asarray(J, dtype=np.float64)
-    if J.ndim != 2 or not np.all(np.isfinite(J)):
-        raise ValueError("J must be a finite 2-D array")
+    if J.ndim != 2:
+        raise ValueError(f"J must be a 2-D array, got shape {J.shape}")
+    check_finite(J, "J")
     ev = np.linalg.eigvalsh(J @ J.T)
     ev = ev[ev > ev.max() * J.shape[0] * np.finfo(float).eps * 10]
     kappa = float(ev.max() / ev.min())
@@ -206,8 +205,7 @@ def linear_gd(J, r, steps: int, lr: float | None = None) -> np.ndarray:
     J, r = np.asarray(J, dtype=np.float64), np.asarray(r, dtype=np.float64).ravel()
     if J.ndim != 2 or r.size != J.shape[0]:
         raise ValueError(f"r must have {J.shape[0]} entries (rows of J), got {r.size}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    check_scalar(steps, "steps", int, min_val=1)
     if lr is None:
         ev = np.linalg.eigvalsh(J @ J.T)
         ev = ev[ev > ev.max() * J.shape[0] * np.finfo(float).eps * 10]
@@ -239,8 +237,10 @@ def power_law_fit(x, y, level: float = 0.95) -> PowerLaw:
     -0.5
     """
     x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
-    if x.size != y.size or x.size < 3 or np.any(x <= 0) or np.any(y <= 0) or not np.all(np.isfinite(x * y)):
-        raise ValueError("x and y must be positive, finite, of equal length >= 3")
+    check_finite(x, "x")
+    check_finite(y, "y")
+    if x.size != y.size or x.size < 3 or np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("x and y must be positive, of equal length >= 3")
     fit = scipy.stats.linregress(np.log(x), np.log(y))
     t = scipy.stats.t.ppf(0.5 + level / 2, x.size - 2)
     return PowerLaw(float(fit.slope), float(fit.slope - t * fit.stderr), float(fit.slope + t * fit.stderr),
@@ -251,8 +251,7 @@ def residual_targets(model: nn.Module, X, eps: float, seed: int = 0) -> np.ndarr
     r"""Targets :math:`y = \hat y - e` with residuals :math:`e_{i\mu}\sim\mathcal N(0, 2\epsilon)`, so that the energy
     :math:`\epsilon = n^{-1}\mathcal L` of the slides' loss :math:`\mathcal L=(2m)^{-1}\sum\|e_\mu\|^2` is
     :math:`\epsilon` in expectation (slide "Loss function landscape through Hessian eigenvalues")."""
-    if not np.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be a finite non-negative number, got {eps!r}")
+    check_finite(check_scalar(eps, "eps", float, min_val=0), "eps")
     Xt, _ = _inputs(model, X)
     with torch.no_grad():
         out = model(Xt).detach().cpu().numpy().astype(np.float64)
@@ -271,3 +270,99 @@ def hessian_split(model: nn.Module, X, Y) -> tuple[np.ndarray, np.ndarray, np.nd
     H0 = J.T @ J / Xt.shape[0]
     H = dense_hessian(model, lambda o, t: 0.5 * ((o - t) ** 2).sum(dim=1).mean(), (Xt, Yt))
     return H, H0, H - H0
+
+
+def _width_unit(X, y, width: int, s: int, seed: int, device: str) -> dict:
+    """One (width, initialisation) of :func:`width_sweep` (a unit for :func:`~landscape.executor.map_units`)."""
+    net = two_layer(X.shape[1], width, activation="tanh", seed=seed).to(device)
+    J = jacobian(net, X)
+    r = y - net(torch.as_tensor(X, device=device)).detach().cpu().numpy().ravel()
+    step = min_norm_step(net, X, y)
+    sv, Vt = np.linalg.svd(J, full_matrices=False)[1:]
+    rank = int(np.sum(sv > 1e-10 * sv[0]))
+    return {"width": width, "seed": s, "p": J.shape[1], "m": X.shape[0], "rank": rank, "nullity": J.shape[1] - rank,
+            "fit_residual": float(np.abs(J @ step - r).max()), "step_norm": float(np.linalg.norm(step)),
+            "rms_entry": float(np.linalg.norm(step) / np.sqrt(J.shape[1])), "sigma_min": float(sv[rank - 1] ** 2),
+            "row_space_share": float(np.linalg.norm(Vt[:rank] @ step) / np.linalg.norm(step)),
+            "lin_error": linearisation_error(net, X, step).max_abs, "residual_norm": float(np.linalg.norm(r))}
+
+
+def width_sweep(X, y, widths, *, seeds: int = 1, seed: int = 0, device: str = "cpu", jobs=None,
+                progress: bool = False) -> pd.DataFrame:
+    r"""The min-norm step :math:`J_0^+(y-\hat y)` of the slides' tanh net (:func:`two_layer`) across widths.
+
+    Parameters
+    ----------
+    X, y : arrays (m, d), (m,)
+        Data and targets.
+    widths : sequence of int
+        Hidden widths :math:`p_h` (``p = (d + 1) p_h`` parameters).
+    seeds : int
+        Initialisations per width; initialisation ``s`` uses seed ``1000 seed + s``.
+    device : str
+        Device of the nets.
+    jobs : int or None
+        Worker processes for the (width, initialisation) units (:func:`landscape.executor.map_units`); the numbers
+        do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit: width, seed, p, m, rank and nullity of :math:`J_0`, fit_residual
+        :math:`\max|J_0\Delta - r|`, step_norm, rms_entry, sigma_min (smallest non-zero eigenvalue of
+        :math:`J_0J_0^\top`), row_space_share, lin_error (:func:`linearisation_error`), residual_norm.
+    """
+    from .executor import map_units
+
+    check_scalar(seeds, "seeds", int, min_val=1)
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    units = [(X, y, int(w), s, 1000 * seed + s, device) for w in widths for s in range(seeds)]
+    return pd.DataFrame(map_units(_width_unit, units, star=True, jobs=jobs, progress=progress, desc="widths"))
+
+
+def split_study(n: int, phis, eps_values, activations=("linear", "relu"), *, seed: int = 0):
+    r"""Indices of :math:`H = H_0 + H_1` (:func:`hessian_split`) for the slides' net ``n``-``n``-``n`` (no biases,
+    weights of variance :math:`1/n`) on ``m = round(2n/phi)`` Gaussian inputs (seed ``[seed, m]``), targets
+    :func:`residual_targets` of energy ``eps`` (seed ``seed + 1``), beside the model's
+    :func:`~landscape.spectra.negative_fraction` at the measured energy :math:`\epsilon'`.
+
+    Every matrix is divided by the mean eigenvalue of :math:`H_0` (the model's :math:`H_0` has mean 1);
+    :math:`\epsilon'` is half the mean square eigenvalue of :math:`H_1`.
+
+    Parameters
+    ----------
+    n : int
+        Width (``p = 2 n^2``).
+    phis, eps_values : sequences of float
+    activations : sequence of str
+    seed : int
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        One row per (activation, phi, eps): activation, phi, m, eps, eps_model, alpha (index of H), null_H0
+        (zero eigenvalues of :math:`H_0`), alpha_range (index of H on the range of :math:`H_0`), alpha_model;
+        and the normalised spectra of H keyed by (activation, phi as given, eps).
+    """
+    from .critical import hessian_index
+    from .spectra import negative_fraction
+
+    rows, spectra = [], {}
+    for act in activations:
+        for phi in phis:
+            m = max(1, int(round(2 * n / phi)))
+            X = np.random.default_rng([seed, m]).standard_normal((m, n))
+            net = two_layer(n, n, n_out=n, activation=act, seed=seed, scaled=False, second="normal")
+            for eps in eps_values:
+                H, H0, H1 = hessian_split(net, X, residual_targets(net, X, eps, seed=seed + 1))
+                scale = np.trace(H0) / H.shape[0]
+                ev, ev0, ev1 = (np.linalg.eigvalsh(A / scale) for A in (H, H0, H1))
+                eps_eff = float(np.mean(ev1**2) / 2)
+                lam0, V0 = np.linalg.eigh(H0 / scale)
+                Vr = V0[:, lam0 > 1e-9 * lam0.max()]  # H restricted to the range of H0 (symmetry null space removed)
+                rows.append({"activation": act, "phi": 2 * n / m, "m": m, "eps": eps, "eps_model": eps_eff,
+                             "alpha": hessian_index(ev, 1e-9)[0], "null_H0": hessian_index(ev0, 1e-9)[2],
+                             "alpha_range": hessian_index(np.linalg.eigvalsh(Vr.T @ (H / scale) @ Vr), 1e-9)[0],
+                             "alpha_model": negative_fraction(eps_eff, 2 * n / m, act) if eps_eff > 0 else 0.0})
+                spectra[(act, phi, eps)] = ev
+    return pd.DataFrame(rows), spectra

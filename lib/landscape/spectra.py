@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import check_choice, check_finite, check_scalar
+
 __all__ = [
     "marchenko_pastur_density",
     "marchenko_pastur_atom",
@@ -31,6 +33,10 @@ __all__ = [
     "critical_energy",
     "critical_energy_relu_slide",
     "sample_hessian_model",
+    "alpha_curves",
+    "sampled_index",
+    "onset_exponent",
+    "switches_on",
     "ACTIVATIONS",
 ]
 
@@ -38,17 +44,13 @@ ACTIVATIONS = ("linear", "relu")
 
 
 def _positive(value, name: str, *, allow_zero: bool = False) -> float:
-    v = float(value)
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be a finite {kind} number, got {value!r}")
-    return v
+    check_finite(check_scalar(value, name, float), name)
+    return float(check_scalar(value, name, float, min_val=0, include_boundaries="both" if allow_zero else "right"))
 
 
 def _grid(x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x contains NaN or inf")
+    check_finite(x, "x")
     return x
 
 
@@ -134,8 +136,7 @@ def pennington_bahri_density(x, eps, phi, activation: str = "linear") -> np.ndar
     """
     eps = _positive(eps, "eps", allow_zero=True)
     phi = _positive(phi, "phi")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+    check_choice(activation, "activation", ACTIVATIONS)
     x = _grid(x)
     if eps == 0:
         return marchenko_pastur_density(x, phi)
@@ -211,8 +212,7 @@ def critical_energy(phi, activation: str = "linear") -> float:
     >>> critical_energy(0.0), critical_energy(1.0)
     (0.125, 0.0)
     """
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+    check_choice(activation, "activation", ACTIVATIONS)
     phi = _positive(phi, "phi", allow_zero=activation == "linear")
     if activation == "relu":
         if phi >= 1:
@@ -241,8 +241,7 @@ def sample_hessian_model(n: int, eps: float, phi: float, seed: int = 0) -> np.nd
     :math:`\mathcal N(0, 1/k)` (Marchenko--Pastur, mean 1, ratio :math:`\phi`); :math:`H_1` symmetric with
     off-diagonal entries :math:`\mathcal N(0, 2\epsilon/n)` (semicircle of variance :math:`2\epsilon`).
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    check_scalar(n, "n", int, min_val=1)
     eps, phi = _positive(eps, "eps", allow_zero=True), _positive(phi, "phi")
     rng = np.random.default_rng(seed)
     k = max(1, int(round(n / phi)))
@@ -250,3 +249,102 @@ def sample_hessian_model(n: int, eps: float, phi: float, seed: int = 0) -> np.nd
     W = rng.standard_normal((n, n)) * np.sqrt(2 * eps / n)
     W = (W + W.T) / np.sqrt(2)
     return np.linalg.eigvalsh(A @ A.T + W)
+
+
+def alpha_curves(phis, activations=ACTIVATIONS, *, points: int = 40, span: float = 6.0):
+    r"""The model's index :math:`\alpha(\epsilon)` (:func:`negative_fraction`) on ``points - 1`` energies up to
+    ``span`` :math:`\epsilon_c` (``linspace(0, span eps_c, points)[1:]``) for each :math:`\phi` and activation.
+
+    Parameters
+    ----------
+    phis : sequence of float
+    activations : sequence of str
+    points : int
+    span : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: phi, activation, eps, eps_c, alpha.
+
+    Examples
+    --------
+    >>> df = alpha_curves([0.5], ["linear"], points=5, span=2.0)  # eps_c / 2 ... 2 eps_c
+    >>> bool(df.alpha.iloc[0] == 0.0), bool(df.alpha.iloc[-1] > 0)  # below eps_c: none negative; above: some
+    (True, True)
+    """
+    import pandas as pd
+
+    check_scalar(points, "points", int, min_val=2)
+    rows = []
+    for phi in phis:
+        for act in activations:
+            ec = critical_energy(phi, act)
+            for eps in np.linspace(0, span * ec, points)[1:]:
+                rows.append({"phi": phi, "activation": act, "eps": eps, "eps_c": ec,
+                             "alpha": negative_fraction(eps, phi, act)})
+    return pd.DataFrame(rows)
+
+
+def _sampled_index(n: int, eps: float, phi: float, seed: int) -> float:
+    """Fraction of negative eigenvalues of one :func:`sample_hessian_model` draw (a unit for ``map_units``)."""
+    return float(np.mean(sample_hessian_model(n, eps, phi, seed=seed) < 0))
+
+
+def sampled_index(sizes, phis, eps_values, *, draws: int = 1, seed: int = 0, jobs=None, progress: bool = False):
+    r"""Monte-Carlo index of the Wishart + Wigner model beside the density's :func:`negative_fraction`.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Matrix sizes ``n``.
+    phis, eps_values : sequences of float
+        Model parameters :math:`\phi`, :math:`\epsilon`.
+    draws : int
+        Draws per (n, phi, eps); draw ``d`` uses seed ``1000 seed + d`` (the same for every n, phi, eps).
+    jobs : int or None
+        Worker processes for the draws (:func:`landscape.executor.map_units`); the numbers do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per draw (n-major, then draw, phi, eps): n, phi, eps, draw, alpha_mc, alpha_model.
+    """
+    import pandas as pd
+
+    from .executor import map_units
+
+    check_scalar(draws, "draws", int, min_val=1)
+    keys = [(int(n), d, phi, eps) for n in sizes for d in range(draws) for phi in phis for eps in eps_values]
+    mc = map_units(_sampled_index, [(n, eps, phi, 1000 * seed + d) for n, d, phi, eps in keys], star=True,
+                   jobs=jobs, progress=progress, desc="sampled spectra")
+    return pd.DataFrame([{"n": n, "phi": phi, "eps": eps, "draw": d, "alpha_mc": a,
+                          "alpha_model": negative_fraction(eps, phi)} for (n, d, phi, eps), a in zip(keys, mc,
+                                                                                                     strict=True)])
+
+
+def onset_exponent(phi, activation: str = "linear", rel=(2e-3, 3e-2), points: int = 8) -> float:
+    r"""Exponent of :math:`\alpha \propto ((\epsilon-\epsilon_c)/\epsilon_c)^{\beta}` just above the critical energy
+    (:func:`critical_energy`): the least-squares log-log slope of :func:`negative_fraction` at ``points`` relative
+    distances spaced geometrically over ``rel`` (theory: 3/2).
+
+    >>> 1.4 < onset_exponent(0.5) < 1.6
+    True
+    """
+    from .linearise import power_law_fit
+
+    ec = critical_energy(phi, activation)
+    d = np.geomspace(rel[0], rel[1], check_scalar(points, "points", int, min_val=3))
+    return power_law_fit(d, [negative_fraction(ec * (1 + x), phi, activation) for x in d]).slope
+
+
+def switches_on(eps_c, phi, activation: str = "linear", margin: float = 0.01) -> bool:
+    r"""Whether the model's negative eigenvalues appear at ``eps_c``: :func:`negative_fraction` is zero at
+    :math:`(1-` ``margin`` :math:`)\,\epsilon_c` and positive at :math:`(1+` ``margin`` :math:`)\,\epsilon_c`.
+
+    >>> switches_on(critical_energy(0.5), 0.5), switches_on(2 * critical_energy(0.5), 0.5)
+    (True, False)
+    """
+    check_scalar(margin, "margin", float, min_val=0, max_val=1, include_boundaries="neither")
+    below = negative_fraction((1 - margin) * eps_c, phi, activation)
+    return bool(below == 0 and negative_fraction((1 + margin) * eps_c, phi, activation) > 0)
