@@ -122,4 +122,5 @@ def test_sampled_index_units_bit_identical():
     assert (row.n, row.draw, row.eps) == (40, 1, 0.5) and row.alpha_mc == direct
     assert row.alpha_model == spectra.negative_fraction(0.5, 0.5)
     curves = spectra.alpha_curves([0.5], points=6, span=5.0)
-    assert len(curves) == 2 * 5 and (curves.groupby("activation").alpha.apply(lambda a: a.is_monotonic_increasing)).all()
+    assert len(curves) == 2 * 5
+    assert curves.groupby("activation").alpha.apply(lambda a: a.is_monotonic_increasing).all()
