@@ -131,3 +131,23 @@ def test_fdc_points_distances_exact():
     assert symmetry.fdc_points(teacher, X, y, 1, max_scale=1e-300).error.iloc[0] == pytest.approx(0, abs=1e-12)
     with pytest.raises(ValueError, match="max_scale"):
         symmetry.fdc_points(teacher, X, y, 2, max_scale=0.0)
+
+
+def test_equioutput_checks_on_tanh_nets_exact():
+    g = torch.Generator().manual_seed(0)
+    net = models.mlp([4, 5, 3], "tanh", seed=0, dtype=torch.float64)
+    small = models.mlp([2, 3, 2, 1], "tanh", seed=0, dtype=torch.float64)
+    models.assign(small, torch.randn(models.n_params(small), generator=g, dtype=torch.float64))
+    c = symmetry.equioutput_checks(net, torch.randn(10, 4, generator=g, dtype=torch.float64), small, 5, seed=1)
+    assert c.max_output_change <= 1e-14 and c.max_norm_change <= 1e-14  # eq (1), eq (5): rounding only
+    assert c.distinct_copies == symmetry.group_order([3, 2]) == 3 * 2 * 1 * 8 * 2 * 1 * 4  # eq (2): 384
+    assert c.non_abelian and c.norm_spread <= 1e-15 and c.in_wedge == 1 and c.n_canonical == 1
+
+
+def test_solution_distances_bit_identical_for_one_and_two_workers():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(40, 4, generator=g, dtype=torch.float64), torch.randint(0, 3, (40,), generator=g)
+    one = symmetry.solution_distances([4, 3, 3], X, y, 3, epochs=2, batch_size=10, jobs=1)
+    pd.testing.assert_frame_equal(one, symmetry.solution_distances([4, 3, 3], X, y, 3, epochs=2, batch_size=10,
+                                                                   jobs=2), check_exact=True)
+    assert list(zip(one.a, one.b)) == [(0, 1), (0, 2), (1, 2)] and (one.raw > 0).all()

@@ -33,3 +33,13 @@ def test_classify_origin_closed_form_and_descend_is_non_ascending():
     d = xor.descend(start, max_steps=80, seed=0)
     assert np.all(np.diff(d.errors, axis=0) <= 0)  # non-ascending by construction
     assert np.array_equal(d.reached, d.errors[-1] < 1e-3) and d.reached.any()
+
+
+def test_restart_study_marks_solved_runs_escaped_and_searches_only_the_stalled():
+    kinds, hist = xor.restart_study(12, steps=150, lr=0.5, init_range=1.0, descend_steps=50, seed=0)
+    assert hist.shape == (151, 12) and len(kinds) == 12
+    solved = kinds.kind == "solved"
+    assert kinds.escaped[solved].all()
+    if "error_after_search" in kinds:
+        assert kinds.error_after_search[solved].isna().all() and kinds.error_after_search[~solved].notna().all()
+    assert (~solved).any()  # 150 steps are too few for some restarts: the search branch runs

@@ -29,7 +29,8 @@ import torch
 from . import hessian
 from .validation import check_finite, check_scalar
 
-__all__ = ["LinearProblem", "linear_problem", "critical_point", "loss", "expected_index", "critical_points"]
+__all__ = ["LinearProblem", "linear_problem", "critical_point", "loss", "expected_index", "critical_points",
+           "autoencoder_pca_error"]
 
 
 @dataclass(frozen=True)
@@ -109,3 +110,32 @@ def critical_points(problem: LinearProblem, *, tol: float = 1e-9) -> pd.DataFram
                      "expected_index": expected_index(problem.eigenvalues, subset),
                      "kind": "minimum" if index == 0 else "saddle"})
     return pd.DataFrame(rows)
+
+
+def autoencoder_pca_error(X, p: int) -> float:
+    r"""Baldi & Hornik's autoencoder result (Sec. 5.6.1): at the global minimum of the linear autoencoder
+    (``Y = X``, hidden width ``p``, the critical point of the top-``p`` eigenvectors), :math:`AB` is the orthogonal
+    projector :math:`U_p U_p^\top` onto the first ``p`` principal directions of :math:`XX^\top/N`. Returns
+    :math:`\|AB - U_pU_p^\top\|_F` (0 up to rounding).
+
+    Parameters
+    ----------
+    X : array_like
+        (n, N) data, samples as columns.
+    p : int
+        Hidden width, ``1 <= p <= n``.
+
+    Returns
+    -------
+    float
+
+    >>> X = np.diag([3.0, 2.0, 1.0]) @ np.random.default_rng(0).standard_normal((3, 50))
+    >>> autoencoder_pca_error(X, 2) < 1e-12
+    True
+    """
+    problem = linear_problem(X, X, p)
+    n = problem.X.shape[0]
+    theta = critical_point(problem, range(p))
+    A, B = theta[:n * p].reshape(n, p), theta[n * p:].reshape(p, n)
+    U = np.linalg.eigh(problem.X @ problem.X.T / problem.X.shape[1])[1][:, ::-1][:, :p]
+    return float(np.linalg.norm(A @ B - U @ U.T))

@@ -21,6 +21,7 @@ import copy
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,9 @@ __all__ = [
     "fitness_distance_correlation",
     "student_distances",
     "fdc_points",
+    "EquioutputChecks",
+    "equioutput_checks",
+    "solution_distances",
 ]
 
 ODD = (nn.Tanh, nn.Identity)
@@ -340,3 +344,107 @@ def fdc_points(teacher: nn.Module, X, y, n_points: int, *, max_scale: float = 3.
                      "modulo_G": nearest_copy(w, t_rows)[0],
                      "canonical": float(np.linalg.norm(models.flatten(canonical_form(probe)).numpy() - t_canon))})
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class EquioutputChecks:
+    """What :func:`equioutput_checks` measured: the largest output and norm changes under random group elements
+    (eqs (1), (5)), and on the small net's whole throng the number of distinct copies (eq (2)), whether 50 random
+    pairs find a non-commuting one, the relative spread of the copies' norms, how many copies lie in the wedge
+    eq (3), and how many distinct canonical forms the copies have."""
+
+    max_output_change: float
+    max_norm_change: float
+    distinct_copies: int
+    non_abelian: bool
+    norm_spread: float
+    in_wedge: int
+    n_canonical: int
+
+
+def equioutput_checks(net: nn.Module, X, small: nn.Module, n_elements: int, *, seed: int = 0) -> EquioutputChecks:
+    """Check Sec. 5.2's statements on two tanh MLPs: ``n_elements`` random elements of :math:`G` applied to
+    ``net`` (outputs on ``X`` and weight norms unchanged), and the whole throng of ``small`` (group order, non-
+    commutativity, isometry, one copy in the wedge, one canonical form).
+
+    Parameters
+    ----------
+    net : torch.nn.Sequential
+        A tanh MLP (any size).
+    X : torch.Tensor
+        Inputs for the output comparison.
+    small : torch.nn.Sequential
+        A tanh MLP small enough for :func:`throng`.
+    n_elements : int
+        Random group elements applied to ``net``.
+    seed : int
+        One ``numpy.random.default_rng(seed)`` draws the elements (per hidden layer a permutation, then the signs),
+        then 50 index pairs of throng elements.
+
+    Returns
+    -------
+    EquioutputChecks
+    """
+    check_scalar(n_elements, "n_elements", int, min_val=1)
+    out0, norm0 = net(X), float(models.flatten(net).norm())
+    rng = np.random.default_rng(seed)
+    changes = []
+    for _ in range(n_elements):
+        element = tuple((rng.permutation(w), rng.choice([1, -1], w)) for w in hidden_widths(net))
+        moved = apply_element(copy.deepcopy(net), element)
+        changes.append((float((moved(X) - out0).abs().max()), abs(float(models.flatten(moved).norm()) - norm0)))
+    max_out, max_norm = np.max(changes, axis=0)
+    rows, elements = throng(small)
+    pairs = [(elements[i], elements[j]) for i, j in rng.integers(len(elements), size=(50, 2))]
+    non_abelian = any(not all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+                              for a, b in zip(compose(g, h), compose(h, g), strict=True)) for g, h in pairs)
+    canon = {tuple(models.flatten(canonical_form(apply_element(copy.deepcopy(small), e))).numpy()) for e in elements}
+    return EquioutputChecks(
+        float(max_out), float(max_norm), len({tuple(np.round(r, 10)) for r in rows}), bool(non_abelian),
+        float(np.ptp(np.linalg.norm(rows, axis=1)) / np.linalg.norm(rows[0])),
+        sum(in_wedge(apply_element(copy.deepcopy(small), e)) for e in elements), len(canon))
+
+
+def _solution_unit(sizes, X, y, s: int, init_seed: int, train_kwargs: dict) -> tuple[np.ndarray, np.ndarray]:
+    """One solution of :func:`solution_distances`: raw and canonical flat vectors."""
+    from .approximation import train
+
+    m = models.mlp(sizes, "tanh", seed=init_seed, dtype=torch.float64)
+    train(m, models.loss_function("cce"), X, y, seed=s, **train_kwargs)
+    return models.flatten(m).numpy(), models.flatten(canonical_form(m)).numpy()
+
+
+def solution_distances(sizes, X, y, n_solutions: int, *, epochs: int, lr: float = 0.05, batch_size: int = 32,
+                       momentum: float = 0.9, seed: int = 0, jobs: int | None = None) -> pd.DataFrame:
+    """Pairwise distances between independently trained tanh classifiers, raw and between canonical forms
+    (Sec. 5.2: does moving every solution into Chen's wedge eq (3) bring them together?).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths of the tanh MLP (float64).
+    X, y : torch.Tensor
+        Training data (class labels), categorical cross entropy.
+    n_solutions : int
+        Solution ``s`` starts from ``models.mlp(..., seed=seed + s)`` and its minibatches use seed ``s``.
+    epochs, lr, batch_size, momentum
+        The SGD run (:func:`landscape.approximation.train`).
+    seed : int
+    jobs : int or None
+        Worker processes, one solution each (:func:`landscape.executor.map_units`); the numbers do not depend
+        on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``a, b, raw, canonical`` for every pair ``a < b``.
+    """
+    from .executor import map_units
+
+    check_scalar(n_solutions, "n_solutions", int, min_val=2)
+    kw = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "momentum": momentum}
+    sols = map_units(_solution_unit, [(list(sizes), X, y, s, seed + s, kw) for s in range(n_solutions)], star=True,
+                     jobs=jobs, progress=False)
+    return pd.DataFrame([{"a": i, "b": j, "raw": float(np.linalg.norm(sols[i][0] - sols[j][0])),
+                          "canonical": float(np.linalg.norm(sols[i][1] - sols[j][1]))}
+                         for i in range(n_solutions) for j in range(i + 1, n_solutions)])

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-
-from .validation import check_finite, check_scalar
 from tqdm.auto import tqdm
 
-__all__ = ["PATTERNS", "TARGETS", "error", "train_restarts", "classify", "Descent", "descend"]
+from .validation import check_finite, check_scalar
+
+__all__ = ["PATTERNS", "TARGETS", "error", "train_restarts", "classify", "Descent", "descend", "restart_study"]
 
 PATTERNS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
 TARGETS = torch.tensor([0.0, 1.0, 1.0, 0.0], dtype=torch.float64)
@@ -185,3 +185,33 @@ def descend(theta, *, target: float = 1e-3, max_steps: int = 3000, lr0: float = 
     rec.append(e.clone())
     reached = (e < target).numpy()
     return Descent(torch.stack(rec).numpy(), reached, steps.numpy(), length.numpy(), t.numpy())
+
+
+def restart_study(n_restarts: int, *, steps: int, lr: float, init_range: float, descend_steps: int,
+                  seed: int = 0) -> tuple[pd.DataFrame, torch.Tensor]:
+    """Sec. 5.3's experiment in one call: :func:`train_restarts`, :func:`classify` of the end points, and for
+    the ones that did not solve XOR, the non-ascending search :func:`descend` (budget ``descend_steps``, seed
+    ``seed``) that asks whether they sat in a regional minimum.
+
+    Parameters
+    ----------
+    n_restarts, steps, lr, init_range, seed
+        As in :func:`train_restarts`.
+    descend_steps : int
+        ``max_steps`` of :func:`descend`.
+
+    Returns
+    -------
+    (pandas.DataFrame, torch.Tensor)
+        The :func:`classify` frame with ``escaped`` (solved, or reached the target by the search) and, for the
+        stalled runs, ``error_after_search``; and the error history (steps + 1, R).
+    """
+    ends, hist = train_restarts(n_restarts, steps=steps, lr=lr, init_range=init_range, seed=seed)
+    kinds = classify(ends)
+    stalled = np.flatnonzero(kinds.kind != "solved")
+    kinds["escaped"] = kinds.kind == "solved"
+    if len(stalled):
+        path = descend(ends[stalled], max_steps=descend_steps, seed=seed)
+        kinds.loc[stalled, "escaped"] = path.reached
+        kinds.loc[stalled, "error_after_search"] = path.errors[-1]
+    return kinds, hist
