@@ -90,3 +90,13 @@ def test_sweep_points_in_workers_keep_one_job_each(monkeypatch):
     assert inner.error == "RuntimeError: 1"
     assert os.environ[executor.JOBS_ENV] == "2"  # restored in this process
     assert sweep._run_point(root, "x", "paper", {}, None).error == "RuntimeError: 2"
+
+
+def test_distances_of_several_trajectories_equal_one_at_a_time(tmp_root):
+    configs = {s: dataclasses.replace(CFG, seed=s) for s in (4, 5)}
+    reading_set = {"literal": readings.LITERAL, "cut": readings.Reading(rcond=1e-2, covariance="eq 2.7/2.8")}
+    got = dimension_tables.distances_of(configs, reading_set, jobs=2)
+    for label, config in configs.items():
+        ref = dimension_tables.reading_distances(record_sgd(config, progress=False), reading_set)
+        for name in reading_set:
+            np.testing.assert_array_equal(got[label][name], ref[name])

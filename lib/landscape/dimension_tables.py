@@ -16,7 +16,7 @@ import pandas as pd
 from . import diffusion as dm
 from . import readings as rd
 
-__all__ = ["reading_distances", "dimension_table", "summary", "trajectory_gap", "wide"]
+__all__ = ["reading_distances", "distances_of", "dimension_table", "summary", "trajectory_gap", "wide"]
 
 
 def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: int | None = 1,
@@ -28,6 +28,33 @@ def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: i
     N, n = traj.dataset().N, traj.config.batch_size
     return {name: rd.scaled(d2[rd.COVARIANCES[r.covariance][0], r.rcond], r.covariance, N, n)
             for name, r in reading_set.items()}
+
+
+def distances_of(trajectories: Mapping[str, object], reading_set: Mapping[str, rd.Reading], *,
+                 threads: int | None = 1, jobs: int | str | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`reading_distances` of several trajectories (or their configs), ``{label: {reading name: (M, M)}}``.
+
+    The passes run as units of :func:`landscape.executor.map_units` on ``jobs`` workers (``None``:
+    ``$LANDSCAPE_JOBS``, default 1); each leaves its distances in the readings cache, which this process then
+    loads, so nothing large is pickled and the arrays are the same for any number of workers.
+    """
+    from . import executor, paths
+
+    workers = executor.resolve_jobs(jobs)
+    configs = {label: getattr(t, "config", t) for label, t in trajectories.items()}
+    root = str(paths.cache_dir())
+    units = [(config, dict(reading_set), threads if workers == 1 else 1, root) for config in configs.values()]
+    executor.map_units(_distances_unit, units, star=True, jobs=workers, progress=False)
+    return {label: _distances_unit(config, reading_set, threads, root, load=True)
+            for label, config in configs.items()}
+
+
+def _distances_unit(config, reading_set, threads, cache_dir, load: bool = False):
+    from .recording import record_sgd
+
+    out = reading_distances(record_sgd(config, progress=False, cache_dir=cache_dir), reading_set, threads=threads,
+                            cache_dir=cache_dir)
+    return out if load else None
 
 
 def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.Reading],
