@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import linearise
+from landscape import linearise, linearise_studies
 
 
 @pytest.fixture
@@ -128,8 +128,9 @@ def test_width_sweep_units_bit_identical_and_exact():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((6, 3))
     y = np.sin(X[:, 0])
-    one = linearise.width_sweep(X, y, [4, 16], seeds=2, seed=1, jobs=1)
-    pd.testing.assert_frame_equal(one, linearise.width_sweep(X, y, [4, 16], seeds=2, seed=1, jobs=2), check_exact=True)
+    one = linearise_studies.width_sweep(X, y, [4, 16], seeds=2, seed=1, jobs=1)
+    two = linearise_studies.width_sweep(X, y, [4, 16], seeds=2, seed=1, jobs=2)
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
     assert (one["rank"] == 6).all() and (one.nullity == one.p - 6).all() and (one.fit_residual < 1e-10).all()
     assert (one.row_space_share > 1 - 1e-10).all()
 
@@ -137,7 +138,7 @@ def test_width_sweep_units_bit_identical_and_exact():
 def test_split_study_symmetry_null_space():
     """The linear n-n-n net: H0 has the GL(n) null space of dimension n^2; with eps = 0 (targets = outputs) H1 = 0 and
     no eigenvalue is negative."""
-    df, spectra_ = linearise.split_study(3, [0.5], [0.0, 0.3], activations=["linear"], seed=0)
+    df, spectra_ = linearise_studies.split_study(3, [0.5], [0.0, 0.3], activations=["linear"], seed=0)
     assert list(df.m) == [12, 12] and (df.null_H0 == 9).all()
     assert df.alpha.iloc[0] == 0.0 and df.alpha.iloc[1] > 0
     assert spectra_[("linear", 0.5, 0.3)].shape == (18,)

@@ -5,7 +5,7 @@ import doctest
 import numpy as np
 import pytest
 
-from landscape import spectra
+from landscape import spectra, spectra_index
 
 X = np.linspace(-4.0, 8.0, 48001)
 
@@ -114,13 +114,13 @@ def test_sampled_index_units_bit_identical():
     """Issue 15: one draw per unit with its own seed; one worker or two give the same frame, equal to direct draws."""
     import pandas as pd
 
-    one = spectra.sampled_index([20, 40], [0.5], [0.1, 0.5], draws=2, seed=3, jobs=1)
-    two = spectra.sampled_index([20, 40], [0.5], [0.1, 0.5], draws=2, seed=3, jobs=2)
+    one = spectra_index.sampled_index([20, 40], [0.5], [0.1, 0.5], draws=2, seed=3, jobs=1)
+    two = spectra_index.sampled_index([20, 40], [0.5], [0.1, 0.5], draws=2, seed=3, jobs=2)
     pd.testing.assert_frame_equal(one, two, check_exact=True)
     row = one.iloc[-1]  # n = 40, draw 1, eps = 0.5
     direct = np.mean(spectra.sample_hessian_model(40, 0.5, 0.5, seed=3001) < 0)
     assert (row.n, row.draw, row.eps) == (40, 1, 0.5) and row.alpha_mc == direct
     assert row.alpha_model == spectra.negative_fraction(0.5, 0.5)
-    curves = spectra.alpha_curves([0.5], points=6, span=5.0)
+    curves = spectra_index.alpha_curves([0.5], points=6, span=5.0)
     assert len(curves) == 2 * 5
     assert curves.groupby("activation").alpha.apply(lambda a: a.is_monotonic_increasing).all()

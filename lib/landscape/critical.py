@@ -40,6 +40,20 @@ def model_loss(model: nn.Module, X, y, loss: str | Callable = "mse", *, scale: f
     ``loss`` is a name of :func:`landscape.models.loss_function` or a callable ``(outputs, targets) -> scalar``.
     The slides' energy :math:`\epsilon = n^{-1}(2m)^{-1}\sum_\mu\|\hat y_\mu - y_\mu\|^2` is ``"mse"`` with
     ``scale=0.5`` (``mse`` averages over all :math:`m n` entries).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Gives the structure (cast to float64); its weights are not used.
+    X, y : arrays
+        Data and targets (same number of rows).
+    loss : str or callable
+    scale : float
+
+    Returns
+    -------
+    callable
+        ``loss(theta) -> scalar tensor`` of the flat float64 parameter vector.
     """
     fn = models.loss_function(loss) if isinstance(loss, str) else loss
     model = model.to(torch.float64)
@@ -60,7 +74,25 @@ def descent_starts(loss: Loss, n_params: int, n_starts: int, *, seed: int = 0, s
                    lr: float = 0.1, max_steps: int = 1000) -> np.ndarray:
     r"""Starts at every stage of training: start ``i`` is a Gaussian draw (std ``scale``, seed ``[seed, i]``) moved by
     :math:`k_i` full-batch gradient-descent steps, :math:`k_i` log-spaced in ``[0, max_steps]``, so the critical
-    points found from them span high and low energies (after Pennington & Bahri's many training runs)."""
+    points found from them span high and low energies (after Pennington & Bahri's many training runs).
+
+    Parameters
+    ----------
+    loss : callable
+        The loss the starts descend (a closure of the flat float64 vector).
+    n_params, n_starts : int
+    seed : int
+    scale : float
+        Standard deviation of the Gaussian draws.
+    lr : float
+        Gradient-descent step.
+    max_steps : int
+        Steps of the last start.
+
+    Returns
+    -------
+    ndarray (n_starts, n_params)
+    """
     for name, v in (("n_params", n_params), ("n_starts", n_starts), ("max_steps", max_steps)):
         check_scalar(v, name, int, min_val=1)
     g_fn = grad(loss)
@@ -78,6 +110,19 @@ def descent_starts(loss: Loss, n_params: int, n_starts: int, *, seed: int = 0, s
 def hessian_index(eigenvalues, zero_tol: float = 1e-8) -> tuple[float, int, int]:
     """(fraction negative, number negative, number zero) of a spectrum; zero means ``|lam| <= zero_tol * max|lam|``.
 
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Non-empty, finite.
+    zero_tol : float
+        Relative threshold of a zero eigenvalue.
+
+    Returns
+    -------
+    (float, int, int)
+
+    Examples
+    --------
     >>> hessian_index([-2.0, 0.0, 1.0, 3.0])
     (0.25, 1, 1)
     """
@@ -145,6 +190,24 @@ def find_critical_points(loss: Loss, starts, *, max_iter: int = 200, grad_tol: f
     Returns every end point with its loss, gradient norm, index and dense-Hessian eigenvalues; filter with
     :meth:`CriticalPoints.critical`. Deterministic for fixed starts.
 
+    Parameters
+    ----------
+    loss : callable
+        Closure of the flat float64 vector whose critical points are sought.
+    starts : array (k, p)
+    max_iter : int
+        Levenberg-Marquardt iterations per start.
+    grad_tol : float
+        Gradient norm of a critical point.
+    zero_tol : float
+        Relative threshold of a zero eigenvalue (the index).
+
+    Returns
+    -------
+    CriticalPoints
+
+    Examples
+    --------
     >>> quartic = lambda t: ((t**2 - 1) ** 2).sum()  # critical points at t_i in {-1, 0, 1}
     >>> cp = find_critical_points(quartic, np.array([[0.1, 0.9], [1.1, -0.9]]))
     >>> cp.table[["loss", "n_negative"]].round(12).values.tolist()
@@ -189,6 +252,17 @@ def index_energy_fit(energy, index) -> IndexEnergyFit:
 
     As in the source, the energies are first averaged over points of equal index.
 
+    Parameters
+    ----------
+    energy, index : array_like
+        One entry per critical point (index >= 0); at least two distinct indices.
+
+    Returns
+    -------
+    IndexEnergyFit
+
+    Examples
+    --------
     >>> a = np.array([0.0, 0.01, 0.02, 0.05]); e = 0.1 + (a / 2.0) ** (2 / 3)
     >>> f = index_energy_fit(e, a); round(f.eps_c, 9), round(f.alpha0, 9)
     (0.1, 2.0)

@@ -65,7 +65,17 @@ def _evaluate(loss: Loss, waypoints: list[torch.Tensor], n_points: int) -> pd.Da
 
 
 def barrier(path: pd.DataFrame) -> float:
-    """Barrier of a path frame: ``max(loss) - max(loss at t=0, loss at t=1)``."""
+    """Barrier of a path frame: ``max(loss) - max(loss at t=0, loss at t=1)``.
+
+    Parameters
+    ----------
+    path : pandas.DataFrame
+        With columns ``t`` and ``loss``, at least two rows.
+
+    Returns
+    -------
+    float
+    """
     if not {"t", "loss"} <= set(path.columns) or len(path) < 2:
         raise ValueError("path must be a frame with columns 't' and 'loss' and at least two rows")
     return float(path["loss"].max() - max(path["loss"].iloc[0], path["loss"].iloc[-1]))
@@ -87,6 +97,18 @@ def straight_path(loss: Loss, theta_a, theta_b, n_points: int = 101) -> pd.DataF
     -------
     pandas.DataFrame
         Columns ``t`` and ``loss``; :func:`barrier` gives the barrier.
+
+    Parameters
+    ----------
+    loss : callable
+        Closure of the flat float64 vector.
+    theta_a, theta_b : vectors of one shape
+    n_points : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``t``, ``loss``.
     """
     a, b = _vec(theta_a, "theta_a"), _vec(theta_b, "theta_b")
     if a.shape != b.shape:
@@ -180,7 +202,20 @@ def bisection_path(loss: Loss, theta_a, theta_b, *, level: float | None = None, 
 
 
 def mse_loss(model: nn.Module, X, y) -> Loss:
-    """The mean-squared error ``mean((model(X) - y)**2) / 2`` as a function of the flat parameter vector."""
+    """The mean-squared error ``mean((model(X) - y)**2) / 2`` as a function of the flat parameter vector.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Float64; gives the structure.
+    X : array (m, d)
+    y : array (m,) or (m, r)
+
+    Returns
+    -------
+    callable
+        ``f(theta) -> scalar tensor``.
+    """
     X = torch.as_tensor(X, dtype=torch.float64)
     y = torch.as_tensor(y, dtype=torch.float64)
     if X.ndim != 2:
@@ -198,7 +233,19 @@ def mse_loss(model: nn.Module, X, y) -> Loss:
 
 
 def train(loss: Loss, theta0, steps: int = 2000, lr: float = 0.01) -> torch.Tensor:
-    """Adam from ``theta0`` for ``steps`` steps on ``loss``; returns the final flat vector."""
+    """Adam from ``theta0`` for ``steps`` steps on ``loss``; returns the final flat vector.
+
+    Parameters
+    ----------
+    loss : callable
+    theta0 : vector
+    steps : int
+    lr : float
+
+    Returns
+    -------
+    torch.Tensor
+    """
     _check_int(steps, "steps", 0)
     _check_pos(lr, "lr")
     x = _vec(theta0, "theta0").requires_grad_(True)

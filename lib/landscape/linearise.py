@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import scipy.sparse.linalg as spla
 import scipy.stats
 import torch
@@ -30,8 +29,7 @@ from . import models
 from .validation import check_choice, check_finite, check_scalar
 
 __all__ = ["TwoLayer", "two_layer", "jacobian", "min_norm_step", "LinearisationError", "linearisation_error",
-           "linear_gd", "gd_rate", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split", "width_sweep",
-           "split_study"]
+           "linear_gd", "gd_rate", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split"]
 
 _ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": torch.erf}
 
@@ -57,6 +55,22 @@ def two_layer(d: int, p: int, n_out: int = 1, activation: str = "tanh", seed: in
     :math:`w^{(1)}_i \sim \mathcal N(0, \sigma_w^2/d)`; :math:`w^{(2)}_i = \pm1` (``second="sign"``) or
     :math:`\mathcal N(0, 1)` (``"normal"``); output scale :math:`p^{-1/2}` when ``scaled`` (else 1 and
     :math:`w^{(2)}\sim\mathcal N(0,1/p)`, the same law of the output: the two-layer net of the Hessian slides).
+
+    Parameters
+    ----------
+    d, p, n_out : int
+        Inputs, hidden units, outputs.
+    activation : str
+        "tanh", "relu", "linear" or "erf".
+    seed : int
+    sigma_w : float
+    second : str
+        "sign" or "normal".
+    scaled : bool
+
+    Returns
+    -------
+    TwoLayer
     """
     for name, v in (("d", d), ("p", p), ("n_out", n_out)):
         check_scalar(v, name, int, min_val=1)
@@ -93,6 +107,18 @@ def jacobian(model: nn.Module, X) -> np.ndarray:
     :math:`i` of sample :math:`\mu`) with respect to the flat parameters (slide "Least squares loss and linearized
     network"), float64.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta_0`.
+    X : array (m, d)
+
+    Returns
+    -------
+    ndarray (m r, p)
+
+    Examples
+    --------
     >>> net = two_layer(3, 5, activation="linear", seed=0)
     >>> J = jacobian(net, np.eye(3))
     >>> J.shape, bool(np.allclose(J[:, 15:], (np.eye(3) @ net.w1.detach().numpy().T) / 5**0.5))
@@ -121,6 +147,25 @@ def min_norm_step(model: nn.Module, X, y, *, method: str = "auto", tol: float = 
     to the least-norm solution without forming :math:`J_0` or :math:`J_0^\top J_0`; ``"auto"``: dense when
     :math:`J_0` has at most 4 million entries.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta_0` (not modified).
+    X : array (m, d)
+    y : array (m r,)
+    method : str
+        "auto", "dense" or "lsqr".
+    tol : float
+        LSQR tolerance.
+    max_iter : int or None
+        LSQR iterations (None: 10 m r).
+
+    Returns
+    -------
+    ndarray (p,)
+
+    Examples
+    --------
     >>> net = two_layer(2, 50, seed=1)
     >>> X = np.random.default_rng(0).standard_normal((10, 2)); y = np.ones(10)
     >>> step = min_norm_step(net, X, y)
@@ -161,6 +206,19 @@ def linearisation_error(model: nn.Module, X, delta) -> LinearisationError:
 
     :math:`J_0\Delta` is a Jacobian-vector product; the model is not modified.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta_0` (not modified); ``delta`` is added to a copy of its weights.
+    X : array (m, d)
+    delta : vector (p,)
+
+    Returns
+    -------
+    LinearisationError
+
+    Examples
+    --------
     >>> net = two_layer(2, 4, activation="linear", seed=0)
     >>> X = np.ones((3, 2)); d = np.zeros(12); d[8:] = 0.1  # a step in the output layer only: exactly linear
     >>> linearisation_error(net, X, d).max_abs < 1e-15
@@ -182,6 +240,17 @@ def gd_rate(J) -> tuple[float, float]:
     r"""(:math:`\kappa`, :math:`(\kappa-1)/(\kappa+1)`) for :math:`\kappa = \sigma_{\max}/\sigma_{\min}` of
     :math:`J J^\top` (smallest non-zero eigenvalue; slide "Solving the linear system with gradient descent").
 
+    Parameters
+    ----------
+    J : array (m, p)
+        Finite.
+
+    Returns
+    -------
+    (float, float)
+
+    Examples
+    --------
     >>> gd_rate(np.diag([1.0, 3.0]))
     (9.0, 0.8)
     """
@@ -201,6 +270,18 @@ def linear_gd(J, r, steps: int, lr: float | None = None) -> np.ndarray:
 
     The default step :math:`\alpha = 2/(\sigma_{\max}+\sigma_{\min})` of :math:`JJ^\top` is the slide's choice (the
     factor 2 of the gradient of the square is absorbed in :math:`\alpha`, as on the slide).
+
+    Parameters
+    ----------
+    J : array (m, p)
+    r : array (m,)
+    steps : int
+    lr : float or None
+        Step size (None: the slides' optimal step).
+
+    Returns
+    -------
+    ndarray (steps + 1,)
     """
     J, r = np.asarray(J, dtype=np.float64), np.asarray(r, dtype=np.float64).ravel()
     if J.ndim != 2 or r.size != J.shape[0]:
@@ -233,6 +314,19 @@ class PowerLaw:
 def power_law_fit(x, y, level: float = 0.95) -> PowerLaw:
     """Least-squares line through :math:`(\\log x, \\log y)`; the interval uses Student's t with n - 2 dof.
 
+    Parameters
+    ----------
+    x, y : array_like
+        Positive, finite, equal length >= 3.
+    level : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    PowerLaw
+
+    Examples
+    --------
     >>> round(power_law_fit([1, 2, 4, 8], [3, 3 / 2**0.5, 1.5, 3 / 8**0.5]).slope, 12)
     -0.5
     """
@@ -250,7 +344,22 @@ def power_law_fit(x, y, level: float = 0.95) -> PowerLaw:
 def residual_targets(model: nn.Module, X, eps: float, seed: int = 0) -> np.ndarray:
     r"""Targets :math:`y = \hat y - e` with residuals :math:`e_{i\mu}\sim\mathcal N(0, 2\epsilon)`, so that the energy
     :math:`\epsilon = n^{-1}\mathcal L` of the slides' loss :math:`\mathcal L=(2m)^{-1}\sum\|e_\mu\|^2` is
-    :math:`\epsilon` in expectation (slide "Loss function landscape through Hessian eigenvalues")."""
+    :math:`\epsilon` in expectation (slide "Loss function landscape through Hessian eigenvalues").
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Its outputs are the targets' means.
+    X : array (m, d)
+    eps : float
+        Energy, >= 0.
+    seed : int
+
+    Returns
+    -------
+    ndarray
+        Targets of the shape of the outputs.
+    """
     check_finite(check_scalar(eps, "eps", float, min_val=0), "eps")
     Xt, _ = _inputs(model, X)
     with torch.no_grad():
@@ -261,7 +370,19 @@ def residual_targets(model: nn.Module, X, eps: float, seed: int = 0) -> np.ndarr
 def hessian_split(model: nn.Module, X, Y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Dense float64 :math:`(H, H_0, H_1)` of :math:`\mathcal L = (2m)^{-1}\sum_\mu\|H(x_\mu)-y_\mu\|^2`:
     :math:`H_0 = m^{-1}J^\top J` (Gauss--Newton, positive semi-definite) and :math:`H_1 = H - H_0` (the residual
-    term :math:`m^{-1}\sum e_{i\mu}\nabla^2\hat y_{i\mu}`), slide "Hessian for two layer net"."""
+    term :math:`m^{-1}\sum e_{i\mu}\nabla^2\hat y_{i\mu}`), slide "Hessian for two layer net".
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X, Y : arrays
+        Data and targets.
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        ``(H, H0, H1)``, each (p, p).
+    """
     from .hessian import dense_hessian
 
     Xt, _ = _inputs(model, X)
@@ -270,99 +391,3 @@ def hessian_split(model: nn.Module, X, Y) -> tuple[np.ndarray, np.ndarray, np.nd
     H0 = J.T @ J / Xt.shape[0]
     H = dense_hessian(model, lambda o, t: 0.5 * ((o - t) ** 2).sum(dim=1).mean(), (Xt, Yt))
     return H, H0, H - H0
-
-
-def _width_unit(X, y, width: int, s: int, seed: int, device: str) -> dict:
-    """One (width, initialisation) of :func:`width_sweep` (a unit for :func:`~landscape.executor.map_units`)."""
-    net = two_layer(X.shape[1], width, activation="tanh", seed=seed).to(device)
-    J = jacobian(net, X)
-    r = y - net(torch.as_tensor(X, device=device)).detach().cpu().numpy().ravel()
-    step = min_norm_step(net, X, y)
-    sv, Vt = np.linalg.svd(J, full_matrices=False)[1:]
-    rank = int(np.sum(sv > 1e-10 * sv[0]))
-    return {"width": width, "seed": s, "p": J.shape[1], "m": X.shape[0], "rank": rank, "nullity": J.shape[1] - rank,
-            "fit_residual": float(np.abs(J @ step - r).max()), "step_norm": float(np.linalg.norm(step)),
-            "rms_entry": float(np.linalg.norm(step) / np.sqrt(J.shape[1])), "sigma_min": float(sv[rank - 1] ** 2),
-            "row_space_share": float(np.linalg.norm(Vt[:rank] @ step) / np.linalg.norm(step)),
-            "lin_error": linearisation_error(net, X, step).max_abs, "residual_norm": float(np.linalg.norm(r))}
-
-
-def width_sweep(X, y, widths, *, seeds: int = 1, seed: int = 0, device: str = "cpu", jobs=None,
-                progress: bool = False) -> pd.DataFrame:
-    r"""The min-norm step :math:`J_0^+(y-\hat y)` of the slides' tanh net (:func:`two_layer`) across widths.
-
-    Parameters
-    ----------
-    X, y : arrays (m, d), (m,)
-        Data and targets.
-    widths : sequence of int
-        Hidden widths :math:`p_h` (``p = (d + 1) p_h`` parameters).
-    seeds : int
-        Initialisations per width; initialisation ``s`` uses seed ``1000 seed + s``.
-    device : str
-        Device of the nets.
-    jobs : int or None
-        Worker processes for the (width, initialisation) units (:func:`landscape.executor.map_units`); the numbers
-        do not depend on it.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per unit: width, seed, p, m, rank and nullity of :math:`J_0`, fit_residual
-        :math:`\max|J_0\Delta - r|`, step_norm, rms_entry, sigma_min (smallest non-zero eigenvalue of
-        :math:`J_0J_0^\top`), row_space_share, lin_error (:func:`linearisation_error`), residual_norm.
-    """
-    from .executor import map_units
-
-    check_scalar(seeds, "seeds", int, min_val=1)
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    units = [(X, y, int(w), s, 1000 * seed + s, device) for w in widths for s in range(seeds)]
-    return pd.DataFrame(map_units(_width_unit, units, star=True, jobs=jobs, progress=progress, desc="widths"))
-
-
-def split_study(n: int, phis, eps_values, activations=("linear", "relu"), *, seed: int = 0):
-    r"""Indices of :math:`H = H_0 + H_1` (:func:`hessian_split`) for the slides' net ``n``-``n``-``n`` (no biases,
-    weights of variance :math:`1/n`) on ``m = round(2n/phi)`` Gaussian inputs (seed ``[seed, m]``), targets
-    :func:`residual_targets` of energy ``eps`` (seed ``seed + 1``), beside the model's
-    :func:`~landscape.spectra.negative_fraction` at the measured energy :math:`\epsilon'`.
-
-    Every matrix is divided by the mean eigenvalue of :math:`H_0` (the model's :math:`H_0` has mean 1);
-    :math:`\epsilon'` is half the mean square eigenvalue of :math:`H_1`.
-
-    Parameters
-    ----------
-    n : int
-        Width (``p = 2 n^2``).
-    phis, eps_values : sequences of float
-    activations : sequence of str
-    seed : int
-
-    Returns
-    -------
-    (pandas.DataFrame, dict)
-        One row per (activation, phi, eps): activation, phi, m, eps, eps_model, alpha (index of H), null_H0
-        (zero eigenvalues of :math:`H_0`), alpha_range (index of H on the range of :math:`H_0`), alpha_model;
-        and the normalised spectra of H keyed by (activation, phi as given, eps).
-    """
-    from .critical import hessian_index
-    from .spectra import negative_fraction
-
-    rows, spectra = [], {}
-    for act in activations:
-        for phi in phis:
-            m = max(1, int(round(2 * n / phi)))
-            X = np.random.default_rng([seed, m]).standard_normal((m, n))
-            net = two_layer(n, n, n_out=n, activation=act, seed=seed, scaled=False, second="normal")
-            for eps in eps_values:
-                H, H0, H1 = hessian_split(net, X, residual_targets(net, X, eps, seed=seed + 1))
-                scale = np.trace(H0) / H.shape[0]
-                ev, ev0, ev1 = (np.linalg.eigvalsh(A / scale) for A in (H, H0, H1))
-                eps_eff = float(np.mean(ev1**2) / 2)
-                lam0, V0 = np.linalg.eigh(H0 / scale)
-                Vr = V0[:, lam0 > 1e-9 * lam0.max()]  # H restricted to the range of H0 (symmetry null space removed)
-                rows.append({"activation": act, "phi": 2 * n / m, "m": m, "eps": eps, "eps_model": eps_eff,
-                             "alpha": hessian_index(ev, 1e-9)[0], "null_H0": hessian_index(ev0, 1e-9)[2],
-                             "alpha_range": hessian_index(np.linalg.eigvalsh(Vr.T @ (H / scale) @ Vr), 1e-9)[0],
-                             "alpha_model": negative_fraction(eps_eff, 2 * n / m, act) if eps_eff > 0 else 0.0})
-                spectra[(act, phi, eps)] = ev
-    return pd.DataFrame(rows), spectra

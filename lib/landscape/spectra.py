@@ -33,10 +33,6 @@ __all__ = [
     "critical_energy",
     "critical_energy_relu_slide",
     "sample_hessian_model",
-    "alpha_curves",
-    "sampled_index",
-    "onset_exponent",
-    "switches_on",
     "ACTIVATIONS",
 ]
 
@@ -62,6 +58,21 @@ def marchenko_pastur_density(x, phi, sigma=1.0) -> np.ndarray:
     on :math:`[\lambda_-, \lambda_+]`, :math:`\lambda_\pm = \sigma^2(1\pm\sqrt\phi)^2`. The slide writes
     :math:`\sigma` for our :math:`\sigma^2` (the variance scale). Its mass is :math:`\min(1, 1/\phi)`.
 
+    Parameters
+    ----------
+    x : array_like
+    phi : float
+        Ratio, > 0.
+    sigma : float
+        Scale: the entries of J have variance sigma^2 / p.
+
+    Returns
+    -------
+    ndarray
+        The density at ``x``.
+
+    Examples
+    --------
     >>> float(marchenko_pastur_density(1.0, 0.25))  # sqrt((1 - 0.25)(2.25 - 1)) / (2 pi 0.25)
     0.6164...
     """
@@ -74,7 +85,18 @@ def marchenko_pastur_density(x, phi, sigma=1.0) -> np.ndarray:
 
 
 def marchenko_pastur_atom(phi) -> float:
-    """Marchenko--Pastur point mass at zero, :math:`\\max(0, 1 - 1/\\phi)` (slide: :math:`1-\\tau^{-1}`)."""
+    """Marchenko--Pastur point mass at zero, :math:`\\max(0, 1 - 1/\\phi)` (slide: :math:`1-\\tau^{-1}`).
+
+    Parameters
+    ----------
+    phi : float
+        Ratio n/p, > 0.
+
+    Returns
+    -------
+    float
+        The mass at zero, in [0, 1).
+    """
     phi = _positive(phi, "phi")
     return max(0.0, 1.0 - 1.0 / phi)
 
@@ -83,6 +105,18 @@ def semicircle_density(x, sigma) -> np.ndarray:
     r"""Wigner semicircle :math:`\rho_{sc}(\lambda) = \sqrt{4\sigma^2-\lambda^2}/(2\pi\sigma^2)`
     on :math:`|\lambda|\le 2\sigma`.
 
+    Parameters
+    ----------
+    x : array_like
+    sigma : float
+
+    Returns
+    -------
+    ndarray
+        The semicircle density at ``x``.
+
+    Examples
+    --------
     >>> round(float(semicircle_density(0.0, 1.0)), 6)  # 1/pi
     0.31831
     """
@@ -130,6 +164,23 @@ def pennington_bahri_density(x, eps, phi, activation: str = "linear") -> np.ndar
     continuous Marchenko--Pastur part. The density is :math:`\pi^{-1}\max_k|\operatorname{Im} G_k(\lambda)|` over the
     roots (the physical root is the complex one); imaginary parts below 1e-9 (round-off) count as zero.
 
+    Parameters
+    ----------
+    x : array_like
+    eps : float
+        Energy, >= 0.
+    phi : float
+        Ratio, > 0.
+    activation : str
+        "linear" or "relu".
+
+    Returns
+    -------
+    ndarray
+        :math:`\rho_H` at ``x``.
+
+    Examples
+    --------
     >>> x = np.linspace(-1, 6, 7001)
     >>> round(float(np.trapezoid(pennington_bahri_density(x, 0.1, 0.5), x)), 4)
     1.0
@@ -182,6 +233,20 @@ def negative_fraction(eps, phi, activation: str = "linear", nodes: int = 256) ->
     (bisection) to 0 in the variable :math:`t`, :math:`\lambda = a + |a| t^2`, which makes the square-root edge
     smooth.
 
+    Parameters
+    ----------
+    eps, phi : float
+    activation : str
+    nodes : int
+        Gauss-Legendre nodes.
+
+    Returns
+    -------
+    float
+        The index, in [0, 1].
+
+    Examples
+    --------
     >>> negative_fraction(0.5 * critical_energy(0.5), 0.5)  # below eps_c: no negative eigenvalues
     0.0
     """
@@ -209,6 +274,19 @@ def critical_energy(phi, activation: str = "linear") -> float:
     divided by :math:`\phi^2` (:func:`critical_energy_relu_slide`): with the slide's own
     :math:`\mathcal R_{H_1}` the printed prefactor :math:`\phi^2` does not fit (see chapter 05).
 
+    Parameters
+    ----------
+    phi : float
+        Ratio, in [0, 1) for ReLU.
+    activation : str
+
+    Returns
+    -------
+    float
+        :math:`\epsilon_c(\phi)`.
+
+    Examples
+    --------
     >>> critical_energy(0.0), critical_energy(1.0)
     (0.125, 0.0)
     """
@@ -228,6 +306,18 @@ def critical_energy_relu_slide(phi) -> float:
     r"""The ReLU critical energy as printed on the slide: :math:`\phi^2(27-18\xi-\xi^2+8\xi^{3/2})/(32\tau(1-\tau)^3)`
     with :math:`\tau=\phi` (equal to :math:`\phi^2` times :func:`critical_energy` with ``activation="relu"``).
 
+    Parameters
+    ----------
+    phi : float
+        In (0, 1), the slide's tau.
+
+    Returns
+    -------
+    float
+        The slide's ReLU critical energy.
+
+    Examples
+    --------
     >>> round(critical_energy_relu_slide(0.5) / critical_energy(0.5, "relu"), 12)
     0.25
     """
@@ -240,6 +330,17 @@ def sample_hessian_model(n: int, eps: float, phi: float, seed: int = 0) -> np.nd
     :math:`H_0 = AA^\top` with :math:`A\in\mathbb R^{n\times k}`, :math:`k=\lceil n/\phi\rceil`, entries
     :math:`\mathcal N(0, 1/k)` (Marchenko--Pastur, mean 1, ratio :math:`\phi`); :math:`H_1` symmetric with
     off-diagonal entries :math:`\mathcal N(0, 2\epsilon/n)` (semicircle of variance :math:`2\epsilon`).
+
+    Parameters
+    ----------
+    n : int
+    eps, phi : float
+    seed : int
+
+    Returns
+    -------
+    ndarray (n,)
+        Ascending eigenvalues.
     """
     check_scalar(n, "n", int, min_val=1)
     eps, phi = _positive(eps, "eps", allow_zero=True), _positive(phi, "phi")
@@ -249,102 +350,3 @@ def sample_hessian_model(n: int, eps: float, phi: float, seed: int = 0) -> np.nd
     W = rng.standard_normal((n, n)) * np.sqrt(2 * eps / n)
     W = (W + W.T) / np.sqrt(2)
     return np.linalg.eigvalsh(A @ A.T + W)
-
-
-def alpha_curves(phis, activations=ACTIVATIONS, *, points: int = 40, span: float = 6.0):
-    r"""The model's index :math:`\alpha(\epsilon)` (:func:`negative_fraction`) on ``points - 1`` energies up to
-    ``span`` :math:`\epsilon_c` (``linspace(0, span eps_c, points)[1:]``) for each :math:`\phi` and activation.
-
-    Parameters
-    ----------
-    phis : sequence of float
-    activations : sequence of str
-    points : int
-    span : float
-
-    Returns
-    -------
-    pandas.DataFrame
-        Tidy: phi, activation, eps, eps_c, alpha.
-
-    Examples
-    --------
-    >>> df = alpha_curves([0.5], ["linear"], points=5, span=2.0)  # eps_c / 2 ... 2 eps_c
-    >>> bool(df.alpha.iloc[0] == 0.0), bool(df.alpha.iloc[-1] > 0)  # below eps_c: none negative; above: some
-    (True, True)
-    """
-    import pandas as pd
-
-    check_scalar(points, "points", int, min_val=2)
-    rows = []
-    for phi in phis:
-        for act in activations:
-            ec = critical_energy(phi, act)
-            for eps in np.linspace(0, span * ec, points)[1:]:
-                rows.append({"phi": phi, "activation": act, "eps": eps, "eps_c": ec,
-                             "alpha": negative_fraction(eps, phi, act)})
-    return pd.DataFrame(rows)
-
-
-def _sampled_index(n: int, eps: float, phi: float, seed: int) -> float:
-    """Fraction of negative eigenvalues of one :func:`sample_hessian_model` draw (a unit for ``map_units``)."""
-    return float(np.mean(sample_hessian_model(n, eps, phi, seed=seed) < 0))
-
-
-def sampled_index(sizes, phis, eps_values, *, draws: int = 1, seed: int = 0, jobs=None, progress: bool = False):
-    r"""Monte-Carlo index of the Wishart + Wigner model beside the density's :func:`negative_fraction`.
-
-    Parameters
-    ----------
-    sizes : sequence of int
-        Matrix sizes ``n``.
-    phis, eps_values : sequences of float
-        Model parameters :math:`\phi`, :math:`\epsilon`.
-    draws : int
-        Draws per (n, phi, eps); draw ``d`` uses seed ``1000 seed + d`` (the same for every n, phi, eps).
-    jobs : int or None
-        Worker processes for the draws (:func:`landscape.executor.map_units`); the numbers do not depend on it.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per draw (n-major, then draw, phi, eps): n, phi, eps, draw, alpha_mc, alpha_model.
-    """
-    import pandas as pd
-
-    from .executor import map_units
-
-    check_scalar(draws, "draws", int, min_val=1)
-    keys = [(int(n), d, phi, eps) for n in sizes for d in range(draws) for phi in phis for eps in eps_values]
-    mc = map_units(_sampled_index, [(n, eps, phi, 1000 * seed + d) for n, d, phi, eps in keys], star=True,
-                   jobs=jobs, progress=progress, desc="sampled spectra")
-    return pd.DataFrame([{"n": n, "phi": phi, "eps": eps, "draw": d, "alpha_mc": a,
-                          "alpha_model": negative_fraction(eps, phi)} for (n, d, phi, eps), a in zip(keys, mc,
-                                                                                                     strict=True)])
-
-
-def onset_exponent(phi, activation: str = "linear", rel=(2e-3, 3e-2), points: int = 8) -> float:
-    r"""Exponent of :math:`\alpha \propto ((\epsilon-\epsilon_c)/\epsilon_c)^{\beta}` just above the critical energy
-    (:func:`critical_energy`): the least-squares log-log slope of :func:`negative_fraction` at ``points`` relative
-    distances spaced geometrically over ``rel`` (theory: 3/2).
-
-    >>> 1.4 < onset_exponent(0.5) < 1.6
-    True
-    """
-    from .linearise import power_law_fit
-
-    ec = critical_energy(phi, activation)
-    d = np.geomspace(rel[0], rel[1], check_scalar(points, "points", int, min_val=3))
-    return power_law_fit(d, [negative_fraction(ec * (1 + x), phi, activation) for x in d]).slope
-
-
-def switches_on(eps_c, phi, activation: str = "linear", margin: float = 0.01) -> bool:
-    r"""Whether the model's negative eigenvalues appear at ``eps_c``: :func:`negative_fraction` is zero at
-    :math:`(1-` ``margin`` :math:`)\,\epsilon_c` and positive at :math:`(1+` ``margin`` :math:`)\,\epsilon_c`.
-
-    >>> switches_on(critical_energy(0.5), 0.5), switches_on(2 * critical_energy(0.5), 0.5)
-    (True, False)
-    """
-    check_scalar(margin, "margin", float, min_val=0, max_val=1, include_boundaries="neither")
-    below = negative_fraction((1 - margin) * eps_c, phi, activation)
-    return bool(below == 0 and negative_fraction((1 + margin) * eps_c, phi, activation) > 0)

@@ -26,7 +26,18 @@ __all__ = ["smoothed_cross_entropy", "cosine_similarity", "Alignment", "matrix_f
 
 def smoothed_cross_entropy(smoothing: float = 0.1):
     """Label-smoothed cross entropy on logits (Szegedy et al. 2016; torch's ``label_smoothing``), mean over
-    samples; ``smoothing = 0`` is plain cross entropy. Source 004 uses it so that a true minimum exists."""
+    samples; ``smoothing = 0`` is plain cross entropy. Source 004 uses it so that a true minimum exists.
+
+    Parameters
+    ----------
+    smoothing : float
+        Label smoothing in [0, 1).
+
+    Returns
+    -------
+    callable
+        ``loss(logits, targets)``, picklable (a :func:`functools.partial` of torch's cross entropy).
+    """
     check_scalar(smoothing, "smoothing", float, min_val=0.0, max_val=1.0, include_boundaries="left")
     return functools.partial(nn.functional.cross_entropy, label_smoothing=float(smoothing))
 
@@ -35,6 +46,18 @@ def cosine_similarity(A, B) -> float:
     r"""Eq (35): :math:`CS(A,B) = \operatorname{Tr}(AB^\top)/\sqrt{\operatorname{Tr}(AA^\top)\operatorname{Tr}
     (BB^\top)}` (1 iff :math:`A = kB`, :math:`k > 0`).
 
+    Parameters
+    ----------
+    A, B : array_like (k, k)
+        Non-zero finite matrices of one shape.
+
+    Returns
+    -------
+    float
+        Eq (35).
+
+    Examples
+    --------
     >>> import numpy as np
     >>> cosine_similarity(np.eye(3), 2 * np.eye(3)), cosine_similarity(np.diag([1., 0]), np.diag([0., 1]))
     (1.0, 0.0)
@@ -72,7 +95,24 @@ def _noise_factor(model, loss_fn, X, y) -> np.ndarray:
 
 def dense_alignment(model: nn.Module, loss_fn, X, y, *, gauss_newton: bool = False) -> Alignment:
     """CS(H, C) (or CS(G, C) with the Gauss--Newton part ``G`` when ``gauss_newton``) from dense float64
-    matrices (small networks: the oracle)."""
+    matrices (small networks: the oracle).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A small network (the dense Hessian has m^2 entries).
+    loss_fn : callable
+        ``loss_fn(outputs, targets)``, a mean over samples.
+    X, y : tensors
+        The samples of H and C (a few hundred at most).
+    gauss_newton : bool
+        Use the Gauss--Newton part G instead of H.
+
+    Returns
+    -------
+    Alignment
+        ``method="dense"``.
+    """
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     F = _noise_factor(model, loss_fn, X, y)
     C = F.T @ F
@@ -95,6 +135,28 @@ def matrix_free_alignment(model: nn.Module, loss_fn, X, y, *, n_probes: int = 30
     :math:`\|C\|_F = \|FF^\top\|_F` (exact, an ``M x M`` Gram matrix) and
     :math:`\|H\|_F^2 = \operatorname{Tr}(H^2) \approx \frac1k\sum_j \|Hv_j\|^2` (Hutchinson, Rademacher probes
     drawn with ``seed``). ``gauss_newton`` uses the Gauss--Newton operator instead of the Hessian.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any size: only Hessian-vector products and per-sample gradients are formed.
+    loss_fn : callable
+        ``loss_fn(outputs, targets)``, a mean over samples.
+    X, y : tensors
+        The samples on which H and C are evaluated.
+    n_probes : int
+        Hutchinson probes for :math:`\|H\|_F`.
+    seed : int
+        Seed of the probes.
+    gauss_newton : bool
+        Use the Gauss--Newton operator.
+    batch_size : int or None
+        Batch size of the Hessian-vector products (None: all at once).
+
+    Returns
+    -------
+    Alignment
+        ``method="hvp"``; ``norm_a`` is a Hutchinson estimate.
     """
     check_scalar(n_probes, "n_probes", int, min_val=1)
     X, y = torch.as_tensor(X), torch.as_tensor(y)

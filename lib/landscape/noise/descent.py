@@ -159,6 +159,18 @@ def stationary_variance(lr, c, lam):
 
     whose leading order is eq (8) of the source. Requires :math:`0 < \eta\lambda < 2`.
 
+    Parameters
+    ----------
+    lr, c, lam : float or array
+        Learning rate :math:`\eta`, noise variance :math:`c`, curvature :math:`\lambda` (broadcast).
+
+    Returns
+    -------
+    float or ndarray
+        :math:`\langle\theta^2\rangle`.
+
+    Examples
+    --------
     >>> round(stationary_variance(0.01, 1.0, 1.0), 6), round(0.01 * 1.0 / 2, 6)
     (0.005025, 0.005)
     """
@@ -170,7 +182,20 @@ def stationary_variance(lr, c, lam):
 
 
 def noise_strength(batch_size: int, n_samples: int) -> float:
-    """SGD noise strength :math:`\\frac1S(1 - \\frac SM) = \\frac1S - \\frac1M` (Hoffer et al., eq (10))."""
+    """SGD noise strength :math:`\\frac1S(1 - \\frac SM) = \\frac1S - \\frac1M` (Hoffer et al., eq (10)).
+
+    Parameters
+    ----------
+    batch_size : int
+        :math:`S`.
+    n_samples : int
+        :math:`M \\ge S`.
+
+    Returns
+    -------
+    float
+        :math:`1/S - 1/M`.
+    """
     S, M = _positive_int(batch_size, "batch_size"), _positive_int(n_samples, "n_samples")
     if S > M:
         raise ValueError(f"batch_size must be <= n_samples, got {S} > {M}")
@@ -200,6 +225,15 @@ def designed_noise(lambdas: Callable[[np.ndarray], np.ndarray], dfdlam: Callable
     ``lambdas(theta) -> (R, n)``: the valley's curvatures :math:`\lambda_i(\hat\theta)` (the first ``n``
     coordinates are the non-degenerate ones); ``dfdlam(lam) -> (R, n)``: :math:`\partial f/\partial\lambda_i
     \ge 0`. Returns ``noise_cov(theta) -> (R, d, d)`` for :func:`noisy_descent`.
+
+    Parameters
+    ----------
+    lambdas : callable
+        ``lambdas(theta) -> (R, n)``.
+    dfdlam : callable
+        ``dfdlam(lam) -> (R, n)``, non-negative.
+    d : int
+        Dimension of the parameter space.
     """
     d = _positive_int(d, "d")
 
@@ -217,13 +251,43 @@ def designed_noise(lambdas: Callable[[np.ndarray], np.ndarray], dfdlam: Callable
 
 def sgd_noise(lambdas, d: int, strength: float = 1.0):
     r"""SGD-like noise, eq (10): :math:`C_{ii} = (1/S - 1/M)\,\lambda_i` in the non-degenerate space
-    (``strength`` :math:`= 1/S - 1/M`); Theorem 1 (it lowers the trace :math:`\sum\lambda_i`)."""
+    (``strength`` :math:`= 1/S - 1/M`); Theorem 1 (it lowers the trace :math:`\sum\lambda_i`).
+
+    Parameters
+    ----------
+    lambdas : callable
+        The curvatures, ``lambdas(theta) -> (R, n)``.
+    d : int
+        Dimension of the parameter space.
+    strength : float
+        :math:`s = 1/S - 1/M > 0`.
+
+    Returns
+    -------
+    DiagonalNoise
+        ``noise_cov`` for :func:`noisy_descent`.
+    """
     check_scalar(strength, "strength", float, min_val=0, include_boundaries="neither")
     return designed_noise(lambdas, lambda lam: np.full_like(lam, strength), d)
 
 
 def isotropic_noise(lambdas, d: int, c: float = 1.0):
     r"""Isotropic noise in the non-degenerate space, :math:`C_{ii} = c` (Corollary 2.1: it lowers
-    :math:`\log\prod\lambda_i`, i.e. eq (12) with :math:`f = c\log\prod_i\lambda_i`)."""
+    :math:`\log\prod\lambda_i`, i.e. eq (12) with :math:`f = c\log\prod_i\lambda_i`).
+
+    Parameters
+    ----------
+    lambdas : callable
+        ``lambdas(theta) -> (R, n)`` (only its shape is used).
+    d : int
+        Dimension of the parameter space.
+    c : float
+        Noise variance, > 0.
+
+    Returns
+    -------
+    DiagonalNoise
+        ``noise_cov`` for :func:`noisy_descent` (constant ``c`` on the first ``n`` coordinates).
+    """
     check_scalar(c, "c", float, min_val=0, include_boundaries="neither")
     return designed_noise(lambdas, lambda lam: c / lam, d)

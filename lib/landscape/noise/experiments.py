@@ -30,7 +30,23 @@ __all__ = ["lbfgs_minimum", "negative_eigen_sweep", "alignment_during_training",
 def lbfgs_minimum(model, loss_fn, X, y, *, max_iter: int = 1000) -> tuple[float, float]:
     """Full-batch L-BFGS (strong Wolfe line search) from the model's weights to a minimum of the training loss,
     in place; returns ``(loss, gradient norm)``. A stand-in for the source's 10k epochs of GD (lr 0.1), which on
-    our net stops measurably short of the minimum (SGD then descends further instead of fluctuating above it)."""
+    our net stops measurably short of the minimum (SGD then descends further instead of fluctuating above it).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Moved to the minimum in place.
+    loss_fn : callable
+    X, y : tensors
+        The training set (full batch).
+    max_iter : int
+        L-BFGS iterations.
+
+    Returns
+    -------
+    (float, float)
+        The loss and the gradient norm at the end.
+    """
     check_scalar(max_iter, "max_iter", int, min_val=1)
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=max_iter, history_size=50,
@@ -157,7 +173,31 @@ def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: in
                               progress: bool = False) -> pd.DataFrame:
     """Fig. 5 / App. A.4: SGD in segments up to each checkpoint epoch; at each, CS(H, C) (eq 35) on
     ``(X_eval, y_eval)``, matrix-free (``dense``: the dense float64 oracle), and CS(G, C) with the Gauss--Newton
-    part when ``gauss_newton``. Epoch 0 is the initialisation."""
+    part when ``gauss_newton``. Epoch 0 is the initialisation.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place, segment by segment.
+    loss_fn : callable
+    X, y : tensors
+        Training set of the SGD segments.
+    lr, batch_size : float, int
+        Plain SGD; segment ``i`` shuffles with seed ``1000 seed + i``.
+    checkpoints : sequence of int
+        Epochs at which CS is measured (0 = initialisation).
+    X_eval, y_eval : tensors
+        Samples on which H and C are evaluated.
+    n_probes, seed : int
+        Hutchinson probes, drawn with seed ``seed + i`` at checkpoint ``i``.
+    gauss_newton, dense : bool
+        Add CS(G, C); use the dense oracle.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per checkpoint: epoch, step, train_loss, cs (and cs_gauss_newton).
+    """
     cps = sorted({int(c) for c in checkpoints})
     rows, done = [], 0
     for i, epoch in enumerate(tqdm(cps, desc="alignment", disable=not progress)):
@@ -299,7 +339,28 @@ def shuffled_label_start(model, loss_fn, X, y, n_shuffled: int, *, lr: float, ba
                          gd_steps: int, seed: int = 0):
     """App. A.2.2: split the training set into A (kept) and B (``n_shuffled`` samples, labels shuffled); SGD on
     A ∪ B for ``epochs``, then GD on A alone (up to ``gd_steps``, lr ``lr``) to a minimum of A. Returns
-    ``(X_A, y_A)``; the model is left at that minimum (a poorly generalising start)."""
+    ``(X_A, y_A)``; the model is left at that minimum (a poorly generalising start).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place and left at the minimum of A.
+    loss_fn : callable
+    X, y : tensors
+        The training set.
+    n_shuffled : int
+        Size of B.
+    lr, batch_size, epochs : SGD on A and B.
+    gd_steps : int
+        Cap on the GD steps on A.
+    seed : int
+        Seed of the split, the shuffle and SGD.
+
+    Returns
+    -------
+    (tensor, tensor)
+        ``(X_A, y_A)``.
+    """
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     if not 0 < n_shuffled < len(X):
         raise ValueError(f"n_shuffled must lie in (0, {len(X)}), got {n_shuffled!r}")

@@ -85,5 +85,15 @@ def fdr_sides(thetas, grads, lr: float, *, velocities=None, basis=None, momentum
 
 
 def fdr_criterion(thetas, grads, lr: float, **kwargs) -> float:
-    r""":math:`|\bar{\mathcal O}_L/\bar{\mathcal O}_R - 1|` of :func:`fdr_sides` (App. A.5, Fig. 6)."""
+    r""":math:`|\bar{\mathcal O}_L/\bar{\mathcal O}_R - 1|` of :func:`fdr_sides` (App. A.5, Fig. 6).
+
+    Parameters
+    ----------
+    thetas, grads, lr, **kwargs
+        As in :func:`fdr_sides`.
+
+    Returns
+    -------
+    float
+    """
     return fdr_sides(thetas, grads, lr, **kwargs).criterion

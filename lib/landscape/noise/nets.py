@@ -23,7 +23,19 @@ __all__ = ["resize_digits", "small_cnn", "SGDRecord", "sgd_record", "flat_loss",
 
 def resize_digits(X, size: int = 7) -> np.ndarray:
     """8x8 digits (rows of 64) resized to ``size x size`` (bilinear, antialiased) and re-standardised per pixel
-    (App. A.4 resizes CIFAR to 7x7 grey scale to make H and C tractable)."""
+    (App. A.4 resizes CIFAR to 7x7 grey scale to make H and C tractable).
+
+    Parameters
+    ----------
+    X : array (N, 64)
+        Digits, rows of 8x8 pixels.
+    size : int
+        Side of the resized images, 1 to 8.
+
+    Returns
+    -------
+    ndarray (N, size**2)
+    """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 64:
         raise ValueError(f"X must have shape (N, 64), got {X.shape}")
@@ -37,7 +49,22 @@ def resize_digits(X, size: int = 7) -> np.ndarray:
 
 def small_cnn(channels=(15, 20, 10), seed: int = 0, *, dtype=torch.float32) -> nn.Sequential:
     """App. A.5's small CNN for 8x8 digits: 3x3 convolutions (padding 1) with ``channels`` outputs and ReLUs,
-    then a linear layer to 10 logits. ``(15, 20, 10)``: 11,090 parameters."""
+    then a linear layer to 10 logits. ``(15, 20, 10)``: 11,090 parameters.
+
+    Parameters
+    ----------
+    channels : sequence of int
+        Output channels of the convolutions.
+    seed : int
+        Seed of the initial weights (``torch.manual_seed``).
+    dtype : torch.dtype
+        Of the parameters.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        Input (N, 64), output (N, 10) logits.
+    """
     if len(channels) < 1 or any(int(c) < 1 for c in channels):
         raise ValueError(f"channels must be positive integers, got {channels!r}")
     torch.manual_seed(seed)
@@ -72,7 +99,28 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
                keep: str = "all", val=None, progress: bool = False) -> SGDRecord:
     """Plain minibatch SGD (reshuffled every epoch with ``seed``, no replacement) that keeps every state and
     minibatch gradient (``keep="all"``), only the epoch-end states (``"epochs"``). The model is updated in
-    place. ``val = (X_val, y_val)`` adds the validation loss per epoch."""
+    place. ``val = (X_val, y_val)`` adds the validation loss per epoch.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Updated in place by every step.
+    loss_fn : callable
+        ``loss_fn(outputs, targets)``.
+    X, y : tensors
+        Training set.
+    lr, batch_size, epochs : float, int, int
+    seed : int
+        Seed of the shuffles.
+    keep : str
+        "all" or "epochs".
+    val : (tensor, tensor) or None
+        Validation set.
+
+    Returns
+    -------
+    SGDRecord
+    """
     check_choice(keep, "keep", ("all", "epochs"))
     check_scalar(lr, "lr", float, min_val=0, include_boundaries="neither")
     check_scalar(batch_size, "batch_size", int, min_val=1)
@@ -111,7 +159,21 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
 
 
 def flat_loss(model: nn.Module, loss_fn, X, y):
-    """``loss(theta) -> float`` on a flat parameter vector (numpy), evaluated with ``model``'s structure."""
+    """``loss(theta) -> float`` on a flat parameter vector (numpy), evaluated with ``model``'s structure.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Its structure evaluates ``theta``; its weights are not used.
+    loss_fn : callable
+    X, y : tensors
+        The samples of the loss.
+
+    Returns
+    -------
+    callable
+        ``loss(theta) -> float``.
+    """
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     p0 = next(model.parameters())
 
@@ -124,7 +186,20 @@ def flat_loss(model: nn.Module, loss_fn, X, y):
 
 
 def flat_loss_grad(model: nn.Module, loss_fn, X, y):
-    """``loss_grad(theta) -> (loss, gradient)`` on flat numpy vectors (for :func:`project_to_valley`)."""
+    """``loss_grad(theta) -> (loss, gradient)`` on flat numpy vectors (for :func:`project_to_valley`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Gives the structure; its weights are not used.
+    loss_fn : callable
+    X, y : tensors
+
+    Returns
+    -------
+    callable
+        ``loss_grad(theta) -> (float, ndarray)``.
+    """
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     p0 = next(model.parameters())
 
@@ -142,7 +217,23 @@ def flat_loss_grad(model: nn.Module, loss_fn, X, y):
 
 def negative_eigen_sum(model: nn.Module, loss_fn, X, y, *, chunk: int = 128) -> tuple[float, np.ndarray]:
     """Sum of the negative eigenvalues of the full training-loss Hessian (Sec. 4.1 / Fig. 2a), from the dense
-    float64 Hessian assembled by HVPs in blocks of ``chunk``; returns ``(sum, eigenvalues)``."""
+    float64 Hessian assembled by HVPs in blocks of ``chunk``; returns ``(sum, eigenvalues)``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Small enough for a dense float64 Hessian.
+    loss_fn : callable
+    X, y : tensors
+        The training set.
+    chunk : int
+        Hessian-vector products per block.
+
+    Returns
+    -------
+    (float, ndarray)
+        The sum of the negative eigenvalues and all eigenvalues (ascending).
+    """
     data = (torch.as_tensor(X), torch.as_tensor(y))
     try:  # forward-over-reverse blocks: several times faster than "auto"'s first-call probing on small nets
         H = hessian.hessian_operator(model, loss_fn, data, dtype=torch.float64, method="forward").to_dense(chunk)

@@ -50,7 +50,13 @@ def four_d_toy() -> ValleyToy:
     r"""Fig. 2(b): :math:`L = |\theta_3+\theta_4|\,\theta_1^2 + |\theta_3+2\theta_4|\,\theta_2^2`, so
     :math:`\lambda_1 = 2|\theta_3+\theta_4|`, :math:`\lambda_2 = 2|\theta_3+2\theta_4|` with constant
     :math:`\hat\nabla\lambda` while the signs hold (:math:`\|\sum\hat\nabla\lambda_i\|^2 = 52` for positive
-    arguments)."""
+    arguments).
+
+    Returns
+    -------
+    ValleyToy
+        ``d = 4``, ``n = 2``, no tilt.
+    """
 
     def parts(t):
         a, b = t[:, 2] + t[:, 3], t[:, 2] + 2 * t[:, 3]
@@ -78,7 +84,13 @@ def four_d_toy() -> ValleyToy:
 
 def anticorrelated_toy() -> ValleyToy:
     r"""Figs. 2(c)-(d): :math:`L = (4 - 2e^{-\theta_3^2-\theta_4^2})\theta_1^2 + e^{-(\theta_3-\theta_4)^2}
-    \theta_2^2`, built so that lowering the trace and lowering the determinant pull apart."""
+    \theta_2^2`, built so that lowering the trace and lowering the determinant pull apart.
+
+    Returns
+    -------
+    ValleyToy
+        Two non-degenerate and two valley coordinates.
+    """
 
     def parts(t):
         e1 = np.exp(-t[:, 2] ** 2 - t[:, 3] ** 2)
@@ -109,7 +121,18 @@ def anticorrelated_toy() -> ValleyToy:
 
 def entropic_toy(alpha: float = 1e-4) -> ValleyToy:
     r"""Fig. 7 / eq (36): :math:`L = \tfrac12(\theta_2^2+1)\,\theta_1^2 + \alpha\,\theta_2` (a tilted valley);
-    ``alpha`` may be an ``(R,)`` array, one tilt per replica."""
+    ``alpha`` may be an ``(R,)`` array, one tilt per replica.
+
+    Parameters
+    ----------
+    alpha : float or array (R,)
+        The tilt (one per replica).
+
+    Returns
+    -------
+    ValleyToy
+        ``d = 2``, ``n = 1``, tilt :math:`\alpha\theta_2`.
+    """
     alpha = np.asarray(alpha, dtype=np.float64)
     if not np.all(np.isfinite(alpha)) or alpha.ndim > 1:
         raise ValueError(f"alpha must be a finite float or an (R,) array (one per replica), got {alpha!r}")
@@ -143,6 +166,24 @@ def expected_change(toy: ValleyToy, theta, lr: float, noise_diag, weights=None, 
     :math:`C_{ii}`; ``weights`` default ones (the trace). ``exact`` uses the discrete stationary variance
     :func:`~landscape.noise.descent.stationary_variance`, else eq (8)'s :math:`\eta C/(2\lambda)`, which gives
     :math:`-\frac{\eta^2}{4}(1/S-1/M)\|\sum_i\hat\nabla\lambda_i\|^2` for SGD noise (eq (11), Theorem 1).
+
+    Parameters
+    ----------
+    toy : ValleyToy
+    theta : array (R, d)
+        States with the non-degenerate space stationary.
+    lr : float
+    noise_diag : array (R, n) or (n,)
+        Noise variances :math:`C_{ii}`.
+    weights : array or None
+        :math:`\partial f/\partial\lambda_i` (default: the trace).
+    exact : bool
+        Discrete stationary variance instead of eq (8).
+
+    Returns
+    -------
+    ndarray (R,)
+        The expected one-step change per replica.
     """
     theta = np.atleast_2d(np.asarray(theta, dtype=np.float64))
     lam, lg, tg = toy.lambdas(theta), toy.lambda_grads(theta), toy.tilt_grad(theta)
@@ -159,6 +200,22 @@ def entropic_equilibrium(alpha, lr, strength: float = 1.0, *, exact: bool = Fals
     discrete balance :math:`\theta_2\,\langle\theta_1^2\rangle + \alpha = 0` with
     :math:`\langle\theta_1^2\rangle = \eta s/(2-\eta\lambda_1)`, :math:`\lambda_1 = 1+\theta_2^2` by fixed point.
 
+    Parameters
+    ----------
+    alpha, lr : float or array
+        Tilt and learning rate (broadcast).
+    strength : float
+        :math:`s`.
+    exact : bool
+        Solve the discrete balance.
+
+    Returns
+    -------
+    float or ndarray
+        :math:`\langle\theta_2\rangle`.
+
+    Examples
+    --------
     >>> entropic_equilibrium(1e-4, 0.01)
     -0.02
     """

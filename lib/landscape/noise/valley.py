@@ -37,6 +37,20 @@ def project_to_valley(loss_grad: Callable[[np.ndarray], tuple[float, np.ndarray]
     :math:`L(\theta) < ` ``threshold`` (Sec. 2.1.1: "the model is trained from that state ... using GD instead
     of SGD", stopping "when the training loss is less than the minimal training loss").
 
+    Parameters
+    ----------
+    loss_grad : callable
+        ``loss_grad(theta) -> (loss, gradient)``.
+    theta : array (m,)
+    lr, threshold : float
+    max_steps : int
+
+    Returns
+    -------
+    Projection
+
+    Examples
+    --------
     >>> import numpy as np
     >>> lg = lambda t: (0.5 * t[0] ** 2, np.array([t[0], 0.0]))   # valley: the line t[0] = 0
     >>> p = project_to_valley(lg, np.array([1.0, 3.0]), lr=0.5, threshold=1e-6)
@@ -58,7 +72,20 @@ def project_to_valley(loss_grad: Callable[[np.ndarray], tuple[float, np.ndarray]
 
 
 def line_losses(loss: Callable[[np.ndarray], float], a, b, n_points: int = 10) -> np.ndarray:
-    """The loss at ``n_points`` evenly spaced points of the segment from ``a`` to ``b`` (ends included)."""
+    """The loss at ``n_points`` evenly spaced points of the segment from ``a`` to ``b`` (ends included).
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(theta) -> float``.
+    a, b : arrays (m,)
+    n_points : int
+        At least 2.
+
+    Returns
+    -------
+    ndarray (n_points,)
+    """
     check_scalar(n_points, "n_points", int, min_val=2)
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
@@ -68,7 +95,19 @@ def line_losses(loss: Callable[[np.ndarray], float], a, b, n_points: int = 10) -
 
 def line_connected(loss, a, b, *, threshold: float, n_points: int = 10) -> bool:
     """Line connectedness (Sec. 2.1.1): the loss is below ``threshold`` at all ``n_points`` evenly spaced points
-    of the segment between ``a`` and ``b``."""
+    of the segment between ``a`` and ``b``.
+
+    Parameters
+    ----------
+    loss : callable
+    a, b : arrays (m,)
+    threshold : float
+    n_points : int
+
+    Returns
+    -------
+    bool
+    """
     return bool(np.all(line_losses(loss, a, b, n_points) < threshold))
 
 
@@ -101,6 +140,23 @@ def projected_path(state_at: Callable[[int], np.ndarray], checkpoints: Sequence[
     (e.g. :func:`line_connected`). Between consecutive checkpoints A, B that are not connected the
     iteration ``(A + B) // 2`` is inserted, recursively, until pairs are connected or adjacent. ``known`` maps
     iterations to projections already computed (e.g. the checkpoints', in parallel); they are not recomputed.
+
+    Parameters
+    ----------
+    state_at : callable
+        ``state_at(t) -> (m,)``.
+    checkpoints : sequence of int
+        At least two, increasing.
+    project : callable
+        ``project(theta) -> Projection``.
+    connected : callable
+        ``connected(a, b) -> bool``.
+    known : mapping or None
+        Projections already computed, by iteration.
+
+    Returns
+    -------
+    ValleyPath
     """
     cps = [int(c) for c in checkpoints]
     if len(cps) < 2 or any(b <= a for a, b in zip(cps, cps[1:], strict=False)):
