@@ -35,8 +35,7 @@ def _vec(x, name: str) -> torch.Tensor:
     t = torch.as_tensor(x, dtype=torch.float64).detach().clone()
     if t.ndim != 1 or t.numel() == 0:
         raise ValueError(f"{name} must be a non-empty 1-D vector, got shape {tuple(t.shape)}")
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} must be finite")
+    check_finite(t.numpy(), name)
     return t
 
 
@@ -180,8 +179,7 @@ def bisection_path(loss: Loss, theta_a, theta_b, *, level: float | None = None, 
     with torch.no_grad():
         base = max(float(loss(a)), float(loss(b)))
     lev = base + tol if level is None else level
-    if not np.isfinite(lev):
-        raise ValueError(f"level must be finite, got {level!r}")
+    check_finite(lev, "level")
     gen = torch.Generator().manual_seed(seed)
     s = torch.linspace(0.0, 1.0, n_points, dtype=torch.float64)
 

@@ -293,8 +293,7 @@ def critical_energy(phi, activation: str = "linear") -> float:
     check_choice(activation, "activation", ACTIVATIONS)
     phi = _positive(phi, "phi", allow_zero=activation == "linear")
     if activation == "relu":
-        if phi >= 1:
-            raise ValueError(f"phi must be < 1 for the ReLU critical energy, got {phi!r}")
+        check_scalar(phi, "phi", float, max_val=1, include_boundaries="left")  # the ReLU critical energy needs phi < 1
         xi = 1 + 16 * phi - 8 * phi**2
         return float((27 - 18 * xi - xi**2 + 8 * xi**1.5) / (32 * phi * (1 - phi) ** 3))
     if phi >= 1:

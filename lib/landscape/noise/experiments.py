@@ -362,8 +362,7 @@ def shuffled_label_start(model, loss_fn, X, y, n_shuffled: int, *, lr: float, ba
         ``(X_A, y_A)``.
     """
     X, y = torch.as_tensor(X), torch.as_tensor(y)
-    if not 0 < n_shuffled < len(X):
-        raise ValueError(f"n_shuffled must lie in (0, {len(X)}), got {n_shuffled!r}")
+    check_scalar(n_shuffled, "n_shuffled", int, min_val=1, max_val=len(X) - 1)
     gen = torch.Generator().manual_seed(seed)
     perm = torch.randperm(len(X), generator=gen)
     a, b = perm[n_shuffled:], perm[:n_shuffled]

@@ -65,8 +65,10 @@ def small_cnn(channels=(15, 20, 10), seed: int = 0, *, dtype=torch.float32) -> n
     torch.nn.Sequential
         Input (N, 64), output (N, 10) logits.
     """
-    if len(channels) < 1 or any(int(c) < 1 for c in channels):
-        raise ValueError(f"channels must be positive integers, got {channels!r}")
+    if len(channels) < 1:
+        raise ValueError(f"channels must name at least one convolution, got {channels!r}")
+    for c in channels:
+        check_scalar(c, "channels", int, min_val=1)
     torch.manual_seed(seed)
     layers: list[nn.Module] = [nn.Unflatten(1, (1, 8, 8))]
     c_in = 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validation import check_finite
 from .descent import stationary_variance
 
 __all__ = ["ValleyToy", "four_d_toy", "anticorrelated_toy", "entropic_toy", "expected_change",
@@ -133,9 +134,9 @@ def entropic_toy(alpha: float = 1e-4) -> ValleyToy:
     ValleyToy
         ``d = 2``, ``n = 1``, tilt :math:`\alpha\theta_2`.
     """
-    alpha = np.asarray(alpha, dtype=np.float64)
-    if not np.all(np.isfinite(alpha)) or alpha.ndim > 1:
-        raise ValueError(f"alpha must be a finite float or an (R,) array (one per replica), got {alpha!r}")
+    alpha = np.asarray(check_finite(np.asarray(alpha, dtype=np.float64), "alpha"))
+    if alpha.ndim > 1:
+        raise ValueError(f"alpha must be a float or an (R,) array (one per replica), got shape {alpha.shape}")
 
     def loss(t):
         return 0.5 * (t[:, 1] ** 2 + 1) * t[:, 0] ** 2 + alpha * t[:, 1]

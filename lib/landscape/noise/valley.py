@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_scalar
+from ..validation import check_finite, check_scalar
 
 __all__ = ["Projection", "project_to_valley", "line_losses", "line_connected", "ValleyPath", "projected_path"]
 
@@ -61,8 +61,9 @@ def project_to_valley(loss_grad: Callable[[np.ndarray], tuple[float, np.ndarray]
         check_scalar(x, name, float, min_val=0, include_boundaries="neither")
     check_scalar(max_steps, "max_steps", int, min_val=0)
     theta = np.array(theta, dtype=np.float64)
-    if theta.ndim != 1 or not np.all(np.isfinite(theta)):
-        raise ValueError("theta must be a finite 1-D vector")
+    if theta.ndim != 1:
+        raise ValueError(f"theta must be a 1-D vector, got shape {theta.shape}")
+    check_finite(theta, "theta")
     for step in range(max_steps + 1):
         loss, g = loss_grad(theta)
         if loss < threshold or step == max_steps:
