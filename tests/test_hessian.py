@@ -488,3 +488,17 @@ def test_cached_products_equal_uncached_to_the_last_bit():
         np.testing.assert_array_equal(copy @ V[:, 0], fresh @ V[:, 0])
     split = hs.hessian_operator(m, CE, (X, y), batch_size=16, cache=True, dtype=torch.float64)
     np.testing.assert_allclose(split @ V[:, 0], hs.dense_hessian(m, CE, (X, y)) @ V[:, 0], atol=1e-12)
+
+
+def test_slq_masses_on_a_known_spectrum():
+    lam = np.array([-2.0, -0.01, 0.0, 0.005, 1.0, 3.0])
+    est = hs.slq_density(np.diag(lam), n_probes=3, n_steps=6, sigma=0.1, seed=4)
+    nodes, weights = est.pooled()
+    m = est.masses(0.05)
+    assert m["min_node"] == pytest.approx(-2.0, abs=1e-10) and m["max_node"] == pytest.approx(3.0, abs=1e-10)
+    # as many steps as dimensions: the nodes are the eigenvalues, their weights the squared probe components
+    assert m["negative_pct"] == pytest.approx(100 * weights[np.isclose(nodes, -2.0, atol=1e-8)].sum(), rel=1e-12)
+    near = weights[np.abs(nodes) <= 0.05].sum()
+    assert m["near_zero_pct"] == pytest.approx(100 * near, rel=1e-12) and 0 < near < 1
+    with pytest.raises(ValueError, match="threshold"):
+        est.masses(float("nan"))

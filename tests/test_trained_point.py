@@ -187,3 +187,21 @@ def test_train_on_cuda_matches_cpu(tmp_path):
     assert len(list(tmp_path.glob("*.pt"))) == 2  # the GPU run is cached apart from the CPU run
     assert next(nets[1].parameters()).is_cuda
     assert b.best_loss == pytest.approx(a.best_loss, rel=1e-10)
+
+
+def test_table2_comparison_and_trace_interval_z():
+    t = pd.DataFrame({"row": ["trained point", "random plane", "Hessian plane"] * 2,
+                      "test_accuracy": [0.9, 0.9, 0.905, 0.8, 0.8, 0.85],
+                      "train_test_distance": [np.nan, 1.0, 0.5, np.nan, 0.2, 0.3]})
+    assert trained_point.table2_comparison(t) == {"comparable": False, "aligned": 1, "networks": 2}
+    assert trained_point.table2_comparison(t, accuracy_tol=0.05)["comparable"]
+    with pytest.raises(ValueError, match="accuracy_tol"):
+        trained_point.table2_comparison(t, accuracy_tol=-1.0)
+    net, data = _regression()
+    tr = trained_point.network_traces(net, MSE, data["train"], [1e-3, 1.0], 8, seed=3)
+    z = trained_point.trace_interval_z(tr)
+    h = tr.iloc[0]
+    expected = abs(tr.estimate[2] - h.estimate) / np.sqrt(tr.stderr[2] ** 2 + h.stderr ** 2)
+    assert list(z.index) == [1e-3, 1.0] and z[1.0] == pytest.approx(expected, rel=1e-14)
+    with pytest.raises(ValueError, match="Hutchinson"):
+        trained_point.trace_interval_z(tr.iloc[1:])

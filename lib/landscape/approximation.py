@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from . import data
 from .cache import atomic_write, canonical_json, same_config
+from .validation import check_finite, check_scalar
 
 __all__ = [
     "function_data",
@@ -42,25 +43,63 @@ def function_data(n_train: int = 50, n_test: int = 1000, seed: int = 0, *, low: 
                   high: float = 1.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Appendix D data: ``n_train`` and ``n_test`` points drawn uniformly at random in [low, high] (independent
     draws from one generator seeded with ``seed``), targets from :func:`target_function`. Returns
-    ``{"train": (x, y), "test": (x, y)}`` with arrays of shape (N, 1)."""
+    ``{"train": (x, y), "test": (x, y)}`` with arrays of shape (N, 1).
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Numbers of points.
+    seed : int
+        Seed of the draws.
+    low, high : float
+        The interval.
+
+    Returns
+    -------
+    dict
+    """
     ds = data.synthetic_function(target_function, n_train=n_train, n_test=n_test, low=low, high=high, seed=seed,
                                  name="appendix-d")
     return {"train": (ds.X_train, ds.y_train), "test": (ds.X_val, ds.y_val)}
 
 
 def target_function(x):
-    r"""Eq (42): :math:`f(x) = \log(\sin(10x) + 2) + \sin(x)` (numpy)."""
+    r"""Eq (42): :math:`f(x) = \log(\sin(10x) + 2) + \sin(x)` (numpy).
+
+    Parameters
+    ----------
+    x : array_like
+        Points.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     x = np.asarray(x, dtype=np.float64)
     return np.log(np.sin(10 * x) + 2) + np.sin(x)
 
 
 def fcnn(n_layers: int, width: int = 100, seed: int = 0, *, dtype=torch.float32) -> nn.Sequential:
     """ReLU network ``1 -> width``, ``n_layers`` x ``width -> width``, ``width -> 1`` (Appendix D; PyTorch's
-    default initialisation, drawn with ``seed``). ``n_layers=2``: 20,501 parameters; 10: 101,301."""
-    if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
-        raise ValueError(f"n_layers must be an integer >= 0, got {n_layers!r}")
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"width must be a positive integer, got {width!r}")
+    default initialisation, drawn with ``seed``). ``n_layers=2``: 20,501 parameters; 10: 101,301.
+
+    Parameters
+    ----------
+    n_layers : int
+        Hidden ``width -> width`` layers (>= 0).
+    width : int
+        Units per layer (>= 1).
+    seed : int
+        Seed of the initial weights.
+    dtype : torch.dtype
+        Parameter dtype.
+
+    Returns
+    -------
+    torch.nn.Sequential
+    """
+    check_scalar(n_layers, "n_layers", int, min_val=0)
+    check_scalar(width, "width", int, min_val=1)
     torch.manual_seed(seed)
     layers: list[nn.Module] = [nn.Linear(1, width), nn.ReLU()]
     for _ in range(n_layers):
@@ -80,7 +119,21 @@ class _Reshape(nn.Module):
 
 def digits_cnn(seed: int = 0, channels: tuple[int, int] = (16, 32), *, dtype=torch.float32) -> nn.Sequential:
     """Small CNN for the 8x8 digits (flat 64 inputs reshaped to 1x8x8): two 3x3 conv + ReLU + 2x2 max-pool
-    blocks and a linear classifier to 10 logits. ``channels=(16, 32)``: 6,090 parameters."""
+    blocks and a linear classifier to 10 logits. ``channels=(16, 32)``: 6,090 parameters.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the initial weights.
+    channels : tuple of int
+        Channels of the two convolutions.
+    dtype : torch.dtype
+        Parameter dtype.
+
+    Returns
+    -------
+    torch.nn.Sequential
+    """
     c1, c2 = channels
     torch.manual_seed(seed)
     return nn.Sequential(
@@ -109,11 +162,39 @@ def train(model: nn.Module, loss_fn: Callable, X, y, *, epochs: int, lr: float, 
     """(Minibatch) SGD; ``batch_size=None`` is full batch (Appendix D: 50 points, lr 0.1). Reshuffled each epoch
     with ``seed``. The best model by the epoch's training loss (evaluated on all of X after the epoch for
     minibatches, before the step for full batch) is restored at the end. ``device``: where the model is trained
-    (it is moved there; default: where it is; the minibatch order is drawn on the CPU either way)."""
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    (it is moved there; default: where it is; the minibatch order is drawn on the CPU either way).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``.
+    X, y : array_like
+        Training data.
+    epochs : int
+        Epochs (>= 1).
+    lr : float
+        Learning rate (> 0).
+    batch_size : int, optional
+        Minibatch size; None: full batch.
+    momentum, nesterov
+        SGD momentum and Nesterov's variant.
+    seed : int
+        Seed of the minibatch order.
+    log_every : int
+        Epochs between history rows.
+    progress : bool
+        Show a progress bar.
+    device : str or torch.device, optional
+        Where to train.
+
+    Returns
+    -------
+    TrainResult
+    """
+    check_scalar(epochs, "epochs", int, min_val=1)
+    check_scalar(check_finite(lr, "lr"), "lr", float, min_val=0, include_boundaries="neither")
     if device is not None:
         model.to(device)
     p0 = next(model.parameters())
@@ -171,7 +252,27 @@ def cached_train(model: nn.Module, loss_fn: Callable, X, y, *, key: Mapping, cac
     ``key`` (the configuration), the training arguments and the data; a second call loads them
     (``torch.load(weights_only=True)``) after checking that the configuration stored in the file is the requested
     one (:mod:`landscape.cache`; files written before configurations were stored are accepted). A ``device``
-    other than the CPU is part of the configuration (a GPU gives other rounding, so other weights)."""
+    other than the CPU is part of the configuration (a GPU gives other rounding, so other weights).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained (or loaded) in place.
+    loss_fn : callable
+        As in :func:`train`.
+    X, y : array_like
+        Training data (part of the cache key).
+    key : mapping
+        The configuration that names the run.
+    cache_dir : path, optional
+        Default ``data/cache/hessian``.
+    **train_kwargs
+        Passed to :func:`train`.
+
+    Returns
+    -------
+    TrainResult
+    """
     device = train_kwargs.get("device")
     skip = ("progress",) if device is not None and torch.device(device).type != "cpu" else ("progress", "device")
     config = {"key": {k: str(v) for k, v in dict(key).items()},
@@ -211,7 +312,21 @@ def compare_planes(planes: Mapping[str, pd.DataFrame], *, train: str = "train", 
     r"""Summary of loss planes (Fig. 7/9, Table 2): for each plane (frames from
     :func:`landscape.projections.loss_surface`) the loss at the origin, the minimum training loss and its
     location :math:`(\alpha, \beta)`, the test loss (and ``metric``, e.g. accuracy) at that location, and the
-    minimum test loss and its location. Columns ``plane, split_origin_*`` etc. in one row per plane."""
+    minimum test loss and its location. Columns ``plane, split_origin_*`` etc. in one row per plane.
+
+    Parameters
+    ----------
+    planes : mapping
+        Name -> surface frame.
+    train, test : str
+        Names of the two splits.
+    metric : str, optional
+        Extra column to report.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     rows = []
     for name, df in planes.items():
         tr = df[df.split == train].reset_index(drop=True)

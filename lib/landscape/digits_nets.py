@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .validation import check_choice, check_scalar
+
 __all__ = ["ARCHITECTURES", "digits_net", "source_name"]
 
 #: architecture -> the source's network it stands in for
@@ -91,18 +93,42 @@ def digits_net(name: str, seed: int = 0, width: int = 32, *, dtype=torch.float32
     """The stand-in ``name`` (a key of :data:`ARCHITECTURES`) on flat 64-pixel inputs, ``width`` units after
     the stem, a linear classifier to 10 logits; PyTorch's default initialisation drawn with ``seed``.
 
+    Parameters
+    ----------
+    name : str
+        Architecture.
+    seed : int
+        Seed of the initial weights.
+    width : int
+        Units after the stem (>= 2).
+    dtype : torch.dtype
+        Parameter dtype.
+
+    Returns
+    -------
+    torch.nn.Sequential
+
+    Examples
+    --------
     >>> sum(p.numel() for p in digits_net("resnet").parameters())
     6634
     """
-    if isinstance(width, bool) or not isinstance(width, int) or width < 2:
-        raise ValueError(f"width must be an integer >= 2, got {width!r}")
+    check_scalar(width, "width", int, min_val=2)
     torch.manual_seed(seed)
     layers, w = _body(name, width)
     return nn.Sequential(*layers, nn.Linear(w, 10)).to(dtype)
 
 
 def source_name(name: str) -> str:
-    """The source's network that ``name`` stands in for."""
-    if name not in ARCHITECTURES:
-        raise ValueError(f"name must be one of {sorted(ARCHITECTURES)}, got {name!r}")
-    return ARCHITECTURES[name]
+    """The source's network that ``name`` stands in for.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`ARCHITECTURES`.
+
+    Returns
+    -------
+    str
+    """
+    return ARCHITECTURES[check_choice(name, "name", sorted(ARCHITECTURES))]

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from .projections import HessianDirections, loss_line, loss_surface, split_data, symmetric_grid
+from .validation import check_finite, check_scalar
 
 __all__ = [
     "curvature_scale",
@@ -48,20 +49,44 @@ def curvature_scale(loss0: float, lambda_max: float) -> float:
     Along the eigenvector of :math:`\lambda_{\max}` the quadratic model :math:`L_0 + \tfrac12\lambda_{\max}
     \alpha^2` has risen by :math:`L_0/2` at this :math:`\alpha`.
 
+    Parameters
+    ----------
+    loss0 : float
+        The loss :math:`L_0` at the point (> 0).
+    lambda_max : float
+        The largest Hessian eigenvalue there (> 0).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> curvature_scale(2e-5, 20.0)
     0.001
     """
     for name, v in (("loss0", loss0), ("lambda_max", lambda_max)):
-        if not np.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+        check_scalar(check_finite(v, name), name, float, min_val=0, include_boundaries="neither")
     return float(np.sqrt(loss0 / lambda_max))
 
 
 def unit_gaussian_plane(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     r"""Two orthonormal random directions (Gaussian draws, Gram--Schmidt): a plane of the same Euclidean size
-    per unit of :math:`(\alpha, \beta)` as a plane of two unit eigenvectors."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    per unit of :math:`(\alpha, \beta)` as a plane of two unit eigenvectors.
+
+    Parameters
+    ----------
+    n : int
+        Dimension (>= 2).
+    seed : int
+        Seed of the Gaussian draws.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Two orthonormal float64 vectors of length ``n``.
+    """
+    check_scalar(n, "n", int, min_val=2)
     rng = np.random.default_rng(seed)
     d1, d2 = rng.standard_normal(n), rng.standard_normal(n)
     d1 /= np.linalg.norm(d1)
@@ -112,9 +137,26 @@ def point_diagnostics(model: nn.Module, loss_fn: Callable, data, directions: Hes
     ``data``: a mapping ``{"train": (X, y), "test": (X, y)}``; ``directions`` from
     :func:`landscape.projections.hessian_directions` (first the largest curvature, last the most negative);
     ``lr``: the training step :math:`\eta`. Gradients are computed in float64.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The trained network (not changed).
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``.
+    data : mapping
+        ``{"train": (X, y), "test": (X, y)}`` ("test" optional).
+    directions : landscape.projections.HessianDirections
+        First the largest curvature, last the most negative.
+    lr : float
+        The training step :math:`\eta` (> 0).
+
+    Returns
+    -------
+    PointDiagnostics
+
     """
-    if not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    check_scalar(check_finite(lr, "lr"), "lr", float, min_val=0, include_boundaries="neither")
     splits = split_data(data)
     if "train" not in splits:
         raise ValueError("data must contain a 'train' split")
@@ -229,6 +271,22 @@ def plane_gains(summary: pd.DataFrame, reference: str, *, reference_width: float
     ``reference_width``, with the reference row of that half-width. Adds ``train_gain_pct`` and
     ``test_gain_pct`` (positive: lower than the reference) to the rows of the other planes.
 
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The summary of :func:`plane_sweep` (columns ``plane, half_width, train_loss_min, test_loss_at_train_min``).
+    reference : str
+        The plane compared against.
+    reference_width : float, optional
+        Compare every row with the reference row of this half-width instead of its own.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of the other planes with ``reference_width``, ``train_gain_pct`` and ``test_gain_pct``.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> s = pd.DataFrame({"plane": ["r", "h"], "half_width": [1.0, 1.0], "train_loss_min": [2.0, 1.0],
     ...                   "test_loss_at_train_min": [1.0, 1.0]})
@@ -292,7 +350,19 @@ def _line_unit(model, loss_fn, data, direction, alphas) -> pd.DataFrame:
 
 def scan_minima(scans: pd.DataFrame) -> pd.DataFrame:
     """Per direction and half-width of :func:`direction_scans`: the training minimum, where it is, the training
-    reduction below the origin and the test change there (percent, positive = lower)."""
+    reduction below the origin and the test change there (percent, positive = lower).
+
+    Parameters
+    ----------
+    scans : pandas.DataFrame
+        The frame of :func:`direction_scans`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per direction and half-width: ``direction, half_width, alpha_min, train_loss_origin,
+        train_loss_min, train_reduction_pct, test_change_pct``.
+    """
     rows = []
     for (name, h), g in scans.groupby(["direction", "half_width"], sort=False):
         tr = g[g.split == "train"].reset_index(drop=True)
@@ -309,6 +379,19 @@ def projected_curvatures(operators: Mapping[str, object], planes: Mapping[str, t
     Gauss--Newton part :math:`M = G` it is the projected Fisher of eq (20), reconstructed) for every operator
     and plane. Tidy frame ``matrix, plane, h11, h12, h22, kappa1, kappa2`` (principal curvatures, eq (21)).
 
+    Parameters
+    ----------
+    operators : mapping
+        Name -> symmetric operator or matrix (:class:`landscape.hessian.CurvatureOperator`, numpy array).
+    planes : mapping
+        Name -> ``(d1, d2)``, directions of the operators' dimension.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
     >>> import numpy as np
     >>> projected_curvatures({"H": np.diag([2.0, -1.0, 0.5])}, {"e": (np.eye(3)[0], np.eye(3)[1])})[["h11", "h22"]]
        h11  h22

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .results import VERDICTS
+from .validation import check_choice, check_finite, check_scalar
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -21,7 +22,12 @@ DIVERGING = "RdBu_r"
 
 
 def use_style() -> None:
-    """Set the book's matplotlib defaults (call once at the top of a chapter)."""
+    """Set the book's matplotlib defaults (call once at the top of a chapter).
+
+    Returns
+    -------
+    None
+    """
     mpl.rcParams.update({
         "figure.dpi": 110,
         "savefig.dpi": 150,
@@ -46,15 +52,22 @@ def use_style() -> None:
 def fig_size(kind: str = "wide") -> tuple[float, float]:
     """Figure size ``(width, height)`` in inches of one of the book's layouts (:data:`SIZES`).
 
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`SIZES`.
+
+    Returns
+    -------
+    tuple of float
+
     Examples
     --------
     >>> from landscape import plotting
     >>> plotting.fig_size("square")
     (4.8, 4.4)
     """
-    if kind not in SIZES:
-        raise ValueError(f"kind must be one of {list(SIZES)}, got {kind!r}")
-    return SIZES[kind]
+    return SIZES[check_choice(kind, "kind", list(SIZES))]
 
 
 #: Verdict kind -> colour (Okabe-Ito): green reproduced, sky blue under a named reading, orange partly,
@@ -74,20 +87,40 @@ def verdict_tint(verdict: str, strength: float = 0.3) -> str:
 
     Unknown verdicts get white.
 
+    Parameters
+    ----------
+    verdict : str
+        A verdict kind (others give white).
+    strength : float
+        Mix with white, in [0, 1].
+
+    Returns
+    -------
+    str
+        Hex colour.
+
     Examples
     --------
     >>> from landscape import plotting
     >>> plotting.verdict_tint("not reproduced", 1.0), plotting.verdict_tint("anything else")
     ('#d55e00', '#ffffff')
     """
-    if not 0 <= strength <= 1:
-        raise ValueError(f"strength must lie in [0, 1], got {strength!r}")
+    check_scalar(check_finite(strength, "strength"), "strength", float, min_val=0, max_val=1)
     rgb = np.array(mpl.colors.to_rgb(VERDICT_COLORS.get(verdict, "#ffffff")))
     return mpl.colors.to_hex(1 - strength * (1 - rgb))
 
 
 def verdict_counts(claims: pd.DataFrame) -> pd.DataFrame:
     """Claims per chapter (rows, in order of first appearance) and verdict kind (columns, as ``VERDICTS``).
+
+    Parameters
+    ----------
+    claims : pandas.DataFrame
+        Columns ``chapter`` and ``verdict``.
+
+    Returns
+    -------
+    pandas.DataFrame
 
     Examples
     --------
@@ -114,6 +147,20 @@ def verdict_bars(claims: pd.DataFrame, ax=None, title: str = "Verdicts per chapt
 
     Segments are in the order of ``VERDICTS`` (reproduced first), coloured by :data:`VERDICT_COLORS`, and labelled
     with their count where wide enough; the first chapter is on top. Returns the figure.
+
+    Parameters
+    ----------
+    claims : pandas.DataFrame
+        Columns ``chapter`` and ``verdict``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
     """
     counts = verdict_counts(claims)
     if ax is None:
@@ -143,7 +190,17 @@ CLAIMS_TABLE_WIDTHS = {"chapter": 13, "claim": 25, "source": 9, "measured": 9, "
 def claims_table(claims: pd.DataFrame):
     """The report's claims table as a pandas ``Styler`` that fits the page: fixed layout at 100% width,
     :data:`CLAIMS_TABLE_WIDTHS`, text wrapped in every cell (words break only where they do not fit; chapter names
-    may break after their underscores), verdict cells tinted with the verdict colours of :func:`verdict_bars`."""
+    may break after their underscores), verdict cells tinted with the verdict colours of :func:`verdict_bars`.
+
+    Parameters
+    ----------
+    claims : pandas.DataFrame
+        The claims table.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
     widths = {c: w for c, w in CLAIMS_TABLE_WIDTHS.items() if c in claims.columns}
     cell = {"font-size": "0.85em", "vertical-align": "top", "white-space": "normal", "overflow-wrap": "break-word",
             "text-align": "left", "padding": "0.25em 0.5em"}
@@ -161,7 +218,25 @@ def claims_table(claims: pd.DataFrame):
 def pairplot(ds, columns=None, hue=None, diag: str = "kde", title: str | None = None):
     """Pairwise scatter plots of a dataset's raw features (source 000, Figs 1-2), per-class colours when ``hue``
     names the target, densities (``diag="kde"``) or histograms (``"hist"``) on the diagonal. Training and
-    validation rows together; ``columns`` defaults to the first five features."""
+    validation rows together; ``columns`` defaults to the first five features.
+
+    Parameters
+    ----------
+    ds : landscape.data.Dataset
+        The dataset.
+    columns : list of str, optional
+        Features to plot.
+    hue : str, optional
+        Column that colours the points.
+    diag : {"kde", "hist"}
+        Diagonal panels.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    seaborn.PairGrid
+    """
     import seaborn as sns
 
     frame = pd.concat([ds.frame("train", raw=True), ds.frame("val", raw=True)], ignore_index=True)
@@ -176,7 +251,19 @@ def pairplot(ds, columns=None, hue=None, diag: str = "kde", title: str | None = 
 
 def training_curves(trajectories, datasets):
     """Minibatch loss per step (faint) and per-epoch training and validation loss of each recorded trajectory,
-    one panel per trajectory, log scale, x in epochs."""
+    one panel per trajectory, log scale, x in epochs.
+
+    Parameters
+    ----------
+    trajectories : sequence of landscape.recording.Trajectory
+        The recorded runs.
+    datasets : sequence of landscape.data.Dataset
+        Their datasets (names, loss).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, axes = plt.subplots(1, len(trajectories), figsize=fig_size("wide"), squeeze=False)
     for ax, ds, t in zip(axes[0], datasets, trajectories, strict=True):
         spe = t.M // t.config.epochs

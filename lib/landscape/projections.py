@@ -21,6 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import hessian as _hs
+from .validation import check_choice, check_finite, check_scalar
 
 __all__ = [
     "random_direction",
@@ -38,16 +39,26 @@ def symmetric_grid(half_width: float, n_points: int) -> np.ndarray:
     """``n_points`` (odd) equidistant values on [-half_width, half_width] with the middle one exactly 0 and the
     grid exactly symmetric (the negative half is the mirrored positive half).
 
+    Parameters
+    ----------
+    half_width : float
+        Largest value (> 0).
+    n_points : int
+        Number of values (odd, >= 3).
+
+    Returns
+    -------
+    numpy.ndarray
+
     Examples
     --------
     >>> from landscape import projections
     >>> projections.symmetric_grid(1.0, 5)
     array([-1. , -0.5,  0. ,  0.5,  1. ])
     """
-    if not np.isfinite(half_width) or half_width <= 0:
-        raise ValueError(f"half_width must be > 0, got {half_width!r}")
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 3 or n_points % 2 == 0:
-        raise ValueError(f"n_points must be an odd integer >= 3, got {n_points!r}")
+    check_scalar(check_finite(half_width, "half_width"), "half_width", float, min_val=0, include_boundaries="neither")
+    if check_scalar(n_points, "n_points", int, min_val=3) % 2 == 0:
+        raise ValueError(f"n_points must be odd, got {n_points!r}")
     pos = half_width * np.arange(1, n_points // 2 + 1) / (n_points // 2)
     return np.concatenate([-pos[::-1], [0.0], pos])
 
@@ -68,18 +79,31 @@ def random_direction(model_or_dim, seed: int, kind: str = "gaussian", *, bias: s
     norm of the corresponding weights. One-dimensional tensors (biases, batch-norm scales and shifts) follow
     Li et al.'s code: ``bias="zero"`` (their default ``ignore='biasbn'``: the direction is 0 there) or
     ``bias="copy"`` (the direction equals the weights there).
+
+    Parameters
+    ----------
+    model_or_dim : torch.nn.Module or int
+        The model (its parameter layout) or, for ``kind="gaussian"``, a dimension.
+    seed : int
+        Seed of the Gaussian draw.
+    kind : {"gaussian", "filter"}
+        Plain Gaussian or filter-normalised.
+    bias : {"zero", "copy"}
+        What a filter-normalised direction holds on one-dimensional tensors.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 vector in ``parameters_to_vector`` order.
+
     """
-    if kind not in ("gaussian", "filter"):
-        raise ValueError(f"kind must be 'gaussian' or 'filter', got {kind!r}")
-    if bias not in ("zero", "copy"):
-        raise ValueError(f"bias must be 'zero' or 'copy', got {bias!r}")
+    check_choice(kind, "kind", ("gaussian", "filter"))
+    check_choice(bias, "bias", ("zero", "copy"))
     rng = np.random.default_rng(seed)
     if isinstance(model_or_dim, nn.Module):
         n = _n_params(model_or_dim)
     elif isinstance(model_or_dim, (int, np.integer)) and not isinstance(model_or_dim, bool):
-        n = int(model_or_dim)
-        if n < 1:
-            raise ValueError(f"model_or_dim must be >= 1, got {n}")
+        n = int(check_scalar(model_or_dim, "model_or_dim", int, min_val=1))
         if kind == "filter":
             raise ValueError("model_or_dim: filter normalisation needs a model, not a dimension")
     else:
@@ -128,6 +152,24 @@ def hessian_directions(op, k: int = 2, *, seed: int = 0, tol: float = 1e-6, ncv:
     dominant direction. ``k>2``: the ``k`` largest-magnitude eigenpairs. ``ncv``, ``eig_tol``: see
     ``opposite_extreme`` (a looser ``eig_tol``, e.g. 1e-6, saves many products when the opposite end of the
     spectrum is small and clustered).
+
+    Parameters
+    ----------
+    op : scipy.sparse.linalg.LinearOperator or numpy.ndarray
+        The symmetric Hessian (e.g. :func:`landscape.hessian.hessian_operator`).
+    k : int
+        Number of directions.
+    seed : int
+        Seed of the Lanczos start vector.
+    tol : float
+        Lanczos tolerance of the dominant eigenpair.
+    ncv, eig_tol
+        Lanczos basis size and tolerance of the annihilation step.
+
+    Returns
+    -------
+    HessianDirections
+
     """
     k = _hs._check_int(k, "k")
     if k == 2:
@@ -152,13 +194,36 @@ def hessian_directions(op, k: int = 2, *, seed: int = 0, tol: float = 1e-6, ncv:
 # ----------------------------------------------------------------------------------------------------------
 
 def accuracy(output: torch.Tensor, target: torch.Tensor) -> float:
-    """Share of samples whose arg-max output equals the integer target."""
+    """Share of samples whose arg-max output equals the integer target.
+
+    Parameters
+    ----------
+    output : torch.Tensor
+        Logits, shape ``(N, classes)``.
+    target : torch.Tensor
+        Integer labels, shape ``(N,)``.
+
+    Returns
+    -------
+    float
+    """
     return float((output.argmax(dim=1) == target).double().mean())
 
 
 def split_data(data) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Named splits ``{name: (X, y)}`` from a pair ``(X, y)`` (named "train"), a mapping of pairs, or a
-    :class:`landscape.data.Dataset` ("train" and "test" = its validation part)."""
+    :class:`landscape.data.Dataset` ("train" and "test" = its validation part).
+
+    Parameters
+    ----------
+    data : tuple, mapping or landscape.data.Dataset
+        The data in one of the three forms.
+
+    Returns
+    -------
+    dict
+        Split name -> ``(X, y)``.
+    """
     if isinstance(data, Mapping):
         if not data:
             raise ValueError("data: empty mapping")
@@ -179,8 +244,7 @@ def _grid(values, name: str) -> np.ndarray:
     a = np.asarray(values, dtype=np.float64)
     if a.ndim != 1 or a.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf")
+    check_finite(a, name)
     if np.any(np.diff(a) <= 0):
         raise ValueError(f"{name} must be strictly increasing")
     if not np.any(a == 0.0):
@@ -193,13 +257,15 @@ def _direction(d, n: int, name: str) -> torch.Tensor:
     a = np.asarray(d.detach().cpu().numpy() if torch.is_tensor(d) else d, dtype=np.float64).reshape(-1)
     if a.shape != (n,):
         raise ValueError(f"{name} must have {n} entries (the model's parameters), got {a.size}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf")
+    check_finite(a, name)
     return torch.from_numpy(a)
 
 
 def _evaluate(model, loss_fn, splits, metrics, points, dirs, progress, desc):
-    """Loss (and metrics) at theta0 + sum_j c_j d_j for every coefficient tuple; weights restored after."""
+    """Loss (and metrics) at theta0 + sum_j c_j d_j for every coefficient tuple; weights and train/eval flags
+    restored after (:func:`landscape.models.evaluating`)."""
+    from .models import evaluating
+
     params = list(model.parameters())
     dtype, device = params[0].dtype, params[0].device
     theta0 = torch.nn.utils.parameters_to_vector(params).detach().clone()
@@ -213,25 +279,17 @@ def _evaluate(model, loss_fn, splits, metrics, points, dirs, progress, desc):
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"data[{name!r}]: X has {X.shape[0]} rows but y has {y.shape[0]}")
         tens[name] = (X, y)
-    flags = [(m, m.training) for m in model.modules()]
     rows = []
-    try:
-        model.eval()
-        with torch.no_grad():
-            for coef in tqdm(points, desc=desc, disable=not progress):
-                c = torch.as_tensor(coef, dtype=dtype, device=device)
-                torch.nn.utils.vector_to_parameters(theta0 + c @ D, params)
-                for name, (X, y) in tens.items():
-                    out = model(X)
-                    row = {"split": name, "loss": float(loss_fn(out, y))}
-                    for mname, fn in (metrics or {}).items():
-                        row[mname] = float(fn(out, y))
-                    rows.append((tuple(float(v) for v in coef), row))
-    finally:
-        with torch.no_grad():
-            torch.nn.utils.vector_to_parameters(theta0, params)
-        for m, flag in flags:
-            m.training = flag
+    with evaluating(model):
+        for coef in tqdm(points, desc=desc, disable=not progress):
+            c = torch.as_tensor(coef, dtype=dtype, device=device)
+            torch.nn.utils.vector_to_parameters(theta0 + c @ D, params)
+            for name, (X, y) in tens.items():
+                out = model(X)
+                row = {"split": name, "loss": float(loss_fn(out, y))}
+                for mname, fn in (metrics or {}).items():
+                    row[mname] = float(fn(out, y))
+                rows.append((tuple(float(v) for v in coef), row))
     return rows
 
 
@@ -244,6 +302,29 @@ def loss_line(model: nn.Module, loss_fn: Callable, data, direction, alphas, *,
     0 exactly. ``metrics``: extra columns ``name -> fn(output, target)`` (e.g. :func:`accuracy`). The model
     is evaluated in eval mode without gradients; its weights and train/eval flags are restored afterwards,
     also on an exception. Returns a tidy frame with columns ``alpha, split, loss[, metrics]``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta^*`; evaluated in eval mode on its own device, weights restored afterwards.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``.
+    data : tuple, mapping or landscape.data.Dataset
+        See :func:`split_data`.
+    direction : array_like
+        :math:`\delta`, one entry per parameter.
+    alphas : array_like
+        Strictly increasing, containing 0.
+    metrics : mapping, optional
+        Name -> ``fn(output, target)``.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``alpha, split, loss[, metrics]``.
+
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -260,6 +341,29 @@ def loss_surface(model: nn.Module, loss_fn: Callable, data, d1, d2, alphas, beta
     Grids ``alphas`` and ``betas`` must be strictly increasing and contain 0 exactly, so the unperturbed
     point is on the grid. Other arguments as in :func:`loss_line`. Returns a tidy frame with columns
     ``alpha, beta, split, loss[, metrics]`` (one row per grid point and split).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta^*`; evaluated in eval mode on its own device, weights restored afterwards.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``.
+    data : tuple, mapping or landscape.data.Dataset
+        See :func:`split_data`.
+    d1, d2 : array_like
+        :math:`\delta` and :math:`\eta`, one entry per parameter each.
+    alphas, betas : array_like
+        Strictly increasing grids, each containing 0.
+    metrics : mapping, optional
+        Name -> ``fn(output, target)``.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``alpha, beta, split, loss[, metrics]``.
+
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -273,7 +377,22 @@ def loss_surface(model: nn.Module, loss_fn: Callable, data, d1, d2, alphas, beta
 
 def surface_minimum(frame: pd.DataFrame, split: str = "train", value: str = "loss") -> pd.Series:
     """The row of ``frame`` (from :func:`loss_surface` / :func:`loss_line`) with the smallest ``value`` in
-    ``split`` (ties: the first in grid order)."""
+    ``split`` (ties: the first in grid order).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        From :func:`loss_surface` or :func:`loss_line`.
+    split : str
+        Which split's rows.
+    value : str
+        Which column is minimised.
+
+    Returns
+    -------
+    pandas.Series
+        The row of the minimum.
+    """
     if "split" not in frame or split not in set(frame["split"]):
         raise ValueError(f"split {split!r} is not in the frame")
     if value not in frame:

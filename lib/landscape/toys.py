@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .validation import check_finite, check_scalar
+
 __all__ = [
     "QuadraticSaddle",
     "saddle_equal",
@@ -50,9 +52,7 @@ __all__ = [
 
 
 def _pos_int(v, name, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
+    return int(check_scalar(v, name, int, min_val=minimum))
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,17 @@ class QuadraticSaddle:
 
 
 def saddle_equal(n: int) -> QuadraticSaddle:
-    """Eq (26) (reconstructed): ``n/2`` curvatures +1 and ``n/2`` curvatures −1; trace 0. ``n`` must be even."""
+    """Eq (26) (reconstructed): ``n/2`` curvatures +1 and ``n/2`` curvatures −1; trace 0. ``n`` must be even.
+
+    Parameters
+    ----------
+    n : int
+        Dimension (even, >= 2).
+
+    Returns
+    -------
+    QuadraticSaddle
+    """
     n = _pos_int(n, "n", 2)
     if n % 2:
         raise ValueError(f"n must be even, got {n}")
@@ -108,7 +118,19 @@ def saddle_equal(n: int) -> QuadraticSaddle:
 
 
 def saddle_shifted(n: int, trace: int = 600) -> QuadraticSaddle:
-    """Eq (31) (reconstructed): ``p = (n + trace)/2`` curvatures +1 and ``n − p`` curvatures −1."""
+    """Eq (31) (reconstructed): ``p = (n + trace)/2`` curvatures +1 and ``n − p`` curvatures −1.
+
+    Parameters
+    ----------
+    n : int
+        Dimension.
+    trace : int
+        Trace :math:`2p - n`, of the parity of ``n`` and at most ``n`` in magnitude.
+
+    Returns
+    -------
+    QuadraticSaddle
+    """
     n = _pos_int(n, "n")
     if (n + trace) % 2 or not -n <= trace <= n:
         raise ValueError(f"trace must have the parity of n and |trace| <= n, got n={n}, trace={trace}")
@@ -123,7 +145,21 @@ def saddle_shifted(n: int, trace: int = 600) -> QuadraticSaddle:
 def random_inner_products(dims, n_pairs: int, seed: int = 0) -> pd.DataFrame:
     r"""For each dimension :math:`n` in ``dims``, ``n_pairs`` independent pairs :math:`\delta,\eta \sim
     \mathcal N(0, I_n)`: the scaled inner product :math:`\langle\delta,\eta\rangle/n` (eqs (13)--(14): mean 0,
-    variance :math:`1/n`) and the cosine of the angle. Tidy frame: ``dim, pair, inner_over_n, cosine``."""
+    variance :math:`1/n`) and the cosine of the angle. Tidy frame: ``dim, pair, inner_over_n, cosine``.
+
+    Parameters
+    ----------
+    dims : sequence of int
+        Dimensions :math:`n`.
+    n_pairs : int
+        Pairs per dimension.
+    seed : int
+        Seed of the draws (one generator for all dimensions, in order).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     n_pairs = _pos_int(n_pairs, "n_pairs")
     dims = [_pos_int(int(d), "dims") for d in np.atleast_1d(dims)]
     rng = np.random.default_rng(seed)
@@ -149,9 +185,22 @@ def orthogonality_bound(n, eps) -> np.ndarray:
     :math:`\epsilon`). From eq (13), :math:`\langle\delta,\eta\rangle = (X - Y)/2` with
     :math:`X = \|\delta+\eta\|^2/2`, :math:`Y = \|\delta-\eta\|^2/2 \sim \chi^2_n`; the event needs
     :math:`|X-n| \ge n\epsilon` or :math:`|Y-n| \ge n\epsilon`, bounded by the Laurent--Massart inequalities
-    (15)--(16) and a union bound. Returns the finite-:math:`n` form, clipped at 1."""
+    (15)--(16) and a union bound. Returns the finite-:math:`n` form, clipped at 1.
+
+    Parameters
+    ----------
+    n : array_like
+        Dimensions.
+    eps : array_like
+        Thresholds (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     n = np.asarray(n, dtype=np.float64)
     eps = np.asarray(eps, dtype=np.float64)
+    check_finite(eps, "eps")
     if np.any(eps <= 0):
         raise ValueError("eps must be > 0")
     b = 2 * (np.exp(-n * (np.sqrt(1 + 2 * eps) - 1) ** 2 / 4) + np.exp(-n * eps ** 2 / 4))
@@ -172,10 +221,27 @@ def projected_hessians(curvatures, n_samples: int, seed: int = 0, *, exact: bool
     distribution of :math:`[\delta\ \eta]^\top H [\delta\ \eta]` for Gaussian :math:`\delta,\eta`
     (``exact=None``: used when there are at most 10 distinct values). Otherwise the Gaussian directions are
     drawn explicitly (``exact=False``).
+
+    Parameters
+    ----------
+    curvatures : array_like
+        Eigenvalues of :math:`H` (finite, non-empty).
+    n_samples : int
+        Projections.
+    seed : int
+        Seed of the draws.
+    exact : bool, optional
+        Wishart draws (True) or explicit Gaussian directions (False); default by size.
+
+    Returns
+    -------
+    pandas.DataFrame
+
     """
     lam = np.asarray(curvatures, dtype=np.float64).reshape(-1)
-    if lam.size == 0 or not np.all(np.isfinite(lam)):
-        raise ValueError("curvatures must be a non-empty finite vector")
+    if lam.size == 0:
+        raise ValueError("curvatures must be a non-empty vector")
+    check_finite(lam, "curvatures")
     n_samples = _pos_int(n_samples, "n_samples")
     rng = np.random.default_rng(seed)
     vals, counts = np.unique(lam, return_counts=True)
@@ -212,7 +278,17 @@ def projected_hessians(curvatures, n_samples: int, seed: int = 0, *, exact: bool
 def ensemble_means(frame: pd.DataFrame) -> pd.DataFrame:
     r"""Ensemble means (eq (29)) after :math:`N = 1, 2, \dots` projections: running means of ``h11, h22, h12,
     kappa1, kappa2`` and the eigenvalues of the running mean of :math:`\tilde H` (eq (30), ``kappa_bar1,
-    kappa_bar2``). Column ``N`` counts projections."""
+    kappa_bar2``). Column ``N`` counts projections.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The frame of :func:`projected_hessians`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     N = np.arange(1, len(frame) + 1)
     out = pd.DataFrame({"N": N})
     for c in ("h11", "h22", "h12", "kappa1", "kappa2"):
@@ -226,7 +302,21 @@ def ensemble_means(frame: pd.DataFrame) -> pd.DataFrame:
 def projections_to_settle(means: pd.DataFrame, target: float, tol: float) -> int:
     r"""How many projections until the running means of :math:`\tilde H_{11}` and :math:`\tilde H_{22}` (from
     :func:`ensemble_means`) stay within ``tol`` of ``target`` for good (Fig. 1a of source 002): one more than the
-    last count at which either is farther away (1 if none ever is)."""
+    last count at which either is farther away (1 if none ever is).
+
+    Parameters
+    ----------
+    means : pandas.DataFrame
+        The frame of :func:`ensemble_means`.
+    target : float
+        The limit of the diagonal means (the trace).
+    tol : float
+        Allowed distance.
+
+    Returns
+    -------
+    int
+    """
     dev = np.maximum(np.abs(means.h11.to_numpy() - target), np.abs(means.h22.to_numpy() - target))
     bad = np.nonzero(dev > tol)[0]
     return int(bad[-1] + 2) if len(bad) else 1
@@ -234,7 +324,17 @@ def projections_to_settle(means: pd.DataFrame, target: float, tol: float) -> int
 
 def saddle_share(frame: pd.DataFrame) -> float:
     r"""Share of projections whose principal curvatures have opposite signs
-    (:math:`\tilde\kappa_1\tilde\kappa_2 < 0`), i.e. that show the saddle."""
+    (:math:`\tilde\kappa_1\tilde\kappa_2 < 0`), i.e. that show the saddle.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The frame of :func:`projected_hessians`.
+
+    Returns
+    -------
+    float
+    """
     return float(np.mean(frame["kappa1"].to_numpy() * frame["kappa2"].to_numpy() < 0))
 
 
@@ -242,12 +342,23 @@ def frobenius_ratio(curvatures) -> float:
     r""":math:`\operatorname{tr}H / \|H\|_F` for :math:`H = \mathrm{diag}(\lambda)`: the one number that fixes the
     large-:math:`n` share of random projections showing a saddle (:func:`saddle_share_limit`).
 
+    Parameters
+    ----------
+    curvatures : array_like
+        Eigenvalues of :math:`H` (finite, not all zero).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> frobenius_ratio([1.0, 1.0, 1.0, -1.0])
     1.0
     """
     lam = np.asarray(curvatures, dtype=np.float64).reshape(-1)
-    if lam.size == 0 or not np.all(np.isfinite(lam)) or not np.any(lam):
-        raise ValueError("curvatures must be a finite, non-zero vector")
+    if not np.any(check_finite(lam, "curvatures")):
+        raise ValueError("curvatures must be a non-zero vector")
     return float(lam.sum() / np.linalg.norm(lam))
 
 
@@ -264,12 +375,22 @@ def saddle_share_limit(ratio):
     :math:`r > |t + m|`: :math:`P = \mathbb E_m e^{-(t+m)^2/2} = e^{-t^2/4}/\sqrt2`. Trace 0 (eq (26)):
     :math:`1/\sqrt2`, i.e. :math:`1 - 1/\sqrt2 = 29.29\%` of the projections hide the saddle.
 
+    Parameters
+    ----------
+    ratio : float or array_like
+        :math:`t = \operatorname{tr}H/\|H\|_F`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Examples
+    --------
     >>> round(1 - saddle_share_limit(0.0), 4)
     0.2929
     """
     t = np.asarray(ratio, dtype=np.float64)
-    if not np.all(np.isfinite(t)):
-        raise ValueError("ratio must be finite")
+    check_finite(t, "ratio")
     out = np.exp(-t * t / 4) / np.sqrt(2)
     return float(out) if out.ndim == 0 else out
 
@@ -278,17 +399,44 @@ def ratio_for_share(share: float) -> float:
     r"""Inverse of :func:`saddle_share_limit`: the :math:`\operatorname{tr}H/\|H\|_F \ge 0` at which a share
     ``share`` of random projections shows the saddle, :math:`t = 2\sqrt{\ln(1/(\sqrt2\,\mathrm{share}))}`.
 
+    Parameters
+    ----------
+    share : float
+        In :math:`(0, 1/\sqrt2]`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> round(ratio_for_share(saddle_share_limit(3.0)), 12)
     3.0
     """
-    if not 0 < share <= 1 / np.sqrt(2):
-        raise ValueError(f"share must be in (0, 1/sqrt(2)], got {share!r}")
+    check_scalar(check_finite(share, "share"), "share", float, min_val=0, max_val=1 / np.sqrt(2),
+                 include_boundaries="right")
     return float(2 * np.sqrt(np.log(1 / (np.sqrt(2) * share))))
 
 
 def saddle_share_vs_dimension(dims, trace: int, n_samples: int, seed: int = 0) -> pd.DataFrame:
     """Share of random projections showing the saddle of eq (31) with the given trace, for each ``n``, beside
-    its standard error, the ratio tr H / ||H||_F and the large-``n`` limit :func:`saddle_share_limit`."""
+    its standard error, the ratio tr H / ||H||_F and the large-``n`` limit :func:`saddle_share_limit`.
+
+    Parameters
+    ----------
+    dims : sequence of int
+        Dimensions.
+    trace : int
+        Trace of every saddle.
+    n_samples : int
+        Projections per dimension.
+    seed : int
+        Seed (dimension ``i`` uses ``seed + i``).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     rows = []
     for i, n in enumerate(np.atleast_1d(dims)):
         lam = saddle_shifted(int(n), trace).curvatures
@@ -314,7 +462,17 @@ def curvature_skewness(frame: pd.DataFrame) -> pd.DataFrame:
     r"""Are the principal curvatures of random projections Gaussian (Fig. 2: "plausibly Gaussian")? For
     ``kappa1`` and ``kappa2`` of :func:`projected_hessians`: sample skewness, the p-value of D'Agostino's
     skewness test (``scipy.stats.skewtest``) and the large-:math:`n` skewness :math:`\pm`
-    :data:`KAPPA_SKEWNESS_LIMIT` of the Gaussian-plus-Rayleigh form :math:`\tilde\kappa = t + m \pm r`."""
+    :data:`KAPPA_SKEWNESS_LIMIT` of the Gaussian-plus-Rayleigh form :math:`\tilde\kappa = t + m \pm r`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The frame of :func:`projected_hessians`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     from scipy import stats
 
     rows = []
@@ -328,7 +486,23 @@ def curvature_skewness(frame: pd.DataFrame) -> pd.DataFrame:
 def orthogonality_table(dims, n_pairs: int, eps: float, seed: int = 0) -> pd.DataFrame:
     r"""Per dimension (Sec. II.2): the standard deviation of :math:`\langle\delta,\eta\rangle/n`, the mean
     :math:`|\cos|`, the sampled share with :math:`|\langle\delta,\eta\rangle|/n \ge \epsilon`, beside
-    :math:`1/\sqrt n` and the reconstructed bound eq (18) (:func:`orthogonality_bound`)."""
+    :math:`1/\sqrt n` and the reconstructed bound eq (18) (:func:`orthogonality_bound`).
+
+    Parameters
+    ----------
+    dims : sequence of int
+        Dimensions.
+    n_pairs : int
+        Pairs per dimension.
+    eps : float
+        Threshold of eq (18).
+    seed : int
+        Seed of the draws.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     ip = random_inner_products(dims, n_pairs, seed=seed)
     out = (ip.assign(exceed=lambda d: np.abs(d.inner_over_n) >= eps, abs_cos=lambda d: np.abs(d.cosine))
              .groupby("dim").agg(std_inner_over_n=("inner_over_n", "std"), mean_abs_cos=("abs_cos", "mean"),
@@ -344,7 +518,23 @@ def orthogonality_table(dims, n_pairs: int, eps: float, seed: int = 0) -> pd.Dat
 
 def function_surface(fn: Callable[[np.ndarray], np.ndarray], x0, d1, d2, alphas, betas) -> pd.DataFrame:
     r""":math:`\ell(\alpha,\beta) = f(x_0 + \alpha d_1 + \beta d_2)` (eq (12)) for a vectorised numpy function
-    ``fn`` (last axis = coordinates). Grids must contain 0 exactly. Frame: ``alpha, beta, loss``."""
+    ``fn`` (last axis = coordinates). Grids must contain 0 exactly. Frame: ``alpha, beta, loss``.
+
+    Parameters
+    ----------
+    fn : callable
+        Vectorised numpy function (last axis = coordinates).
+    x0 : array_like
+        Centre.
+    d1, d2 : array_like
+        Directions.
+    alphas, betas : array_like
+        Grids (strictly increasing, containing 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     from .projections import _grid
 
     a, b = _grid(alphas, "alphas"), _grid(betas, "betas")
@@ -362,7 +552,23 @@ def toy_trace_estimates(saddle: QuadraticSaddle, n_probes: int, alphas, seed: in
     r"""Fig. 3: Hutchinson's estimate (eq (25), HVPs) and the curvature-based one (eq (23), quadratic fits of
     the 1-D projections on ``alphas``) of the trace of a toy saddle, with the same Gaussian directions.
     Returns ``(running, hutchinson, curvature)``: a frame ``N, true_trace, hutchinson, curvature_based`` of
-    running means and the two :class:`landscape.hessian.TraceEstimate`."""
+    running means and the two :class:`landscape.hessian.TraceEstimate`.
+
+    Parameters
+    ----------
+    saddle : QuadraticSaddle
+        The toy loss.
+    n_probes : int
+        Gaussian directions.
+    alphas : array_like
+        Points of the quadratic fits.
+    seed : int
+        Seed of the directions.
+
+    Returns
+    -------
+    tuple
+    """
     from . import hessian
 
     hut = hessian.hutchinson_trace(saddle.hessian_operator(), n_probes, seed=seed, dist="gaussian")
@@ -377,7 +583,21 @@ def toy_planes(saddle: QuadraticSaddle, n_grid: int, seed: int = 0) -> tuple[dic
     r"""Fig. 4: surfaces of a toy saddle on [-1, 1]^2 (``n_grid`` points per axis) along (a) the Hessian
     directions of largest and most negative curvature (Lanczos + annihilation), (b) the two largest, (c) the
     two most negative curvature directions, (d) two random unit Gaussian directions. Returns the surfaces by
-    panel title and the eigenvalues of panel (a)."""
+    panel title and the eigenvalues of panel (a).
+
+    Parameters
+    ----------
+    saddle : QuadraticSaddle
+        The toy loss.
+    n_grid : int
+        Points per axis (odd).
+    seed : int
+        Seed of the random plane.
+
+    Returns
+    -------
+    tuple
+    """
     from . import hessian
     from .projections import hessian_directions, random_direction, symmetric_grid
 

@@ -24,7 +24,7 @@ from . import digits_nets, hessian, planes, projections
 from .validation import check_finite, check_scalar
 
 __all__ = ["TrainedPoint", "study_point", "study_points", "point_planes", "classifier_studies", "headline", "table2",
-           "network_traces"]
+           "table2_comparison", "network_traces", "trace_interval_z"]
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,21 @@ def point_planes(point: TrainedPoint, loss_fn: Callable, data, *, factors: Seque
 def headline(summary: pd.DataFrame, factor: float, random_range: float) -> pd.DataFrame:
     r"""The source's comparison (Fig. 9, Table 2): the Hessian plane and the unit Gaussian control on
     ``factor`` x scale against the filter-normalised plane on ``random_range`` ("the smallest training loss found
-    in a random-projection plot"). Rows of :func:`landscape.planes.plane_gains`."""
+    in a random-projection plot"). Rows of :func:`landscape.planes.plane_gains`.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The summary of :func:`point_planes`.
+    factor : float
+        Half-width of the Hessian plane and the control, in units of the curvature length.
+    random_range : float
+        Half-width of the filter-normalised plane.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     at = summary[np.isclose(summary.factor, factor)]
     if at.empty:
         raise ValueError(f"factor {factor!r} is not among the sweep's factors {sorted(set(summary.factor.dropna()))}")
@@ -195,7 +209,24 @@ def table2(summary: pd.DataFrame, network: str, factor: float, random_range: flo
            metric: str = "accuracy") -> pd.DataFrame:
     """Table 2 layout for one network: the trained point, the random (filter) plane's training minimum on
     ``random_range`` and the Hessian plane's on ``factor`` x scale: training and test loss and ``metric`` there,
-    and the parameter-space distance between the training and the test minimum (alignment, App. C)."""
+    and the parameter-space distance between the training and the test minimum (alignment, App. C).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The summary of :func:`point_planes` with ``metric`` columns.
+    network : str
+        Label of the rows.
+    factor, random_range : float
+        As in :func:`headline`.
+    metric : str
+        The metric's name (``accuracy``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Three rows: ``trained point``, ``random plane``, ``Hessian plane``.
+    """
     rnd = summary[(summary.plane == "filter") & np.isclose(summary.half_width, random_range)].iloc[0]
     hes = summary[(summary.plane == "hessian") & np.isclose(summary.factor, factor)].iloc[0]
     m = metric
@@ -214,7 +245,29 @@ def network_traces(model: nn.Module, loss_fn: Callable, train, half_widths: Sequ
                    n_points: int = 50, seed: int = 0) -> pd.DataFrame:
     r"""Hutchinson's trace (HVPs, float64) and the curvature-based trace (quadratic fits on :math:`[-h, h]`,
     eq (23)) with the same Gaussian directions, for every fit half-width :math:`h`. Tidy frame
-    ``method, half_width, estimate, stderr, n_probes`` (``half_width`` NaN for Hutchinson)."""
+    ``method, half_width, estimate, stderr, n_probes`` (``half_width`` NaN for Hutchinson).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``.
+    train : tuple
+        ``(X, y)`` of the training data.
+    half_widths : sequence of float
+        Fit half-widths :math:`h`.
+    n_probes : int
+        Gaussian directions (the same for both estimators).
+    n_points : int
+        Points per quadratic fit.
+    seed : int
+        Seed of the directions.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     op = hessian.hessian_operator(model, loss_fn, train, dtype=torch.float64)
     hut = hessian.hutchinson_trace(op, n_probes, seed=seed, dist="gaussian")
     loss, theta = hessian.flat_loss(model, loss_fn, train)
@@ -288,3 +341,63 @@ def _classifier_unit(name: str, c: dict) -> tuple:
                          n_points=c["n_points"], seed=c["plane_seed"], random_on_factors=False,
                          metrics={"accuracy": projections.accuracy}, jobs=1)
     return point, sweep
+
+
+def table2_comparison(table: pd.DataFrame, accuracy_tol: float = 0.01) -> dict:
+    """Read the comparison of Table 2 and App. C off :func:`table2` rows of several networks.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Concatenated :func:`table2` frames (rows ``"random plane"`` and ``"Hessian plane"`` per network, in the
+        same network order).
+    accuracy_tol : float
+        Largest difference of test accuracy that still counts as a tie.
+
+    Returns
+    -------
+    dict
+        ``comparable``: every network's two planes have test accuracies within ``accuracy_tol``; ``aligned``:
+        the number of networks whose Hessian plane has the closer training and test minima; ``networks``.
+
+    >>> t = pd.DataFrame({"row": ["random plane", "Hessian plane"] * 2, "test_accuracy": [0.9, 0.905, 0.8, 0.85],
+    ...                   "train_test_distance": [1.0, 0.5, 0.2, 0.3]})
+    >>> table2_comparison(t)
+    {'comparable': False, 'aligned': 1, 'networks': 2}
+    """
+    check_scalar(accuracy_tol, "accuracy_tol", float, min_val=0)
+    hes = table[table.row == "Hessian plane"].reset_index(drop=True)
+    rnd = table[table.row == "random plane"].reset_index(drop=True)
+    if len(hes) != len(rnd):
+        raise ValueError(f"table: {len(hes)} Hessian-plane rows but {len(rnd)} random-plane rows")
+    return {"comparable": bool((np.abs(hes.test_accuracy - rnd.test_accuracy) <= accuracy_tol).all()),
+            "aligned": int((hes.train_test_distance < rnd.train_test_distance).sum()), "networks": len(hes)}
+
+
+def trace_interval_z(traces: pd.DataFrame) -> pd.Series:
+    r"""How many joint standard errors each curvature-based trace of :func:`network_traces` lies from Hutchinson's:
+    :math:`|\hat t_h - \hat t_{\rm H}| / \sqrt{\sigma_h^2 + \sigma_{\rm H}^2}`, indexed by the fit half-width.
+
+    Parameters
+    ----------
+    traces : pandas.DataFrame
+        The frame of :func:`network_traces`.
+
+    Returns
+    -------
+    pandas.Series
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"method": ["hutchinson", "curvature"], "half_width": [np.nan, 0.1],
+    ...                   "estimate": [10.0, 15.0], "stderr": [3.0, 4.0]})
+    >>> trace_interval_z(t).tolist()
+    [1.0]
+    """
+    hut = traces[traces.method == "hutchinson"]
+    if len(hut) != 1:
+        raise ValueError(f"traces must hold exactly one Hutchinson row, got {len(hut)}")
+    h = hut.iloc[0]
+    cur = traces[traces.method == "curvature"]
+    z = np.abs(cur.estimate - h.estimate) / np.hypot(cur.stderr, h.stderr)
+    return pd.Series(z.to_numpy(), index=cur.half_width.to_numpy(), name="z")

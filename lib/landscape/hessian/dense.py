@@ -17,6 +17,23 @@ from .inputs import _as_tensor, _batches
 def dense_hessian(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.float64, device=None) -> np.ndarray:
     """Dense Hessian of the full-data loss from ``torch.func.hessian`` in float64 (the oracle; small models).
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``.
+    data : tuple or landscape.data.Dataset
+        The data.
+    dtype : torch.dtype
+        Compute dtype.
+    device : str or torch.device, optional
+        Compute device.
+
+    Returns
+    -------
+    numpy.ndarray
+
     Examples
     --------
     >>> import torch
@@ -43,6 +60,19 @@ def dense_hessian(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.floa
 def dense_function_hessian(fn: Callable[[torch.Tensor], torch.Tensor], x0, *, dtype=torch.float64) -> np.ndarray:
     """Dense Hessian of a scalar function of a flat vector (``torch.func.hessian``).
 
+    Parameters
+    ----------
+    fn : callable
+        Scalar function of a 1-D tensor.
+    x0 : array_like
+        The point.
+    dtype : torch.dtype
+        Compute dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+
     Examples
     --------
     >>> from landscape import hessian
@@ -56,7 +86,25 @@ def dense_function_hessian(fn: Callable[[torch.Tensor], torch.Tensor], x0, *, dt
 
 def dense_gauss_newton(model: nn.Module, loss_fn: Callable, data, *, dtype=torch.float64,
                        device=None) -> np.ndarray:
-    r"""Dense :math:`G = J^\top H_L J` with :math:`J` from ``jacrev`` and :math:`H_L` from ``torch.func.hessian``."""
+    r"""Dense :math:`G = J^\top H_L J` with :math:`J` from ``jacrev`` and :math:`H_L` from ``torch.func.hessian``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``.
+    data : tuple or landscape.data.Dataset
+        The data.
+    dtype : torch.dtype
+        Compute dtype.
+    device : str or torch.device, optional
+        Compute device.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     fm = _flat_model(model, dtype, device)
     dtype, device = fm.dtype, fm.device
     G = torch.zeros(fm.n, fm.n, dtype=dtype, device=device)

@@ -157,6 +157,25 @@ def opposite_extreme(op, *, seed: int = 0, tol: float = 1e-6, eig_tol: float = 1
     spurious saddle is ever reported. ``ncv``: Lanczos basis size for the shifted problem (a larger basis
     helps when the opposite end of the spectrum is small and clustered, the usual case for trained networks).
 
+    Parameters
+    ----------
+    op : scipy.sparse.linalg.LinearOperator or numpy.ndarray
+        Symmetric operator.
+    seed : int
+        Seed of the Lanczos start vectors.
+    tol : float
+        Relative size below which the opposite end counts as zero.
+    eig_tol : float
+        Lanczos tolerance of the shifted problem.
+    dominant : tuple, optional
+        ``(value, vector)`` of the dominant eigenpair, if known.
+    ncv : int, optional
+        Lanczos basis size of the shifted problem.
+
+    Returns
+    -------
+    OppositeExtreme
+
     Examples
     --------
     >>> import numpy as np
@@ -220,6 +239,23 @@ def power_iteration(op, *, shift: float = 0.0, tol: float = 1e-3, maxiter: int =
     :math:`v \leftarrow (H - sI)v / \|(H - sI)v\|`, eigenvalue estimate :math:`\lambda = v^\top H v`;
     stops when :math:`|\lambda_t - \lambda_{t-1}| / (|\lambda_{t-1}| + 10^{-6}) < \mathrm{tol}` (PyHessian's
     rule) or after ``maxiter`` products. With ``shift = λ_max`` it finds :math:`\lambda_{\min}`.
+
+    Parameters
+    ----------
+    op : scipy.sparse.linalg.LinearOperator or numpy.ndarray
+        Symmetric operator.
+    shift : float
+        Iterate with :math:`H - \mathrm{shift}\,I`.
+    tol : float
+        Relative change of the eigenvalue that stops the iteration.
+    maxiter : int
+        Most iterations.
+    seed : int
+        Seed of the start vector.
+
+    Returns
+    -------
+    PowerIteration
 
     Examples
     --------

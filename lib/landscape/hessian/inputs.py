@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
+from ..validation import check_scalar
+
 
 def _check_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return int(check_scalar(value, name, int, min_val=minimum))
 
 
 def _resolve_dtype(model: nn.Module | None, dtype) -> torch.dtype:

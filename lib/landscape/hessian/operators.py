@@ -33,6 +33,12 @@ def _block(fn_single: Callable[[torch.Tensor], torch.Tensor], chunk: int = 32, f
     return apply
 
 
+def _flat_batches(model, data, batch_size, dtype, device):
+    """The flat view of ``model`` and the weighted batches of ``data`` in its compute dtype and on its device."""
+    fm = _flat_model(model, dtype, device)
+    return fm, _batches(data, batch_size, fm.dtype, fm.device)
+
+
 class _Cache:
     """Per-process memo of autograd graphs (or pullbacks) that an operator reuses between products; pickling
     (to a worker process) drops the contents, which the worker then builds again."""
@@ -95,9 +101,7 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
 
     Examples
     --------
-    >>> import numpy as np, torch
-    >>> from torch import nn
-    >>> from landscape import hessian
+    >>> from landscape import hessian  # np, torch and nn as imported by this module
     >>> _ = torch.manual_seed(0)
     >>> model = nn.Linear(3, 1, bias=False).double()
     >>> X, y = torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 1, dtype=torch.float64)
@@ -112,10 +116,8 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
         raise ValueError(f"method must be 'auto', 'forward' or 'reverse', got {method!r}")
     if not callable(loss_fn):
         raise ValueError("loss_fn must be callable")
-    fm = _flat_model(model, dtype, device)
-    dtype, device = fm.dtype, fm.device
-    batches = _batches(data, batch_size, dtype, device)
-    theta = fm.theta
+    fm, batches = _flat_batches(model, data, batch_size, dtype, device)
+    dtype, device, theta = fm.dtype, fm.device, fm.theta
 
     def batch_loss(flat, X, y):
         return loss_fn(fm.output(flat, X), y)
@@ -178,6 +180,21 @@ def function_hessian_operator(fn: Callable[[torch.Tensor], torch.Tensor], x0, *,
     For toy losses such as the saddles of eqs (26) and (31): :math:`H v = \frac{d}{d\epsilon}
     \nabla f(x_0 + \epsilon v)\big|_{\epsilon=0}` (forward-over-reverse). ``fn`` takes a 1-D torch tensor.
 
+    Parameters
+    ----------
+    fn : callable
+        Scalar function of a 1-D torch tensor.
+    x0 : array_like
+        The point.
+    dtype : torch.dtype
+        Compute dtype.
+    device : str or torch.device
+        Compute device.
+
+    Returns
+    -------
+    CurvatureOperator
+
     Examples
     --------
     >>> import numpy as np
@@ -229,11 +246,18 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
     :math:`\mapsto J^\top (\cdot)` (``vjp``; with ``cache`` the pullback of every batch is built once and reused,
     the same numbers to the last bit). Arguments as in :func:`hessian_operator`.
 
+    Parameters
+    ----------
+    model, loss_fn, data, batch_size, dtype, device, cache
+        As in :func:`hessian_operator`.
+
+    Returns
+    -------
+    CurvatureOperator
+
     Examples
     --------
-    >>> import numpy as np, torch
-    >>> from torch import nn
-    >>> from landscape import hessian
+    >>> from landscape import hessian  # np, torch and nn as imported by this module
     >>> X = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
     >>> data = (X, torch.ones(2, 1, dtype=torch.float64))
     >>> G = hessian.gauss_newton(nn.Linear(2, 1).double(), nn.MSELoss(), data).to_dense()
@@ -242,10 +266,8 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
            [0., 4., 2.],
            [1., 2., 2.]])
     """
-    fm = _flat_model(model, dtype, device)
-    dtype, device = fm.dtype, fm.device
-    batches = _batches(data, batch_size, dtype, device)
-    theta = fm.theta
+    fm, batches = _flat_batches(model, data, batch_size, dtype, device)
+    dtype, device, theta = fm.dtype, fm.device, fm.theta
 
     def output_map(X):
         return lambda t: fm.output(t, X)

@@ -35,6 +35,21 @@ def probe_vectors(n: int, n_probes: int, seed: int, dist: str = "rademacher") ->
     The same ``(n, seed, dist)`` gives the same probes whatever ``n_probes`` (row ``i`` is the ``i``-th draw),
     so :func:`hutchinson_trace` and :func:`curvature_trace` can share directions, as in Sec. III.2.
 
+    Parameters
+    ----------
+    n : int
+        Dimension.
+    n_probes : int
+        Number of probes.
+    seed : int
+        Seed.
+    dist : {"rademacher", "gaussian"}
+        Entry distribution.
+
+    Returns
+    -------
+    numpy.ndarray
+
     Examples
     --------
     >>> import numpy as np
@@ -118,6 +133,25 @@ def curvature_trace(loss: Callable[[np.ndarray], float], x0, n_probes: int, *, a
 
     ``loss`` maps a flat float64 numpy vector to a float; directions as in :func:`probe_vectors`.
 
+    Parameters
+    ----------
+    loss : callable
+        Flat float64 vector -> float.
+    x0 : array_like
+        The point.
+    n_probes : int
+        Directions.
+    alphas : array_like, optional
+        Fit points.
+    seed : int
+        Seed of the directions.
+    dist : {"gaussian", "rademacher"}
+        Entry distribution.
+
+    Returns
+    -------
+    TraceEstimate
+
     Examples
     --------
     >>> import numpy as np
@@ -147,7 +181,24 @@ def flat_loss(model, loss_fn: Callable, data, *, dtype=None) -> tuple[Callable[[
     r"""The data loss of ``model`` as a function of one flat float64 numpy vector, and the model's current
     vector :math:`\theta^*` (``parameters_to_vector`` order): the ``loss`` and ``x0`` that
     :func:`curvature_trace` takes for a network. Evaluated in eval mode in ``dtype`` (default float64) on a
-    copy of the weights; ``data`` is a pair ``(X, y)`` or a ``Dataset`` (its training split)."""
+    copy of the weights; ``data`` is a pair ``(X, y)`` or a ``Dataset`` (its training split).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+    loss_fn : callable
+        ``loss_fn(output, target) -> scalar``.
+    data : tuple or landscape.data.Dataset
+        Training data.
+    dtype : torch.dtype, optional
+        Compute dtype (default float64).
+
+    Returns
+    -------
+    tuple
+        ``(loss, theta)``.
+    """
     import torch
 
     from .flat_model import _FlatModel
@@ -179,6 +230,29 @@ def curvature_trace_scan(loss: Callable[[np.ndarray], float], x0, n_probes: int,
     For a quadratic loss every :math:`h` gives the same samples :math:`\delta^\top H\delta`; for a
     non-quadratic loss the quartic term biases each sample by :math:`O(h^2)`.
 
+    Parameters
+    ----------
+    loss : callable
+        Flat float64 vector -> float.
+    x0 : array_like
+        The point.
+    n_probes : int
+        Directions (the same for every half-width).
+    half_widths : sequence of float
+        Fit half-widths :math:`h`.
+    n_points : int
+        Points per fit.
+    seed : int
+        Seed of the directions.
+    dist : {"gaussian", "rademacher"}
+        Entry distribution.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
     >>> f = lambda x: 0.5 * float(x @ x)  # quadratic: the fit interval does not matter
     >>> s = curvature_trace_scan(f, np.zeros(3), 200, [0.1, 10.0])
     >>> bool(np.isclose(s.estimate[0], s.estimate[1], rtol=1e-9))
