@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from landscape import models, symmetry
+from landscape import models, symmetry, symmetry_studies
 
 
 def _net(sizes=(3, 4, 3, 2), act="tanh", seed=0):
@@ -110,27 +110,27 @@ def _teacher():
 
 def test_student_distances_bit_identical_for_one_and_two_workers():
     teacher, X, y = _teacher()
-    one = symmetry.student_distances(teacher, X, y, 3, epochs=20, jobs=1)
-    pd.testing.assert_frame_equal(one, symmetry.student_distances(teacher, X, y, 3, epochs=20, jobs=2),
+    one = symmetry_studies.student_distances(teacher, X, y, 3, epochs=20, jobs=1)
+    pd.testing.assert_frame_equal(one, symmetry_studies.student_distances(teacher, X, y, 3, epochs=20, jobs=2),
                                   check_exact=True)
     assert list(one.student) == [0, 1, 2]
     assert (one.nearest_copy_distance <= one.raw_distance + 1e-12).all()  # the identity is in the throng
     with pytest.raises(ValueError, match="n_students"):
-        symmetry.student_distances(teacher, X, y, 0, epochs=1)
+        symmetry_studies.student_distances(teacher, X, y, 0, epochs=1)
 
 
 def test_fdc_points_distances_exact():
     teacher, X, y = _teacher()
-    fr = symmetry.fdc_points(teacher, X, y, 20, seed=3)
+    fr = symmetry_studies.fdc_points(teacher, X, y, 20, seed=3)
     rows, _ = symmetry.throng(teacher)
     rng = np.random.default_rng(3)
     scales, xis = rng.uniform(0, 3, 20), rng.standard_normal((20, rows.shape[1]))
     assert np.array_equal(fr.scale, scales)
     np.testing.assert_allclose(fr.plain, scales * np.linalg.norm(xis, axis=1), rtol=1e-12)
     assert (fr.modulo_G <= fr.plain + 1e-12).all() and (fr.error >= 0).all()
-    assert symmetry.fdc_points(teacher, X, y, 1, max_scale=1e-300).error.iloc[0] == pytest.approx(0, abs=1e-12)
+    assert symmetry_studies.fdc_points(teacher, X, y, 1, max_scale=1e-300).error.iloc[0] == pytest.approx(0, abs=1e-12)
     with pytest.raises(ValueError, match="max_scale"):
-        symmetry.fdc_points(teacher, X, y, 2, max_scale=0.0)
+        symmetry_studies.fdc_points(teacher, X, y, 2, max_scale=0.0)
 
 
 def test_equioutput_checks_on_tanh_nets_exact():
@@ -138,7 +138,7 @@ def test_equioutput_checks_on_tanh_nets_exact():
     net = models.mlp([4, 5, 3], "tanh", seed=0, dtype=torch.float64)
     small = models.mlp([2, 3, 2, 1], "tanh", seed=0, dtype=torch.float64)
     models.assign(small, torch.randn(models.n_params(small), generator=g, dtype=torch.float64))
-    c = symmetry.equioutput_checks(net, torch.randn(10, 4, generator=g, dtype=torch.float64), small, 5, seed=1)
+    c = symmetry_studies.equioutput_checks(net, torch.randn(10, 4, generator=g, dtype=torch.float64), small, 5, seed=1)
     assert c.max_output_change <= 1e-14 and c.max_norm_change <= 1e-14  # eq (1), eq (5): rounding only
     assert c.distinct_copies == symmetry.group_order([3, 2]) == 3 * 2 * 1 * 8 * 2 * 1 * 4  # eq (2): 384
     assert c.non_abelian and c.norm_spread <= 1e-15 and c.in_wedge == 1 and c.n_canonical == 1
@@ -147,7 +147,7 @@ def test_equioutput_checks_on_tanh_nets_exact():
 def test_solution_distances_bit_identical_for_one_and_two_workers():
     g = torch.Generator().manual_seed(0)
     X, y = torch.randn(40, 4, generator=g, dtype=torch.float64), torch.randint(0, 3, (40,), generator=g)
-    one = symmetry.solution_distances([4, 3, 3], X, y, 3, epochs=2, batch_size=10, jobs=1)
-    pd.testing.assert_frame_equal(one, symmetry.solution_distances([4, 3, 3], X, y, 3, epochs=2, batch_size=10,
+    one = symmetry_studies.solution_distances([4, 3, 3], X, y, 3, epochs=2, batch_size=10, jobs=1)
+    pd.testing.assert_frame_equal(one, symmetry_studies.solution_distances([4, 3, 3], X, y, 3, epochs=2, batch_size=10,
                                                                    jobs=2), check_exact=True)
     assert list(zip(one.a, one.b)) == [(0, 1), (0, 2), (1, 2)] and (one.raw > 0).all()

@@ -41,6 +41,20 @@ def _positive(value, name: str) -> float:
 def asymmetric_loss(w, a: float = 1.0, c: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
     """The piecewise-linear asymmetric valley: ``(L(w), L'(w))`` with slope ``a`` for w >= 0 and ``-c a`` below.
 
+    Parameters
+    ----------
+    w : array_like
+        Points.
+    a : float
+        Slope of the flat side (w >= 0), > 0.
+    c : float
+        How many times steeper the sharp side is, > 0.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Loss and derivative at ``w``.
+
     >>> [float(v) for v in asymmetric_loss(np.array([-1.0, 2.0]), a=1.0, c=3.0)[0]]
     [3.0, 2.0]
     """
@@ -53,7 +67,28 @@ def asymmetric_loss(w, a: float = 1.0, c: float = 4.0) -> tuple[np.ndarray, np.n
 def asymmetric_sgd(w0: float, steps: int, lr: float, *, a: float = 1.0, c: float = 4.0, noise: float = 0.0,
                    seed: int = 0) -> np.ndarray:
     r"""SGD iterates :math:`w_1, \dots, w_{steps}` on :func:`asymmetric_loss` with uniform noise
-    :math:`\xi_t \sim U(-v, v)`, ``v = noise`` (the theorem's bounded noise)."""
+    :math:`\xi_t \sim U(-v, v)`, ``v = noise`` (the theorem's bounded noise).
+
+    Parameters
+    ----------
+    w0 : float
+        Start.
+    steps : int
+        Number of iterates, >= 1.
+    lr : float
+        Step size, > 0.
+    a, c : float
+        The valley (:func:`asymmetric_loss`).
+    noise : float
+        Half-width ``v`` of the uniform gradient noise, >= 0.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(steps,)`` iterates.
+    """
     check_scalar(steps, "steps", int, min_val=1)
     lr = _positive(lr, "lr")
     check_finite(check_scalar(w0, "w0", float), "w0")
@@ -73,6 +108,19 @@ def oscillation_average(w0: float, lr: float, *, a: float = 1.0, c: float = 4.0)
     docstring): :math:`\eta a (c/2 - 1) + r` for integer ``c`` (``w0`` in :math:`[-\eta a, \eta c a)`), else the
     midpoint :math:`\eta a (c - 1)/2`.
 
+    Parameters
+    ----------
+    w0 : float
+        Start (for integer ``c`` in :math:`[-\eta a, \eta c a)`).
+    lr : float
+        Step size :math:`\eta`.
+    a, c : float
+        The valley.
+
+    Returns
+    -------
+    float
+
     >>> oscillation_average(0.0, 0.5, a=1.0, c=3.0)
     0.25
     """
@@ -88,7 +136,25 @@ def oscillation_average(w0: float, lr: float, *, a: float = 1.0, c: float = 4.0)
 
 def average_iterates(params, start: int = 0, every: int = 1) -> np.ndarray:
     r"""Stochastic weight averaging (Izmailov et al.; He et al. Sec. 5): the mean of the recorded parameter
-    vectors ``params[start::every]`` ((M, m) array), :math:`\bar\theta = \frac1K\sum_k \theta_{t_k}`."""
+    vectors ``params[start::every]`` ((M, m) array), :math:`\bar\theta = \frac1K\sum_k \theta_{t_k}`.
+
+    Parameters
+    ----------
+    params : array_like
+        ``(M, m)`` recorded parameter vectors.
+    start : int
+        First index averaged, in [0, M).
+    every : int
+        Stride, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m,)`` average.
+
+    >>> average_iterates([[0.0, 2.0], [1.0, 4.0], [5.0, 0.0]], start=1).tolist()
+    [3.0, 2.0]
+    """
     P = np.asarray(params, dtype=np.float64)
     if P.ndim != 2:
         raise ValueError(f"params must have shape (M, m), got {P.shape}")
@@ -104,7 +170,27 @@ def direction_asymmetry(model: nn.Module, loss_fn: Callable, data, n_directions:
     with seed ``seed + i``) the train-loss rises :math:`\ell(\pm r) - \ell(0)` along
     :math:`\theta^* + \alpha u` and their ratio (larger over smaller, :math:`\ge 1`).
 
-    Returns a frame ``direction, rise_plus, rise_minus, ratio, sharp_side`` (+1 when the + side rises faster).
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta^*` (restored afterwards).
+    loss_fn : callable
+    data : tuple
+        ``(X, y)``.
+    n_directions : int
+        Directions searched, >= 1.
+    radius : float
+        :math:`r`, > 0.
+    seed : int
+    kind : str
+        Direction kind of :func:`landscape.projections.random_direction`.
+    n_points : int
+        Points of each line on :math:`[-r, r]`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``direction, rise_plus, rise_minus, ratio, sharp_side`` (+1 when the + side rises faster).
     """
     radius = _positive(radius, "radius")
     check_scalar(n_directions, "n_directions", int, min_val=1)

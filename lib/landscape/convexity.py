@@ -44,7 +44,26 @@ class CurvatureRatio:
 def curvature_ratio(model: nn.Module, loss_fn: Callable, data, *, tol: float = 1e-4, seed: int = 0,
                     dtype=None) -> CurvatureRatio:
     r"""Extreme eigenvalues of the loss Hessian at the model's weights (module docstring) by two Lanczos runs
-    (:func:`landscape.hessian.eigenpairs`, relative tolerance ``tol``)."""
+    (:func:`landscape.hessian.eigenpairs`, relative tolerance ``tol``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    loss_fn : callable
+        ``loss_fn(output, target)``, the mean loss.
+    data : tuple
+        ``(X, y)`` of the full-data loss.
+    tol : float
+        Relative tolerance of both Lanczos runs.
+    seed : int
+        Start vector of the run on :math:`H` (``seed + 1`` for the shifted operator).
+    dtype : torch.dtype or None
+        Precision of the Hessian-vector products (None: the model's).
+
+    Returns
+    -------
+    CurvatureRatio
+    """
     op = hessian.hessian_operator(model, loss_fn, data, dtype=dtype)
     top = hessian.eigenpairs(op, 1, "largest", seed=seed, tol=tol)
     lmax = float(top.eigenvalues[0])
@@ -117,6 +136,18 @@ def surface_nonconvexity(alphas, betas, Z) -> float:
     spaced) has a negative principal curvature: the smaller eigenvalue of the central-difference 2x2 Hessian is
     below :math:`-10^{-9}\,\max|Z|`. 0 for a convex picture.
 
+    Parameters
+    ----------
+    alphas, betas : array_like
+        Equally spaced grid coordinates (at least 3 each).
+    Z : array_like
+        ``(len(alphas), len(betas))`` surface values.
+
+    Returns
+    -------
+    float
+        The share, in [0, 1].
+
     >>> g = np.linspace(-1, 1, 5)
     >>> surface_nonconvexity(g, g, np.add.outer(g**2, g**2)), surface_nonconvexity(g, g, np.add.outer(g**2, -g**2))
     (0.0, 1.0)
@@ -135,7 +166,21 @@ def surface_nonconvexity(alphas, betas, Z) -> float:
 def sharpness(frame: pd.DataFrame, radius: float, split: str = "train") -> float:
     r"""Mean of :math:`\ell(\alpha, \beta) - \ell(0, 0)` over the grid points with :math:`\alpha^2 + \beta^2 \le
     r^2` of a :func:`landscape.projections.loss_surface` frame (filter-normalised directions make it comparable
-    across networks)."""
+    across networks).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        ``alpha, beta, split, loss`` with the grid point (0, 0).
+    radius : float
+        Radius of the disc, > 0.
+    split : str
+        Which split's loss.
+
+    Returns
+    -------
+    float
+    """
     check_finite(check_scalar(radius, "radius", float, min_val=0, include_boundaries="right"), "radius")
     sub = frame[frame["split"] == split]
     if sub.empty:

@@ -24,7 +24,19 @@ __all__ = ["surface_arrays", "surface_to_vtk", "read_vts"]
 
 def surface_arrays(frame: pd.DataFrame, value: str = "loss", split: str = "train"):
     """``(alphas, betas, Z)`` from a tidy :func:`landscape.projections.loss_surface` frame, with
-    ``Z[i, j]`` the ``value`` at ``(alphas[i], betas[j])`` in ``split``."""
+    ``Z[i, j]`` the ``value`` at ``(alphas[i], betas[j])`` in ``split``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``alpha, beta, <value>`` (and ``split``).
+    value : str
+    split : str
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+    """
     for col in ("alpha", "beta", value):
         if col not in frame:
             raise ValueError(f"frame: no column {col!r}")
@@ -40,7 +52,22 @@ def surface_to_vtk(path, alphas, betas, arrays: Mapping[str, np.ndarray], *, hei
     r"""Write the surface :math:`z = z_{scale}\,` ``arrays[height]`` over the grid ``alphas`` x ``betas`` as a
     VTK structured grid; returns the path of the ``.vts`` file (the suffix is added by pyevtk).
 
-    ``arrays``: name -> (len(alphas), len(betas)) array, all finite. ``path`` without suffix.
+    Parameters
+    ----------
+    path : str or path
+        Output path without suffix.
+    alphas, betas : array_like
+        Grid coordinates.
+    arrays : mapping
+        ``{name: (len(alphas), len(betas)) array}``, all finite; names are identifiers.
+    height : str
+        The array that gives the surface's height.
+    z_scale : float
+        Height multiplier, > 0.
+
+    Returns
+    -------
+    pathlib.Path
     """
     from pyevtk.hl import gridToVTK
 
@@ -67,7 +94,18 @@ def surface_to_vtk(path, alphas, betas, arrays: Mapping[str, np.ndarray], *, hei
 
 
 def read_vts(path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Read a ``.vts`` written by :func:`surface_to_vtk`: ``(points (nx, ny, 3), {name: (nx, ny)})``."""
+    """Read a ``.vts`` written by :func:`surface_to_vtk`.
+
+    Parameters
+    ----------
+    path : str or path
+        The ``.vts`` file.
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        ``points`` (nx, ny, 3) and ``{name: (nx, ny) array}``.
+    """
     raw = Path(path).read_bytes()
     head, _, rest = raw.partition(b'<AppendedData encoding="raw">')
     start = rest.index(b"_") + 1

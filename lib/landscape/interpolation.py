@@ -61,6 +61,17 @@ def segment(theta_a, theta_b, alphas) -> np.ndarray:
     Written as a weighted sum, so :math:`\alpha = 0` and :math:`\alpha = 1` give the endpoints exactly
     (values outside [0, 1] extrapolate).
 
+    Parameters
+    ----------
+    theta_a, theta_b : array_like
+        Flat parameter vectors of the same length m.
+    alphas : array_like
+        Positions on the line.
+
+    Returns
+    -------
+    numpy.ndarray
+
     >>> segment([0.0, 2.0], [4.0, 6.0], [0.0, 0.25, 1.0]).tolist()
     [[0.0, 2.0], [1.0, 3.0], [4.0, 6.0]]
     """
@@ -156,7 +167,26 @@ def loss_at(model: nn.Module, loss_fn: Callable, data, points, *, buffers=None,
     ``buffers``: None (keep the model's buffers, e.g. batch-norm running statistics), or (k, b) flat buffer
     vectors to load with each point (see :func:`landscape.batchnorm.interpolate_buffers`). ``data`` as in
     :func:`landscape.projections.loss_line`. The model's weights, buffers and train/eval flags are restored
-    afterwards. Returns a tidy frame ``point, split, loss[, metrics]``.
+    afterwards.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    loss_fn : callable
+    data
+        ``(X, y)`` or ``{split: (X, y)}`` (:func:`landscape.projections.split_data`).
+    points : array_like
+        (k, m) parameter vectors.
+    buffers : array_like or None
+        (k, b) flat buffer vectors, or None.
+    metrics : mapping or None
+        ``{name: fn(output, target)}`` evaluated beside the loss.
+    progress : bool
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``point, split, loss[, metrics]``.
     """
     from .batchnorm import assign_buffers, buffer_vector
 
@@ -191,6 +221,15 @@ def loss_at(model: nn.Module, loss_fn: Callable, data, points, *, buffers=None,
 def barrier(losses: Sequence[float]) -> float:
     r"""Barrier height of a loss curve along a path: :math:`\max_t \ell(t) - \max(\ell(0), \ell(1))`
     (0 when the curve never rises above its higher endpoint).
+
+    Parameters
+    ----------
+    losses : sequence of float
+        The loss along the path, endpoints first and last.
+
+    Returns
+    -------
+    float
 
     >>> barrier([1.0, 3.0, 2.0])
     1.0

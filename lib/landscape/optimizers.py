@@ -90,6 +90,24 @@ def train(model: nn.Module, loss_fn: Callable, X, y, phases: Sequence[tuple[str,
     new phase, Sec. 5.1.3; Adam's moments restart at a switch). Minibatches are reshuffled every epoch from
     ``default_rng([seed, epoch])``; the same ``seed`` gives the same batches for every method, so runs differ
     only by the update rule. Raises ``FloatingPointError`` when the loss becomes NaN/inf.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place.
+    loss_fn : callable
+    X, y : array_like
+        Training data.
+    phases : sequence of (str, int, float)
+        ``(method, epochs, lr)`` with ``method`` in :data:`METHODS`.
+    batch_size : int
+    seed : int
+        Seed of the minibatch order.
+    progress : bool
+
+    Returns
+    -------
+    TrainRun
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")

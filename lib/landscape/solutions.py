@@ -29,7 +29,22 @@ __all__ = ["functional_difference", "scaling_profile", "basin_width", "n_local_m
 def functional_difference(model: nn.Module, points: Mapping[str, np.ndarray], X) -> pd.DataFrame:
     r"""For every pair of named parameter vectors: ``msd`` = mean over inputs of
     :math:`\|\mathrm{softmax}(f_a(x)) - \mathrm{softmax}(f_b(x))\|^2` and ``disagreement`` = share of inputs
-    with different arg-max classes. The model (eval mode) is restored afterwards."""
+    with different arg-max classes. The model (eval mode) is restored afterwards.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier with the parameter layout of the vectors.
+    points : mapping
+        ``{name: flat parameter vector}``, at least two.
+    X : array_like
+        Inputs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``a, b, msd, disagreement``, one row per pair.
+    """
     if len(points) < 2:
         raise ValueError("points must name at least two parameter vectors")
     p0 = next(model.parameters())
@@ -47,7 +62,25 @@ def functional_difference(model: nn.Module, points: Mapping[str, np.ndarray], X)
 
 
 def scaling_profile(model: nn.Module, loss_fn: Callable, data, theta, alphas) -> pd.DataFrame:
-    r"""Loss at :math:`\alpha\,\theta` for every ``alpha`` (Im et al., Fig. 4): frame ``alpha, split, loss``."""
+    r"""Loss at :math:`\alpha\,\theta` for every ``alpha`` (Im et al., Fig. 4).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Its layout fits ``theta``; weights restored afterwards.
+    loss_fn : callable
+    data
+        As in :func:`landscape.interpolation.loss_at`.
+    theta : array_like
+        Flat parameter vector.
+    alphas : array_like
+        Multipliers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``split, loss, alpha``.
+    """
     t = np.asarray(theta, dtype=np.float64).reshape(-1)
     a = np.asarray(alphas, dtype=np.float64).reshape(-1)
     fr = loss_at(model, loss_fn, data, a[:, None] * t[None, :])
@@ -58,6 +91,21 @@ def scaling_profile(model: nn.Module, loss_fn: Callable, data, theta, alphas) ->
 def basin_width(alphas, losses, threshold: float, center: float = 1.0) -> float:
     r"""Width of the connected interval of ``alphas`` around ``center`` on which ``losses`` :math:`\le`
     ``threshold`` (0 when the loss at the grid point nearest ``center`` is above it).
+
+    Parameters
+    ----------
+    alphas : array_like
+        Increasing grid.
+    losses : array_like
+        Loss at each grid point.
+    threshold : float
+        Loss level.
+    center : float
+        Where the basin is looked for (1: the solution itself).
+
+    Returns
+    -------
+    float
 
     >>> basin_width([0.0, 0.5, 1.0, 1.5, 2.0], [3.0, 1.0, 0.1, 0.5, 2.0], 1.0)
     1.0

@@ -38,7 +38,22 @@ def pca_directions(params, k: int = 2, *, center=None, centered: bool = True) ->
 
     ``centered=True`` (scikit-learn's PCA, which Li et al. call) subtracts the column means of the differences
     before the SVD; ``False`` uses the raw differences. Signs follow :func:`landscape.linalg.fix_signs`.
-    Coordinates are the projections of :math:`\theta_i - \theta_c` on the (unit) directions.
+
+    Parameters
+    ----------
+    params : array_like
+        (M, m) iterates, M >= 2.
+    k : int
+        Number of directions, in [1, min(M, m)].
+    center : array_like or None
+        Origin of the plane (None: the last iterate).
+    centered : bool
+        Subtract the column means before the SVD.
+
+    Returns
+    -------
+    TrajectoryPlane
+        Coordinates are the projections of :math:`\theta_i - \theta_c` on the (unit) directions.
 
     >>> p = np.array([[2.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     >>> tp = pca_directions(p, k=1)
