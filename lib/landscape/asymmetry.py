@@ -120,6 +120,7 @@ def oscillation_average(w0: float, lr: float, *, a: float = 1.0, c: float = 4.0)
     Returns
     -------
     float
+        The long-run average of the iterates.
 
     >>> oscillation_average(0.0, 0.5, a=1.0, c=3.0)
     0.25
@@ -175,6 +176,7 @@ def direction_asymmetry(model: nn.Module, loss_fn: Callable, data, n_directions:
     model : torch.nn.Module
         The network at :math:`\theta^*` (restored afterwards).
     loss_fn : callable
+        Loss of the lines, ``loss_fn(output, y)``.
     data : tuple
         ``(X, y)``.
     n_directions : int
@@ -182,6 +184,7 @@ def direction_asymmetry(model: nn.Module, loss_fn: Callable, data, n_directions:
     radius : float
         :math:`r`, > 0.
     seed : int
+        Direction ``i`` is drawn with seed ``seed + i``.
     kind : str
         Direction kind of :func:`landscape.projections.random_direction`.
     n_points : int

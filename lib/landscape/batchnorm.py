@@ -24,7 +24,18 @@ BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def bn_parameter_mask(model: nn.Module) -> np.ndarray:
-    """Boolean mask over the flat parameter vector: True for the scales and shifts of batch-norm layers."""
+    """Boolean mask over the flat parameter vector: True for the scales and shifts of batch-norm layers.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose BN scales and shifts are marked.
+
+    Returns
+    -------
+    numpy.ndarray
+        (m,) bool.
+    """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     bn_ids = {id(p) for mod in model.modules() if isinstance(mod, BN_TYPES) for p in mod.parameters(recurse=False)}
@@ -32,7 +43,18 @@ def bn_parameter_mask(model: nn.Module) -> np.ndarray:
 
 
 def one_dim_mask(model: nn.Module) -> np.ndarray:
-    """Boolean mask: True for every entry of a parameter tensor with at most one dimension (biases, BN)."""
+    """Boolean mask: True for every entry of a parameter tensor with at most one dimension (biases, BN).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose biases and other 1-D tensors are marked.
+
+    Returns
+    -------
+    numpy.ndarray
+        (m,) bool.
+    """
     return np.concatenate([np.full(p.numel(), p.dim() <= 1) for p in model.parameters()])
 
 
@@ -43,6 +65,24 @@ def bn_aware_direction(model: nn.Module, seed: int, *, kind: str = "filter", bn:
     ``"random"``: Gaussian for ``kind="gaussian"``, filter-normalised per entry otherwise). Weight matrices are
     filter-normalised (Sec. 5.4.2, :math:`d_{i,j} \leftarrow d_{i,j}\|\theta_{i,j}\|/\|d_{i,j}\|`) or Gaussian.
     Built on :func:`landscape.projections.random_direction`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network at the centre of the picture (its weights set the filter norms).
+    seed : int
+        Seed of the Gaussian draw.
+    kind : str
+        "filter" (filter-normalised) or "gaussian".
+    bn : str
+        "zero" or "copy".
+    bias : str
+        "zero", "copy" or "random".
+
+    Returns
+    -------
+    numpy.ndarray
+        (m,) direction.
     """
     for name, value, allowed in (("bn", bn, ("zero", "copy")), ("bias", bias, ("zero", "copy", "random"))):
         if value not in allowed:
@@ -63,7 +103,18 @@ def _buffers(model: nn.Module) -> list[torch.Tensor]:
 
 
 def buffer_vector(model: nn.Module) -> np.ndarray:
-    """The floating-point buffers (BN running means and variances) as one flat float64 vector (possibly empty)."""
+    """The floating-point buffers (BN running means and variances) as one flat float64 vector (possibly empty).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose floating-point buffers are read.
+
+    Returns
+    -------
+    numpy.ndarray
+        (b,) float64, buffers in ``model.buffers()`` order.
+    """
     bufs = _buffers(model)
     if not bufs:
         return np.zeros(0)
@@ -71,7 +122,20 @@ def buffer_vector(model: nn.Module) -> np.ndarray:
 
 
 def assign_buffers(model: nn.Module, vec) -> nn.Module:
-    """Write a flat vector from :func:`buffer_vector` back into the model's floating-point buffers."""
+    """Write a flat vector from :func:`buffer_vector` back into the model's floating-point buffers.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose buffers are overwritten in place.
+    vec : array_like
+        Flat buffers (length of :func:`buffer_vector`).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model``.
+    """
     bufs = _buffers(model)
     v = np.asarray(vec, dtype=np.float64).reshape(-1)
     n = sum(b.numel() for b in bufs)
@@ -90,6 +154,18 @@ def interpolate_buffers(buf_a, buf_b, alphas) -> np.ndarray:
 
     The linear interpolation of the running mean and variance (Im et al. interpolate whole checkpoints); the
     exact statistics of an interpolated network come from :func:`recompute_bn_statistics`.
+
+    Parameters
+    ----------
+    buf_a, buf_b : array_like
+        Flat buffer vectors of the two ends.
+    alphas : array_like
+        Positions on the segment.
+
+    Returns
+    -------
+    numpy.ndarray
+        (len(alphas), b) buffer vectors along the segment.
     """
     from .interpolation import segment
 
@@ -101,7 +177,22 @@ def interpolate_buffers(buf_a, buf_b, alphas) -> np.ndarray:
 
 def recompute_bn_statistics(model: nn.Module, X, batch_size: int = 256) -> nn.Module:
     """Re-estimate every BN layer's running statistics at the current weights from ``X`` (cumulative average
-    over minibatches, as SWA's ``bn_update``); the model is left in eval mode."""
+    over minibatches, as SWA's ``bn_update``); the model is left in eval mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose BN running statistics are re-estimated.
+    X : array_like
+        Inputs.
+    batch_size : int
+        Minibatch size of the forward passes.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model``.
+    """
     bns = [m for m in model.modules() if isinstance(m, BN_TYPES)]
     if not bns:
         return model.eval()
@@ -158,6 +249,7 @@ def sgd_adam_segments(n_in: int, n_out: int, *, width: int, depth: int, loss_fn,
     n_in, n_out, width, depth : int
         The architecture.
     loss_fn : callable
+        Training loss and segment loss.
     train : tuple
         ``(X, y)`` of the training runs.
     splits : mapping
@@ -165,9 +257,11 @@ def sgd_adam_segments(n_in: int, n_out: int, *, width: int, depth: int, loss_fn,
     lrs : mapping
         Step sizes ``{"sgd": ..., "adam": ...}``.
     epochs, reruns : int
+        Epochs of every run; re-runs per BN setting.
     alphas : array_like
         Positions on the segment (0: SGD, 1: Adam).
     batch_size, seed, device
+        Minibatch size, base seed, where to train.
     jobs : int or None
         Worker processes, one (batch norm, re-run) pair each (:func:`landscape.executor.map_units`); the numbers
         do not depend on it.

@@ -49,6 +49,7 @@ def curvature_ratio(model: nn.Module, loss_fn: Callable, data, *, tol: float = 1
     Parameters
     ----------
     model : torch.nn.Module
+        Network at the point whose Hessian is probed.
     loss_fn : callable
         ``loss_fn(output, target)``, the mean loss.
     data : tuple
@@ -63,6 +64,7 @@ def curvature_ratio(model: nn.Module, loss_fn: Callable, data, *, tol: float = 1
     Returns
     -------
     CurvatureRatio
+        The two eigenvalues, their ratio and the products used.
     """
     op = hessian.hessian_operator(model, loss_fn, data, dtype=dtype)
     top = hessian.eigenpairs(op, 1, "largest", seed=seed, tol=tol)
@@ -180,6 +182,7 @@ def sharpness(frame: pd.DataFrame, radius: float, split: str = "train") -> float
     Returns
     -------
     float
+        Mean loss rise over the disc.
     """
     check_finite(check_scalar(radius, "radius", float, min_val=0, include_boundaries="right"), "radius")
     sub = frame[frame["split"] == split]

@@ -31,11 +31,14 @@ def surface_arrays(frame: pd.DataFrame, value: str = "loss", split: str = "train
     frame : pandas.DataFrame
         Columns ``alpha, beta, <value>`` (and ``split``).
     value : str
+        Column shown as Z.
     split : str
+        Split whose rows are used.
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        ``alphas``, ``betas`` and ``Z``.
     """
     for col in ("alpha", "beta", value):
         if col not in frame:
@@ -68,6 +71,7 @@ def surface_to_vtk(path, alphas, betas, arrays: Mapping[str, np.ndarray], *, hei
     Returns
     -------
     pathlib.Path
+        The written ``.vts`` file.
     """
     from pyevtk.hl import gridToVTK
 

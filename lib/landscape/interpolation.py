@@ -71,6 +71,7 @@ def segment(theta_a, theta_b, alphas) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
+        (len(alphas), m) points on the line.
 
     >>> segment([0.0, 2.0], [4.0, 6.0], [0.0, 0.25, 1.0]).tolist()
     [[0.0, 2.0], [1.0, 3.0], [4.0, 6.0]]
@@ -83,6 +84,16 @@ def segment(theta_a, theta_b, alphas) -> np.ndarray:
 def barycentric_weights(n: int) -> np.ndarray:
     r"""All barycentric weights :math:`(i, j, k)/(n-1)` with :math:`i + j + k = n - 1` (a triangular grid with
     ``n`` points per edge), shape (n(n+1)/2, 3); each entry is an exact quotient of integers.
+
+    Parameters
+    ----------
+    n : int
+        Points per edge, >= 2.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n(n+1)/2, 3) weights, rows summing to 1.
 
     >>> barycentric_weights(2).tolist()
     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
@@ -97,6 +108,18 @@ def barycentric(thetas, weights) -> np.ndarray:
     r"""Barycentric interpolation :math:`\sum_i w_i \theta_i` over a triangle (Sec. 5.1, Im et al.).
 
     ``thetas`` (3, m); ``weights`` (k, 3) with non-negative rows summing to 1 (to 1e-12). Returns (k, m).
+
+    Parameters
+    ----------
+    thetas : array_like
+        (3, m) corners.
+    weights : array_like
+        (k, 3) barycentric weights.
+
+    Returns
+    -------
+    numpy.ndarray
+        (k, m).
     """
     t = _vectors(thetas, "thetas", 3)
     w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
@@ -111,6 +134,18 @@ def bilinear(thetas, u, v) -> np.ndarray:
     r"""Bilinear interpolation over a quadrilateral (Sec. 5.1, Im et al.): ``thetas`` (4, m) are the corners
     :math:`\theta_{00}, \theta_{10}, \theta_{01}, \theta_{11}`; returns the points for every pair of the grids
     ``u`` and ``v`` (u-major), shape (len(u) * len(v), m). :math:`(u, v) \in \{0, 1\}^2` gives the corners exactly.
+
+    Parameters
+    ----------
+    thetas : array_like
+        (4, m) corners.
+    u, v : array_like
+        Coordinates in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        (len(u) * len(v), m) points, u-major.
 
     >>> bilinear([[0.0], [1.0], [2.0], [3.0]], [0.0, 1.0], [0.0, 0.5, 1.0]).ravel().tolist()
     [0.0, 1.0, 2.0, 1.0, 2.0, 3.0]
@@ -139,6 +174,16 @@ class Plane:
 def plane_through(p1, p2, p3) -> Plane:
     r"""The plane through three parameter vectors (e.g. three optimizers' solutions, or the start, middle and
     end of a trajectory). Raises ``ValueError`` when the points are (numerically) collinear.
+
+    Parameters
+    ----------
+    p1, p2, p3 : array_like
+        Flat parameter vectors, not collinear.
+
+    Returns
+    -------
+    Plane
+        Origin, orthonormal basis and the points' coordinates.
 
     >>> pl = plane_through([0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [1.0, 3.0, 0.0])
     >>> pl.coordinates.tolist()
@@ -172,7 +217,9 @@ def loss_at(model: nn.Module, loss_fn: Callable, data, points, *, buffers=None,
     Parameters
     ----------
     model : torch.nn.Module
+        Network evaluated at each point (restored afterwards).
     loss_fn : callable
+        Loss ``loss_fn(output, y)`` at each point.
     data
         ``(X, y)`` or ``{split: (X, y)}`` (:func:`landscape.projections.split_data`).
     points : array_like
@@ -182,6 +229,7 @@ def loss_at(model: nn.Module, loss_fn: Callable, data, points, *, buffers=None,
     metrics : mapping or None
         ``{name: fn(output, target)}`` evaluated beside the loss.
     progress : bool
+        A progress bar over the points.
 
     Returns
     -------
@@ -230,6 +278,7 @@ def barrier(losses: Sequence[float]) -> float:
     Returns
     -------
     float
+        Height of the barrier, >= 0.
 
     >>> barrier([1.0, 3.0, 2.0])
     1.0

@@ -50,7 +50,22 @@ class LinearProblem:
 
 
 def linear_problem(X, Y, p: int) -> LinearProblem:
-    """Set up the problem; ``X`` (n, N) and ``Y`` (m, N) as columns of samples, hidden width ``p <= m``."""
+    """Set up the problem; ``X`` (n, N) and ``Y`` (m, N) as columns of samples, hidden width ``p <= m``.
+
+    Parameters
+    ----------
+    X : array_like
+        (n, N) inputs, samples as columns.
+    Y : array_like
+        (m, N) targets.
+    p : int
+        Hidden width, 1 <= p <= min(n, m).
+
+    Returns
+    -------
+    LinearProblem
+        Data moments and the eigen-decomposition of the problem.
+    """
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
         raise ValueError(f"X, Y: need (n, N) and (m, N) arrays, got {X.shape} and {Y.shape}")
@@ -65,7 +80,20 @@ def linear_problem(X, Y, p: int) -> LinearProblem:
 
 
 def critical_point(problem: LinearProblem, subset) -> np.ndarray:
-    """Flat vector ``[A.ravel(), B.ravel()]`` of the critical point built from the eigenvectors ``subset``."""
+    """Flat vector ``[A.ravel(), B.ravel()]`` of the critical point built from the eigenvectors ``subset``.
+
+    Parameters
+    ----------
+    problem : LinearProblem
+        The problem whose critical point is built.
+    subset : sequence of int
+        p distinct eigenvector indices.
+
+    Returns
+    -------
+    numpy.ndarray
+        Flat ``[A.ravel(), B.ravel()]``.
+    """
     I = list(subset)
     if len(I) != problem.p or len(set(I)) != len(I) or min(I) < 0 or max(I) >= len(problem.eigenvalues):
         raise ValueError(f"subset must hold {problem.p} distinct eigenvector indices, got {subset!r}")
@@ -75,7 +103,20 @@ def critical_point(problem: LinearProblem, subset) -> np.ndarray:
 
 
 def loss(problem: LinearProblem, theta) -> torch.Tensor:
-    r""":math:`E = \frac{1}{2N}\|Y - ABX\|_F^2` at a flat vector (torch, differentiable)."""
+    r""":math:`E = \frac{1}{2N}\|Y - ABX\|_F^2` at a flat vector (torch, differentiable).
+
+    Parameters
+    ----------
+    problem : LinearProblem
+        The problem whose loss is evaluated.
+    theta : torch.Tensor
+        Flat ``[A.ravel(), B.ravel()]``.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss E.
+    """
     m, n, p = problem.Y.shape[0], problem.X.shape[0], problem.p
     t = torch.as_tensor(theta, dtype=torch.float64)
     A, B = t[: m * p].reshape(m, p), t[m * p:].reshape(p, n)
@@ -85,6 +126,18 @@ def loss(problem: LinearProblem, theta) -> torch.Tensor:
 
 def expected_index(eigenvalues, subset) -> int:
     """Number of pairs (i in subset, j not in subset) with lambda_j > lambda_i: the Hessian index.
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Eigenvalues of Sigma (descending order not required).
+    subset : sequence of int
+        Indices of the eigenvectors used.
+
+    Returns
+    -------
+    int
+        Predicted Hessian index.
 
     >>> expected_index([3.0, 2.0, 1.0], [2])
     2
@@ -96,7 +149,20 @@ def expected_index(eigenvalues, subset) -> int:
 
 def critical_points(problem: LinearProblem, *, tol: float = 1e-9) -> pd.DataFrame:
     """Every critical point from a ``p``-subset of eigenvectors: loss, gradient norm, Hessian index (eigenvalues
-    below ``-tol * lambda_max``), zero eigenvalues, the expected index and the kind (minimum / saddle)."""
+    below ``-tol * lambda_max``), zero eigenvalues, the expected index and the kind (minimum / saddle).
+
+    Parameters
+    ----------
+    problem : LinearProblem
+        The problem whose critical points are enumerated.
+    tol : float
+        Relative tolerance of the Hessian's zero eigenvalues.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per p-subset: subset, loss, grad_norm, index, expected_index, kind.
+    """
     rows = []
     for subset in itertools.combinations(range(len(problem.eigenvalues)), problem.p):
         theta = torch.as_tensor(critical_point(problem, subset))
@@ -128,6 +194,7 @@ def autoencoder_pca_error(X, p: int) -> float:
     Returns
     -------
     float
+        Frobenius distance to the projector.
 
     >>> X = np.diag([3.0, 2.0, 1.0]) @ np.random.default_rng(0).standard_normal((3, 50))
     >>> autoencoder_pca_error(X, 2) < 1e-12

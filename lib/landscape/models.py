@@ -133,6 +133,7 @@ def mlp(
     Returns
     -------
     torch.nn.Sequential
+        The network, in train mode.
 
     Examples
     --------
@@ -165,6 +166,16 @@ def mlp(
 def n_params(model: nn.Module) -> int:
     """Number of trainable scalars m.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose trainable scalars are counted.
+
+    Returns
+    -------
+    int
+        m.
+
     Examples
     --------
     >>> n_params(nn.Linear(3, 2))  # 3 * 2 weights + 2 biases
@@ -174,12 +185,35 @@ def n_params(model: nn.Module) -> int:
 
 
 def flatten(model: nn.Module) -> torch.Tensor:
-    """A detached copy of the flat parameter vector (``parameters_to_vector`` order)."""
+    """A detached copy of the flat parameter vector (``parameters_to_vector`` order).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose parameters are copied.
+
+    Returns
+    -------
+    torch.Tensor
+        (m,) detached copy.
+    """
     return torch.nn.utils.parameters_to_vector(model.parameters()).detach().clone()
 
 
 def assign(model: nn.Module, vec) -> nn.Module:
     """Write the flat vector ``vec`` (array or tensor of length m) into ``model`` in place; returns the model.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose parameters are overwritten in place.
+    vec : array_like or torch.Tensor
+        Length m.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model``.
 
     Examples
     --------
@@ -205,6 +239,7 @@ def evaluating(model: nn.Module) -> Iterator[list[torch.Tensor]]:
     Parameters
     ----------
     model : torch.nn.Module
+        Network evaluated inside the block and restored after it.
 
     Yields
     ------
@@ -239,6 +274,18 @@ def unflatten(model: nn.Module, vec: torch.Tensor) -> dict[str, torch.Tensor]:
     """Split a flat vector into ``{name: tensor}`` views for ``torch.func.functional_call``.
 
     Differentiable in ``vec`` (views, no copies), so ``torch.func.grad`` of a function of the flat vector works.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network that gives the names and shapes.
+    vec : torch.Tensor
+        (m,) flat vector.
+
+    Returns
+    -------
+    dict
+        ``{name: view of vec}``.
     """
     m = n_params(model)
     if vec.ndim != 1 or vec.numel() != m:
@@ -252,7 +299,18 @@ def unflatten(model: nn.Module, vec: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def loss_function(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """The mean loss over samples: ``cce`` (categorical cross entropy on logits, source 000 eq (3.4)),
-    ``mse`` (mean squared error), ``mae`` (mean absolute error, source 000 eq (3.5))."""
+    ``mse`` (mean squared error), ``mae`` (mean absolute error, source 000 eq (3.5)).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`LOSSES`.
+
+    Returns
+    -------
+    callable
+        ``loss(output, target)``, a mean over samples.
+    """
     if name == "cce":
         return nn.functional.cross_entropy
     if name == "mse":

@@ -94,20 +94,24 @@ def train(model: nn.Module, loss_fn: Callable, X, y, phases: Sequence[tuple[str,
     Parameters
     ----------
     model : torch.nn.Module
-        Trained in place.
+        Trained in place through the phases.
     loss_fn : callable
+        Minibatch loss ``loss_fn(output, y)``.
     X, y : array_like
         Training data.
     phases : sequence of (str, int, float)
         ``(method, epochs, lr)`` with ``method`` in :data:`METHODS`.
     batch_size : int
+        Minibatch size, >= 1.
     seed : int
         Seed of the minibatch order.
     progress : bool
+        A progress bar over the epochs.
 
     Returns
     -------
     TrainRun
+        History and parameter snapshots.
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")

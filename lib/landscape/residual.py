@@ -72,10 +72,12 @@ def residual_mlp(n_in: int, n_out: int, *, width: int = 32, depth: int = 2, skip
     seed : int
         Seed of ``torch.manual_seed`` before the layers are built.
     dtype : torch.dtype
+        Parameter precision of the residual net.
 
     Returns
     -------
     ResidualMLP
+        A new residual net, in train mode.
 
     >>> sum(p.numel() for p in residual_mlp(64, 10, width=8, depth=1).parameters())
     754
@@ -121,6 +123,7 @@ def family_member(depth: int, width: int, skip: bool, *, train, splits, loss_fn:
         ``{name: (X, y)}`` evaluated on the plane; a ``"test"`` split with an ``accuracy`` metric gives
         ``test_error``.
     loss_fn : callable
+        Training and plane loss, ``loss_fn(output, y)``.
     grid : array_like
         Symmetric grid of plane coordinates containing 0; the sharpness radius is half its largest value.
     bn, epochs, lr, batch_size, seed
@@ -130,12 +133,14 @@ def family_member(depth: int, width: int, skip: bool, *, train, splits, loss_fn:
     metrics : mapping or None
         Extra metrics of the surface (as in :func:`landscape.projections.loss_surface`).
     device : str
+        Where the plane is evaluated (training stays on the CPU).
     cache_dir : path or None
         Where trained weights are cached (None: the project's ``data/cache/hessian``).
 
     Returns
     -------
     FamilyMember
+        The trained member and its plane.
     """
     from . import approximation, batchnorm, convexity, export, projections
 
@@ -177,6 +182,7 @@ def train_family(members: Sequence[tuple[int, int, bool]], *, jobs: int | None =
     Returns
     -------
     list of FamilyMember
+        In the order of ``members``.
     """
     from .executor import map_units
 

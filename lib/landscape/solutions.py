@@ -69,6 +69,7 @@ def scaling_profile(model: nn.Module, loss_fn: Callable, data, theta, alphas) ->
     model : torch.nn.Module
         Its layout fits ``theta``; weights restored afterwards.
     loss_fn : callable
+        Loss at each scaled point.
     data
         As in :func:`landscape.interpolation.loss_at`.
     theta : array_like
@@ -106,6 +107,7 @@ def basin_width(alphas, losses, threshold: float, center: float = 1.0) -> float:
     Returns
     -------
     float
+        Width in ``alphas`` units (0 when the centre is above the threshold).
 
     >>> basin_width([0.0, 0.5, 1.0, 1.5, 2.0], [3.0, 1.0, 0.1, 0.5, 2.0], 1.0)
     1.0
@@ -128,6 +130,18 @@ def n_local_maxima(curve, rel_tol: float = 1e-3) -> int:
     r"""Number of strict interior local maxima of a sampled curve, ignoring wiggles smaller than
     ``rel_tol`` times its range (a maximum counts only if the curve falls by more than that on both sides before
     rising again).
+
+    Parameters
+    ----------
+    curve : array_like
+        At least 3 finite values.
+    rel_tol : float
+        Wiggle tolerance relative to the range.
+
+    Returns
+    -------
+    int
+        Number of humps.
 
     >>> n_local_maxima([0, 1, 0]), n_local_maxima([0, 2, 1, 2, 0]), n_local_maxima([3, 2, 1])
     (1, 2, 0)
@@ -177,16 +191,19 @@ def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *,
     sizes : sequence of int
         Layer widths of the ReLU MLP.
     loss_fn : callable
+        Training and profile loss.
     train : tuple
         ``(X, y)``.
     lrs : mapping
         ``{optimizer: step size}``, optimizers of :data:`landscape.optimizers.METHODS`.
     epochs, reruns : int
+        Epochs of every run; re-runs per optimizer.
     alphas : array_like
         Multipliers of the weights.
     level : float
         Loss level of the basin width.
     batch_size, seed, device
+        Minibatch size, base seed, where to train.
     jobs : int or None
         Worker processes, one (optimizer, re-run) each (:func:`landscape.executor.map_units`); the numbers do
         not depend on it.
@@ -215,6 +232,7 @@ def profile_distances(profiles: pd.DataFrame, floor: float = 1e-12) -> tuple[flo
     profiles : pandas.DataFrame
         Columns ``optimizer, rerun, alpha, loss`` (one split).
     floor : float
+        Smallest loss before the logarithm.
 
     Returns
     -------

@@ -76,7 +76,18 @@ def _check_layer(lins: list[nn.Linear], layer) -> int:
 
 
 def hidden_widths(model: nn.Module) -> list[int]:
-    """Widths ``[M_1, ..., M_{K}]`` of the hidden layers of ``model``."""
+    """Widths ``[M_1, ..., M_{K}]`` of the hidden layers of ``model``.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Stack of Linear layers and activations.
+
+    Returns
+    -------
+    list of int
+        One width per hidden layer.
+    """
     return [lin.out_features for lin in _linears(model)[:-1]]
 
 
@@ -85,6 +96,20 @@ def permute_units(model: nn.Module, layer: int, perm) -> nn.Module:
 
     Rows of the layer's weight and bias are permuted, and the columns of the next layer's weight with them,
     so the network function is unchanged for every activation. Returns ``model``.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Network changed in place by the interchange.
+    layer : int
+        Hidden layer, from 0.
+    perm : array_like
+        A permutation of the layer's units.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model``.
 
     >>> net = models.mlp([2, 3, 1], "tanh", seed=0, dtype=torch.float64)
     >>> x = torch.randn(5, 2, dtype=torch.float64)
@@ -113,6 +138,20 @@ def flip_units(model: nn.Module, layer: int, units) -> nn.Module:
     activations (tanh, identity; Chen et al.). For the logistic sigmoid, :math:`\sigma(-z) = 1 - \sigma(z)`,
     so the next layer's bias absorbs the old outgoing weights (:math:`b' = b + w`), which keeps the function
     exact too. Other activations raise ``ValueError``.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Network changed in place by the flips.
+    layer : int
+        Hidden layer, from 0.
+    units : array_like
+        Indices of the units flipped.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model``.
     """
     lins = _linears(model)
     layer = _check_layer(lins, layer)
@@ -136,6 +175,16 @@ def flip_units(model: nn.Module, layer: int, units) -> nn.Module:
 def group_order(widths: Sequence[int]) -> int:
     r"""Order of the equioutput group, eq (2): :math:`\#G = \prod_l M_l!\,2^{M_l}` over hidden widths.
 
+    Parameters
+    ----------
+    widths : sequence of int
+        Hidden widths.
+
+    Returns
+    -------
+    int
+        #G.
+
     >>> group_order([2])   # XOR 2-2-1: 2! * 2^2
     8
     >>> group_order([3, 2])
@@ -148,7 +197,18 @@ def group_order(widths: Sequence[int]) -> int:
 
 
 def group_elements(widths: Sequence[int]):
-    """Iterate over all ``#G`` elements: tuples of ``(perm, signs)`` per hidden layer (brute force, small nets)."""
+    """Iterate over all ``#G`` elements: tuples of ``(perm, signs)`` per hidden layer (brute force, small nets).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Hidden widths.
+
+    Yields
+    ------
+    tuple
+        One element at a time.
+    """
     group_order(widths)
     per_layer = [list(itertools.product(itertools.permutations(range(w)), itertools.product((1, -1), repeat=w)))
                  for w in widths]
@@ -160,6 +220,18 @@ def apply_element(model: nn.Module, element) -> nn.Module:
     """Apply a group element (tuple of ``(perm, signs)`` per hidden layer) to ``model`` in place.
 
     New unit ``i`` of hidden layer ``l`` is ``signs[i]`` times old unit ``perm[i]``.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Network moved in place by the element.
+    element : tuple
+        One ``(perm, signs)`` per hidden layer.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model``.
     """
     widths = hidden_widths(model)
     if len(element) != len(widths):
@@ -171,12 +243,34 @@ def apply_element(model: nn.Module, element) -> nn.Module:
 
 
 def compose(h, g):
-    """The element ``h ∘ g`` (apply ``g`` first): ``perm = g.perm[h.perm]``, ``signs = h.signs * g.signs[h.perm]``."""
+    """The element ``h ∘ g`` (apply ``g`` first): ``perm = g.perm[h.perm]``, ``signs = h.signs * g.signs[h.perm]``.
+
+    Parameters
+    ----------
+    h, g : tuple
+        Group elements.
+
+    Returns
+    -------
+    tuple
+        The composed element.
+    """
     return tuple((pg[ph], sh * sg[ph]) for (ph, sh), (pg, sg) in zip(h, g, strict=True))
 
 
 def is_generator(element) -> bool:
-    """True when ``element`` is a single interchange of two units (no flip) or a single sign flip."""
+    """True when ``element`` is a single interchange of two units (no flip) or a single sign flip.
+
+    Parameters
+    ----------
+    element : tuple
+        One ``(perm, signs)`` per hidden layer.
+
+    Returns
+    -------
+    bool
+        Whether it is a generator.
+    """
     moved = sum(int(np.sum(p != np.arange(len(p)))) for p, _ in element)
     flips = sum(int(np.sum(np.asarray(s) < 0)) for _, s in element)
     return (moved == 2 and flips == 0) or (moved == 0 and flips == 1)
@@ -189,6 +283,16 @@ def canonical_form(model: nn.Module) -> nn.Module:
     :func:`flip_units`), then order the units by decreasing bias. A layer's transformation only changes the next
     layer's input columns, never its biases, so layers are handled independently. The result is idempotent and
     the same for every member of the throng, up to ties or zeros among the biases (measure zero).
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Network to canonicalise (left unchanged).
+
+    Returns
+    -------
+    torch.nn.Module
+        A new model.
     """
     out = copy.deepcopy(model)
     for layer, lin in enumerate(_linears(out)[:-1]):
@@ -201,7 +305,18 @@ def canonical_form(model: nn.Module) -> nn.Module:
 
 
 def in_wedge(model: nn.Module) -> bool:
-    """Whether ``model`` lies in the open wedge eq (3): hidden biases positive and strictly decreasing."""
+    """Whether ``model`` lies in the open wedge eq (3): hidden biases positive and strictly decreasing.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Network whose hidden biases are tested.
+
+    Returns
+    -------
+    bool
+        Whether the biases are positive and decreasing.
+    """
     for lin in _linears(model)[:-1]:
         b = lin.bias.detach().cpu().numpy()
         if np.any(b <= 0) or np.any(np.diff(b) >= 0):
@@ -213,6 +328,18 @@ def throng(model: nn.Module, max_size: int = 100_000) -> tuple[np.ndarray, list]
     """The spherical throng: the flat parameter vectors of all ``#G`` copies of ``model`` (rows) and the elements.
 
     Every row has the norm of ``model``'s vector (eq (5)); row 0 is the identity. Refuses ``#G > max_size``.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Network whose copies are enumerated.
+    max_size : int
+        Largest #G allowed.
+
+    Returns
+    -------
+    (numpy.ndarray, list)
+        (#G, m) rows and the elements.
     """
     widths = hidden_widths(model)
     if group_order(widths) > max_size:
@@ -226,7 +353,20 @@ def throng(model: nn.Module, max_size: int = 100_000) -> tuple[np.ndarray, list]
 
 def nearest_copy(theta, throng_rows) -> tuple[float, int]:
     """Distance from the flat vector ``theta`` to the nearest member of a throng (rows), and that row's index:
-    the distance modulo the symmetries."""
+    the distance modulo the symmetries.
+
+    Parameters
+    ----------
+    theta : array_like
+        Flat vector.
+    throng_rows : array_like
+        (#G, m) rows of :func:`throng`.
+
+    Returns
+    -------
+    (float, int)
+        Distance and index of the nearest row.
+    """
     d = np.linalg.norm(np.asarray(throng_rows, dtype=np.float64) - np.asarray(theta, dtype=np.float64), axis=1)
     i = int(np.argmin(d))
     return float(d[i]), i
@@ -234,6 +374,18 @@ def nearest_copy(theta, throng_rows) -> tuple[float, int]:
 
 def fitness_distance_correlation(errors, distances) -> float:
     r"""Jones' fitness-distance correlation eq (9): :math:`r = \operatorname{cov}(D, E)/(\sigma_D\sigma_E)`.
+
+    Parameters
+    ----------
+    errors : array_like
+        Fitness values E.
+    distances : array_like
+        Same length >= 2, finite.
+
+    Returns
+    -------
+    float
+        Pearson's r between D and E.
 
     >>> fitness_distance_correlation([1.0, 2.0, 3.0], [2.0, 4.0, 6.5])
     0.9979487157886733

@@ -69,9 +69,11 @@ def student_distances(teacher: nn.Module, X, y, n_students: int, *, epochs: int,
     epochs, lr, momentum
         The training run (:func:`landscape.approximation.train`).
     seed : int
+        Base seed of the students' initialisations.
     jobs : int or None
         Worker processes (:func:`landscape.executor.map_units`); the numbers do not depend on it.
     progress : bool
+        A progress bar over the students.
 
     Returns
     -------
@@ -102,8 +104,11 @@ def fdc_points(teacher: nn.Module, X, y, n_points: int, *, max_scale: float = 3.
     X, y : torch.Tensor
         Inputs and targets of the error.
     n_points : int
+        Number of random points, >= 1.
     max_scale : float
+        Largest distance scale s, > 0.
     seed : int
+        Seed of the scales and directions.
 
     Returns
     -------
@@ -163,6 +168,7 @@ def equioutput_checks(net: nn.Module, X, small: nn.Module, n_elements: int, *, s
     Returns
     -------
     EquioutputChecks
+        What was measured.
     """
     check_scalar(n_elements, "n_elements", int, min_val=1)
     out0, norm0 = net(X), float(models.flatten(net).norm())
@@ -210,6 +216,7 @@ def solution_distances(sizes, X, y, n_solutions: int, *, epochs: int, lr: float 
     epochs, lr, batch_size, momentum
         The SGD run (:func:`landscape.approximation.train`).
     seed : int
+        Base seed of the initialisations.
     jobs : int or None
         Worker processes, one solution each (:func:`landscape.executor.map_units`); the numbers do not depend
         on it.

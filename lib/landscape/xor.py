@@ -41,6 +41,16 @@ def _theta(theta) -> torch.Tensor:
 def error(theta) -> torch.Tensor:
     r"""Sum-of-squares XOR error :math:`E(\theta)` for ``theta`` of shape (..., 9) (batched over leading dims).
 
+    Parameters
+    ----------
+    theta : array_like or torch.Tensor
+        (..., 9) weights of the 2-2-1 net.
+
+    Returns
+    -------
+    torch.Tensor
+        (...,) errors.
+
     >>> float(error(torch.zeros(9)))  # every output sigma(0) = 1/2
     0.5
     """
@@ -66,7 +76,26 @@ def train_restarts(n_restarts: int, *, steps: int, lr: float, init_range: float,
                    progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Plain full-batch gradient descent from ``n_restarts`` draws of U(-init_range, init_range)^9 (seed).
 
-    Returns ``(theta, E)``: end points (R, 9) and the error history (steps + 1, R)."""
+    Parameters
+    ----------
+    n_restarts : int
+        Number of restarts R, >= 1.
+    steps : int
+        Gradient-descent steps per restart, >= 1.
+    lr : float
+        Step size, > 0.
+    init_range : float
+        Half-width a of U(-a, a), > 0.
+    seed : int
+        Seed of the initial draws.
+    progress : bool
+        A progress bar over the steps.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        End points (R, 9) and error history (steps + 1, R).
+    """
     for name, v in (("n_restarts", n_restarts), ("steps", steps)):
         check_scalar(v, name, int, min_val=1)
     for name, v in (("lr", lr), ("init_range", init_range)):
@@ -86,7 +115,24 @@ def classify(theta, *, solved: float = 0.05, curv_tol: float = 1e-4, singular: f
     """One row per point: ``error``, ``grad_norm``, Hessian ``index`` (eigenvalues < -curv_tol), ``lambda_min``,
     ``lambda_max`` and ``kind``: ``solved`` (E < solved); else ``saddle`` (index > 0), ``flat`` (positive
     semi-definite but near-singular, lambda_min < singular * lambda_max: a plateau or an asymptotic valley) or
-    ``minimum-like`` (well-conditioned positive definite: what a practitioner would call a local minimum)."""
+    ``minimum-like`` (well-conditioned positive definite: what a practitioner would call a local minimum).
+
+    Parameters
+    ----------
+    theta : array_like
+        (R, 9) points.
+    solved : float
+        Error below which a point counts as solved.
+    curv_tol : float
+        Eigenvalues below -curv_tol count as negative.
+    singular : float
+        Relative size below which an eigenvalue counts as zero.
+
+    Returns
+    -------
+    pandas.DataFrame
+        error, grad_norm, index, lambda_min, lambda_max, kind.
+    """
     T = _theta(theta).reshape(-1, 9)
     rows = []
     for t in T:
@@ -148,7 +194,30 @@ def descend(theta, *, target: float = 1e-3, max_steps: int = 3000, lr0: float = 
     flat, saturated directions) and a random step ``sigma xi`` (xi standard normal, ``seed``). A step is accepted
     only where the error is non-increasing through the points at 1/4, 1/2, 3/4 and 1 of it; accepted steps grow
     (lr, nw x 1.5 with nw <= 1, sigma x 1.2), rejected ones shrink (x 0.5, x 0.9). The recorded errors are
-    non-increasing by construction; ``reached`` says whether the search found a way below ``target``."""
+    non-increasing by construction; ``reached`` says whether the search found a way below ``target``.
+
+    Parameters
+    ----------
+    theta : array_like
+        (S, 9) start points.
+    target : float
+        Error to reach.
+    max_steps : int
+        Budget of search steps.
+    lr0, sigma0 : float
+        Initial step size and perturbation scale.
+    seed : int
+        Seed of the random steps.
+    record_every : int
+        Record the errors every this many steps.
+    progress : bool
+        A progress bar over the search steps.
+
+    Returns
+    -------
+    Descent
+        The recorded errors, end points and whether each reached the target.
+    """
     t = _theta(theta).detach().clone().reshape(-1, 9)
     S = t.shape[0]
     gen = torch.Generator().manual_seed(seed)
