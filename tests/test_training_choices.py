@@ -60,3 +60,10 @@ def test_auto_grid_spans_the_distances_and_zero_distances_give_nan():
     assert g[0] == pytest.approx(0.2) and g[-1] == pytest.approx(500.0) and np.all(np.diff(np.log10(g)) <= 1 / 8)
     row = training_choices.bandwidth_row(np.zeros((4, 4)), readings.LITERAL, 3.0)
     assert np.isnan(row["a_max"]) and not row["wider"] and row["d"] == 0
+
+
+def test_two_workers_give_the_same_table(tmp_root):
+    configs = training_choices.lr_configs(CFG, [0.01, 0.05])
+    one = training_choices.bandwidth_table(configs, {"literal": readings.LITERAL}, 3.0, GRID, k=8, jobs=1)
+    two = training_choices.bandwidth_table(configs, {"literal": readings.LITERAL}, 3.0, GRID, k=8, jobs=2)
+    assert one.equals(two)

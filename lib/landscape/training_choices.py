@@ -78,18 +78,18 @@ def _summary(sq, eps, reading, beta):
     return summary(sq, eps, reading, beta=beta)
 
 
-def _one(label, config, reading_set, eps, eps_grid, beta, threads, k, wider) -> list[dict]:
+def _one(label, config, reading_set, eps, eps_grid, beta, threads, k, wider, cache_dir) -> list[dict]:
     from .dimension_tables import reading_distances
     from .recording import record_sgd
 
     base = {"label": label, "lr": float(config.lr), "split": config.split}
     try:
-        traj = record_sgd(config, progress=False)
+        traj = record_sgd(config, progress=False, cache_dir=cache_dir)
     except FloatingPointError as exc:
         return [{**base, "note": f"diverged: {exc}"}]
     base.update(M=traj.M, m=traj.m, final_loss=float(traj.epoch_train_loss[-1]),
                 final_val_loss=float(traj.epoch_val_loss[-1]))
-    sq_by = reading_distances(traj, reading_set, threads=threads)
+    sq_by = reading_distances(traj, reading_set, threads=threads, cache_dir=cache_dir)
     return [{**base, "reading": name, **bandwidth_row(sq_by[name], r, eps, eps_grid, beta=beta, k=k, wider=wider)}
             for name, r in reading_set.items()]
 
@@ -111,7 +111,7 @@ def bandwidth_table(configs: Mapping[object, object], reading_set: Mapping[str, 
     a_max, eps_max, wider, eps, d, auc, bgh_eps, bgh_log2_eps, bgh_slope, bgh_dimension``. A diverging run gives
     one row with ``note``.
     """
-    from .executor import map_units
+    from . import executor, paths
 
     grid = None if eps_grid is None else np.asarray(eps_grid, dtype=np.float64)
     if grid is not None and (grid.ndim != 1 or grid.size < 2 or not np.all(np.isfinite(grid)) or np.any(grid <= 0)):
@@ -119,9 +119,11 @@ def bandwidth_table(configs: Mapping[object, object], reading_set: Mapping[str, 
     if not reading_set:
         raise ValueError("reading_set: name at least one reading")
     eps_of = eps if callable(eps) else (eps.__getitem__ if isinstance(eps, Mapping) else (lambda label: eps))
-    items = [(label, c, dict(reading_set), float(eps_of(label)), grid, beta, threads, k, wider)
-             for label, c in configs.items()]
-    rows = map_units(_one, items, star=True, jobs=jobs, progress=progress, desc="trajectories")
+    workers = executor.resolve_jobs(jobs)
+    root = str(paths.cache_dir())  # explicit: a reused worker process may have served another root
+    items = [(label, c, dict(reading_set), float(eps_of(label)), grid, beta, threads if workers == 1 else 1, k, wider,
+              root) for label, c in configs.items()]
+    rows = executor.map_units(_one, items, star=True, jobs=workers, progress=progress, desc="trajectories")
     return pd.DataFrame([r for part in rows for r in part])
 
 
