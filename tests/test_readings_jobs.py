@@ -28,15 +28,15 @@ def test_dimension_table_is_the_same_on_one_and_two_workers(tmp_root):
     configs = {s: dataclasses.replace(CFG, seed=s) for s in (1, 2, 3)}
     both = {"literal": readings.LITERAL, "other": readings.Reading(rcond=6e-4, covariance="1/N", knn=8)}
     eps = {"fixed": 0.5, "median": lambda label, reading, sq: manifold.median_sq(sq)}
-    kept = {}
-    tables = [dimension_tables.dimension_table(configs, both, eps, jobs=jobs, keep=lambda *a: kept.update(
-        {(jobs, a[0], a[1]): a[2]})) for jobs in (1, 2)]
+    kept = {1: {}, 2: {}}
+    tables = [dimension_tables.dimension_table(configs, both, eps, jobs=jobs, keep=lambda *a, into=kept[jobs]:
+                                               into.update({(a[0], a[1]): a[2]})) for jobs in (1, 2)]
     one, two = (t.drop(columns="seconds") for t in tables)
     assert len(one) == 3 * 2 * 2
     pd.testing.assert_frame_equal(one, two, check_exact=True)
     for label in configs:
         for name in both:
-            np.testing.assert_array_equal(kept[1, label, name], kept[2, label, name])
+            np.testing.assert_array_equal(kept[1][label, name], kept[2][label, name])
 
 
 def test_study_is_the_same_on_one_and_two_workers(tmp_root):
@@ -57,7 +57,7 @@ def test_study_is_the_same_on_one_and_two_workers(tmp_root):
 
 
 def test_identical_computations_share_one_eigenproblem(tmp_root, monkeypatch):
-    full = dataclasses.replace(CFG, batch_size=120, epochs=30)  # n = N: eq (2.6)'s factor is 0, all its distances vanish
+    full = dataclasses.replace(CFG, batch_size=120, epochs=30)  # n = N: eq (2.6)'s factor is 0, its distances vanish
     traj = record_sgd(full, progress=False)
     d2 = readings.cutoff_distances(traj, [1e-15, 6e-4], kinds=("sample", "fisher"))
     d2["sample", 0.5] = d2["sample", 6e-4]  # a cutoff keeping the same directions everywhere: an equal matrix
