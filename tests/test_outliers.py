@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from landscape import covariance, hessian, models, outliers
+from landscape import covariance, hessian, models, outlier_tracking, outliers
 
 
 def _problem(seed=0, hidden=6, n=60):
@@ -94,8 +94,8 @@ def test_track_spectra_is_bit_identical_for_one_and_two_workers_and_matches_snap
     X, y = torch.randn(64, 5, generator=g, dtype=torch.float64), torch.randint(0, 3, (64,), generator=g)
     make = lambda: {"plain": (models.mlp([5, 6, 3], seed=0), None), "BN": (outliers.mlp_bn([5, 6, 3], seed=0), 32)}
     kw = dict(train=(X.float(), y), evaluate=(X, y), snapshots=[0, 1, 2], lr=0.05, k=2, slq=(1, 5))
-    one = outliers.track_spectra(make(), jobs=1, cache_dir=tmp_path / "a", **kw)
-    two = outliers.track_spectra(make(), jobs=2, cache_dir=tmp_path / "b", **kw)
+    one = outlier_tracking.track_spectra(make(), jobs=1, cache_dir=tmp_path / "a", **kw)
+    two = outlier_tracking.track_spectra(make(), jobs=2, cache_dir=tmp_path / "b", **kw)
     pd.testing.assert_frame_equal(one.table, two.table, check_exact=True)
     assert list(zip(one.table.net, one.table.epoch)) == [(n, e) for e in (0, 1, 2) for n in ("plain", "BN")]
     assert all(np.array_equal(one.densities[key].density, two.densities[key].density) for key in one.densities)
@@ -103,4 +103,4 @@ def test_track_spectra_is_bit_identical_for_one_and_two_workers_and_matches_snap
     row = one.table.iloc[0]
     assert (row.loss, row.lambda_1, row.zeta) == (snap.loss, float(snap.top[0]), snap.zeta)
     with pytest.raises(ValueError, match="snapshots"):
-        outliers.track_spectra(make(), snapshots=[2, 1], **{k: v for k, v in kw.items() if k != "snapshots"})
+        outlier_tracking.track_spectra(make(), snapshots=[2, 1], **{k: v for k, v in kw.items() if k != "snapshots"})

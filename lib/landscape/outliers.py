@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
@@ -44,8 +43,6 @@ __all__ = [
     "mlp_bn",
     "Snapshot",
     "snapshot",
-    "Tracking",
-    "track_spectra",
 ]
 
 
@@ -58,6 +55,18 @@ def _eigs(eigenvalues, name: str = "eigenvalues") -> np.ndarray:
 
 def outlier_ratio(eigenvalues, k: int = 10) -> float:
     r"""Outlier ratio :math:`\zeta = \lambda_1/\lambda_k` of the algebraically largest eigenvalues (Sec. 5.5.3).
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Eigenvalues (any order).
+    k : int
+        In [1, len(eigenvalues)]; the k-th largest must be positive.
+
+    Returns
+    -------
+    float
+        zeta.
 
     >>> outlier_ratio([1.0, 8.0, 2.0, 4.0], k=3)
     4.0
@@ -72,6 +81,18 @@ def outlier_ratio(eigenvalues, k: int = 10) -> float:
 def l1_energy_fraction(eigenvalues, radius: float) -> float:
     r"""Share of the L1 energy :math:`\sum_i |\lambda_i|` held by eigenvalues with :math:`|\lambda_i| \le r`.
 
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Spectrum whose L1 energy is split.
+    radius : float
+        r >= 0.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
     >>> l1_energy_fraction([-1.0, 1.0, 2.0, 4.0], radius=1.0)
     0.25
     """
@@ -82,6 +103,18 @@ def l1_energy_fraction(eigenvalues, radius: float) -> float:
 
 def l1_energy_radius(eigenvalues, fraction: float = 0.5) -> float:
     r"""The smallest radius :math:`r` with :func:`l1_energy_fraction` :math:`\ge` ``fraction``.
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Spectrum whose L1 energy is accumulated.
+    fraction : float
+        Target share of the L1 energy.
+
+    Returns
+    -------
+    float
+        The radius r.
 
     >>> l1_energy_radius([1.0, 1.0, 2.0], fraction=0.5)
     1.0
@@ -101,6 +134,22 @@ def gd_quadratic(eigenvalues, steps: int, *, lr: float | None = None, x0=None) -
     steps is :math:`\frac12\sum_i\lambda_i(1-\eta\lambda_i)^{2t}x_{0,i}^2` exactly. Default ``lr`` is
     :math:`1/\lambda_1`, default ``x0`` all ones. Eigenvalues must be positive. Returns the loss at
     ``t = 0..steps``.
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Positive curvatures of the quadratic.
+    steps : int
+        Steps, >= 0.
+    lr : float or None
+        Step size in (0, 2 / lambda_max) (None: 1 / lambda_max).
+    x0 : array_like or None
+        Start offset from the minimum (None: all ones).
+
+    Returns
+    -------
+    numpy.ndarray
+        The loss after 0 .. steps steps.
 
     >>> gd_quadratic([2.0, 1.0], 2).tolist()
     [1.5, 0.125, 0.03125]
@@ -139,6 +188,16 @@ def gradient_covariance(grads) -> GradientCovariance:
 
     From the thin SVD :math:`G/\sqrt N = U S V^\top`: eigenvalues :math:`S^2`, eigenvectors :math:`V`.
 
+    Parameters
+    ----------
+    grads : array_like or torch.Tensor
+        (N, m) gradients, one per row.
+
+    Returns
+    -------
+    GradientCovariance
+        Eigenvalues, eigenvectors and the mean gradient.
+
     >>> gc = gradient_covariance(np.array([[2.0, 0.0], [0.0, 1.0]]))
     >>> np.round(gc.eigenvalues, 12).tolist()
     [2.0, 0.5]
@@ -151,7 +210,26 @@ def gradient_covariance(grads) -> GradientCovariance:
 
 
 def batch_gradients(model: nn.Module, loss_fn, X, y, batch_size: int, *, seed: int = 0) -> torch.Tensor:
-    """Gradients of the loss on the disjoint minibatches of one shuffled epoch (drawn with ``seed``), (B, m)."""
+    """Gradients of the loss on the disjoint minibatches of one shuffled epoch (drawn with ``seed``), (B, m).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose minibatch gradients are taken.
+    loss_fn : callable
+        Minibatch loss.
+    X, y : torch.Tensor
+        Data.
+    batch_size : int
+        In [1, len(X)].
+    seed : int
+        Seed of the shuffle.
+
+    Returns
+    -------
+    torch.Tensor
+        (B, m).
+    """
     check_scalar(batch_size, "batch_size", int, min_val=1, max_val=len(X))
     perm = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
     rows = []
@@ -167,6 +245,18 @@ def batch_gradients(model: nn.Module, loss_fn, X, y, batch_size: int, *, seed: i
 def subspace_energy(vectors, basis) -> float:
     r"""Fraction of the energy of ``vectors`` (columns, or one vector) inside the span of the orthonormal
     columns of ``basis``: :math:`\|B^\top V\|_F^2 / \|V\|_F^2`.
+
+    Parameters
+    ----------
+    vectors : array_like
+        (m,) or (m, n) columns.
+    basis : array_like
+        (m, k) orthonormal columns.
+
+    Returns
+    -------
+    float
+        Share of the energy of ``vectors`` in the span, in [0, 1].
 
     >>> subspace_energy(np.array([3.0, 4.0]), np.array([[1.0], [0.0]]))
     0.36
@@ -185,6 +275,24 @@ def exact_eigenvalues(model: nn.Module, loss: str, X, y, *, cache: bool = True, 
     Hessian-vector products (:func:`landscape.hessian.hessian_operator`) and ``numpy.linalg.eigvalsh``.
 
     Cached in ``data/cache/outliers/<key>.npy``; the key hashes the parameters, the data and the loss name.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network whose dense Hessian is built.
+    loss : str
+        Loss name of :func:`landscape.models.loss_function`.
+    X, y : torch.Tensor
+        Full data.
+    cache : bool
+        Store/load the eigenvalues under ``data/cache/outliers``.
+    chunk : int
+        Hessian rows built per batch of vector products.
+
+    Returns
+    -------
+    numpy.ndarray
+        Ascending eigenvalues.
     """
     from . import hessian
     from .paths import cache_dir
@@ -221,10 +329,12 @@ def mlp_bn(sizes, activation: str = "relu", seed: int = 0, *, dtype=torch.float3
     seed : int
         Seed of the Glorot-uniform weight draw (the same weights as ``models.mlp(sizes, seed=seed)``).
     dtype : torch.dtype
+        Parameter precision of the normalised MLP.
 
     Returns
     -------
     torch.nn.Sequential
+        The MLP with batch norm.
     """
     return models.mlp(sizes, activation, seed=seed, dtype=dtype, batch_norm=True)
 
@@ -251,7 +361,32 @@ def snapshot(model: nn.Module, loss: str, X, y, *, k: int = 10, sigma_batch: int
 
     Sigma comes from per-sample gradients (``sigma_batch=None``, the source's definition) or from the
     minibatch gradients of one epoch (``sigma_batch``: for batch-normalised nets). ``slq=(probes, steps)``
-    adds an SLQ density on ``slq_grid`` with kernel width ``slq_sigma``."""
+    adds an SLQ density on ``slq_grid`` with kernel width ``slq_sigma``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network at the state measured.
+    loss : str
+        Loss name of :func:`landscape.models.loss_function`.
+    X, y : torch.Tensor
+        Full data (float64 operators).
+    k : int
+        Outliers: top-k eigenpairs and Sigma's top-k subspace.
+    sigma_batch : int or None
+        None: per-sample gradients; else minibatch gradients of this size.
+    seed : int
+        Seed of the Lanczos start, minibatches and SLQ probes.
+    slq : (int, int) or None
+        (probes, steps) of an SLQ density, or None.
+    slq_grid, slq_sigma
+        Grid and kernel width of the density.
+
+    Returns
+    -------
+    Snapshot
+        The spectral summary.
+    """
     from . import covariance, hessian
 
     loss_fn = models.loss_function(loss)
@@ -274,81 +409,3 @@ def snapshot(model: nn.Module, loss: str, X, y, *, k: int = 10, sigma_batch: int
     overlap = subspace_energy(ep.eigenvectors, gc.eigenvectors[:, :k])
     return Snapshot(float(full.detach()), ep.eigenvalues, outlier_ratio(ep.eigenvalues, k),
                     float(gc.eigenvalues[:k].sum() / gc.trace), overlap, subspace_energy(g, ep.eigenvectors), density)
-
-
-@dataclass(frozen=True)
-class Tracking:
-    """Spectra through training (:func:`track_spectra`): ``table`` (one row per net and snapshot epoch:
-    ``net, epoch, loss, lambda_1, lambda_<k>, zeta, overlap, grad_in_outliers, sigma_top_share``) and
-    ``densities`` (``{(net, epoch): SLQ density}``)."""
-
-    table: pd.DataFrame
-    densities: dict
-
-
-def _track_one(name: str, model: nn.Module, sigma_batch: int | None, train, evaluate, snapshots: list[int],
-               train_kwargs: dict, k: int, slq, seed: int, key: dict, device: str) -> list[tuple[dict, object]]:
-    """The snapshots of one net of :func:`track_spectra` (module-level so that worker processes can run it)."""
-    from .approximation import cached_train
-
-    out, done = [], 0
-    for epoch in snapshots:
-        if epoch > done:
-            cached_train(model.to(device), models.loss_function("cce"), *train, key={**key, "net": name, "to": epoch},
-                         epochs=epoch - done, seed=seed + epoch, **train_kwargs)
-        snap = snapshot(model.cpu(), "cce", *evaluate, k=k, sigma_batch=sigma_batch, seed=seed, slq=slq)
-        out.append(({"net": name, "epoch": epoch, "loss": snap.loss, "lambda_1": float(snap.top[0]),
-                     f"lambda_{k}": float(snap.top[-1]), "zeta": snap.zeta, "overlap": snap.overlap,
-                     "grad_in_outliers": snap.grad_in_outliers, "sigma_top_share": snap.sigma_top_share},
-                    snap.density))
-        done = epoch
-    return out
-
-
-def track_spectra(nets: dict, train, evaluate, snapshots, *, lr: float, k: int = 10, slq=None, seed: int = 0,
-                  key=None, device: str = "cpu", cache_dir=None, jobs: int | None = None,
-                  progress: bool = False) -> Tracking:
-    """:func:`snapshot` of each net at the epochs ``snapshots`` of its training (SGD, momentum 0.9, batch 32,
-    categorical cross entropy), Sec. 5.5's outliers through training.
-
-    Parameters
-    ----------
-    nets : dict
-        ``{name: (model, sigma_batch)}``; ``sigma_batch`` as in :func:`snapshot` (None: per-sample gradients).
-        The models are trained in place when ``jobs`` is 1 (worker processes train copies).
-    train : tuple
-        ``(X, y)`` training data (on ``device``).
-    evaluate : tuple
-        ``(X, y)`` float64 data of the snapshots (CPU).
-    snapshots : list of int
-        Epochs, increasing; training runs from one to the next in cached pieces
-        (:func:`landscape.approximation.cached_train`, key ``key`` plus net and epoch, seed ``seed + epoch``).
-    lr : float
-    k, slq, seed
-        As in :func:`snapshot`.
-    key : dict or None
-        Extra cache-key entries (e.g. the chapter).
-    device : str
-        Where the nets are trained.
-    cache_dir : path or None
-        Cache of the trained weights (None: the project's ``data/cache/hessian``).
-    jobs : int or None
-        Worker processes, one net each (:func:`landscape.executor.map_units`); the numbers do not depend on it.
-    progress : bool
-
-    Returns
-    -------
-    Tracking
-        Rows ordered by epoch, then by the order of ``nets``.
-    """
-    from .executor import map_units
-
-    epochs = [int(e) for e in snapshots]
-    if not epochs or any(e < 0 for e in epochs) or epochs != sorted(epochs):
-        raise ValueError(f"snapshots must be increasing epochs >= 0, got {snapshots!r}")
-    kw = {"lr": lr, "batch_size": 32, "momentum": 0.9, "cache_dir": cache_dir}
-    units = [(name, model, sb, train, evaluate, epochs, kw, k, slq, seed, dict(key or {}), device)
-             for name, (model, sb) in nets.items()]
-    per_net = map_units(_track_one, units, star=True, jobs=jobs, progress=progress, desc="spectra")
-    pairs = [pair for i in range(len(epochs)) for net_pairs in per_net for pair in net_pairs[i:i + 1]]
-    return Tracking(pd.DataFrame([row for row, _ in pairs]), {(r["net"], r["epoch"]): d for r, d in pairs})
