@@ -45,8 +45,11 @@ def test_curvature_ratio_map_restores_weights_and_matches_pointwise():
 def test_curvature_ratio_map_is_bit_identical_for_one_and_two_workers():
     net, X, y = _tiny()
     d1, d2 = (np.random.default_rng(k).standard_normal(models.n_params(net)) for k in (0, 1))
-    run = lambda jobs: convexity.curvature_ratio_map(net, F.cross_entropy, (X, y), d1, d2, [0.0, 0.3], [-0.2, 0.1],
-                                                     tol=1e-8, jobs=jobs)
+
+    def run(jobs):
+        return convexity.curvature_ratio_map(net, F.cross_entropy, (X, y), d1, d2, [0.0, 0.3], [-0.2, 0.1], tol=1e-8,
+                                             jobs=jobs)
+
     pd.testing.assert_frame_equal(run(1), run(2), check_exact=True)
     with pytest.raises(ValueError, match="d2"):
         convexity.curvature_ratio_map(net, F.cross_entropy, (X, y), d1, np.full_like(d2, np.nan), [0.0], [0.0])
@@ -107,6 +110,7 @@ def test_train_family_is_bit_identical_for_one_and_two_workers(tmp_path):
         assert a.row == b.row
         pd.testing.assert_frame_equal(a.surface, b.surface, check_exact=True)
         assert torch.equal(models.flatten(a.model), models.flatten(b.model)) and np.array_equal(a.d1, b.d1)
-    assert [m.row["layers"] for m in one] == [4, 2] and one[0].row["n_params"] == 6 * 4 + 2 * 20 + 2 * 2 * 4 + 4 * 3 + 3  # inp, fc1+fc2, two BNs, out
+    assert [m.row["layers"] for m in one] == [4, 2]
+    assert one[0].row["n_params"] == 6 * 4 + 2 * 20 + 2 * 2 * 4 + 4 * 3 + 3  # inp, fc1 + fc2, two BNs, out
     centre = one[0].surface.query("alpha == 0 and beta == 0 and split == 'test'")
     assert one[0].row["test_error"] == 1 - float(centre.accuracy.iloc[0])

@@ -94,7 +94,8 @@ def test_mlp_batch_norm_keeps_the_weights_and_normalises_hidden_layers():
     X = torch.randn(50, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     h = normed[1](normed[0](X))  # the first hidden layer after BN: zero mean, unit (biased) variance per unit
     assert torch.allclose(h.mean(0), torch.zeros(4, dtype=h.dtype), atol=1e-12)
-    assert torch.allclose(h.var(0, unbiased=False), torch.ones(4, dtype=h.dtype), atol=1e-4)  # eps = 1e-5 in the denominator
+    # eps = 1e-5 in the denominator: the variance is v / (v + eps), within 1e-4 of 1 here
+    assert torch.allclose(h.var(0, unbiased=False), torch.ones(4, dtype=h.dtype), atol=1e-4)
 
 
 def test_evaluating_restores_weights_and_flags_after_an_error():

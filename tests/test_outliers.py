@@ -92,12 +92,16 @@ def test_mlp_bn_uses_batch_statistics():
 def test_track_spectra_is_bit_identical_for_one_and_two_workers_and_matches_snapshot(tmp_path):
     g = torch.Generator().manual_seed(0)
     X, y = torch.randn(64, 5, generator=g, dtype=torch.float64), torch.randint(0, 3, (64,), generator=g)
-    make = lambda: {"plain": (models.mlp([5, 6, 3], seed=0), None), "BN": (outliers.mlp_bn([5, 6, 3], seed=0), 32)}
+
+    def make():
+        return {"plain": (models.mlp([5, 6, 3], seed=0), None), "BN": (outliers.mlp_bn([5, 6, 3], seed=0), 32)}
+
     kw = dict(train=(X.float(), y), evaluate=(X, y), snapshots=[0, 1, 2], lr=0.05, k=2, slq=(1, 5))
     one = outlier_tracking.track_spectra(make(), jobs=1, cache_dir=tmp_path / "a", **kw)
     two = outlier_tracking.track_spectra(make(), jobs=2, cache_dir=tmp_path / "b", **kw)
     pd.testing.assert_frame_equal(one.table, two.table, check_exact=True)
-    assert list(zip(one.table.net, one.table.epoch)) == [(n, e) for e in (0, 1, 2) for n in ("plain", "BN")]
+    order = [(n, e) for e in (0, 1, 2) for n in ("plain", "BN")]
+    assert list(zip(one.table.net, one.table.epoch, strict=True)) == order
     assert all(np.array_equal(one.densities[key].density, two.densities[key].density) for key in one.densities)
     snap = outliers.snapshot(models.mlp([5, 6, 3], seed=0), "cce", X, y, k=2, seed=0)  # epoch 0 = the initial net
     row = one.table.iloc[0]

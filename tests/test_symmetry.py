@@ -150,4 +150,4 @@ def test_solution_distances_bit_identical_for_one_and_two_workers():
     one = symmetry_studies.solution_distances([4, 3, 3], X, y, 3, epochs=2, batch_size=10, jobs=1)
     pd.testing.assert_frame_equal(one, symmetry_studies.solution_distances([4, 3, 3], X, y, 3, epochs=2, batch_size=10,
                                                                    jobs=2), check_exact=True)
-    assert list(zip(one.a, one.b)) == [(0, 1), (0, 2), (1, 2)] and (one.raw > 0).all()
+    assert list(zip(one.a, one.b, strict=True)) == [(0, 1), (0, 2), (1, 2)] and (one.raw > 0).all()
