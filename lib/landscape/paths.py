@@ -19,21 +19,41 @@ def root() -> Path:
 
 
 @contextlib.contextmanager
+def environment(**values: str | os.PathLike | None) -> Iterator[None]:
+    """Run the block with these environment variables set (``None``: removed), restoring the caller's values.
+
+    >>> import os
+    >>> with environment(LANDSCAPE_EXAMPLE="1"):
+    ...     os.environ["LANDSCAPE_EXAMPLE"]
+    '1'
+    >>> "LANDSCAPE_EXAMPLE" in os.environ
+    False
+    """
+    before = {key: os.environ.get(key) for key in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = str(value)
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
 def rooted(path: str | os.PathLike) -> Iterator[Path]:
     """Run the block with ``LANDSCAPE_ROOT`` set to ``path``, restoring the caller's value afterwards.
 
     Worker processes are reused between calls, so a unit of work names its root instead of trusting the
     environment it was started with.
     """
-    before = os.environ.get("LANDSCAPE_ROOT")
-    os.environ["LANDSCAPE_ROOT"] = str(path)
-    try:
+    with environment(LANDSCAPE_ROOT=path):
         yield root()
-    finally:
-        if before is None:
-            os.environ.pop("LANDSCAPE_ROOT", None)
-        else:
-            os.environ["LANDSCAPE_ROOT"] = before
 
 
 def raw_dir() -> Path:

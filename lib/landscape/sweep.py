@@ -83,27 +83,20 @@ def _run_point(root: str, chapter: str, profile: str, overrides: dict, inner_job
 
     ``inner_jobs`` sets ``LANDSCAPE_JOBS`` for the point's kernel: ``"1"`` when the points themselves run on
     several workers, so that a chapter's own units do not fork more workers on cores that are already busy."""
-    before = {k: os.environ.get(k) for k in ("LANDSCAPE_ROOT", executor.JOBS_ENV)}
-    os.environ["LANDSCAPE_ROOT"] = root  # a reused worker may have served another root
-    if inner_jobs is not None:
-        os.environ[executor.JOBS_ENV] = inner_jobs
     label = runner.run_label(profile, overrides)
+    inner = {executor.JOBS_ENV: inner_jobs} if inner_jobs is not None else {}
     t0 = time.perf_counter()
-    try:
-        runner.execute(chapter, profile, overrides, progress=False, log=lambda *a, **k: None)
-    except Exception as exc:  # noqa: BLE001 - reported by name, the sweep goes on
-        if getattr(exc, "ename", None):  # papermill: the notebook's own exception
-            what = f"{exc.ename}: {exc.evalue}"
-        else:
-            first = str(exc).strip().splitlines()
-            what = f"{type(exc).__name__}: {first[0] if first else ''}"
-        return PointResult(overrides, label, False, time.perf_counter() - t0, what)
-    finally:  # in-process (jobs=1) the caller's environment is left as it was
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
+    # a reused worker may have served another root; in-process (jobs=1) the caller's environment is restored
+    with paths.environment(LANDSCAPE_ROOT=root, **inner):
+        try:
+            runner.execute(chapter, profile, overrides, progress=False, log=lambda *a, **k: None)
+        except Exception as exc:  # noqa: BLE001 - reported by name, the sweep goes on
+            if getattr(exc, "ename", None):  # papermill: the notebook's own exception
+                what = f"{exc.ename}: {exc.evalue}"
             else:
-                os.environ[key] = value
+                first = str(exc).strip().splitlines()
+                what = f"{type(exc).__name__}: {first[0] if first else ''}"
+            return PointResult(overrides, label, False, time.perf_counter() - t0, what)
     return PointResult(overrides, label, True, time.perf_counter() - t0)
 
 

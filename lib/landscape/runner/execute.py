@@ -122,17 +122,17 @@ def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progre
     nb = jupytext.read(chapter_path(chapter))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     tmp = staging / "notebook.ipynb"
-    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", "LANDSCAPE_STAGING")}
-    os.environ.pop("MPLBACKEND", None)  # kernels must keep the inline backend (figures!)
-    os.environ["LANDSCAPE_STAGING"] = str(staging / "results")
+    # kernels must keep the inline backend (figures!); tables go to the staging folder
+    env = paths.environment(MPLBACKEND=None, LANDSCAPE_STAGING=staging / "results")
     # Papermill's own parameter inference counts '=' signs and warns about rule comments such as 'int >= 1'
     # ("Unable to parse line", "Passed unknown parameter"); the runner has checked every value already.
     pm_logger = logging.getLogger("papermill")
     pm_level = pm_logger.level
     pm_logger.setLevel(logging.ERROR)
     try:
-        papermill.execute_notebook(nb, str(tmp), parameters=params, kernel_name="python3",
-                                   cwd=str(paths.root()), progress_bar=progress, log_output=False)
+        with env:
+            papermill.execute_notebook(nb, str(tmp), parameters=params, kernel_name="python3",
+                                       cwd=str(paths.root()), progress_bar=progress, log_output=False)
     except BaseException as exc:
         failed = failed_path(label, chapter)
         if tmp.exists():
@@ -146,11 +146,6 @@ def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progre
         raise
     finally:
         pm_logger.setLevel(pm_level)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _publish(staging: Path, out: Path, stamp: Path, chapter: str, label: str, record: dict) -> None:
