@@ -109,3 +109,21 @@ def test_evaluating_restores_weights_and_flags_after_an_error():
     except RuntimeError:
         pass
     assert torch.equal(models.flatten(net), before) and net.training
+
+
+def test_assign_copies_so_training_leaves_the_callers_vector_alone():
+    import numpy as np
+    import torch
+
+    from landscape import models
+
+    net = models.mlp([2, 3, 1], dtype=torch.float64)
+    theta = np.linspace(-1.0, 1.0, models.n_params(net))
+    kept = theta.copy()
+    models.assign(net, theta)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    loss = net(torch.ones(4, 2, dtype=torch.float64)).pow(2).sum()
+    loss.backward()
+    opt.step()
+    assert np.array_equal(theta, kept)  # the vector the caller passed is unchanged
+    assert not np.array_equal(models.flatten(net).numpy(), kept)  # while the network moved

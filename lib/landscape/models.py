@@ -201,7 +201,11 @@ def flatten(model: nn.Module) -> torch.Tensor:
 
 
 def assign(model: nn.Module, vec) -> nn.Module:
-    """Write the flat vector ``vec`` (array or tensor of length m) into ``model`` in place; returns the model.
+    """Write a copy of the flat vector ``vec`` (array or tensor of length m) into ``model``; returns the model.
+
+    The parameters never share memory with ``vec``: training the model afterwards leaves the caller's vector as it
+    was (``torch.nn.utils.vector_to_parameters`` alone would make the parameters views of it, and a NumPy array
+    passed in would move with every optimiser step).
 
     Parameters
     ----------
@@ -222,7 +226,7 @@ def assign(model: nn.Module, vec) -> nn.Module:
     tensor([1., 2., 3.])
     """
     p0 = next(model.parameters())
-    vec = torch.as_tensor(vec, dtype=p0.dtype, device=p0.device)
+    vec = torch.as_tensor(vec, dtype=p0.dtype, device=p0.device).clone()
     if vec.ndim != 1 or vec.numel() != n_params(model):
         raise ValueError(f"vec must have shape ({n_params(model)},), got {tuple(vec.shape)}")
     with torch.no_grad():
