@@ -107,9 +107,13 @@ def bandwidth_table(configs: Mapping[object, object], reading_set: Mapping[str, 
     eps_grid : the ε grid of the ``L(ε)`` scan, in the reading's units (``None``: :func:`auto_grid` per matrix).
     jobs : worker processes for the trajectories (:func:`landscape.executor.map_units`; ``None``: $LANDSCAPE_JOBS).
 
-    Returns one tidy row per (label, reading): ``label, lr, split, M, m, final_loss, final_val_loss, reading,
-    a_max, eps_max, wider, eps, d, auc, bgh_eps, bgh_log2_eps, bgh_slope, bgh_dimension``. A diverging run gives
-    one row with ``note``.
+    Returns
+    -------
+    pandas.DataFrame
+        One tidy row per (label, reading) with the columns ``label``, ``lr``, ``split``, ``M``, ``m``,
+        ``final_loss``, ``final_val_loss``, ``reading``, ``a_max``, ``eps_max``, ``wider``, ``eps``, ``d``, ``auc``,
+        ``bgh_eps``, ``bgh_log2_eps``, ``bgh_slope``, ``bgh_dimension``. A diverging run gives one row with
+        ``note``.
     """
     from . import executor, paths
 
