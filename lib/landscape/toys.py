@@ -1,5 +1,7 @@
 r"""Toy problems of Böttcher & Wheeler, Secs. II.2--III.3: near-orthogonality of random directions, quadratic
-saddles, curvature seen through random 2-D projections, and trace estimates from 1-D projections.
+saddles, curvature seen through random 2-D projections, and trace estimates from 1-D projections. Sec. II.2 lives
+in :mod:`landscape.random_directions` and the pictures in :mod:`landscape.toy_pictures`; their names are importable
+from here too.
 
 Reconstructions (the extracted source lost its equations; these follow the prose):
 
@@ -27,6 +29,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .random_directions import orthogonality_bound, orthogonality_table, random_inner_products
+from .toy_pictures import function_surface, toy_planes, toy_trace_estimates
 from .validation import check_finite, check_scalar
 
 __all__ = [
@@ -136,75 +140,6 @@ def saddle_shifted(n: int, trace: int = 600) -> QuadraticSaddle:
         raise ValueError(f"trace must have the parity of n and |trace| <= n, got n={n}, trace={trace}")
     p = (n + trace) // 2
     return QuadraticSaddle(np.concatenate([np.ones(p), -np.ones(n - p)]))
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Sec. II.2: near-orthogonality
-# ----------------------------------------------------------------------------------------------------------
-
-def random_inner_products(dims, n_pairs: int, seed: int = 0) -> pd.DataFrame:
-    r"""For each dimension :math:`n` in ``dims``, ``n_pairs`` independent pairs :math:`\delta,\eta \sim
-    \mathcal N(0, I_n)`: the scaled inner product :math:`\langle\delta,\eta\rangle/n` (eqs (13)--(14): mean 0,
-    variance :math:`1/n`) and the cosine of the angle. Tidy frame: ``dim, pair, inner_over_n, cosine``.
-
-    Parameters
-    ----------
-    dims : sequence of int
-        Dimensions :math:`n`.
-    n_pairs : int
-        Pairs per dimension.
-    seed : int
-        Seed of the draws (one generator for all dimensions, in order).
-
-    Returns
-    -------
-    pandas.DataFrame
-    """
-    n_pairs = _pos_int(n_pairs, "n_pairs")
-    dims = [_pos_int(int(d), "dims") for d in np.atleast_1d(dims)]
-    rng = np.random.default_rng(seed)
-    rows = []
-    for n in dims:
-        chunk = max(1, min(n_pairs, 2_000_000 // n))
-        done = 0
-        while done < n_pairs:
-            m = min(chunk, n_pairs - done)
-            d = rng.standard_normal((m, n))
-            e = rng.standard_normal((m, n))
-            ip = np.einsum("ij,ij->i", d, e)
-            cos = ip / np.sqrt(np.einsum("ij,ij->i", d, d) * np.einsum("ij,ij->i", e, e))
-            rows.append(pd.DataFrame({"dim": n, "pair": np.arange(done, done + m), "inner_over_n": ip / n,
-                                      "cosine": cos}))
-            done += m
-    return pd.concat(rows, ignore_index=True)
-
-
-def orthogonality_bound(n, eps) -> np.ndarray:
-    r"""Reconstructed eq (18): :math:`P(|\langle\delta,\eta\rangle|/n \ge \epsilon) \le 2\bigl[
-    e^{-n(\sqrt{1+2\epsilon}-1)^2/4} + e^{-n\epsilon^2/4}\bigr] \to 4e^{-n\epsilon^2/4}` (small
-    :math:`\epsilon`). From eq (13), :math:`\langle\delta,\eta\rangle = (X - Y)/2` with
-    :math:`X = \|\delta+\eta\|^2/2`, :math:`Y = \|\delta-\eta\|^2/2 \sim \chi^2_n`; the event needs
-    :math:`|X-n| \ge n\epsilon` or :math:`|Y-n| \ge n\epsilon`, bounded by the Laurent--Massart inequalities
-    (15)--(16) and a union bound. Returns the finite-:math:`n` form, clipped at 1.
-
-    Parameters
-    ----------
-    n : array_like
-        Dimensions.
-    eps : array_like
-        Thresholds (> 0).
-
-    Returns
-    -------
-    numpy.ndarray
-    """
-    n = np.asarray(n, dtype=np.float64)
-    eps = np.asarray(eps, dtype=np.float64)
-    check_finite(eps, "eps")
-    if np.any(eps <= 0):
-        raise ValueError("eps must be > 0")
-    b = 2 * (np.exp(-n * (np.sqrt(1 + 2 * eps) - 1) ** 2 / 4) + np.exp(-n * eps ** 2 / 4))
-    return np.minimum(b, 1.0)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -481,134 +416,3 @@ def curvature_skewness(frame: pd.DataFrame) -> pd.DataFrame:
         rows.append({"curvature": col, "n_samples": len(x), "skewness": float(stats.skew(x)),
                      "skewtest_p": float(stats.skewtest(x).pvalue), "limit_skewness": sign * KAPPA_SKEWNESS_LIMIT})
     return pd.DataFrame(rows)
-
-
-def orthogonality_table(dims, n_pairs: int, eps: float, seed: int = 0) -> pd.DataFrame:
-    r"""Per dimension (Sec. II.2): the standard deviation of :math:`\langle\delta,\eta\rangle/n`, the mean
-    :math:`|\cos|`, the sampled share with :math:`|\langle\delta,\eta\rangle|/n \ge \epsilon`, beside
-    :math:`1/\sqrt n` and the reconstructed bound eq (18) (:func:`orthogonality_bound`).
-
-    Parameters
-    ----------
-    dims : sequence of int
-        Dimensions.
-    n_pairs : int
-        Pairs per dimension.
-    eps : float
-        Threshold of eq (18).
-    seed : int
-        Seed of the draws.
-
-    Returns
-    -------
-    pandas.DataFrame
-    """
-    ip = random_inner_products(dims, n_pairs, seed=seed)
-    out = (ip.assign(exceed=lambda d: np.abs(d.inner_over_n) >= eps, abs_cos=lambda d: np.abs(d.cosine))
-             .groupby("dim").agg(std_inner_over_n=("inner_over_n", "std"), mean_abs_cos=("abs_cos", "mean"),
-                                 share_exceeding=("exceed", "mean")).reset_index())
-    out["one_over_sqrt_n"] = 1 / np.sqrt(out.dim)
-    out["bound_eq18"] = orthogonality_bound(out.dim.to_numpy(), eps)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------------------
-# surfaces of plain functions (Fig. 4)
-# ----------------------------------------------------------------------------------------------------------
-
-def function_surface(fn: Callable[[np.ndarray], np.ndarray], x0, d1, d2, alphas, betas) -> pd.DataFrame:
-    r""":math:`\ell(\alpha,\beta) = f(x_0 + \alpha d_1 + \beta d_2)` (eq (12)) for a vectorised numpy function
-    ``fn`` (last axis = coordinates). Grids must contain 0 exactly. Frame: ``alpha, beta, loss``.
-
-    Parameters
-    ----------
-    fn : callable
-        Vectorised numpy function (last axis = coordinates).
-    x0 : array_like
-        Centre.
-    d1, d2 : array_like
-        Directions.
-    alphas, betas : array_like
-        Grids (strictly increasing, containing 0).
-
-    Returns
-    -------
-    pandas.DataFrame
-    """
-    from .projections import _grid
-
-    a, b = _grid(alphas, "alphas"), _grid(betas, "betas")
-    x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
-    d1 = np.asarray(d1, dtype=np.float64).reshape(-1)
-    d2 = np.asarray(d2, dtype=np.float64).reshape(-1)
-    if d1.shape != x0.shape or d2.shape != x0.shape:
-        raise ValueError("d1 and d2 must have the shape of x0")
-    A, B = np.meshgrid(a, b, indexing="ij")
-    vals = np.array([fn(x0 + ai * d1 + B[i][:, None] * d2) for i, ai in enumerate(a)])
-    return pd.DataFrame({"alpha": A.ravel(), "beta": B.ravel(), "loss": np.asarray(vals).ravel()})
-
-
-def toy_trace_estimates(saddle: QuadraticSaddle, n_probes: int, alphas, seed: int = 0):
-    r"""Fig. 3: Hutchinson's estimate (eq (25), HVPs) and the curvature-based one (eq (23), quadratic fits of
-    the 1-D projections on ``alphas``) of the trace of a toy saddle, with the same Gaussian directions.
-    Returns ``(running, hutchinson, curvature)``: a frame ``N, true_trace, hutchinson, curvature_based`` of
-    running means and the two :class:`landscape.hessian.TraceEstimate`.
-
-    Parameters
-    ----------
-    saddle : QuadraticSaddle
-        The toy loss.
-    n_probes : int
-        Gaussian directions.
-    alphas : array_like
-        Points of the quadratic fits.
-    seed : int
-        Seed of the directions.
-
-    Returns
-    -------
-    tuple
-    """
-    from . import hessian
-
-    hut = hessian.hutchinson_trace(saddle.hessian_operator(), n_probes, seed=seed, dist="gaussian")
-    cur = hessian.curvature_trace(saddle.loss, np.zeros(saddle.n), n_probes, alphas=alphas, seed=seed,
-                                  dist="gaussian")
-    running = pd.DataFrame({"N": np.arange(1, n_probes + 1), "true_trace": saddle.trace,
-                            "hutchinson": hut.running(), "curvature_based": cur.running()})
-    return running, hut, cur
-
-
-def toy_planes(saddle: QuadraticSaddle, n_grid: int, seed: int = 0) -> tuple[dict, np.ndarray]:
-    r"""Fig. 4: surfaces of a toy saddle on [-1, 1]^2 (``n_grid`` points per axis) along (a) the Hessian
-    directions of largest and most negative curvature (Lanczos + annihilation), (b) the two largest, (c) the
-    two most negative curvature directions, (d) two random unit Gaussian directions. Returns the surfaces by
-    panel title and the eigenvalues of panel (a).
-
-    Parameters
-    ----------
-    saddle : QuadraticSaddle
-        The toy loss.
-    n_grid : int
-        Points per axis (odd).
-    seed : int
-        Seed of the random plane.
-
-    Returns
-    -------
-    tuple
-    """
-    from . import hessian
-    from .projections import hessian_directions, random_direction, symmetric_grid
-
-    op = saddle.hessian_operator()
-    hd = hessian_directions(op)
-    top = hessian.eigenpairs(op, 2, "largest").eigenvectors.T
-    bottom = hessian.eigenpairs(op, 2, "smallest").eigenvectors.T
-    rnd = [random_direction(saddle.n, seed + i) for i in range(2)]
-    g = symmetric_grid(1.0, n_grid)
-    dirs = {"(a) Hessian: largest + most negative": (hd.directions[0], hd.directions[1]),
-            "(b) Hessian: two positive": tuple(top), "(c) Hessian: two negative": tuple(bottom),
-            "(d) random Gaussian": tuple(d / np.linalg.norm(d) for d in rnd)}
-    surfaces = {k: function_surface(saddle.loss, np.zeros(saddle.n), a, b, g, g) for k, (a, b) in dirs.items()}
-    return surfaces, hd.eigenvalues
