@@ -1,7 +1,8 @@
 """Where chapter 02's paper-profile time goes: one cutoff pass of landscape.readings on the iris reference trajectory.
 
 Times, at one thread, per trajectory of M = 2400 points (m = 515, N = 120), extrapolated from ``--points`` points:
-per-sample gradients, the thin SVD of one covariance factor, the all-pairs product of eq (2.5) one point at a time
+per-sample gradients (the general vmap path before, the outer-product path now), the thin SVD of one covariance
+factor (direct before, QR first now), the all-pairs product of eq (2.5) one point at a time
 (the former form of the pass) and blocked as ``readings._pass`` does it now (``diffusion.distances.Blocks``), and one
 diffusion spectrum (dense and 64-NN). Then one full pass (``--full``). Writes benchmarks/results/bench_readings.csv.
 
@@ -21,7 +22,7 @@ import torch
 from landscape import covariance as cov
 from landscape import diffusion as dm
 from landscape import manifold, readings
-from landscape.diffusion.distances import Blocks
+from landscape.diffusion.distances import Blocks, right_svd
 from landscape.linalg import limit_threads
 from landscape.recording import RecordConfig, record_sgd
 
@@ -45,20 +46,30 @@ def main() -> None:
     idx = np.linspace(0, M - 1, k).astype(int)
     rows = []
     with limit_threads(1):
-        cov.per_sample_grads(net, loss, X, y, params=torch.from_numpy(traj.params[0]))  # warm-up (vmap setup)
+        p0 = torch.from_numpy(traj.params[0])
+        cov.per_sample_grads(net, loss, X, y, params=p0, chunk_size=N)  # warm-up (vmap setup)
+        cov.per_sample_grads(net, loss, X, y, params=p0)
         G = {}
+        t_vmap = _timed(lambda: [cov.per_sample_grads(net, loss, X, y, params=torch.from_numpy(traj.params[i]),
+                                                      chunk_size=N) for i in idx])  # chunk_size: the vmap path
+        rows.append({"step": "per-sample gradients, vmap (before)", "seconds_per_trajectory": t_vmap * scale})
         t = _timed(lambda: G.update({i: cov.per_sample_grads(net, loss, X, y, params=torch.from_numpy(traj.params[i]))
                                      for i in idx}))
-        rows.append({"step": "per-sample gradients", "seconds_per_trajectory": t * scale})
+        rows.append({"step": "per-sample gradients, outer products (now)", "seconds_per_trajectory": t * scale,
+                     "speedup": t_vmap / t})
         W = {}
 
-        def svds():
+        def svds(right_svd):
             for i in idx:
-                _, s, Vt = torch.linalg.svd((G[i] - G[i].mean(dim=0)) / np.sqrt(N), full_matrices=False)
+                s, Vt = right_svd((G[i] - G[i].mean(dim=0)) / np.sqrt(N))
                 r = int((s * s > 1e-15 * s[0] * s[0]).sum())
                 W[i] = Vt[:r] / s[:r, None]
 
-        rows.append({"step": "thin SVD of one factor", "seconds_per_trajectory": _timed(svds) * scale})
+        t_direct = _timed(lambda: svds(lambda F: torch.linalg.svd(F, full_matrices=False)[1:])) * scale
+        rows.append({"step": "thin SVD of one factor, direct (before)", "seconds_per_trajectory": t_direct})
+        t = _timed(lambda: svds(right_svd)) * scale
+        rows.append({"step": "thin SVD of one factor, QR first (now)", "seconds_per_trajectory": t,
+                     "speedup": t_direct / t})
 
         def per_point():
             for i in idx:

@@ -177,3 +177,51 @@ def test_covariance_eigenvalues_and_correlation_block():
     sd = np.sqrt(np.diag(C))[:4]
     np.testing.assert_allclose(R, C[:4, :4] / np.outer(sd, sd), atol=1e-12)
     np.testing.assert_allclose(np.diag(R), 1.0)
+
+
+# --- the batched outer-product path (Sequential of Linear + elementwise activations) against vmap and the loop ---
+
+
+@pytest.mark.parametrize("activation", sorted(__import__("landscape.models").models.ACTIVATIONS))
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_layered_path_equals_vmap_and_loop_for_every_activation(activation, dtype, tol):
+    from landscape import covariance, models
+
+    net = models.mlp([4, 7, 5, 3], activation=activation, seed=2, dtype=dtype)
+    assert covariance._layered(net)
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(13, 4, generator=g, dtype=dtype)
+    for name, fn, y in [("cce", torch.nn.functional.cross_entropy, torch.randint(0, 3, (13,), generator=g)),
+                        ("mse", torch.nn.functional.mse_loss, torch.randn(13, 3, generator=g, dtype=dtype))]:
+        fast = per_sample_grads(net, name, X, y)
+        general = per_sample_grads(net, name, X, y, chunk_size=13)  # chunk_size forces the vmap path
+        loop = _loop_grads(net, fn, X, y)
+        scale = float(loop.abs().max())
+        assert float((fast - loop).abs().max()) <= tol * scale
+        assert float((fast - general).abs().max()) <= tol * scale
+
+
+def test_layered_path_on_a_trained_iris_network_matches_vmap(tmp_path):
+    # the regime of chapter 02: float64 gradients of a trained 4-24-14-3 network at recorded points
+    from landscape import manifold
+    from landscape.recording import RecordConfig, record_sgd
+
+    traj = record_sgd(RecordConfig(batch_size=20, epochs=60, lr=0.01, seed=0), cache_dir=tmp_path, progress=False)
+    net, X, y, loss = manifold._grad_setup(traj)
+    for i in (0, traj.M // 2, traj.M - 1):
+        p = torch.from_numpy(traj.params[i])
+        fast = per_sample_grads(net, loss, X, y, params=p)
+        general = per_sample_grads(net, loss, X, y, params=p, chunk_size=X.shape[0])
+        assert float((fast - general).abs().max()) <= 1e-14 * float(general.abs().max())
+
+
+def test_networks_that_mix_samples_or_custom_losses_take_the_vmap_path():
+    from landscape import covariance, models
+
+    assert not covariance._layered(models.mlp([4, 5, 3], batch_norm=True))
+    assert not covariance._layered(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(dim=1)))
+    net = _net()
+    X = torch.randn(6, 4, dtype=torch.float64)
+    y = torch.randint(0, 3, (6,))
+    G = per_sample_grads(net, torch.nn.functional.cross_entropy, X, y)  # a callable: general path
+    torch.testing.assert_close(G, per_sample_grads(net, "cce", X, y), rtol=1e-12, atol=1e-13)

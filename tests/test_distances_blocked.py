@@ -41,3 +41,28 @@ def test_block_size_changes_nothing_beyond_rounding(monkeypatch):
     monkeypatch.setattr(distances, "_BLOCK_ROWS", 64)
     many = mahalanobis_sq(X, factors)
     np.testing.assert_allclose(many, one, rtol=1e-13, atol=1e-13 * np.abs(one).max())
+
+
+def test_right_svd_of_a_wide_factor_equals_the_direct_svd():
+    # a factor with known singular values spanning 1e-9..1 and a zero one (rank N - 1, as centred gradients)
+    import torch
+
+    rng = np.random.default_rng(4)
+    k, m = 40, 170
+    U = np.linalg.qr(rng.normal(size=(k, k)))[0]
+    V = np.linalg.qr(rng.normal(size=(m, k)))[0]
+    s_true = np.r_[np.geomspace(1.0, 1e-9, k - 1), 0.0]
+    F = torch.from_numpy(U @ np.diag(s_true) @ V.T)
+    s, Vt = distances.right_svd(F)
+    assert Vt.shape == (k, m)
+    np.testing.assert_allclose(s.numpy()[:-1], s_true[:-1], rtol=1e-6, atol=2e-15)
+    _, s_d, Vt_d = torch.linalg.svd(F, full_matrices=False)
+    np.testing.assert_allclose(s.numpy(), s_d.numpy(), rtol=0, atol=1e-15)
+    # the quantity eq (2.5) uses: squared projections scaled by s^-2, on the directions kept at rcond 1e-15
+    D = torch.from_numpy(rng.normal(size=(m, 25)))
+    r = int((s * s > 1e-15 * s[0] ** 2).sum())
+    q = ((Vt[:r] / s[:r, None]) @ D).pow(2).sum(0)
+    q_d = ((Vt_d[:r] / s_d[:r, None]) @ D).pow(2).sum(0)
+    np.testing.assert_allclose(q.numpy(), q_d.numpy(), rtol=1e-7)
+    tall = F.T.contiguous()  # 170 x 40: no QR step, the direct SVD itself
+    np.testing.assert_array_equal(distances.right_svd(tall)[1].numpy(), torch.linalg.svd(tall, full_matrices=False)[2].numpy())

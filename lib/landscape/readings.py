@@ -135,7 +135,7 @@ def _pass(traj, kinds, rconds, progress) -> dict:
     :func:`~landscape.diffusion.mahalanobis_sq`). Returns ``{(kind, rcond): (M, M) float64}``."""
     from tqdm.auto import tqdm
 
-    from .diffusion.distances import Blocks
+    from .diffusion.distances import Blocks, right_svd
 
     net, X, y, loss = manifold._grad_setup(traj)
     N = X.shape[0]
@@ -154,7 +154,7 @@ def _pass(traj, kinds, rconds, progress) -> dict:
         G = cov.per_sample_grads(net, loss, X, y, params=torch.from_numpy(traj.params[i]))
         for k in kinds:
             F = (G - G.mean(dim=0)) if k == "sample" else G
-            _, s, Vt = torch.linalg.svd(F / np.sqrt(N), full_matrices=False)
+            s, Vt = right_svd(F / np.sqrt(N))
             if s.numel() == 0 or s[0] == 0:
                 continue  # C = 0: C⁺ = 0, the row stays 0
             kept = {rc: int((s * s > rc * s[0] * s[0]).sum()) for rc in rconds}

@@ -39,15 +39,28 @@ def inverse_root(factor, rcond: float = DEFAULT_RCOND) -> np.ndarray:
         raise ValueError(f"factors: each factor must be 2-D (k, m), got shape {F.shape}")
     if not np.all(np.isfinite(F)):
         raise ValueError("factors: a factor contains NaN or inf")
-    _, s, Vt = np.linalg.svd(F, full_matrices=False)
-    if s.size == 0 or s[0] == 0.0:
-        return np.zeros((0, F.shape[1]))
-    keep = s * s > rcond * s[0] * s[0]
-    return Vt[keep] / s[keep, None]
+    return _inverse_root_t(torch.from_numpy(F), rcond).numpy()
+
+
+def right_svd(F: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Singular values ``s`` (descending) and right singular vectors ``Vt`` of ``F`` (``k × m``), thin.
+
+    A wide factor (``2k ≤ m``: per-sample gradients, ``N`` rows and ``m`` parameters) goes through a
+    Householder QR first, ``Fᵀ = QR``, then the SVD of the small ``k × k`` ``Rᵀ = U diag(s) Wᵀ``, so that
+    ``Vt = Wᵀ Qᵀ``: backward stable like the direct SVD, ~1.5× faster on the book's 120 × 515 factors, and
+    equal to it to rounding (distances agree to ~1e-10 relative at the 1e-15 cutoff, far closer at larger
+    cutoffs; tests). ``U`` is never needed by eq (2.5) and is not returned."""
+    k, m = F.shape
+    if 0 < k and 2 * k <= m:
+        Q, R = torch.linalg.qr(F.T)
+        _, s, Wt = torch.linalg.svd(R.T, full_matrices=False)
+        return s, Wt @ Q.T
+    _, s, Vt = torch.linalg.svd(F, full_matrices=False)
+    return s, Vt
 
 
 def _inverse_root_t(F: torch.Tensor, rcond: float) -> torch.Tensor:
-    _, s, Vt = torch.linalg.svd(F, full_matrices=False)
+    s, Vt = right_svd(F)
     if s.numel() == 0 or s[0] == 0:
         return F.new_zeros((0, F.shape[1]))
     keep = s * s > rcond * s[0] * s[0]
