@@ -62,5 +62,15 @@ def test_book_builds_and_rebuild_is_a_no_op(quick_root):
     text = re.sub(r"<[^>]+>", "", page)  # the command is syntax-highlighted: one <span> per word
     assert "Rerun this chapter" in text and "Provenance" in text and "landscape run 01_trajectories" in text
     stamps = {p: p.read_bytes() for p in (quick_root / "book" / "_executed" / "quick").glob("*.stamp.json")}
-    runner.build_book("quick", progress=False, log=lambda *a: None)
+    index_mtime = html.stat().st_mtime_ns
+    said = []
+    runner.build_book("quick", progress=False, log=said.append)
     assert {p: p.read_bytes() for p in stamps} == stamps  # nothing re-executed
+    assert any("HTML up to date" in line for line in said) and not any("jupyter-book" in line for line in said)
+    assert html.stat().st_mtime_ns == index_mtime  # Sphinx did not run
+    intro = quick_root / "book" / "intro.md"
+    intro.write_text(intro.read_text() + "\nOne more sentence.\n")  # an input changed: Sphinx runs again
+    said.clear()
+    runner.build_book("quick", progress=False, log=said.append)
+    assert any("jupyter-book" in line for line in said)
+    assert "One more sentence." in (built / "book" / "intro.html").read_text()

@@ -34,9 +34,9 @@ import torch
 
 from . import paths
 from .cache import file_sha256
-from .validation import check_choice, check_scalar
+from .validation import BUILTIN_DATASETS, check_choice, check_scalar
 
-BUILTIN = ("iris", "auto-mpg", "digits")
+BUILTIN = BUILTIN_DATASETS
 TASKS = ("classification", "regression")
 SPLITS = ("stratified", "keras")
 

@@ -3,6 +3,8 @@ from the book itself, and run Jupyter Book with ``-W``."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -55,9 +57,38 @@ def ensure_mathjax(log=print) -> Path:
     return dest
 
 
+def html_inputs_digest() -> str:
+    """Hash of everything Jupyter Book reads: ``_config.yml``, ``_toc.yml``, the files under ``book/`` (the placed
+    chapters, the API page, MathJax, the bibliography; not ``book/_executed``), the library sources (the API page
+    is generated from their docstrings) and Jupyter Book's version. Equal digests mean the last successful HTML
+    build is still the answer, so a no-op rebuild skips Sphinx."""
+    from importlib.metadata import version
+
+    from ..cache import file_sha256
+
+    root = paths.root()
+    files = [root / "_config.yml", root / "_toc.yml"]
+    files += [p for p in (root / "book").rglob("*") if p.is_file() and "_executed" not in p.relative_to(root).parts]
+    files += list((root / "lib" / "landscape").rglob("*.py"))
+    h = hashlib.sha256(f"jupyter-book {version('jupyter-book')}".encode())
+    for p in sorted(set(files)):
+        if p.exists():
+            h.update(f"{p.relative_to(root).as_posix()}:{file_sha256(p)}".encode())
+    return h.hexdigest()
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = True, mathjax: bool = True,
                log=print, jobs: int | str | None = 1) -> Path:
-    """Execute what changed, place the executed notebooks under ``book/chapters/`` and run Jupyter Book (-W).
+    """Execute what changed, place the executed notebooks under ``book/chapters/`` and run Jupyter Book (-W)
+    unless none of its inputs changed since its last successful build (:func:`html_inputs_digest`; ``force``
+    rebuilds anyway).
 
     The profile and every chapter's values are checked first, before anything is fetched or executed. ``jobs``
     chapters execute at once (see :func:`execute_all`)."""
@@ -79,10 +110,17 @@ def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = Tr
     for stale in dest.glob("*.ipynb"):
         if stale.name not in keep:
             stale.unlink()
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.root()), "-W", "-n",
-           "--keep-going"]
-    log("[landscape] " + " ".join(cmd))
-    subprocess.run(cmd, check=True, cwd=paths.root())
     html = paths.root() / "_build" / "html" / "index.html"
+    stamp = paths.root() / "_build" / ".landscape-html.json"
+    digest = html_inputs_digest()
+    if not force and html.exists() and _read_json(stamp).get("inputs") == digest:
+        log(f"[landscape] HTML up to date (no input of {html.parent.relative_to(paths.root())} changed)")
+    else:
+        cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.root()), "-W", "-n",
+               "--keep-going"]
+        log("[landscape] " + " ".join(cmd))
+        stamp.unlink(missing_ok=True)
+        subprocess.run(cmd, check=True, cwd=paths.root())
+        stamp.write_text(json.dumps({"inputs": digest}))
     log(f"[landscape] book ({profile}) at {html}")
     return html

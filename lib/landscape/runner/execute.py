@@ -70,6 +70,20 @@ def _read_stamp(stamp: Path) -> dict:
         return {}
 
 
+def _plan(chapter: str, profile: str, overrides: dict | None, label: str | None):
+    """The resolved values of a run, the ``-p`` values as given, its label, notebook, stamp and fingerprint."""
+    params = resolve(chapter, profile, overrides)
+    checked = {name: params[name] for name in overrides or {}}
+    label = run_label(profile, overrides, label)  # of the values as given, as `sweep` and users compute it
+    params["profile"] = label
+    out = executed_dir(label) / f"{chapter}.ipynb"
+    return params, checked, label, out, out.with_suffix(".stamp.json"), fingerprint(chapter, params)
+
+
+def _current(out: Path, stamp: Path, fp: str) -> bool:
+    return out.exists() and _read_stamp(stamp).get("fingerprint") == fp
+
+
 def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *, label: str | None = None,
             force: bool = False, progress: bool = True, log=print) -> Path:
     """Execute one chapter with Papermill (unless its stamp is current) and return the executed notebook.
@@ -79,15 +93,8 @@ def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
     ``data/results/<label>/<chapter>/`` (replacing the previous run's), and the stamp is written last. A failed
     run changes nothing there: its partial notebook goes to :func:`failed_path` and :class:`RunError` names it.
     """
-    params = resolve(chapter, profile, overrides)
-    checked = {name: params[name] for name in overrides or {}}
-    label = run_label(profile, overrides, label)  # of the values as given, as `sweep` and users compute it
-    params["profile"] = label
-    out_dir = executed_dir(label)
-    out = out_dir / f"{chapter}.ipynb"
-    stamp = out.with_suffix(".stamp.json")
-    fp = fingerprint(chapter, params)
-    if not force and out.exists() and _read_stamp(stamp).get("fingerprint") == fp:
+    params, checked, label, out, stamp, fp = _plan(chapter, profile, overrides, label)
+    if not force and _current(out, stamp, fp):
         log(f"[landscape] {chapter} ({label}): up to date")
         return out
     staging = paths.executed_root() / "_staging" / f"{label}.{chapter}.{uuid.uuid4().hex[:12]}"
@@ -194,13 +201,20 @@ def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = T
 
     names = chapters()
     body = [c for c in names if c != REPORT]
-    n_jobs = min(resolve_jobs(jobs), max(len(body), 1))
-    if n_jobs == 1:
+    plans = {c: _plan(c, profile, None, None) for c in body}
+    stale = [c for c in body if force or not _current(*plans[c][3:])]
+    n_jobs = min(resolve_jobs(jobs), max(len(stale), 1))
+    if n_jobs == 1:  # also when at most one chapter needs running: no worker processes to start
         return [execute(c, profile, force=force, progress=progress, log=log) for c in names]
-    order = sorted(body, key=lambda c: -_last_seconds(c, profile))
-    log(f"[landscape] {len(body)} chapters on {n_jobs} worker processes: {', '.join(order)}")
-    done = dict(zip(order, map_units(_execute_unit, [(str(paths.root()), c, profile, force) for c in order], jobs=n_jobs, star=True,
-                                     progress=False)))
+    done = {}
+    for c in body:
+        if c not in stale:
+            log(f"[landscape] {c} ({plans[c][2]}): up to date")
+            done[c] = (str(plans[c][3]), None)
+    order = sorted(stale, key=lambda c: -_last_seconds(c, profile))
+    log(f"[landscape] {len(order)} chapters on {n_jobs} worker processes: {', '.join(order)}")
+    done.update(zip(order, map_units(_execute_unit, [(str(paths.root()), c, profile, force) for c in order],
+                                     jobs=n_jobs, star=True, progress=False)))
     errors = [err for c in body for _, err in [done[c]] if err]
     if errors:
         for err in errors[1:]:

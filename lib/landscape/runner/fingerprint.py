@@ -5,6 +5,7 @@ the claims tables it gathers). A chapter whose stamp holds the current fingerpri
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -16,7 +17,8 @@ from .chapters import REPORT, chapter_path, read_parameters
 PAGE_FORMAT = 3
 
 
-def _imported_modules(source: str, package: tuple[str, ...] = ()) -> set[str]:
+@functools.lru_cache(maxsize=512)
+def _imported_modules(source: str, package: tuple[str, ...] = ()) -> frozenset[str]:
     """Top-level ``landscape`` modules or packages a piece of code imports, absolute or relative.
 
     ``package`` is the dotted package of the file holding ``source`` (``("landscape", "hessian")`` for
@@ -41,7 +43,7 @@ def _imported_modules(source: str, package: tuple[str, ...] = ()) -> set[str]:
             if full[0] != "landscape":
                 continue
             found |= {full[1]} if len(full) > 1 else {a.name for a in node.names}
-    return found
+    return frozenset(found)  # memoised on the text: a no-op book build fingerprints every chapter
 
 
 def _unit_files(lib: Path, name: str) -> list[Path]:
@@ -55,13 +57,9 @@ def library_modules(chapter: str) -> list[Path]:
     """The library files a chapter depends on: what its code cells import, closed under the modules' own
     imports (plus ``__init__``). Only these enter the chapter's fingerprint, so editing the Hessian code does not
     re-execute a chapter that never touches it. A package (``landscape/hessian/``) counts as one unit."""
-    import jupytext
-
     lib = paths.root() / "lib" / "landscape"
-    nb = jupytext.reads(chapter_path(chapter).read_text(), fmt="md:myst")
-    code = "\n".join(c.source for c in nb.cells
-                     if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
-    todo, seen, files = _imported_modules(code), {"__init__"}, [lib / "__init__.py"]
+    todo, seen, files = set(_imported_modules(_notebook_code(chapter_path(chapter).read_text()))), {"__init__"}, \
+        [lib / "__init__.py"]
     while todo:
         name = todo.pop()
         unit = _unit_files(lib, name)
@@ -73,6 +71,15 @@ def library_modules(chapter: str) -> list[Path]:
             package = ("landscape",) + path.parent.relative_to(lib).parts
             todo |= _imported_modules(path.read_text(), package)
     return sorted(files)
+
+
+@functools.lru_cache(maxsize=64)
+def _notebook_code(source: str) -> str:
+    """The code cells of a chapter's MyST source, magics left out (memoised on the text)."""
+    import jupytext
+
+    nb = jupytext.reads(source, fmt="md:myst")
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
 
 
 def library_digest(chapter: str | None = None) -> str:
@@ -103,7 +110,7 @@ def data_files(chapter: str, params: dict) -> list[Path]:
 def fingerprint(chapter: str, params: dict) -> str:
     """Hash of the chapter source, ``params``, the data files it reads (:func:`data_files`, by content), the
     library code it imports (:func:`library_digest`) and, for the report, the claims tables it gathers."""
-    from ..data import sha256
+    from ..cache import file_sha256 as sha256  # not landscape.data: that would import torch for a no-op check
 
     h = hashlib.sha256()
     h.update(chapter_path(chapter).read_bytes())
