@@ -100,3 +100,19 @@ def test_distances_of_several_trajectories_equal_one_at_a_time(tmp_root):
         ref = dimension_tables.reading_distances(record_sgd(config, progress=False), reading_set)
         for name in reading_set:
             np.testing.assert_array_equal(got[label][name], ref[name])
+
+
+def test_also_caches_a_later_study_s_cutoffs_in_the_same_pass(tmp_root, monkeypatch):
+    config = dataclasses.replace(CFG, seed=6)
+    also = ([1e-13, 6e-5, 1e-2], ("sample", "fisher"))
+    first = dimension_tables.distances_of({"a": config}, {"literal": readings.LITERAL}, jobs=1, also=also)
+    traj = record_sgd(config, progress=False)
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("a second distance pass ran")
+
+    monkeypatch.setattr(readings, "_pass", no_pass)
+    later = readings.cutoff_distances(traj, [1e-15, *also[0]], kinds=also[1])
+    assert len(later) == 8
+    N, n = traj.dataset().N, config.batch_size
+    np.testing.assert_array_equal(readings.scaled(later["sample", 1e-15], "eq 2.6", N, n), first["a"]["literal"])

@@ -20,19 +20,28 @@ __all__ = ["reading_distances", "distances_of", "dimension_table", "summary", "t
 
 
 def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: int | None = 1,
-                      progress: bool = False, cache_dir=None) -> dict[str, np.ndarray]:
-    """Eq (2.5) distances of ``traj`` under each named reading (one pass for all), as ``{name: (M, M)}``."""
+                      progress: bool = False, cache_dir=None, also=None) -> dict[str, np.ndarray]:
+    """Eq (2.5) distances of ``traj`` under each named reading (one pass for all), as ``{name: (M, M)}``.
+
+    ``also = (rconds, kinds)`` computes and caches those cutoffs and covariance factor kinds in the same pass
+    (for a later study of the same trajectory: one pass instead of two)."""
     kinds = tuple(dict.fromkeys(rd.COVARIANCES[r.covariance][0] for r in reading_set.values()))
-    d2 = rd.cutoff_distances(traj, [r.rcond for r in reading_set.values()], kinds=kinds, threads=threads,
-                             progress=progress, cache_dir=cache_dir)
+    rconds = [r.rcond for r in reading_set.values()]
+    if also is not None:
+        extra_rconds, extra_kinds = also
+        rconds = [*rconds, *extra_rconds]
+        kinds = tuple(dict.fromkeys((*kinds, *extra_kinds)))
+    d2 = rd.cutoff_distances(traj, rconds, kinds=kinds, threads=threads, progress=progress, cache_dir=cache_dir)
     N, n = traj.dataset().N, traj.config.batch_size
     return {name: rd.scaled(d2[rd.COVARIANCES[r.covariance][0], r.rcond], r.covariance, N, n)
             for name, r in reading_set.items()}
 
 
 def distances_of(trajectories: Mapping[str, object], reading_set: Mapping[str, rd.Reading], *,
-                 threads: int | None = 1, jobs: int | str | None = None) -> dict[str, dict[str, np.ndarray]]:
+                 threads: int | None = 1, jobs: int | str | None = None, also=None
+                 ) -> dict[str, dict[str, np.ndarray]]:
     """:func:`reading_distances` of several trajectories (or their configs), ``{label: {reading name: (M, M)}}``.
+    ``also`` as in :func:`reading_distances`.
 
     The passes run as units of :func:`landscape.executor.map_units` on ``jobs`` workers (``None``:
     ``$LANDSCAPE_JOBS``, default 1); each leaves its distances in the readings cache, which this process then
@@ -43,17 +52,18 @@ def distances_of(trajectories: Mapping[str, object], reading_set: Mapping[str, r
     workers = executor.resolve_jobs(jobs)
     configs = {label: getattr(t, "config", t) for label, t in trajectories.items()}
     root = str(paths.cache_dir())
-    units = [(config, dict(reading_set), threads if workers == 1 else 1, root) for config in configs.values()]
+    units = [(config, dict(reading_set), threads if workers == 1 else 1, root, False, also)
+             for config in configs.values()]
     executor.map_units(_distances_unit, units, star=True, jobs=workers, progress=False)
     return {label: _distances_unit(config, reading_set, threads, root, load=True)
             for label, config in configs.items()}
 
 
-def _distances_unit(config, reading_set, threads, cache_dir, load: bool = False):
+def _distances_unit(config, reading_set, threads, cache_dir, load: bool = False, also=None):
     from .recording import record_sgd
 
     out = reading_distances(record_sgd(config, progress=False, cache_dir=cache_dir), reading_set, threads=threads,
-                            cache_dir=cache_dir)
+                            cache_dir=cache_dir, also=also)
     return out if load else None
 
 
