@@ -250,9 +250,7 @@ class Rule:
         detail = f" ({details[0]})" if details else ""
         allowed = str(self)
         if any(a.kind == "dataset" for a in self.alternatives):
-            from .data import BUILTIN
-
-            allowed += f" (dataset: {', '.join(BUILTIN)} or the path of a .csv file)"
+            allowed += f" (dataset: {', '.join(BUILTIN_DATASETS)} or the path of a .csv file)"
         raise RuleViolation(f"{value!r} is not allowed{detail}; allowed: {allowed}")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import paths
 from .chapters import PAPER, ChapterError, chapters, resolve
-from .execute import execute_all
+from .execute import _read_stamp, execute_all
 
 
 def _sync(src: Path, dst: Path) -> None:
@@ -77,13 +77,6 @@ def html_inputs_digest() -> str:
     return h.hexdigest()
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = True, mathjax: bool = True,
                log=print, jobs: int | str | None = 1) -> Path:
     """Execute what changed, place the executed notebooks under ``book/chapters/`` and run Jupyter Book (-W)
@@ -113,7 +106,7 @@ def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = Tr
     html = paths.root() / "_build" / "html" / "index.html"
     stamp = paths.root() / "_build" / ".landscape-html.json"
     digest = html_inputs_digest()
-    if not force and html.exists() and _read_json(stamp).get("inputs") == digest:
+    if not force and html.exists() and _read_stamp(stamp).get("inputs") == digest:
         log(f"[landscape] HTML up to date (no input of {html.parent.relative_to(paths.root())} changed)")
     else:
         cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.root()), "-W", "-n",

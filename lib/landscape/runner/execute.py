@@ -214,7 +214,7 @@ def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = T
     order = sorted(stale, key=lambda c: -_last_seconds(c, profile))
     log(f"[landscape] {len(order)} chapters on {n_jobs} worker processes: {', '.join(order)}")
     done.update(zip(order, map_units(_execute_unit, [(str(paths.root()), c, profile, force) for c in order],
-                                     jobs=n_jobs, star=True, progress=False)))
+                                     jobs=n_jobs, star=True, progress=False), strict=True))
     errors = [err for c in body for _, err in [done[c]] if err]
     if errors:
         for err in errors[1:]:

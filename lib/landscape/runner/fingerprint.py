@@ -79,7 +79,8 @@ def _notebook_code(source: str) -> str:
     import jupytext
 
     nb = jupytext.reads(source, fmt="md:myst")
-    return "\n".join(c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
+    return "\n".join(c.source for c in nb.cells
+                     if c.cell_type == "code" and not c.source.lstrip().startswith(("%", "!")))
 
 
 def library_digest(chapter: str | None = None) -> str:
