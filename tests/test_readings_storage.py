@@ -1,5 +1,5 @@
-"""The readings cache stores distances as float32 (readings.STORAGE): the effect on d², d and the AUC ratio of a real
-trained trajectory is bounded against the float64 distances, and the cache holds nothing else."""
+"""The readings cache stores the upper triangle of d² as float32 (readings.STORAGE): the effect on d², d and the AUC
+ratio of a real trained trajectory is bounded against the float64 distances, and the cache holds nothing else."""
 
 import numpy as np
 import pytest
@@ -21,9 +21,13 @@ def test_float32_storage_changes_d_and_auc_by_rounding_only(iris):
     stored = readings.cutoff_distances(iris, RCONDS)
     again = readings.cutoff_distances(iris, RCONDS)  # from the cache: the same numbers as when computed
     files = sorted(_readings_cache().glob("*.npy"))
-    assert len(files) == len(RCONDS) and all(np.load(f).dtype == np.float32 for f in files)
+    M = iris.M
+    assert len(files) == len(RCONDS)
+    assert all(np.load(f).dtype == np.float32 and np.load(f).shape == (M * (M - 1) // 2,) for f in files)
     for rc in RCONDS:
         np.testing.assert_array_equal(again["sample", rc], stored["sample", rc])
+        # the packed upper triangle loses nothing against the full float32 matrix (format 2)
+        np.testing.assert_array_equal(stored["sample", rc], exact["sample", rc].astype(np.float32).astype(np.float64))
         off = ~np.eye(iris.M, dtype=bool)
         rel = np.abs(stored["sample", rc] - exact["sample", rc])[off] / exact["sample", rc][off]
         assert rel.max() <= 2.0**-24  # nearest float32: half an ulp, 6e-8 (issue 15 allows 1e-6)
@@ -43,3 +47,15 @@ def _readings_cache():
     from landscape import paths
 
     return paths.cache_dir() / "readings"
+
+
+def test_a_cache_file_of_the_wrong_size_is_recomputed_not_misread(iris):
+    first = readings.cutoff_distances(iris, [6e-4])["sample", 6e-4]
+    (f,) = _readings_cache().glob("*.npy")
+    np.save(f, np.load(f)[:-1])  # one entry short: not the triangle of an M x M matrix
+    again = readings.cutoff_distances(iris, [6e-4])["sample", 6e-4]
+    np.testing.assert_array_equal(again, first)
+    assert np.load(f).size == iris.M * (iris.M - 1) // 2  # rewritten whole
+    assert readings._unpack(np.zeros(5, np.float32), 4) is None and readings._unpack(np.zeros(6, np.float64), 4) is None
+    np.testing.assert_array_equal(readings._unpack(np.arange(1, 7, dtype=np.float32), 4),
+                                  [[0, 1, 2, 3], [1, 0, 4, 5], [2, 4, 0, 6], [3, 5, 6, 0]])

@@ -61,8 +61,9 @@ COVARIANCES = {
     "eq 2.7/2.8": ("fisher", "batch"),
 }
 AUC_METHODS = ("trapezoid", "sum")
-#: 2: distances stored as float32 (format 1 stored float64, 46 MB per matrix at M = 2400; its files are never read).
-CACHE_FORMAT = 2
+#: 3: the strict upper triangle of d² as float32, 11.5 MB per matrix at M = 2400 (format 2 stored the full float32
+#: matrix, 23 MB; format 1 float64, 46 MB; files of older formats are never read: the format is part of the name).
+CACHE_FORMAT = 3
 #: Storage type of the cached distances. Rounding d² to float32 changes it by at most 6e-8 relative; d and the AUC
 #: computed from it are checked against float64 in ``tests/test_readings_storage.py``.
 STORAGE = np.float32
@@ -118,6 +119,23 @@ LITERAL = Reading()
 def _save(path: Path, array: np.ndarray) -> None:
     with atomic_write(path) as f:  # unique temp file, then os.replace: readers never see half a matrix
         np.save(f, array)
+
+
+def _pack(sq: np.ndarray) -> np.ndarray:
+    """The strict upper triangle of a symmetric, zero-diagonal ``(M, M)`` matrix, row by row, as :data:`STORAGE`.
+
+    Lossless for the matrices of :func:`_pass` (``½ (Q + Qᵀ)`` is symmetric bit for bit, its diagonal zero), so
+    ``_unpack(_pack(a), M) == a.astype(STORAGE)`` exactly, at half the bytes of the full matrix."""
+    return sq[np.triu_indices(sq.shape[0], 1)].astype(STORAGE)
+
+
+def _unpack(packed: np.ndarray, M: int) -> np.ndarray | None:
+    """The ``(M, M)`` float64 matrix of :func:`_pack`'s output, or ``None`` if ``packed`` cannot be one."""
+    if packed.ndim != 1 or packed.dtype != STORAGE or packed.size != M * (M - 1) // 2:
+        return None
+    out = np.zeros((M, M), dtype=np.float64)
+    out[np.triu_indices(M, 1)] = packed
+    return out + out.T  # adding the zero lower triangle: exact
 
 
 def _cache_path(traj, kind: str, rcond: float, cache_dir) -> Path:
@@ -179,9 +197,9 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
     :func:`landscape.diffusion.mahalanobis_sq` does; the results agree with it to rounding. Per point: one
     gradient evaluation, one thin SVD per kind, and the ``M × m × rank`` products stacked into large GEMMs as in
     :func:`~landscape.diffusion.mahalanobis_sq`; every cutoff comes from one cumulative sum over the singular
-    directions. Cached per ``(kind, rcond)`` in ``data/cache/readings/`` as float32 (:data:`STORAGE`); the
-    returned float64 arrays hold the stored values whether they were computed now or loaded, so a result never
-    depends on the cache's state.
+    directions. Cached per ``(kind, rcond)`` in ``data/cache/readings/`` as the float32 (:data:`STORAGE`) upper
+    triangle; the returned float64 arrays hold the stored values whether they were computed now or loaded, so a
+    result never depends on the cache's state.
 
     >>> from landscape.recording import RecordConfig, record_sgd
     >>> import tempfile
@@ -202,19 +220,19 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
     for k in kinds:
         paths_k = {rc: _cache_path(traj, k, rc, cache_dir) for rc in rconds}
         if cache and all(p.exists() for p in paths_k.values()):
-            loaded = {rc: np.load(p, allow_pickle=False) for rc, p in paths_k.items()}
-            if all(a.shape == (traj.M, traj.M) and a.dtype == STORAGE for a in loaded.values()):
-                out.update({(k, rc): a.astype(np.float64) for rc, a in loaded.items()})
+            loaded = {rc: _unpack(np.load(p, allow_pickle=False), traj.M) for rc, p in paths_k.items()}
+            if all(a is not None for a in loaded.values()):
+                out.update({(k, rc): a for rc, a in loaded.items()})
                 continue
         todo.append(k)
     if todo:
         with limit_threads(threads):
             fresh = _pass(traj, todo, rconds, progress)
         for key, a in fresh.items():
-            stored = a.astype(STORAGE)
+            stored = _pack(a)
             if cache:
                 _save(_cache_path(traj, key[0], key[1], cache_dir), stored)
-            out[key] = stored.astype(np.float64)  # the stored values, cached or not: the same numbers either way
+            out[key] = _unpack(stored, traj.M)  # the stored values, cached or not: the same numbers either way
     return out
 
 
