@@ -163,7 +163,7 @@ def _pass(traj, kinds, rconds, progress) -> dict:
 
     def emit(i, Y, payload):
         k, kept = payload
-        C = torch.cumsum(Y * Y, dim=1)
+        C = torch.cumsum(Y.square_(), dim=1)  # Y is this call's own array: squaring in place saves an allocation
         for rc, kr in kept.items():
             Q[k, rc][i] = C[:, kr - 1]
 
