@@ -31,3 +31,25 @@ def test_per_sample_grads_and_hvp_on_cuda_match_cpu():
     op = hessian.hessian_operator(net.cuda(), models.loss_function("cce"), (X.cuda(), y.cuda()), dtype=torch.float64)
     v = np.random.default_rng(0).standard_normal(H.shape[0])
     np.testing.assert_allclose(op @ v, H @ v, atol=1e-10)
+
+
+def test_distances_on_cuda_match_cpu(tmp_root):
+    """Eq (2.5) on the GPU (gradients, QR-first SVDs, blocked products, cumulative sums): the same float64
+    arithmetic in another order, so equal to rounding; cached apart from the CPU's results."""
+    from landscape import diffusion, manifold, readings
+    from landscape.recording import record_sgd
+
+    traj = record_sgd(RecordConfig(batch_size=20, epochs=20, lr=0.01, seed=0), progress=False)  # M = 120
+    cpu = readings.cutoff_distances(traj, [1e-15, 6e-5], kinds=("sample", "fisher"))
+    gpu = readings.cutoff_distances(traj, [1e-15, 6e-5], kinds=("sample", "fisher"), device="cuda")
+    off = ~np.eye(traj.M, dtype=bool)
+    for key in cpu:
+        rel = np.abs(gpu[key] - cpu[key])[off] / cpu[key][off]
+        assert rel.max() <= 1e-6, (key, rel.max())  # float32 storage of both: ~6e-8 each
+    assert len(list((tmp_root / "data" / "cache" / "readings").glob("*.npy"))) == 8
+    get = manifold.trajectory_factors(traj, kind="sample", batch_size=20)
+    F = [get(i) for i in range(traj.M)]
+    for rc in (1e-15, 6e-5):
+        a = diffusion.mahalanobis_sq(traj.params, F, rcond=rc)
+        b = diffusion.mahalanobis_sq(traj.params, F, rcond=rc, device="cuda")
+        assert (np.abs(b - a)[off] / a[off]).max() <= 1e-8

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from landscape import diffusion, dimension_tables, manifold, null_models, readings
 from landscape.recording import RecordConfig, record_sgd
@@ -164,3 +165,19 @@ def test_study_heat_map_cells():
     fig = study_plots.plot_study(ranked, ["Table 2", "Table 3"])
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert texts == ["0", "2"]  # the best λ0/AUC variant per measured cell; unmeasured cells stay blank
+
+
+def test_device_is_checked_before_any_work(tmp_root):
+    traj = record_sgd(RecordConfig(hidden=(3,), epochs=1), progress=False)
+    with pytest.raises(ValueError, match="device"):
+        readings.cutoff_distances(traj, [1e-15], device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device: 'cuda' requested but CUDA is not available"):
+            readings.cutoff_distances(traj, [1e-15], device="cuda")
+    assert not (tmp_root / "data" / "cache" / "readings").exists()  # nothing computed, nothing cached
+    cpu = readings.cutoff_distances(traj, [1e-15], device="cpu")
+    np.testing.assert_array_equal(cpu["sample", 1e-15], readings.cutoff_distances(traj, [1e-15])["sample", 1e-15])
+    # the CPU's cache names do not depend on the device argument; another device's results are kept apart
+    name = readings._cache_path(traj, "sample", 1e-15, None)
+    assert readings._cache_path(traj, "sample", 1e-15, None, "cpu") == name
+    assert readings._cache_path(traj, "sample", 1e-15, None, "cuda") != name

@@ -66,7 +66,7 @@ def test_check_finite_and_choice():
     ("bool", [True, False], [0, "true"]),
     ("str", ["", "x"], [1, None]),
     ("dict", [{}, {1: [2]}], [[], "x"]),
-    ('one of "cpu", "cuda"', ["cpu", "cuda"], ["tpu", "", None]),
+    ('one of "cpu", "cuda"', ["cpu"], ["tpu", "", None]),  # "cuda": test_cuda_choice_needs_a_gpu
     ("one of 1, 2", [1, 2], [1.0, True, 3]),
     ("list[int >= 1]", [[], [1, 2], (3,)], [[0], [1.5], 3, "1"]),
     ('list[one of "a", "b"]', [["a", "b", "a"]], [["c"]]),
@@ -83,6 +83,18 @@ def test_rules_accept_and_reject(rule, good, bad):
         with pytest.raises(RuleViolation) as err:
             r.check(value)
         assert str(err.value) == f"{value!r} is not allowed; allowed: {rule}"
+
+
+def test_cuda_choice_needs_a_gpu():
+    import torch
+
+    rule = parse_rule('one of "cpu", "cuda"')
+    if torch.cuda.is_available():
+        assert rule.check("cuda") == "cuda"
+    else:  # refused before anything runs, not deep inside a chapter
+        no_gpu = r"'cuda' is not allowed \(no CUDA device on this machine: torch.cuda.is_available\(\) is False\)"
+        with pytest.raises(RuleViolation, match=no_gpu):
+            rule.check("cuda")
 
 
 def test_rules_coerce_floats_and_lists():

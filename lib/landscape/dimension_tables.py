@@ -20,28 +20,30 @@ __all__ = ["reading_distances", "distances_of", "dimension_table", "summary", "t
 
 
 def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: int | None = 1,
-                      progress: bool = False, cache_dir=None, also=None) -> dict[str, np.ndarray]:
+                      progress: bool = False, cache_dir=None, also=None, device="cpu") -> dict[str, np.ndarray]:
     """Eq (2.5) distances of ``traj`` under each named reading (one pass for all), as ``{name: (M, M)}``.
 
     ``also = (rconds, kinds)`` computes and caches those cutoffs and covariance factor kinds in the same pass
-    (for a later study of the same trajectory: one pass instead of two)."""
+    (for a later study of the same trajectory: one pass instead of two). ``device`` as in
+    :func:`landscape.readings.cutoff_distances`."""
     kinds = tuple(dict.fromkeys(rd.COVARIANCES[r.covariance][0] for r in reading_set.values()))
     rconds = [r.rcond for r in reading_set.values()]
     if also is not None:
         extra_rconds, extra_kinds = also
         rconds = [*rconds, *extra_rconds]
         kinds = tuple(dict.fromkeys((*kinds, *extra_kinds)))
-    d2 = rd.cutoff_distances(traj, rconds, kinds=kinds, threads=threads, progress=progress, cache_dir=cache_dir)
+    d2 = rd.cutoff_distances(traj, rconds, kinds=kinds, threads=threads, progress=progress, cache_dir=cache_dir,
+                             device=device)
     N, n = traj.dataset().N, traj.config.batch_size
     return {name: rd.scaled(d2[rd.COVARIANCES[r.covariance][0], r.rcond], r.covariance, N, n)
             for name, r in reading_set.items()}
 
 
 def distances_of(trajectories: Mapping[str, object], reading_set: Mapping[str, rd.Reading], *,
-                 threads: int | None = 1, jobs: int | str | None = None, also=None
+                 threads: int | None = 1, jobs: int | str | None = None, also=None, device="cpu"
                  ) -> dict[str, dict[str, np.ndarray]]:
     """:func:`reading_distances` of several trajectories (or their configs), ``{label: {reading name: (M, M)}}``.
-    ``also`` as in :func:`reading_distances`.
+    ``also`` and ``device`` as in :func:`reading_distances`.
 
     The passes run as units of :func:`landscape.executor.map_units` on ``jobs`` workers (``None``:
     ``$LANDSCAPE_JOBS``, default 1); each leaves its distances in the readings cache, which this process then
@@ -52,25 +54,25 @@ def distances_of(trajectories: Mapping[str, object], reading_set: Mapping[str, r
     workers = executor.resolve_jobs(jobs)
     configs = {label: getattr(t, "config", t) for label, t in trajectories.items()}
     root = str(paths.cache_dir())
-    units = [(config, dict(reading_set), threads if workers == 1 else 1, root, False, also)
+    units = [(config, dict(reading_set), threads if workers == 1 else 1, root, False, also, device)
              for config in configs.values()]
     executor.map_units(_distances_unit, units, star=True, jobs=workers, progress=False)
-    return {label: _distances_unit(config, reading_set, threads, root, load=True)
+    return {label: _distances_unit(config, reading_set, threads, root, load=True, device=device)
             for label, config in configs.items()}
 
 
-def _distances_unit(config, reading_set, threads, cache_dir, load: bool = False, also=None):
+def _distances_unit(config, reading_set, threads, cache_dir, load: bool = False, also=None, device="cpu"):
     from .recording import record_sgd
 
     out = reading_distances(record_sgd(config, progress=False, cache_dir=cache_dir), reading_set, threads=threads,
-                            cache_dir=cache_dir, also=also)
+                            cache_dir=cache_dir, also=also, device=device)
     return out if load else None
 
 
 def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.Reading],
                     eps: Mapping[str, float | Callable], *, beta: float = 0.99, threads: int | None = 1,
-                    progress: bool = False, keep: Callable | None = None, jobs: int | str | None = None
-                    ) -> pd.DataFrame:
+                    progress: bool = False, keep: Callable | None = None, jobs: int | str | None = None,
+                    device="cpu") -> pd.DataFrame:
     """``d`` and AUC ratio for every trajectory config × reading × ε, one tidy row each.
 
     Parameters
@@ -84,6 +86,7 @@ def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.
     threads : torch / BLAS threads of each distance pass when ``jobs`` is 1 (workers always use one).
     jobs : trajectories run as independent units through :func:`landscape.executor.map_units` on this many
         workers (``None``: ``$LANDSCAPE_JOBS``, default 1). The rows are the same for any number of workers.
+    device : where the distance passes run (:func:`landscape.readings.cutoff_distances`).
 
     Columns: ``label, reading, eps_name, eps, d, auc, M, m, N, n, final_loss, seconds`` (seconds: the
     trajectory's record + distance time). A diverging run gives one row with ``note``.
@@ -92,7 +95,7 @@ def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.
 
     workers = executor.resolve_jobs(jobs)
     root = str(paths.cache_dir())  # explicit: a reused worker process may have served another root
-    units = [(label, config, dict(reading_set), dict(eps), beta, threads if workers == 1 else 1, root)
+    units = [(label, config, dict(reading_set), dict(eps), beta, threads if workers == 1 else 1, root, device)
              for label, config in configs.items()]
     parts = executor.map_units(_table_unit, units, star=True, jobs=workers, progress=progress, desc="trajectories")
     if keep is not None:
@@ -101,13 +104,14 @@ def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.
         for (label, config, *_), part in zip(units, parts, strict=True):
             if part and "note" in part[0]:
                 continue
-            sq_by = reading_distances(record_sgd(config, progress=False), reading_set, threads=threads)
+            sq_by = reading_distances(record_sgd(config, progress=False), reading_set, threads=threads,
+                                      device=device)
             for rname in reading_set:
                 keep(label, rname, sq_by[rname])
     return pd.DataFrame([row for part in parts for row in part])
 
 
-def _table_unit(label, config, reading_set, eps, beta, threads, cache_dir) -> list[dict]:
+def _table_unit(label, config, reading_set, eps, beta, threads, cache_dir, device="cpu") -> list[dict]:
     """One trajectory of :func:`dimension_table`: its rows (small), its distances left in the readings cache."""
     from .recording import record_sgd
 
@@ -116,7 +120,7 @@ def _table_unit(label, config, reading_set, eps, beta, threads, cache_dir) -> li
         traj = record_sgd(config, progress=False, cache_dir=cache_dir)
     except FloatingPointError as exc:
         return [{"label": label, "note": f"diverged: {exc}"}]
-    sq_by = reading_distances(traj, reading_set, threads=threads, cache_dir=cache_dir)
+    sq_by = reading_distances(traj, reading_set, threads=threads, cache_dir=cache_dir, device=device)
     info = {"M": traj.M, "m": traj.m, "N": traj.dataset().N, "n": config.batch_size,
             "final_loss": float(traj.epoch_train_loss[-1]), "seconds": time.perf_counter() - t0}
     rows = []

@@ -138,28 +138,47 @@ def _unpack(packed: np.ndarray, M: int) -> np.ndarray | None:
     return out + out.T  # adding the zero lower triangle: exact
 
 
-def _cache_path(traj, kind: str, rcond: float, cache_dir) -> Path:
+def _device(device) -> torch.device:
+    try:
+        out = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    if out.type not in ("cpu", "cuda"):
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if out.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but CUDA is not available")
+    return out
+
+
+def _cache_path(traj, kind: str, rcond: float, cache_dir, device="cpu") -> Path:
     from . import paths
 
     base = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
-    blob = json.dumps({"trajectory": traj.config.key(), "kind": kind, "rcond": rcond, "format": CACHE_FORMAT})
+    config = {"trajectory": traj.config.key(), "kind": kind, "rcond": rcond, "format": CACHE_FORMAT}
+    if torch.device(device).type != "cpu":  # other rounding, so other numbers: cached apart (CPU keys unchanged)
+        config["device"] = torch.device(device).type
+    blob = json.dumps(config)
     return base / "readings" / f"{hashlib.sha256(blob.encode()).hexdigest()[:20]}.npy"
 
 
-def _pass(traj, kinds, rconds, progress) -> dict:
+def _pass(traj, kinds, rconds, progress, device="cpu") -> dict:
     """One loop over the points: per-sample gradients, one SVD per factor kind, every cutoff from a cumsum.
 
     The products run blocked (:class:`landscape.diffusion.distances.Blocks`, the code of
-    :func:`~landscape.diffusion.mahalanobis_sq`). Returns ``{(kind, rcond): (M, M) float64}``."""
+    :func:`~landscape.diffusion.mahalanobis_sq`); everything runs on ``device``. Returns
+    ``{(kind, rcond): (M, M) float64 numpy array}``."""
     from tqdm.auto import tqdm
 
     from .diffusion.distances import Blocks, right_svd
 
+    dev = torch.device(device)
     net, X, y, loss = manifold._grad_setup(traj)
+    net, X, y = net.to(dev), X.to(dev), y.to(dev)
     N = X.shape[0]
     M = traj.M
-    Xt = torch.from_numpy(traj.params - traj.params.mean(axis=0))
-    Q = {(k, rc): torch.zeros((M, M), dtype=torch.float64) for k in kinds for rc in rconds}
+    params = torch.from_numpy(traj.params).to(dev)
+    Xt = params - params.mean(dim=0) if dev.type != "cpu" else torch.from_numpy(traj.params - traj.params.mean(axis=0))
+    Q = {(k, rc): torch.zeros((M, M), dtype=torch.float64, device=dev) for k in kinds for rc in rconds}
 
     def emit(i, Y, payload):
         k, kept = payload
@@ -169,7 +188,7 @@ def _pass(traj, kinds, rconds, progress) -> dict:
 
     blocks = Blocks(Xt, emit)
     for i in tqdm(range(M), disable=not progress, desc="eq 2.5, all cutoffs"):
-        G = cov.per_sample_grads(net, loss, X, y, params=torch.from_numpy(traj.params[i]))
+        G = cov.per_sample_grads(net, loss, X, y, params=params[i])
         for k in kinds:
             F = (G - G.mean(dim=0)) if k == "sample" else G
             s, Vt = right_svd(F / np.sqrt(N))
@@ -183,12 +202,12 @@ def _pass(traj, kinds, rconds, progress) -> dict:
     for key, q in Q.items():
         d2 = 0.5 * (q + q.T)
         d2.fill_diagonal_(0.0)
-        out[key] = d2.numpy()
+        out[key] = d2.cpu().numpy()
     return out
 
 
 def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | None = 1, cache: bool = True,
-                     cache_dir=None, progress: bool = False) -> dict:
+                     cache_dir=None, progress: bool = False, device="cpu") -> dict:
     """Eq (2.5) distances of ``traj`` for several pseudo-inverse cutoffs and covariance factors in one pass.
 
     Returns ``{(kind, rcond): (M, M) array}`` for the covariance ``C = FᵀF`` with ``F = (G − 1ḡᵀ)/√N``
@@ -199,7 +218,8 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
     :func:`~landscape.diffusion.mahalanobis_sq`; every cutoff comes from one cumulative sum over the singular
     directions. Cached per ``(kind, rcond)`` in ``data/cache/readings/`` as the float32 (:data:`STORAGE`) upper
     triangle; the returned float64 arrays hold the stored values whether they were computed now or loaded, so a
-    result never depends on the cache's state.
+    result never depends on the cache's state. ``device="cuda"`` runs the gradients, SVDs and products on the
+    GPU (float64); its results are cached apart from the CPU's, since they differ in rounding.
 
     >>> from landscape.recording import RecordConfig, record_sgd
     >>> import tempfile
@@ -216,9 +236,10 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
     kinds = tuple(dict.fromkeys(kinds))
     if not kinds or any(k not in ("sample", "fisher") for k in kinds):
         raise ValueError(f"kinds: expected a non-empty subset of ('sample', 'fisher'), got {kinds!r}")
+    dev = _device(device)
     out, todo = {}, []
     for k in kinds:
-        paths_k = {rc: _cache_path(traj, k, rc, cache_dir) for rc in rconds}
+        paths_k = {rc: _cache_path(traj, k, rc, cache_dir, dev) for rc in rconds}
         if cache and all(p.exists() for p in paths_k.values()):
             loaded = {rc: _unpack(np.load(p, allow_pickle=False), traj.M) for rc, p in paths_k.items()}
             if all(a is not None for a in loaded.values()):
@@ -227,11 +248,11 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
         todo.append(k)
     if todo:
         with limit_threads(threads):
-            fresh = _pass(traj, todo, rconds, progress)
+            fresh = _pass(traj, todo, rconds, progress, dev)
         for key, a in fresh.items():
             stored = _pack(a)
             if cache:
-                _save(_cache_path(traj, key[0], key[1], cache_dir), stored)
+                _save(_cache_path(traj, key[0], key[1], cache_dir, dev), stored)
             out[key] = _unpack(stored, traj.M)  # the stored values, cached or not: the same numbers either way
     return out
 

@@ -42,7 +42,7 @@ def _spectral(r: Reading) -> Reading:
 
 def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads: int | None = 1,
           progress: bool = False, source: str = "000", after_stage=None, carry_on: bool = True,
-          jobs: int | str | None = None):
+          jobs: int | str | None = None, device="cpu"):
     """The sensitivity study: measure every reading of ``grid`` on the targets of ``stages[0]``, then only the
     readings that still match every table measured so far on ``stages[1]``, and so on (a reading reproduces
     only if it matches all tables together, so dropping a failed reading early changes no verdict).
@@ -57,7 +57,8 @@ def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads:
     Work units go through :func:`landscape.executor.map_units` on ``jobs`` workers (``None``:
     ``$LANDSCAPE_JOBS``, default 1): per stage, first one distance pass per target (left in the readings cache),
     then the distinct eigenproblems grouped by distance matrix. Workers return summaries only; the result is the
-    same for any number of workers. ``threads`` applies when ``jobs`` is 1.
+    same for any number of workers. ``threads`` applies when ``jobs`` is 1. ``device``: where the distance passes
+    run (:func:`landscape.readings.cutoff_distances`).
     """
     from . import executor
 
@@ -71,7 +72,8 @@ def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads:
     for stage in stages:
         kinds = tuple(dict.fromkeys(COVARIANCES[r.covariance][0] for r in candidates))
         rconds = tuple(sorted({r.rcond for r in candidates} | {float(a) for a in always}))
-        passes = executor.map_units(_distance_unit, [(t.config, rconds, kinds, unit_threads, root) for t in stage],
+        passes = executor.map_units(_distance_unit, [(t.config, rconds, kinds, unit_threads, root, device)
+                                                    for t in stage],
                                     star=True, jobs=workers, progress=progress, desc="distances")
         plan, units = [], []
         for t, done in zip(stage, passes, strict=True):
@@ -80,7 +82,8 @@ def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads:
             fps, N = done
             keyed, todo = _spectral_keys(candidates, fps, t.eps, N, t.config.batch_size)
             plan.append((t, keyed, [j[0] for (kind, rc), jobs_ in todo.items() for j in jobs_]))
-            units += [(t.config, kind, rc, jobs_, beta, unit_threads, root) for (kind, rc), jobs_ in todo.items()]
+            units += [(t.config, kind, rc, jobs_, beta, unit_threads, root, device)
+                      for (kind, rc), jobs_ in todo.items()]
         solved = [s for part in executor.map_units(_spectra_unit, units, star=True, jobs=workers, progress=progress,
                                                    desc="spectra") for s in part]
         start = 0
@@ -102,7 +105,7 @@ def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads:
     return pd.concat(parts, ignore_index=True), judged
 
 
-def _distance_unit(config, rconds, kinds, threads, cache_dir):
+def _distance_unit(config, rconds, kinds, threads, cache_dir, device="cpu"):
     """Distances of one target (cached); returns their fingerprints and ``N``, or None for a diverging run."""
     from .recording import record_sgd
 
@@ -110,14 +113,15 @@ def _distance_unit(config, rconds, kinds, threads, cache_dir):
         traj = record_sgd(config, progress=False, cache_dir=cache_dir)
     except FloatingPointError:
         return None
-    d2 = cutoff_distances(traj, rconds, kinds=kinds, threads=threads, cache_dir=cache_dir)
+    d2 = cutoff_distances(traj, rconds, kinds=kinds, threads=threads, cache_dir=cache_dir, device=device)
     return {key: _fingerprint(a) for key, a in d2.items()}, traj.dataset().N
 
 
-def _spectra_unit(config, kind, rcond, jobs, beta, threads, cache_dir) -> list[dict]:
+def _spectra_unit(config, kind, rcond, jobs, beta, threads, cache_dir, device="cpu") -> list[dict]:
     """The eigenproblems ``jobs`` on one cached distance matrix (:func:`_spectra`)."""
     from .recording import record_sgd
 
     traj = record_sgd(config, progress=False, cache_dir=cache_dir)
-    sq = cutoff_distances(traj, [rcond], kinds=(kind,), threads=threads, cache_dir=cache_dir)[kind, rcond]
+    sq = cutoff_distances(traj, [rcond], kinds=(kind,), threads=threads, cache_dir=cache_dir,
+                          device=device)[kind, rcond]
     return _spectra(sq, jobs, beta)

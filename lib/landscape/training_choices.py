@@ -78,7 +78,7 @@ def _summary(sq, eps, reading, beta):
     return summary(sq, eps, reading, beta=beta)
 
 
-def _one(label, config, reading_set, eps, eps_grid, beta, threads, k, wider, cache_dir) -> list[dict]:
+def _one(label, config, reading_set, eps, eps_grid, beta, threads, k, wider, cache_dir, device="cpu") -> list[dict]:
     from .dimension_tables import reading_distances
     from .recording import record_sgd
 
@@ -89,14 +89,15 @@ def _one(label, config, reading_set, eps, eps_grid, beta, threads, k, wider, cac
         return [{**base, "note": f"diverged: {exc}"}]
     base.update(M=traj.M, m=traj.m, final_loss=float(traj.epoch_train_loss[-1]),
                 final_val_loss=float(traj.epoch_val_loss[-1]))
-    sq_by = reading_distances(traj, reading_set, threads=threads, cache_dir=cache_dir)
+    sq_by = reading_distances(traj, reading_set, threads=threads, cache_dir=cache_dir, device=device)
     return [{**base, "reading": name, **bandwidth_row(sq_by[name], r, eps, eps_grid, beta=beta, k=k, wider=wider)}
             for name, r in reading_set.items()]
 
 
 def bandwidth_table(configs: Mapping[object, object], reading_set: Mapping[str, rd.Reading],
                     eps: float | Mapping | Callable, eps_grid=None, *, beta: float = 0.99, threads: int | None = 1,
-                    k: int = 64, wider: float = 0.5, jobs: int | None = 1, progress: bool = False) -> pd.DataFrame:
+                    k: int = 64, wider: float = 0.5, jobs: int | None = 1, progress: bool = False,
+                    device="cpu") -> pd.DataFrame:
     """Slope of ``L(ε)``, ``d``/AUC at ``eps`` and pyDiffMap's bandwidth for every trajectory × reading.
 
     Parameters
@@ -106,6 +107,7 @@ def bandwidth_table(configs: Mapping[object, object], reading_set: Mapping[str, 
     eps : the source's ε: a number, a mapping label -> ε, or a callable ``label -> ε``.
     eps_grid : the ε grid of the ``L(ε)`` scan, in the reading's units (``None``: :func:`auto_grid` per matrix).
     jobs : worker processes for the trajectories (:func:`landscape.executor.map_units`; ``None``: $LANDSCAPE_JOBS).
+    device : where the distance passes run (:func:`landscape.readings.cutoff_distances`).
 
     Returns
     -------
@@ -126,7 +128,7 @@ def bandwidth_table(configs: Mapping[object, object], reading_set: Mapping[str, 
     workers = executor.resolve_jobs(jobs)
     root = str(paths.cache_dir())  # explicit: a reused worker process may have served another root
     items = [(label, c, dict(reading_set), float(eps_of(label)), grid, beta, threads if workers == 1 else 1, k, wider,
-              root) for label, c in configs.items()]
+              root, device) for label, c in configs.items()]
     rows = executor.map_units(_one, items, star=True, jobs=workers, progress=progress, desc="trajectories")
     return pd.DataFrame([r for part in rows for r in part])
 

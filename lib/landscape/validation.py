@@ -157,6 +157,9 @@ class _Alternative:
                 return value
         elif kind == "one of":
             if any(value == c and type(value) is type(c) for c in self.choices):
+                if value == "cuda" and not _cuda_available():
+                    raise RuleViolation("no cuda", "no CUDA device on this machine: torch.cuda.is_available() "
+                                        "is False")
                 return value
         elif kind == "list":
             if isinstance(value, list | tuple):
@@ -177,6 +180,12 @@ class _Alternative:
             if type(value).__name__ == kind:
                 return value
         raise RuleViolation(f"{value!r} is not allowed; allowed: {self.text}")
+
+
+def _cuda_available() -> bool:
+    import torch  # only when "cuda" is asked for: checking the default values stays free of torch
+
+    return torch.cuda.is_available()
 
 
 #: The datasets shipped with the book (``landscape.data.BUILTIN``); kept here so that checking a parameter does not

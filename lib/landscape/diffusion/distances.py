@@ -75,6 +75,7 @@ def mahalanobis_sq(
     threads: int | None = 1,
     dtype=np.float64,
     progress: bool = False,
+    device="cpu",
 ) -> np.ndarray:
     """Squared modified Mahalanobis distances of eq (2.5) between all pairs of points, ``(M, M)``.
 
@@ -105,6 +106,8 @@ def mahalanobis_sq(
         the 1e-6 the book accepts at the literal cutoff, so the book uses float64.
     progress : bool
         Show a tqdm bar.
+    device : str or torch.device
+        Where the SVDs and products run (``"cuda"``: on the GPU, same float64 arithmetic, other rounding).
 
     Returns
     -------
@@ -137,14 +140,15 @@ def mahalanobis_sq(
         get = factors.__getitem__
     from tqdm.auto import tqdm
 
-    Xt = torch.from_numpy(X - X.mean(axis=0))
-    Q = torch.empty((M, M), dtype=torch.float64)
+    dev = torch.device(device)
+    Xt = torch.from_numpy(X - X.mean(axis=0)).to(dev)
+    Q = torch.empty((M, M), dtype=torch.float64, device=dev)
     blocks = Blocks(Xt, lambda i, Y, _: Q.__setitem__(i, Y.square_().sum(dim=1)))
     with limit_threads(threads):
         for i in tqdm(range(M), disable=not progress, desc="Mahalanobis"):
             F = get(i)
-            F = F.detach().to("cpu", torch.float64) if isinstance(F, torch.Tensor) else torch.from_numpy(
-                np.asarray(F, dtype=np.float64))
+            F = F.detach().to(dev, torch.float64) if isinstance(F, torch.Tensor) else torch.from_numpy(
+                np.asarray(F, dtype=np.float64)).to(dev)
             if F.ndim != 2 or F.shape[1] != m:
                 raise ValueError(f"factors: factor {i} has shape {tuple(F.shape)}, expected (k, {m})")
             if not torch.isfinite(F).all():
@@ -160,7 +164,7 @@ def mahalanobis_sq(
         blocks.flush()
     out = 0.5 * (Q + Q.T)
     out.fill_diagonal_(0.0)
-    return out.numpy()
+    return out.cpu().numpy()
 
 
 #: Rows of ``W`` stacked into one matrix product in :func:`mahalanobis_sq` (float64 path): one GEMM of
