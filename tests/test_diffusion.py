@@ -79,6 +79,13 @@ def test_float32_product_on_a_trained_trajectory(tmp_path):
         assert 1e-8 < rel <= bound, (rc, rel)
 
 
+def test_mahalanobis_checks_device():
+    X, F = _problem()
+    with pytest.raises(ValueError, match="device: expected 'cpu', 'cuda' or 'cuda:N', got 'tpu'"):
+        mahalanobis_sq(X, F, device="tpu")
+    np.testing.assert_array_equal(mahalanobis_sq(X, F, device="cpu"), mahalanobis_sq(X, F))
+
+
 def test_mahalanobis_rotation_invariant():
     X, F = _problem(seed=3)
     Qm = scipy.stats.ortho_group.rvs(8, random_state=4)

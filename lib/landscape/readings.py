@@ -138,18 +138,6 @@ def _unpack(packed: np.ndarray, M: int) -> np.ndarray | None:
     return out + out.T  # adding the zero lower triangle: exact
 
 
-def _device(device) -> torch.device:
-    try:
-        out = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
-    if out.type not in ("cpu", "cuda"):
-        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    if out.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device: {device!r} requested but CUDA is not available")
-    return out
-
-
 def _cache_path(traj, kind: str, rcond: float, cache_dir, device="cpu") -> Path:
     from . import paths
 
@@ -236,7 +224,9 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
     kinds = tuple(dict.fromkeys(kinds))
     if not kinds or any(k not in ("sample", "fisher") for k in kinds):
         raise ValueError(f"kinds: expected a non-empty subset of ('sample', 'fisher'), got {kinds!r}")
-    dev = _device(device)
+    from .diffusion.distances import check_device
+
+    dev = check_device(device)
     out, todo = {}, []
     for k in kinds:
         paths_k = {rc: _cache_path(traj, k, rc, cache_dir, dev) for rc in rconds}

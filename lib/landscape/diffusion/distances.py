@@ -59,6 +59,20 @@ def right_svd(F: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return s, Vt
 
 
+def check_device(device) -> torch.device:
+    """``device`` as a :class:`torch.device` of type cpu or cuda, or ``ValueError`` naming the parameter (also when
+    CUDA is asked for on a machine without it)."""
+    try:
+        out = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    if out.type not in ("cpu", "cuda"):
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if out.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but CUDA is not available")
+    return out
+
+
 def _inverse_root_t(F: torch.Tensor, rcond: float) -> torch.Tensor:
     s, Vt = right_svd(F)
     if s.numel() == 0 or s[0] == 0:
@@ -140,7 +154,7 @@ def mahalanobis_sq(
         get = factors.__getitem__
     from tqdm.auto import tqdm
 
-    dev = torch.device(device)
+    dev = check_device(device)
     Xt = torch.from_numpy(X - X.mean(axis=0)).to(dev)
     Q = torch.empty((M, M), dtype=torch.float64, device=dev)
     blocks = Blocks(Xt, lambda i, Y, _: Q.__setitem__(i, Y.square_().sum(dim=1)))
