@@ -30,6 +30,7 @@ from . import covariance as cov
 from . import diffusion as dm
 from . import manifold
 from .cache import atomic_write
+from .diffusion.distances import Blocks, check_device, right_svd
 from .linalg import limit_threads
 
 __all__ = [
@@ -143,8 +144,9 @@ def _cache_path(traj, kind: str, rcond: float, cache_dir, device="cpu") -> Path:
 
     base = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
     config = {"trajectory": traj.config.key(), "kind": kind, "rcond": rcond, "format": CACHE_FORMAT}
-    if torch.device(device).type != "cpu":  # other rounding, so other numbers: cached apart (CPU keys unchanged)
-        config["device"] = torch.device(device).type
+    kind_of_device = torch.device(device).type
+    if kind_of_device != "cpu":  # other rounding, so other numbers: cached apart (CPU keys unchanged)
+        config["device"] = kind_of_device
     blob = json.dumps(config)
     return base / "readings" / f"{hashlib.sha256(blob.encode()).hexdigest()[:20]}.npy"
 
@@ -157,15 +159,13 @@ def _pass(traj, kinds, rconds, progress, device="cpu") -> dict:
     ``{(kind, rcond): (M, M) float64 numpy array}``."""
     from tqdm.auto import tqdm
 
-    from .diffusion.distances import Blocks, right_svd
-
     dev = torch.device(device)
     net, X, y, loss = manifold._grad_setup(traj)
     net, X, y = net.to(dev), X.to(dev), y.to(dev)
     N = X.shape[0]
     M = traj.M
     params = torch.from_numpy(traj.params).to(dev)
-    Xt = params - params.mean(dim=0) if dev.type != "cpu" else torch.from_numpy(traj.params - traj.params.mean(axis=0))
+    Xt = torch.from_numpy(traj.params - traj.params.mean(axis=0)).to(dev)  # centred as in mahalanobis_sq
     Q = {(k, rc): torch.zeros((M, M), dtype=torch.float64, device=dev) for k in kinds for rc in rconds}
 
     def emit(i, Y, payload):
@@ -224,8 +224,6 @@ def cutoff_distances(traj, rconds=CUTOFFS, *, kinds=("sample",), threads: int | 
     kinds = tuple(dict.fromkeys(kinds))
     if not kinds or any(k not in ("sample", "fisher") for k in kinds):
         raise ValueError(f"kinds: expected a non-empty subset of ('sample', 'fisher'), got {kinds!r}")
-    from .diffusion.distances import check_device
-
     dev = check_device(device)
     out, todo = {}, []
     for k in kinds:
