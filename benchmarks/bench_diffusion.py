@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
-from landscape.covariance import per_sample_grads
+from landscape.curvature.covariance import per_sample_grads
 from landscape.diffusion import mahalanobis_sq
 
 RCOND = 1e-10

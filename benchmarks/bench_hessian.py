@@ -1,7 +1,7 @@
-"""Benchmark of landscape.hessian on a model with >= 10,000 parameters (one run, ratios not timings asserted).
+"""Benchmark of landscape.curvature.hessian on a model with >= 10,000 parameters (one run, ratios not timings asserted).
 
 1. Extreme eigenvalues: Hessian-vector products (HVPs) that Lanczos (ARPACK ``eigsh`` as used by
-   ``landscape.hessian.eigenpairs``, and plain Lanczos with full reorthogonalisation) and power iteration
+   ``landscape.curvature.hessian.eigenpairs``, and plain Lanczos with full reorthogonalisation) and power iteration
    (PyHessian's method; shifted by lambda_max for lambda_min) need to reach a relative accuracy eps of
    lambda_max and lambda_min, against the exact eigenvalues of the dense Hessian. Target: ratio <= 1/3.
 2. Spectral density: stochastic Lanczos quadrature (10 probes x 90 steps) vs the full eigendecomposition
@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from landscape import data as ldata
-from landscape import hessian as hs
+from landscape.nets import data as ldata
+from landscape.curvature import hessian as hs
 
 OUT = Path(__file__).resolve().parent / "results"
 

@@ -1,9 +1,9 @@
-"""Where chapter 02's paper-profile time goes: one cutoff pass of landscape.readings on the iris reference trajectory.
+"""Where chapter 02's paper-profile time goes: one cutoff pass of landscape.studies.diffusion_maps.readings on the iris reference trajectory.
 
 Times, at one thread, per trajectory of M = 2400 points (m = 515, N = 120), extrapolated from ``--points`` points:
 per-sample gradients (the general vmap path before, the outer-product path now), the thin SVD of one covariance
 factor (direct before, QR first now), the all-pairs product of eq (2.5) one point at a time
-(the former form of the pass) and blocked as ``readings._pass`` does it now (``diffusion.distances.Blocks``), and one
+(the former form of the pass) and blocked as ``manifold._pass`` does it now (``diffusion.distances.Blocks``), and one
 diffusion spectrum (dense and 64-NN). Then one full pass (``--full``). Writes benchmarks/results/bench_readings.csv.
 
 Run: .venv/bin/python benchmarks/bench_readings.py [--points 200] [--full]
@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from landscape import covariance as cov
+from landscape.curvature import covariance as cov
 from landscape import diffusion as dm
-from landscape import manifold, readings
+from landscape.diffusion import manifold
+from landscape.studies.diffusion_maps import readings
 from landscape.diffusion.distances import Blocks, right_svd
-from landscape.linalg import limit_threads
-from landscape.recording import RecordConfig, record_sgd
+from landscape.infra.linalg import limit_threads
+from landscape.nets.recording import RecordConfig, record_sgd
 
 
 def _timed(fn) -> float:
@@ -87,7 +88,7 @@ def main() -> None:
         for name, fn in (("product, per point", per_point), ("product, blocked", blocked)):
             t = _timed(fn) * scale
             rows.append({"step": name, "seconds_per_trajectory": t, "gflops": 2 * M * M * traj.m * rank / t / 1e9})
-        sq = readings.cutoff_distances(traj, [1e-15])["sample", 1e-15] if args.full else None
+        sq = manifold.cutoff_distances(traj, [1e-15])["sample", 1e-15] if args.full else None
         if sq is None:
             sq = np.abs(np.random.default_rng(0).normal(size=(M, M)))
             sq = sq + sq.T
@@ -98,7 +99,7 @@ def main() -> None:
         rows.append({"step": "one spectrum (64-NN)", "seconds_per_trajectory": _timed(
             lambda: dm.diffusion_spectrum(sq, med, knn=64))})
         if args.full:
-            t = _timed(lambda: readings._pass(traj, ("sample",), (1e-15, 6e-4), False))
+            t = _timed(lambda: manifold._pass(traj, ("sample",), (1e-15, 6e-4), False))
             rows.append({"step": "whole pass, one kind, two cutoffs", "seconds_per_trajectory": t})
     out = pd.DataFrame(rows)
     print(out.to_string(index=False))

@@ -13,7 +13,7 @@ def tmp_root(tmp_path, monkeypatch):
     """A scratch repository root: data/, notebooks/ and results live under tmp_path."""
     import shutil
 
-    from landscape import paths
+    from landscape.infra import paths
 
     real = paths.root()
     (tmp_path / "data").mkdir()

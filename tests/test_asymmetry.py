@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import asymmetry as asy
-from landscape import models
+from landscape.surfaces import asymmetry as asy
+from landscape.nets import models
 
 
 def test_integer_c_average_is_exact_over_whole_periods():

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import batchnorm as bnm
-from landscape import interpolation as ip
-from landscape import models
-from landscape.residual import residual_mlp
+from landscape.surfaces import batchnorm as bnm
+from landscape.surfaces import interpolation as ip
+from landscape.nets import models
+from landscape.nets.residual import residual_mlp
 
 F = torch.nn.functional
 
@@ -79,19 +79,19 @@ def test_buffers_roundtrip_interpolation_and_recompute():
     X = torch.randn(50, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     for net in (a, b):
         bnm.recompute_bn_statistics(net, X, batch_size=50)
-    ba, bb = bnm.buffer_vector(a), bnm.buffer_vector(b)
+    ba, bb = models.buffer_vector(a), models.buffer_vector(b)
     path = bnm.interpolate_buffers(ba, bb, [0.0, 0.5, 1.0])
     assert np.array_equal(path[0], ba) and np.array_equal(path[2], bb)
-    bnm.assign_buffers(a, bb)
-    assert np.array_equal(bnm.buffer_vector(a), bb)
-    bnm.assign_buffers(a, ba)
+    models.assign_buffers(a, bb)
+    assert np.array_equal(models.buffer_vector(a), bb)
+    models.assign_buffers(a, ba)
     # one full batch: the running mean/var are the batch mean and the unbiased batch variance of fc1's output
     h = torch.relu(a.inp(X))
     z = a.blocks[0].fc1(h).detach()
     np.testing.assert_allclose(a.blocks[0].bn1.running_mean.numpy(), z.mean(0).numpy(), atol=1e-13)
     np.testing.assert_allclose(a.blocks[0].bn1.running_var.numpy(), z.var(0, unbiased=True).numpy(), rtol=1e-12)
     with pytest.raises(ValueError, match="vec"):
-        bnm.assign_buffers(a, ba[:-1])
+        models.assign_buffers(a, ba[:-1])
 
 
 def test_filter_normalisation_is_blind_to_relu_rescaling():

@@ -1,9 +1,9 @@
-"""pyDiffMap's automatic bandwidth reproduced on precomputed distances (landscape.bgh)."""
+"""pyDiffMap's automatic bandwidth reproduced on precomputed distances (landscape.diffusion.bgh)."""
 
 import numpy as np
 import pytest
 
-from landscape import bgh
+from landscape.diffusion import bgh
 from landscape.diffusion import euclidean_sq
 
 

@@ -4,7 +4,8 @@ a serial build; a failing chapter does not stop the others and is named; a bad -
 import pandas as pd
 import pytest
 
-from landscape import paths, runner
+from landscape.infra import paths
+from landscape import runner
 from landscape.__main__ import main
 
 CHAPTER = '''---
@@ -25,7 +26,7 @@ seed = SEED
 ```{code-cell} ipython3
 import numpy as np
 import pandas as pd
-from landscape.results import save_table
+from landscape.infra.results import save_table
 
 if seed == 13:
     raise RuntimeError("unlucky seed")

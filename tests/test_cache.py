@@ -1,4 +1,4 @@
-"""landscape.cache: stable content keys, one atomic-write helper (unique temp files: concurrent writers never lose
+"""landscape.infra.cache: stable content keys, one atomic-write helper (unique temp files: concurrent writers never lose
 or mix a write), verified loads."""
 
 import hashlib
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landscape import cache
-from landscape.results import save_table
+from landscape.infra import cache
+from landscape.infra.results import save_table
 
 
 def test_content_key_is_the_sha256_of_the_canonical_json():
@@ -21,8 +21,8 @@ def test_content_key_is_the_sha256_of_the_canonical_json():
 
 
 def test_record_keys_are_unchanged():
-    """The key of the book's iris trajectory before landscape.cache existed (and before RecordConfig.task)."""
-    from landscape.recording import RecordConfig
+    """The key of the book's iris trajectory before landscape.infra.cache existed (and before RecordConfig.task)."""
+    from landscape.nets.recording import RecordConfig
 
     assert RecordConfig().key() == "765f61a863294c735998"
     assert RecordConfig(task="classification").key() != RecordConfig().key()

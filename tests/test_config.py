@@ -6,7 +6,7 @@ import tomllib
 
 import yaml
 
-from landscape import paths
+from landscape.infra import paths
 
 ROOT = paths.root()
 
@@ -63,5 +63,5 @@ def test_every_chapter_is_in_the_toc():
 
 def test_gitignore_keeps_generated_files_out():
     ignored = (ROOT / ".gitignore").read_text().split()
-    for entry in (".venv/", "_build/", "book/chapters/", "book/_executed/", "data/cache/", "data/results/"):
+    for entry in (".venv", "_build/", "book/chapters/", "book/_executed/", "data/cache/", "data/results/"):
         assert entry in ignored

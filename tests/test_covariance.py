@@ -1,4 +1,4 @@
-"""Tests of landscape.covariance against exact answers (eq 2.6, 2.7, 2.9 and per-sample gradients)."""
+"""Tests of landscape.curvature.covariance against exact answers (eq 2.6, 2.7, 2.9 and per-sample gradients)."""
 
 import itertools
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from landscape.covariance import (
+from landscape.curvature.covariance import (
     covariance_scale,
     fisher_matrix,
     per_sample_grads,
@@ -167,7 +167,7 @@ def test_validation_errors_name_the_parameter():
 
 
 def test_covariance_eigenvalues_and_correlation_block():
-    from landscape.covariance import correlation_block, covariance_eigenvalues
+    from landscape.curvature.covariance import correlation_block, covariance_eigenvalues
 
     G = _grads(N=6, m=10, seed=4)
     F = sgd_noise_factor(G, 2)
@@ -182,10 +182,11 @@ def test_covariance_eigenvalues_and_correlation_block():
 # --- the batched outer-product path (Sequential of Linear + elementwise activations) against vmap and the loop ---
 
 
-@pytest.mark.parametrize("activation", sorted(__import__("landscape.models").models.ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(__import__("landscape.nets.models").nets.models.ACTIVATIONS))
 @pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
 def test_layered_path_equals_vmap_and_loop_for_every_activation(activation, dtype, tol):
-    from landscape import covariance, models
+    from landscape.curvature import covariance
+    from landscape.nets import models
 
     net = models.mlp([4, 7, 5, 3], activation=activation, seed=2, dtype=dtype)
     assert covariance._layered(net)
@@ -203,8 +204,8 @@ def test_layered_path_equals_vmap_and_loop_for_every_activation(activation, dtyp
 
 def test_layered_path_on_a_trained_iris_network_matches_vmap(tmp_path):
     # the regime of chapter 02: float64 gradients of a trained 4-24-14-3 network at recorded points
-    from landscape import manifold
-    from landscape.recording import RecordConfig, record_sgd
+    from landscape.diffusion import manifold
+    from landscape.nets.recording import RecordConfig, record_sgd
 
     traj = record_sgd(RecordConfig(batch_size=20, epochs=60, lr=0.01, seed=0), cache_dir=tmp_path, progress=False)
     net, X, y, loss = manifold._grad_setup(traj)
@@ -216,7 +217,8 @@ def test_layered_path_on_a_trained_iris_network_matches_vmap(tmp_path):
 
 
 def test_networks_that_mix_samples_or_custom_losses_take_the_vmap_path():
-    from landscape import covariance, models
+    from landscape.curvature import covariance
+    from landscape.nets import models
 
     assert not covariance._layered(models.mlp([4, 5, 3], batch_norm=True))
     assert not covariance._layered(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(dim=1)))

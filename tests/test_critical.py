@@ -1,4 +1,4 @@
-"""landscape.critical: known critical points of toy functions, exact minima of networks (Cooper's rank count)."""
+"""landscape.geometry.critical: known critical points of toy functions, exact minima of networks (Cooper's rank count)."""
 
 import doctest
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import critical, linearise
-from landscape.hessian import dense_hessian
+from landscape.geometry import critical, linearise
+from landscape.curvature.hessian import dense_hessian
 
 
 def test_finds_every_critical_point_of_a_separable_quartic():

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import covariance, hessian, models, recording
-from landscape.recording import RecordConfig
+from landscape.curvature import covariance, hessian
+from landscape.nets import models, recording
+from landscape.nets.recording import RecordConfig
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -36,12 +37,14 @@ def test_per_sample_grads_and_hvp_on_cuda_match_cpu():
 def test_distances_on_cuda_match_cpu(tmp_root):
     """Eq (2.5) on the GPU (gradients, QR-first SVDs, blocked products, cumulative sums): the same float64
     arithmetic in another order, so equal to rounding; cached apart from the CPU's results."""
-    from landscape import diffusion, manifold, readings
-    from landscape.recording import record_sgd
+    from landscape import diffusion
+    from landscape.diffusion import manifold
+    from landscape.studies.diffusion_maps import readings
+    from landscape.nets.recording import record_sgd
 
     traj = record_sgd(RecordConfig(batch_size=20, epochs=20, lr=0.01, seed=0), progress=False)  # M = 120
-    cpu = readings.cutoff_distances(traj, [1e-15, 6e-5], kinds=("sample", "fisher"))
-    gpu = readings.cutoff_distances(traj, [1e-15, 6e-5], kinds=("sample", "fisher"), device="cuda")
+    cpu = manifold.cutoff_distances(traj, [1e-15, 6e-5], kinds=("sample", "fisher"))
+    gpu = manifold.cutoff_distances(traj, [1e-15, 6e-5], kinds=("sample", "fisher"), device="cuda")
     off = ~np.eye(traj.M, dtype=bool)
     for key in cpu:
         rel = np.abs(gpu[key] - cpu[key])[off] / cpu[key][off]

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landscape import data
+from landscape.nets import data
 
 
 def test_iris_split_as_in_source():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from landscape import data
+from landscape.nets import data
 
 
 def test_keras_split_holds_out_the_last_rows_of_iris_all_one_class():

@@ -66,8 +66,8 @@ def test_float32_product_on_a_trained_trajectory(tmp_path):
     issue 15 allows a float32 product only where d² stays within 1e-6 of float64. It does at the float32-style
     cutoffs (measured 3.6e-7 at 6e-5 and 3.0e-7 at 6e-4) but not at numpy's 1e-15 (measured 2.7e-6: the
     smallest kept directions amplify the rounding), so the book's distances stay float64."""
-    from landscape import manifold
-    from landscape.recording import RecordConfig, record_sgd
+    from landscape.diffusion import manifold
+    from landscape.nets.recording import RecordConfig, record_sgd
 
     traj = record_sgd(RecordConfig(batch_size=20, epochs=20, lr=0.01, seed=0), cache_dir=tmp_path, progress=False)
     get = manifold.trajectory_factors(traj, kind="sample", batch_size=20)
@@ -298,7 +298,7 @@ def test_kernel_slope_matches_scan():
 
 
 def test_fix_signs_rule_is_exact_and_idempotent():
-    from landscape.linalg import fix_signs
+    from landscape.infra.linalg import fix_signs
 
     V = np.array([[0.1, -0.9, 0.0], [-0.8, 0.2, 0.0], [0.3, 0.3, 0.0]])
     W = fix_signs(V)

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from landscape import hessian as hs
-from landscape import models
+from landscape.curvature import hessian as hs
+from landscape.nets import models
 
 
 def _model(seed=0, sizes=(4, 6, 3), act=nn.Tanh):
@@ -381,7 +381,7 @@ def test_mse_regression_operator(method):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_operators_and_surfaces_on_cuda_match_cpu():
-    from landscape import projections as pj
+    from landscape.surfaces import projections as pj
     m = _model()
     X, y = _data()
     H = hs.dense_hessian(m, CE, (X, y))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import interpolation as ip
-from landscape import models
+from landscape.surfaces import interpolation as ip
+from landscape.nets import models
 
 
 def _vecs(k, m=37, seed=0):

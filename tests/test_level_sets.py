@@ -1,9 +1,10 @@
-"""Exact checks of landscape.level_sets on constructed two-dimensional losses."""
+"""Exact checks of landscape.geometry.level_sets on constructed two-dimensional losses."""
 
 import pytest
 import torch
 
-from landscape import level_sets, models
+from landscape.geometry import level_sets
+from landscape.nets import models
 
 
 def quadratic(v):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from landscape import linear_networks as ln
+from landscape.geometry import linear_networks as ln
 
 
 @pytest.mark.parametrize("p, autoencoder", [(1, False), (2, False), (3, False), (2, True)])

@@ -1,4 +1,4 @@
-"""landscape.linearise against exact answers: lstsq, analytic Jacobians, the GD contraction of a linear system."""
+"""landscape.geometry.linearise against exact answers: lstsq, analytic Jacobians, the GD contraction of a linear system."""
 
 import doctest
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import linearise, linearise_studies
+from landscape.geometry import linearise
+from landscape.studies.linearisation import linearise_studies
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_doctests():
 
 
 def test_hessian_split_matches_the_gauss_newton_oracle():
-    from landscape.hessian import dense_gauss_newton
+    from landscape.curvature.hessian import dense_gauss_newton
 
     net = linearise.two_layer(3, 3, n_out=3, activation="tanh", seed=0, scaled=False, second="normal")
     X = np.random.default_rng(0).standard_normal((6, 3))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import models
+from landscape.nets import models
 
 
 def test_source_parameter_counts():
@@ -115,7 +115,7 @@ def test_assign_copies_so_training_leaves_the_callers_vector_alone():
     import numpy as np
     import torch
 
-    from landscape import models
+    from landscape.nets import models
 
     net = models.mlp([2, 3, 1], dtype=torch.float64)
     theta = np.linspace(-1.0, 1.0, models.n_params(net))

@@ -8,8 +8,10 @@ import pytest
 import scipy.linalg
 import torch
 
-from landscape import hessian, models, noise
-from landscape.noise import nets
+from landscape.curvature import hessian
+from landscape.nets import models
+from landscape import noise
+from landscape.studies.noise_hessian import nets
 
 
 @pytest.mark.parametrize("lr,lam,c", [(0.05, 1.0, 2.0), (0.2, 4.0, 0.5)])
@@ -214,7 +216,7 @@ def _digits_like(n=48, seed=0):
 def test_parallel_units_bit_identical():
     """Issue 15: the chapter's independent units (sweep settings, alignment runs, FDR epochs, valley projections
     and traces) give the same numbers, to the last bit, with one worker process or two."""
-    from landscape.noise import experiments
+    from landscape.studies.noise_hessian import experiments
 
     X, y = _digits_like()
     ce = torch.nn.functional.cross_entropy
@@ -254,7 +256,7 @@ def test_toy_runs_against_theory():
     """The chapter's toy experiments as frames: the tilted toy settles at eq (38)'s -2 alpha / eta within 4 standard
     errors (at eta = 0.1 the fixed point of entropic_equilibrium(exact=True) lies 5% above it, further from the
     runs: 3 and 6 s.e. here); the 4-D toy's drift matches the exact discrete prediction within 4 standard errors."""
-    from landscape.noise import toy_runs
+    from landscape.studies.noise_hessian import toy_runs
 
     grid, traj = toy_runs.entropic_grid([1e-3, 2e-3], [0.1], replicas=40, steps=8000, seed=2)
     assert list(grid.columns) == ["alpha", "lr", "theta2", "theta2_se", "theory", "theory_exact"]

@@ -7,8 +7,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from landscape import paths, runner
-from landscape.results import CLAIM_COLUMNS, VERDICTS
+from landscape.infra import paths
+from landscape import runner
+from landscape.infra.results import CLAIM_COLUMNS, VERDICTS
 
 CHAPTERS = list(runner.chapters())  # book order, the report last
 

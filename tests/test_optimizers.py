@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import models
-from landscape.optimizers import train
+from landscape.nets import models
+from landscape.nets.optimizers import train
 
 F = torch.nn.functional
 

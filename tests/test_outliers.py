@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
-from landscape import covariance, hessian, models, outlier_tracking, outliers
+from landscape.curvature import covariance, hessian, outliers
+from landscape.nets import models
+from landscape.studies.symmetries_spectra import outlier_tracking
 
 
 def _problem(seed=0, hidden=6, n=60):

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from landscape import planes
-from landscape.projections import HessianDirections, symmetric_grid
+from landscape.surfaces import planes
+from landscape.surfaces.projections import HessianDirections, symmetric_grid
 
 MSE = nn.functional.mse_loss
 

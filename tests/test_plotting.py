@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from landscape import plotting  # noqa: E402
-from landscape.results import VERDICTS  # noqa: E402
+from landscape.infra import plotting  # noqa: E402
+from landscape.infra.results import VERDICTS  # noqa: E402
 
 CLAIMS = pd.DataFrame({
     "chapter": ["02_x", "02_x", "02_x", "03_y", "03_y", "05_z"],
@@ -68,7 +68,7 @@ def test_no_claims_yet_gives_an_empty_figure_and_table():
 def test_pairplot_and_training_curves(tmp_path):
     import matplotlib.pyplot as plt
 
-    from landscape import data, recording
+    from landscape.nets import data, recording
 
     ds = data.load("iris")
     g = plotting.pairplot(ds, hue=ds.target_name, title="iris")

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from landscape import hessian as hs
-from landscape import projections as pj
+from landscape.curvature import hessian as hs
+from landscape.surfaces import projections as pj
 
 CE = nn.functional.cross_entropy
 

@@ -1,5 +1,5 @@
-"""Tests of landscape.readings (the sensitivity study of issue 8), landscape.dimension_tables and
-landscape.null_models, against the direct eq (2.5) implementation and hand-computed spectra."""
+"""Tests of landscape.studies.diffusion_maps.readings (the sensitivity study of issue 8), landscape.studies.diffusion_maps.dimension_tables and
+landscape.studies.diffusion_maps.null_models, against the direct eq (2.5) implementation and hand-computed spectra."""
 
 from pathlib import Path
 
@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from landscape import diffusion, dimension_tables, manifold, null_models, readings
-from landscape.recording import RecordConfig, record_sgd
+from landscape import diffusion
+from landscape.studies.diffusion_maps import dimension_tables, null_models, readings, readings_study
+from landscape.diffusion import manifold
+from landscape.nets.recording import RecordConfig, record_sgd
 
 
 @pytest.fixture
@@ -21,29 +23,30 @@ def tiny(tmp_root):
 @pytest.fixture(autouse=True)
 def _sources(monkeypatch):
     """Every test sees the real data/sources even under a scratch root."""
-    from landscape import sources
+    from landscape.infra import sources
 
-    real = Path(sources.__file__).resolve().parents[2] / "data" / "sources"
+    real = Path(sources.__file__).resolve().parents[3] / "data" / "sources"
     monkeypatch.setattr(sources, "sources_dir", lambda: real)
 
 
 def test_one_pass_matches_direct_eq_2_5_at_every_cutoff(tiny):
-    d2 = readings.cutoff_distances(tiny, [1e-15, 6e-4, 1e-2], kinds=("sample", "fisher"))
-    exact = readings._pass(tiny, ("sample", "fisher"), (1e-15, 6e-4, 1e-2), False)  # float64, before storage
+    d2 = manifold.cutoff_distances(tiny, [1e-15, 6e-4, 1e-2], kinds=("sample", "fisher"))
+    exact = manifold._pass(tiny, ("sample", "fisher"), (1e-15, 6e-4, 1e-2), False)  # float64, before storage
     for kind in ("sample", "fisher"):
         for rc in (1e-15, 6e-4, 1e-2):
-            ref = manifold.sq_distances(tiny, kind=kind, rcond=rc, cache=False)
+            f = manifold.trajectory_factors(tiny, kind=kind)  # the direct form: factors, then mahalanobis_sq
+            ref = diffusion.mahalanobis_sq(tiny.params, [f(i) for i in range(tiny.M)], rcond=rc)
             np.testing.assert_allclose(exact[kind, rc], ref, rtol=1e-10, atol=1e-12 * ref.max())
             # stored as float32: the nearest float32 of each float64 distance (2^-24 relative)
             np.testing.assert_allclose(d2[kind, rc], ref, rtol=2.0**-24 + 1e-10, atol=1e-12 * ref.max())
     # a larger cutoff keeps fewer directions of C⁺: every distance shrinks or stays
     assert np.all(d2["sample", 1e-2] <= d2["sample", 6e-4] * (1 + 1e-12))
-    again = readings.cutoff_distances(tiny, [6e-4], kinds=("fisher",))  # from the cache
+    again = manifold.cutoff_distances(tiny, [6e-4], kinds=("fisher",))  # from the cache
     np.testing.assert_array_equal(again["fisher", 6e-4], d2["fisher", 6e-4])
     with pytest.raises(ValueError, match="kinds"):
-        readings.cutoff_distances(tiny, [1e-15], kinds=("sgd",))
+        manifold.cutoff_distances(tiny, [1e-15], kinds=("sgd",))
     with pytest.raises(ValueError, match="rconds"):
-        readings.cutoff_distances(tiny, [1.5])
+        manifold.cutoff_distances(tiny, [1.5])
 
 
 def test_covariance_scales():
@@ -99,16 +102,16 @@ def test_judge_and_rank_use_the_source_tolerances():
 
 def test_study_drops_failed_readings_and_dimension_table_matches_manifold(tiny):
     eps = manifold.median_sq(manifold.sq_distances(tiny, cache=False))
-    t = readings.Target(tiny.config, eps, ("table2_iris_d", "table2_iris_auc"))
+    t = readings_study.Target(tiny.config, eps, ("table2_iris_d", "table2_iris_auc"))
     grid = readings.spectral_grid([1e-15, 1e-2], ("eq 2.6",), (1.0,), (None,))
-    long, judged = readings.study([[t], [t]], grid)
+    long, judged = readings_study.study([[t], [t]], grid)
     assert len(judged) == 2 * 4 and set(long.key) == {"table2_iris_d", "table2_iris_auc"}
     # d = 17 is not a tiny run's dimension: nothing survives stage 1, so without carry_on stage 2 is skipped
     assert len(long) == 2 * 2 * 4 * 2  # carry_on: both stages, 2 readings x 4 variants x 2 keys
-    stopped, _ = readings.study([[t], [t]], grid, carry_on=False)
+    stopped, _ = readings_study.study([[t], [t]], grid, carry_on=False)
     assert len(stopped) == 2 * 4 * 2
     table = dimension_tables.dimension_table({"tiny": tiny.config}, {"literal": readings.LITERAL}, {"median": eps})
-    stored = manifold.sq_distances(tiny, cache=False).astype(readings.STORAGE)  # the readings cache's precision
+    stored = manifold.sq_distances(tiny, cache=False).astype(manifold.STORAGE)  # the readings cache's precision
     ref = manifold.summarise(stored, eps)
     # both round to float32, from float64 values 1e-15 apart: a few entries land one float32 step apart (6e-8
     # relative), which moves the AUC by ~2e-10
@@ -158,7 +161,7 @@ def test_study_heat_map_cells():
     import matplotlib
 
     matplotlib.use("Agg")
-    from landscape import study_plots
+    from landscape.studies.diffusion_maps import study_plots
 
     ranked = pd.DataFrame({"rcond": [1e-15, 6e-4, 6e-4], "covariance": ["eq 2.6", "1/N", "1/N"], "kernel": 1.0,
                            "knn": [0, 0, 0], "Table 2": [False, True, True], "Table 3": [np.nan, True, False]})
@@ -170,14 +173,14 @@ def test_study_heat_map_cells():
 def test_device_is_checked_before_any_work(tmp_root):
     traj = record_sgd(RecordConfig(hidden=(3,), epochs=1), progress=False)
     with pytest.raises(ValueError, match="device"):
-        readings.cutoff_distances(traj, [1e-15], device="tpu")
+        manifold.cutoff_distances(traj, [1e-15], device="tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="device: 'cuda' requested but CUDA is not available"):
-            readings.cutoff_distances(traj, [1e-15], device="cuda")
+            manifold.cutoff_distances(traj, [1e-15], device="cuda")
     assert not (tmp_root / "data" / "cache" / "readings").exists()  # nothing computed, nothing cached
-    cpu = readings.cutoff_distances(traj, [1e-15], device="cpu")
-    np.testing.assert_array_equal(cpu["sample", 1e-15], readings.cutoff_distances(traj, [1e-15])["sample", 1e-15])
+    cpu = manifold.cutoff_distances(traj, [1e-15], device="cpu")
+    np.testing.assert_array_equal(cpu["sample", 1e-15], manifold.cutoff_distances(traj, [1e-15])["sample", 1e-15])
     # the CPU's cache names do not depend on the device argument; another device's results are kept apart
-    name = readings._cache_path(traj, "sample", 1e-15, None)
-    assert readings._cache_path(traj, "sample", 1e-15, None, "cpu") == name
-    assert readings._cache_path(traj, "sample", 1e-15, None, "cuda") != name
+    name = manifold._cache_path(traj, "sample", 1e-15, None)
+    assert manifold._cache_path(traj, "sample", 1e-15, None, "cpu") == name
+    assert manifold._cache_path(traj, "sample", 1e-15, None, "cuda") != name

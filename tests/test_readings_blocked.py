@@ -1,13 +1,15 @@
-"""The cutoff pass of landscape.readings runs its products blocked (the code of mahalanobis_sq): the distances equal
+"""The cutoff pass of landscape.studies.diffusion_maps.readings runs its products blocked (the code of mahalanobis_sq): the distances equal
 those of the one-point-at-a-time form it replaced, whatever the block size, and the dense pseudo-inverse of eq (2.5)."""
 
 import numpy as np
 import pytest
 import torch
 
-from landscape import covariance, manifold, readings
+from landscape.curvature import covariance
+from landscape.diffusion import manifold
+from landscape.studies.diffusion_maps import readings
 from landscape.diffusion import distances
-from landscape.recording import RecordConfig, record_sgd
+from landscape.nets.recording import RecordConfig, record_sgd
 
 RCONDS = (1e-15, 6e-4, 1e-2)
 
@@ -41,7 +43,7 @@ def _per_point(traj, kind, rcond):
 @pytest.mark.parametrize("rows", [1, 37, 100_000])
 def test_blocked_pass_equals_the_per_point_form(traj, monkeypatch, rows):
     monkeypatch.setattr(distances, "_BLOCK_ROWS", rows)
-    got = readings._pass(traj, ("sample", "fisher"), RCONDS, False)
+    got = manifold._pass(traj, ("sample", "fisher"), RCONDS, False)
     for kind in ("sample", "fisher"):
         for rc in RCONDS:
             ref = _per_point(traj, kind, rc)
@@ -52,8 +54,8 @@ def test_blocked_pass_equals_the_per_point_form(traj, monkeypatch, rows):
 
 def test_block_size_changes_nothing_that_is_stored(traj, monkeypatch):
     monkeypatch.setattr(distances, "_BLOCK_ROWS", 1)
-    one = readings._pass(traj, ("sample",), RCONDS, False)
+    one = manifold._pass(traj, ("sample",), RCONDS, False)
     monkeypatch.setattr(distances, "_BLOCK_ROWS", 2048)
-    many = readings._pass(traj, ("sample",), RCONDS, False)
+    many = manifold._pass(traj, ("sample",), RCONDS, False)
     for key in one:
         np.testing.assert_allclose(many[key], one[key], rtol=1e-13, atol=1e-15 * one[key].max())

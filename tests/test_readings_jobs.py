@@ -10,17 +10,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landscape import dimension_tables, executor, manifold, readings, sweep
-from landscape.recording import RecordConfig, record_sgd
+from landscape.studies.diffusion_maps import dimension_tables, readings, readings_study
+from landscape.infra import executor
+from landscape.diffusion import manifold
+from landscape import sweep
+from landscape.nets.recording import RecordConfig, record_sgd
 
 CFG = RecordConfig(hidden=(3,), epochs=2, batch_size=20, seed=1)
 
 
 @pytest.fixture(autouse=True)
 def _sources(monkeypatch):
-    from landscape import sources
+    from landscape.infra import sources
 
-    real = Path(sources.__file__).resolve().parents[2] / "data" / "sources"
+    real = Path(sources.__file__).resolve().parents[3] / "data" / "sources"
     monkeypatch.setattr(sources, "sources_dir", lambda: real)
 
 
@@ -42,16 +45,16 @@ def test_dimension_table_is_the_same_on_one_and_two_workers(tmp_root):
 def test_study_is_the_same_on_one_and_two_workers(tmp_root):
     traj = record_sgd(CFG, progress=False)
     eps = manifold.median_sq(manifold.sq_distances(traj, cache=False))
-    T = readings.Target
+    T = readings_study.Target
     stages = [[T(CFG, eps, ("table2_iris_d", "table2_iris_auc"))],
               [T(dataclasses.replace(CFG, seed=s), eps * s, (f"table3_n{n}_d", f"table3_n{n}_auc"))
                for s, n in ((2, 10), (3, 20))]]
     grid = readings.spectral_grid([1e-15, 6e-4], ("eq 2.6", "1/N", "eq 2.7/2.8"), (1.0, 2.0), (None, 8))
-    runs = [readings.study(stages, grid, jobs=jobs) for jobs in (1, 2)]
+    runs = [readings_study.study(stages, grid, jobs=jobs) for jobs in (1, 2)]
     pd.testing.assert_frame_equal(runs[0][0], runs[1][0], check_exact=True)
     pd.testing.assert_frame_equal(runs[0][1], runs[1][1], check_exact=True)
     # and equal to measuring each target on its own, one spectrum per reading (the study's arithmetic)
-    d2 = readings.cutoff_distances(traj, [1e-15, 6e-4], kinds=("sample", "fisher"))
+    d2 = manifold.cutoff_distances(traj, [1e-15, 6e-4], kinds=("sample", "fisher"))
     direct = readings.measure(d2, eps, traj.dataset().N, 20, grid, ("table2_iris_d", "table2_iris_auc"))
     pd.testing.assert_frame_equal(runs[0][0].iloc[:len(direct)], direct, check_exact=True)
 
@@ -59,7 +62,7 @@ def test_study_is_the_same_on_one_and_two_workers(tmp_root):
 def test_identical_computations_share_one_eigenproblem(tmp_root, monkeypatch):
     full = dataclasses.replace(CFG, batch_size=120, epochs=30)  # n = N: eq (2.6)'s factor is 0, its distances vanish
     traj = record_sgd(full, progress=False)
-    d2 = readings.cutoff_distances(traj, [1e-15, 6e-4], kinds=("sample", "fisher"))
+    d2 = manifold.cutoff_distances(traj, [1e-15, 6e-4], kinds=("sample", "fisher"))
     d2["sample", 0.5] = d2["sample", 6e-4]  # a cutoff keeping the same directions everywhere: an equal matrix
     grid = [readings.Reading(rcond=rc, covariance=c, kernel=k, knn=kn) for rc in (1e-15, 6e-4, 0.5)
             for c in ("eq 2.6", "1/N", "eq 2.7/2.8") for k in (1.0, 2.0) for kn in (None, 8)
@@ -111,8 +114,8 @@ def test_also_caches_a_later_study_s_cutoffs_in_the_same_pass(tmp_root, monkeypa
     def no_pass(*args, **kwargs):
         raise AssertionError("a second distance pass ran")
 
-    monkeypatch.setattr(readings, "_pass", no_pass)
-    later = readings.cutoff_distances(traj, [1e-15, *also[0]], kinds=also[1])
+    monkeypatch.setattr(manifold, "_pass", no_pass)
+    later = manifold.cutoff_distances(traj, [1e-15, *also[0]], kinds=also[1])
     assert len(later) == 8
     N, n = traj.dataset().N, config.batch_size
     np.testing.assert_array_equal(readings.scaled(later["sample", 1e-15], "eq 2.6", N, n), first["a"]["literal"])

@@ -1,11 +1,12 @@
-"""The readings cache stores the upper triangle of d² as float32 (readings.STORAGE): the effect on d², d and the AUC
+"""The readings cache stores the upper triangle of d² as float32 (manifold.STORAGE): the effect on d², d and the AUC
 ratio of a real trained trajectory is bounded against the float64 distances, and the cache holds nothing else."""
 
 import numpy as np
 import pytest
 
-from landscape import dimension_tables, manifold, readings
-from landscape.recording import RecordConfig, record_sgd
+from landscape.studies.diffusion_maps import dimension_tables, readings
+from landscape.diffusion import manifold
+from landscape.nets.recording import RecordConfig, record_sgd
 
 RCONDS = (1e-15, 6e-4)
 
@@ -17,9 +18,9 @@ def iris(tmp_root):
 
 
 def test_float32_storage_changes_d_and_auc_by_rounding_only(iris):
-    exact = readings._pass(iris, ("sample",), RCONDS, False)
-    stored = readings.cutoff_distances(iris, RCONDS)
-    again = readings.cutoff_distances(iris, RCONDS)  # from the cache: the same numbers as when computed
+    exact = manifold._pass(iris, ("sample",), RCONDS, False)
+    stored = manifold.cutoff_distances(iris, RCONDS)
+    again = manifold.cutoff_distances(iris, RCONDS)  # from the cache: the same numbers as when computed
     files = sorted(_readings_cache().glob("*.npy"))
     M = iris.M
     assert len(files) == len(RCONDS)
@@ -44,18 +45,18 @@ def test_float32_storage_changes_d_and_auc_by_rounding_only(iris):
 
 
 def _readings_cache():
-    from landscape import paths
+    from landscape.infra import paths
 
     return paths.cache_dir() / "readings"
 
 
 def test_a_cache_file_of_the_wrong_size_is_recomputed_not_misread(iris):
-    first = readings.cutoff_distances(iris, [6e-4])["sample", 6e-4]
+    first = manifold.cutoff_distances(iris, [6e-4])["sample", 6e-4]
     (f,) = _readings_cache().glob("*.npy")
     np.save(f, np.load(f)[:-1])  # one entry short: not the triangle of an M x M matrix
-    again = readings.cutoff_distances(iris, [6e-4])["sample", 6e-4]
+    again = manifold.cutoff_distances(iris, [6e-4])["sample", 6e-4]
     np.testing.assert_array_equal(again, first)
     assert np.load(f).size == iris.M * (iris.M - 1) // 2  # rewritten whole
-    assert readings._unpack(np.zeros(5, np.float32), 4) is None and readings._unpack(np.zeros(6, np.float64), 4) is None
-    np.testing.assert_array_equal(readings._unpack(np.arange(1, 7, dtype=np.float32), 4),
+    assert manifold._unpack(np.zeros(5, np.float32), 4) is None and manifold._unpack(np.zeros(6, np.float64), 4) is None
+    np.testing.assert_array_equal(manifold._unpack(np.arange(1, 7, dtype=np.float32), 4),
                                   [[0, 1, 2, 3], [1, 0, 4, 5], [2, 4, 0, 6], [3, 5, 6, 0]])

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import models, recording
-from landscape.recording import CorruptRecordError, RecordConfig, Trajectory
+from landscape.nets import models, recording
+from landscape.nets.recording import CorruptRecordError, RecordConfig, Trajectory
 
 SMALL = RecordConfig(dataset="iris", hidden=(5,), epochs=3, batch_size=20, seed=7)
 

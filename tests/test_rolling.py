@@ -1,10 +1,11 @@
-"""Rolling windows under a reading (landscape.rolling) against the literal implementation and hand-made spectra."""
+"""Rolling windows under a reading (landscape.studies.diffusion_maps.rolling) against the literal implementation and hand-made spectra."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from landscape import manifold, readings, rolling
+from landscape.diffusion import manifold
+from landscape.studies.diffusion_maps import readings, rolling
 from landscape.diffusion import diffusion_spectrum, euclidean_sq
 
 

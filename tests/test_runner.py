@@ -122,15 +122,15 @@ def test_fingerprint_follows_only_the_library_code_a_chapter_imports(tmp_root):
     p = runner.resolve("01_trajectories", "quick")
     fp = runner.fingerprint("01_trajectories", p)
     lib = tmp_root / "lib" / "landscape"
-    hessian = lib / "hessian.py" if (lib / "hessian.py").exists() else lib / "hessian" / "__init__.py"
+    hessian = lib / "curvature" / "hessian" / "__init__.py"
     hessian.write_text(hessian.read_text() + "\n# unrelated edit\n")
     assert runner.fingerprint("01_trajectories", p) == fp
-    (lib / "models.py").write_text((lib / "models.py").read_text() + "\n# edit\n")
+    (lib / "nets" / "models.py").write_text((lib / "nets" / "models.py").read_text() + "\n# edit\n")
     assert runner.fingerprint("01_trajectories", p) != fp
 
 
 def test_verdict_rule():
-    from landscape.results import verdict
+    from landscape.infra.results import verdict
 
     assert verdict(17, 17) == "reproduced"
     assert verdict(17, 20, partly=0.25, relative=True) == "partly"  # 3/17 = 0.18
@@ -144,8 +144,8 @@ def test_verdict_rule():
 
 
 def test_claims_check_reads_the_source_value_and_tolerances(tmp_path, monkeypatch):
-    from landscape import sources
-    from landscape.results import Claims
+    from landscape.infra import sources
+    from landscape.infra.results import Claims
 
     monkeypatch.setenv("LANDSCAPE_ROOT", str(tmp_path))
     (tmp_path / "data" / "sources").mkdir(parents=True)

@@ -37,7 +37,7 @@ fail = False  # bool | raise after the first table
 
 ```{code-cell} ipython3
 import pandas as pd
-from landscape.results import save_table
+from landscape.infra.results import save_table
 
 table = pd.read_csv(dataset) if dataset.endswith(".csv") else pd.DataFrame({"x": range(10)})
 save_table(table.head(n), "50_tiny", profile, "first")
@@ -165,7 +165,7 @@ def test_readme_wine_example_trains_a_classifier(tmp_root, tmp_path, monkeypatch
 
     monkeypatch.chdir(tmp_path)
     load_wine(as_frame=True).frame.to_csv("wine.csv", index=False)
-    from landscape import paths
+    from landscape.infra import paths
 
     text = (paths.root() / "lib").resolve().parent.joinpath("README.md").read_text()  # the real README
     command = re.search(r"-m landscape run (01_trajectories -p dataset=wine\.csv [^\n]*)\n", text.replace("\\\n", ""),

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from landscape import models, solutions
+from landscape.nets import models
+from landscape.surfaces import solutions
 
 
 def _net_and_data():
@@ -56,7 +57,7 @@ def _digits_like():
 
 
 def test_basin_profiles_bit_identical_for_one_and_two_workers_and_match_one_run():
-    from landscape import optimizers
+    from landscape.nets import optimizers
 
     X, y = _digits_like()
     F = torch.nn.functional.cross_entropy
@@ -75,14 +76,14 @@ def test_basin_profiles_bit_identical_for_one_and_two_workers_and_match_one_run(
 
 
 def test_sgd_adam_segments_bit_identical_for_one_and_two_workers():
-    from landscape import batchnorm
+    from landscape.studies.interpolation_planes import segments
 
     X, y = _digits_like()
     kw = dict(width=4, depth=1, loss_fn=torch.nn.functional.cross_entropy, train=(X, y),
               splits={"train": (X, y), "test": (X[:10], y[:10])}, lrs={"sgd": 0.1, "adam": 0.01}, epochs=2,
               reruns=2, alphas=np.linspace(0, 1, 3), batch_size=16, seed=1)
-    runs1, curves1 = batchnorm.sgd_adam_segments(6, 3, jobs=1, **kw)
-    runs2, curves2 = batchnorm.sgd_adam_segments(6, 3, jobs=2, **kw)
+    runs1, curves1 = segments.sgd_adam_segments(6, 3, jobs=1, **kw)
+    runs2, curves2 = segments.sgd_adam_segments(6, 3, jobs=2, **kw)
     pd.testing.assert_frame_equal(runs1, runs2, check_exact=True)
     pd.testing.assert_frame_equal(curves1, curves2, check_exact=True)
     assert list(runs1.bn) == [True] * 4 + [False] * 4 and len(curves1) == 4 * 3

@@ -1,11 +1,12 @@
-"""landscape.spectra against closed forms, moments of the R-transforms and Monte-Carlo spectra."""
+"""landscape.geometry.spectra against closed forms, moments of the R-transforms and Monte-Carlo spectra."""
 
 import doctest
 
 import numpy as np
 import pytest
 
-from landscape import spectra, spectra_index
+from landscape.geometry import spectra
+from landscape.studies.linearisation import spectra_index
 
 X = np.linspace(-4.0, 8.0, 48001)
 

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from landscape import study_plots  # noqa: E402
+from landscape.studies.diffusion_maps import study_plots  # noqa: E402
 
 
 def test_lr_scan_plots_each_reading_against_lr():

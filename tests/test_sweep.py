@@ -7,7 +7,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from landscape import executor, paths, runner, sweep
+from landscape.infra import executor, paths
+from landscape import runner, sweep
 
 TINY = '''---
 jupytext:
@@ -29,7 +30,7 @@ seed = 0
 ```{code-cell} ipython3
 import numpy as np
 import pandas as pd
-from landscape.results import save_table
+from landscape.infra.results import save_table
 
 if a == 13:
     raise RuntimeError("unlucky a")

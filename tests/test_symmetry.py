@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-from landscape import models, symmetry, symmetry_studies
+from landscape.nets import models
+from landscape.geometry import symmetry
+from landscape.studies.symmetries_spectra import symmetry_studies
 
 
 def _net(sizes=(3, 4, 3, 2), act="tanh", seed=0):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from landscape import approximation as ap
-from landscape import hessian as hs
-from landscape import toys
+from landscape.nets import approximation as ap
+from landscape.curvature import hessian as hs
+from landscape.studies.hessian_directions import random_directions, toy_pictures, toys
 
 
 def test_saddles_hessian_and_trace():
@@ -60,7 +60,7 @@ def test_ensemble_means_and_trace0_share():
 def test_orthogonality_bound_holds():
     from scipy.stats import norm
 
-    df = toys.random_inner_products([100, 1000], 2000, seed=0)
+    df = random_directions.random_inner_products([100, 1000], 2000, seed=0)
     for n, g in df.groupby("dim"):
         assert g.inner_over_n.std() == pytest.approx(1 / np.sqrt(n), rel=0.1)
         for eps in (0.1, 0.2, 0.3):
@@ -68,15 +68,15 @@ def test_orthogonality_bound_holds():
             # eqs (13)-(14): <delta, eta>/n is nearly N(0, 1/n); the share matches its tail within 4 binomial SE
             tail = 2 * norm.sf(eps * np.sqrt(n))
             assert abs(share - tail) <= 4 * np.sqrt(tail * (1 - tail) / len(g)) + 1e-3
-            assert share <= toys.orthogonality_bound(n, eps)
+            assert share <= random_directions.orthogonality_bound(n, eps)
     # the cases where eq (18) says something (bound < 1) are among those checked, and it is not vacuous there
-    assert toys.orthogonality_bound(1000, 0.1) < 0.4 and toys.orthogonality_bound(100, 0.3) < 0.6
-    assert toys.orthogonality_bound(100, 0.1) == 1.0  # clipped: small n and eps give no information
+    assert random_directions.orthogonality_bound(1000, 0.1) < 0.4 and random_directions.orthogonality_bound(100, 0.3) < 0.6
+    assert random_directions.orthogonality_bound(100, 0.1) == 1.0  # clipped: small n and eps give no information
 
 
 def test_function_surface_origin():
     s = toys.saddle_equal(4)
-    df = toys.function_surface(s.loss, np.zeros(4), np.eye(4)[0], np.eye(4)[2], [-1, 0, 1], [-1, 0, 1])
+    df = toy_pictures.function_surface(s.loss, np.zeros(4), np.eye(4)[0], np.eye(4)[2], [-1, 0, 1], [-1, 0, 1])
     assert df.loss[(df.alpha == 0) & (df.beta == 0)].item() == 0
     assert df.loss[(df.alpha == 1) & (df.beta == 0)].item() == 0.5
     assert df.loss[(df.alpha == 0) & (df.beta == 1)].item() == -0.5
@@ -174,7 +174,7 @@ def test_curvature_skewness_is_gaussian_plus_rayleigh():
 
 
 def test_orthogonality_table():
-    t = toys.orthogonality_table([100, 10000], 2000, 0.1, seed=0)
+    t = random_directions.orthogonality_table([100, 10000], 2000, 0.1, seed=0)
     assert list(t.dim) == [100, 10000]
     np.testing.assert_allclose(t.std_inner_over_n, 1 / np.sqrt(t.dim), rtol=0.1)  # SE of a std: 1.6 %
     assert (t.share_exceeding <= t.bound_eq18 + 0.01).all()
@@ -182,13 +182,13 @@ def test_orthogonality_table():
 
 def test_toy_trace_estimates_agree_sample_by_sample():
     s = toys.saddle_shifted(200, 20)
-    running, hut, cur = toys.toy_trace_estimates(s, 30, np.linspace(-1, 1, 50), seed=4)
+    running, hut, cur = toy_pictures.toy_trace_estimates(s, 30, np.linspace(-1, 1, 50), seed=4)
     np.testing.assert_allclose(cur.samples, hut.samples, rtol=1e-9)  # quadratic: the fit is exact
     assert running.true_trace.iloc[0] == 20.0 and running.hutchinson.iloc[-1] == pytest.approx(hut.estimate)
 
 
 def test_toy_planes_show_the_saddle():
-    surfaces, vals = toys.toy_planes(toys.saddle_shifted(100, 20), 5, seed=0)
+    surfaces, vals = toy_pictures.toy_planes(toys.saddle_shifted(100, 20), 5, seed=0)
     np.testing.assert_allclose(sorted(vals), [-1.0, 1.0], atol=1e-8)
     a = surfaces["(a) Hessian: largest + most negative"]
     corner = a[(a.alpha == 1.0) & (a.beta == 0.0)].loss.iloc[0]

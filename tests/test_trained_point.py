@@ -8,7 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from landscape import digits_nets, hessian, projections, trained_point
+from landscape.studies.hessian_directions import digits_nets, trained_point
+from landscape.curvature import hessian
+from landscape.surfaces import projections
 
 MSE = nn.functional.mse_loss
 CE = nn.functional.cross_entropy
@@ -176,7 +178,7 @@ def test_study_point_and_planes_on_cuda_match_cpu():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_train_on_cuda_matches_cpu(tmp_path):
-    from landscape import approximation
+    from landscape.nets import approximation
 
     X = torch.linspace(-1, 1, 20, dtype=torch.float64).reshape(-1, 1)
     nets = [approximation.fcnn(1, 8, seed=0, dtype=torch.float64) for _ in range(2)]

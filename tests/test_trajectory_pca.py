@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from landscape.trajectory_pca import pca_directions
+from landscape.surfaces.trajectory_pca import pca_directions
 
 
 def _planar_trajectory(M=30, m=40, seed=0):

@@ -1,10 +1,10 @@
-"""landscape.validation: the scalar checks (against scikit-learn's semantics) and the parameter-rule grammar,
+"""landscape.infra.validation: the scalar checks (against scikit-learn's semantics) and the parameter-rule grammar,
 each alternative with values on both sides of its boundaries."""
 
 import numpy as np
 import pytest
 
-from landscape.validation import (
+from landscape.infra.validation import (
     ParameterTypeError,
     RuleSyntaxError,
     RuleViolation,

@@ -5,7 +5,9 @@ import copy
 import numpy as np
 import torch
 
-from landscape import models, symmetry, xor
+from landscape.nets import models
+from landscape.geometry import symmetry
+from landscape.studies.symmetries_spectra import xor
 
 
 def test_error_matches_the_model_and_is_group_invariant():

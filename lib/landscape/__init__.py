@@ -1,9 +1,10 @@
 """landscape: loss landscapes of neural networks, the library behind the book.
 
-Modules: data, models, recording (the spine); covariance, diffusion, manifold (SGD noise and diffusion maps);
-hessian, projections, toys, approximation (curvature and loss surfaces); linalg (shared eigenvector sign rule);
-results, plotting, runner (the book).
-See docs/architecture.md for the map.
+Packages, in layers (each may import the ones after it, never those before; ``tests/test_layout.py`` checks it):
+``runner`` (the book machinery), ``studies`` (each chapter's own analysis), the tools ``surfaces``, ``geometry``,
+``noise``, ``diffusion``, then ``curvature``, ``nets`` and ``infra``. ``landscape.data``, ``models``, ``recording``,
+``covariance``, ``hessian``, ``projections``, ``spectra``, ``linearise``, ``symmetry``, ``plotting`` and
+``results`` are the stable public paths of the design; each re-exports its module. See docs/architecture.md.
 """
 
 __version__ = "0.1.0"

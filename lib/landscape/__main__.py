@@ -19,7 +19,8 @@ import argparse
 import shutil
 import sys
 
-from . import paths, runner
+from landscape.infra import paths
+from landscape import runner
 
 
 def _list(args) -> int:
@@ -45,7 +46,7 @@ def _run(args) -> int:
 
 
 def _sweep(args) -> int:
-    from . import sweep
+    from landscape import sweep
 
     grid = sweep.parse_grid(args.grid)
     overrides = dict(runner.parse_assignment(p) for p in args.param)

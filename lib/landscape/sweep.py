@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import executor, paths, runner
-from .cache import atomic_write
+from landscape.infra import executor, paths
+from landscape import runner
+from landscape.infra.cache import atomic_write
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from landscape import hessian
+from landscape.curvature import hessian
 
 curvlinops = pytest.importorskip("curvlinops")
 spectrum = pytest.importorskip("curvlinops.papyan2020traces.spectrum")

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from landscape import hessian
+from landscape.curvature import hessian
 
 
 def test_gauss_newton_accepts_nn_mseloss():

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .inputs import _check_sq_dists
-from .kernels import gaussian_kernel
+from landscape.diffusion.inputs import _check_sq_dists
+from landscape.diffusion.kernels import gaussian_kernel
 
 
 @dataclass(frozen=True)

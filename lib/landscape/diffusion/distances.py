@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..linalg import limit_threads
-from .inputs import _check_points
+from landscape.infra.linalg import limit_threads
+from landscape.diffusion.inputs import _check_points
 
 #: Default relative tolerance of the Moore-Penrose pseudo-inverse in eq (2.5): an eigenvalue of ``C`` is
 #: kept when it exceeds ``rcond`` times the largest eigenvalue of ``C``. 1e-15 is the long-standing
@@ -95,7 +95,8 @@ def mahalanobis_sq(
 
     ``‖x_i − x_j‖²_MD = ½ (x_i − x_j)ᵀ (C_i⁺ + C_j⁺) (x_i − x_j)`` with ``C_i = F_iᵀ F_i``.
 
-    Computed without any ``m × m`` matrix: for each point ``i`` the thin SVD of ``F_i`` gives ``W_i`` with
+    Computed by :func:`mahalanobis_pass` (the one implementation of eq (2.5); this is its single-cutoff form)
+    without any ``m × m`` matrix: for each point ``i`` the thin SVD of ``F_i`` gives ``W_i`` with
     ``W_iᵀ W_i = C_i⁺`` (:func:`inverse_root`), then ``Q[i, j] = ‖W_i (x_j − x_i)‖²`` for all ``j`` from one
     matrix product, and the result is ``½ (Q + Qᵀ)``. Points are streamed one at a time, so memory is
     ``O(M² + M m + k m)``. In float64 the product is ``W_i x̃_j − W_i x̃_i`` with ``x̃`` the points centred
@@ -107,7 +108,7 @@ def mahalanobis_sq(
     points : array_like, shape (M, m)
         The trajectory ``x_1 … x_M``.
     factors : sequence of arrays or callable
-        ``M`` factors ``F_i`` (``k_i × m``, e.g. :func:`landscape.covariance.sgd_noise_factor`), or a callable
+        ``M`` factors ``F_i`` (``k_i × m``, e.g. :func:`landscape.curvature.covariance.sgd_noise_factor`), or a callable
         ``i -> F_i`` (array or tensor) evaluated lazily once per point.
     rcond : float
         Pseudo-inverse tolerance relative to the largest eigenvalue of each ``C_i`` (see :data:`DEFAULT_RCOND`).
@@ -142,43 +143,107 @@ def mahalanobis_sq(
     """
     X = _check_points(points)
     M, m = X.shape
-    if not (np.isfinite(rcond) and 0 <= rcond < 1):
-        raise ValueError(f"rcond: must lie in [0, 1), got {rcond!r}")
-    if dtype not in (np.float64, np.float32):
-        raise ValueError(f"dtype: expected np.float64 or np.float32, got {dtype!r}")
     if callable(factors):
         get = factors
     else:
         if len(factors) != M:
             raise ValueError(f"factors: expected {M} factors (one per point), got {len(factors)}")
         get = factors.__getitem__
+    dev = check_device(device)
+
+    def factor_sets(i):
+        F = get(i)
+        F = F.detach().to(dev, torch.float64) if isinstance(F, torch.Tensor) else torch.from_numpy(
+            np.asarray(F, dtype=np.float64)).to(dev)
+        if F.ndim != 2 or F.shape[1] != m:
+            raise ValueError(f"factors: factor {i} has shape {tuple(F.shape)}, expected (k, {m})")
+        if not torch.isfinite(F).all():
+            raise ValueError(f"factors: factor {i} contains NaN or inf")
+        return {None: F}
+
+    with limit_threads(threads):
+        out = mahalanobis_pass(X, factor_sets, [rcond], kinds=(None,), dtype=dtype, progress=progress,
+                               device=dev, desc="Mahalanobis")
+    return out[None, float(rcond)]
+
+
+def mahalanobis_pass(points, factor_sets: Callable, rconds, *, kinds=(None,), dtype=np.float64,
+                     progress: bool = False, device="cpu", desc: str = "eq 2.5") -> dict:
+    """Eq (2.5) for several covariance factors per point and several pseudo-inverse cutoffs in one pass.
+
+    The one implementation of eq (2.5): :func:`mahalanobis_sq` (one factor, one cutoff) and
+    :func:`landscape.diffusion.manifold.cutoff_distances` (a recorded trajectory, cached) call it.
+    ``factor_sets(i)`` returns ``{kind: F_i}`` (torch float64 tensors on ``device``, ``k × m``, ``C_i = F_iᵀF_i``)
+    for every ``kind`` of ``kinds``. Per point and kind one thin SVD (:func:`right_svd`); a cutoff ``rcond`` keeps the
+    singular values with ``s² > rcond · s_max²``, a prefix of the descending ``s``, so every cutoff comes from one
+    cumulative sum over the kept directions of one product ``Y_i = (X̃ − 1x̃_iᵀ) W_iᵀ`` (blocked into large GEMMs by
+    :class:`Blocks`; ``dtype=np.float32`` forms the product in float32, unblocked).
+
+    Parameters
+    ----------
+    points : array_like, shape (M, m)
+        The points ``x_1 … x_M`` (centred at their mean inside, which leaves the differences unchanged).
+    factor_sets : callable
+        ``i -> {kind: F_i}``, evaluated once per point, in order.
+    rconds : sequence of float
+        Cutoffs in ``[0, 1)`` relative to the largest eigenvalue of each ``C_i``.
+    kinds : tuple
+        The keys ``factor_sets`` returns.
+    dtype : {numpy.float64, numpy.float32}
+        Precision of the product (see :func:`mahalanobis_sq`).
+    progress : bool
+        Show a tqdm bar.
+    device : str or torch.device
+        Where the products run.
+    desc : str
+        Label of the progress bar.
+
+    Returns
+    -------
+    dict
+        ``{(kind, rcond): (M, M) float64 numpy array}``, symmetric with a zero diagonal.
+    """
     from tqdm.auto import tqdm
 
+    X = _check_points(points)
+    M = X.shape[0]
+    rconds = tuple(float(r) for r in rconds)
+    for rc in rconds:
+        if not (np.isfinite(rc) and 0 <= rc < 1):
+            raise ValueError(f"rcond: must lie in [0, 1), got {rc!r}")
+    if dtype not in (np.float64, np.float32):
+        raise ValueError(f"dtype: expected np.float64 or np.float32, got {dtype!r}")
     dev = check_device(device)
     Xt = torch.from_numpy(X - X.mean(axis=0)).to(dev)
-    Q = torch.empty((M, M), dtype=torch.float64, device=dev)
-    blocks = Blocks(Xt, lambda i, Y, _: Q.__setitem__(i, Y.square_().sum(dim=1)))
-    with limit_threads(threads):
-        for i in tqdm(range(M), disable=not progress, desc="Mahalanobis"):
-            F = get(i)
-            F = F.detach().to(dev, torch.float64) if isinstance(F, torch.Tensor) else torch.from_numpy(
-                np.asarray(F, dtype=np.float64)).to(dev)
-            if F.ndim != 2 or F.shape[1] != m:
-                raise ValueError(f"factors: factor {i} has shape {tuple(F.shape)}, expected (k, {m})")
-            if not torch.isfinite(F).all():
-                raise ValueError(f"factors: factor {i} contains NaN or inf")
-            W = _inverse_root_t(F, rcond)
-            if W.shape[0] == 0:
-                Q[i] = 0.0
-            elif dtype == np.float64:
-                blocks.add(i, W)
+    Q = {(k, rc): torch.zeros((M, M), dtype=torch.float64, device=dev) for k in kinds for rc in rconds}
+
+    def emit(i, Y, payload):
+        k, kept = payload
+        C = torch.cumsum(Y.square_(), dim=1)  # Y is this call's own array: squaring in place saves an allocation
+        for rc, kr in kept.items():
+            Q[k, rc][i] = C[:, kr - 1]
+
+    blocks = Blocks(Xt, emit)
+    for i in tqdm(range(M), disable=not progress, desc=desc):
+        sets = factor_sets(i)
+        for k in kinds:
+            s, Vt = right_svd(sets[k])
+            if s.numel() == 0 or s[0] == 0:
+                continue  # C = 0: C⁺ = 0, the row stays 0
+            kept = {rc: int((s * s > rc * s[0] * s[0]).sum()) for rc in rconds}
+            r = max(kept.values())
+            W = Vt[:r] / s[:r, None]
+            if dtype == np.float64:
+                blocks.add(i, W, (k, kept))
             else:
-                Y = (Xt - Xt[i]).float() @ W.T.float()
-                Q[i] = (Y * Y).sum(dim=1).double()
-        blocks.flush()
-    out = 0.5 * (Q + Q.T)
-    out.fill_diagonal_(0.0)
-    return out.cpu().numpy()
+                emit(i, ((Xt - Xt[i]).float() @ W.T.float()).double(), (k, kept))
+    blocks.flush()
+    out = {}
+    for key, q in Q.items():
+        d2 = 0.5 * (q + q.T)
+        d2.fill_diagonal_(0.0)
+        out[key] = d2.cpu().numpy()
+    return out
 
 
 #: Rows of ``W`` stacked into one matrix product in :func:`mahalanobis_sq` (float64 path): one GEMM of
@@ -188,8 +253,7 @@ _BLOCK_ROWS = 2048
 
 
 class Blocks:
-    """The blocked all-pairs product of eq (2.5), shared by :func:`mahalanobis_sq` and
-    :func:`landscape.readings.cutoff_distances`.
+    """The blocked all-pairs product of eq (2.5) inside :func:`mahalanobis_pass`.
 
     ``add(i, W_i, payload)`` queues point ``i``'s ``W_i`` (``r_i × m``); once :data:`_BLOCK_ROWS` rows are queued
     (and at ``flush()``) one product ``X̃ [W_a; W_b; …]ᵀ`` serves them all, and ``emit(i, Y_i, payload)`` receives

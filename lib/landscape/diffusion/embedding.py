@@ -9,9 +9,9 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from ..linalg import fix_signs
-from .distances import euclidean_sq
-from .kernels import _symmetric_conjugate, gaussian_kernel
+from landscape.infra.linalg import fix_signs
+from landscape.diffusion.distances import euclidean_sq
+from landscape.diffusion.kernels import _symmetric_conjugate, gaussian_kernel
 
 
 @dataclass(frozen=True)

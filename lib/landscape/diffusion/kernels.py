@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .inputs import _check_eps, _check_sq_dists
+from landscape.diffusion.inputs import _check_eps, _check_sq_dists
 
 
 def _knn_mask(D2: np.ndarray, knn: int) -> np.ndarray:

@@ -3,13 +3,13 @@
 the FDR stationarity criterion (:mod:`.fdr`), valley projection (:mod:`.valley`), the digits networks of the
 chapter's experiments (:mod:`.nets`, :mod:`.experiments`) and its toy experiments as frames (:mod:`.toy_runs`)."""
 
-from .alignment import Alignment, cosine_similarity, dense_alignment, matrix_free_alignment, smoothed_cross_entropy
-from .descent import (DiagonalNoise, designed_noise, isotropic_noise, noise_strength, noisy_descent, sgd_noise,
+from landscape.noise.alignment import Alignment, cosine_similarity, dense_alignment, matrix_free_alignment, smoothed_cross_entropy
+from landscape.noise.descent import (DiagonalNoise, designed_noise, isotropic_noise, noise_strength, noisy_descent, sgd_noise,
                       stationary_variance)
-from .fdr import FDRSides, fdr_criterion, fdr_sides
-from .toy_losses import (ValleyToy, anticorrelated_toy, entropic_equilibrium, entropic_toy, expected_change,
+from landscape.noise.fdr import FDRSides, fdr_criterion, fdr_sides
+from landscape.noise.toy_losses import (ValleyToy, anticorrelated_toy, entropic_equilibrium, entropic_toy, expected_change,
                          four_d_toy)
-from .valley import Projection, ValleyPath, line_connected, line_losses, project_to_valley, projected_path
+from landscape.noise.valley import Projection, ValleyPath, line_connected, line_losses, project_to_valley, projected_path
 
 __all__ = [
     "noisy_descent", "designed_noise", "sgd_noise", "isotropic_noise", "DiagonalNoise", "stationary_variance",

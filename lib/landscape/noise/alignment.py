@@ -4,8 +4,8 @@ r"""Alignment of the Hessian and the gradient-noise covariance (source 004, Sec.
 for :math:`A = H` (the loss Hessian, or its Gauss--Newton part) and :math:`B = C`, the per-sample gradient
 covariance :math:`C = \frac1M\sum_k (g_k-\bar g)(g_k-\bar g)^\top` (eq (5) up to the factor :math:`\frac1S(1-\frac
 SM)`, which :math:`CS` ignores). Dense for small networks; matrix-free with Hessian-vector products
-(:func:`landscape.hessian.hessian_operator`) and per-sample gradients
-(:func:`landscape.covariance.per_sample_grads`) for larger ones.
+(:func:`landscape.curvature.hessian.hessian_operator`) and per-sample gradients
+(:func:`landscape.curvature.covariance.per_sample_grads`) for larger ones.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import hessian
-from ..covariance import per_sample_grads, sgd_noise_factor
-from ..validation import check_finite, check_scalar
+from landscape.curvature import hessian
+from landscape.curvature.covariance import per_sample_grads, sgd_noise_factor
+from landscape.infra.validation import check_finite, check_scalar
 
 __all__ = ["smoothed_cross_entropy", "cosine_similarity", "Alignment", "matrix_free_alignment", "dense_alignment"]
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..validation import check_finite, check_scalar
+from landscape.infra.validation import check_finite, check_scalar
 
 __all__ = ["noisy_descent", "designed_noise", "sgd_noise", "isotropic_noise", "stationary_variance",
            "noise_strength", "DiagonalNoise"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_finite, check_scalar
+from landscape.infra.validation import check_finite, check_scalar
 
 __all__ = ["FDRSides", "fdr_sides", "fdr_criterion"]
 

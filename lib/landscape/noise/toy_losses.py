@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_finite
-from .descent import stationary_variance
+from landscape.infra.validation import check_finite
+from landscape.noise.descent import stationary_variance
 
 __all__ = ["ValleyToy", "four_d_toy", "anticorrelated_toy", "entropic_toy", "expected_change",
            "entropic_equilibrium"]

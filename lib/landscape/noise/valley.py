@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_finite, check_scalar
+from landscape.infra.validation import check_finite, check_scalar
 
 __all__ = ["Projection", "project_to_valley", "line_losses", "line_connected", "ValleyPath", "projected_path"]
 

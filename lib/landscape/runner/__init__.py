@@ -11,8 +11,8 @@ Runs with ``-p`` overrides get their own label ``<profile>+<hash>`` (or ``--labe
 overwrite the paper or quick results: ``data/results/<label>/<chapter>/``.
 """
 
-from .book import MATHJAX_WHEEL, build_book, ensure_mathjax
-from .chapters import (
+from landscape.runner.book import MATHJAX_WHEEL, build_book, ensure_mathjax
+from landscape.runner.chapters import (
     PAPER,
     REPORT,
     RESERVED,
@@ -28,8 +28,8 @@ from .chapters import (
     resolve,
     run_label,
 )
-from .execute import RunError, check_notebook, execute, execute_all, executed_dir, failed_path
-from .fingerprint import data_files, fingerprint, library_digest, library_modules
+from landscape.runner.execute import RunError, check_notebook, execute, execute_all, executed_dir, failed_path
+from landscape.runner.fingerprint import data_files, fingerprint, library_digest, library_modules
 
 __all__ = [
     "MATHJAX_WHEEL", "PAPER", "REPORT", "RESERVED", "ChapterError", "RunError", "build_book", "chapter_path",

@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import paths
-from .chapters import PAPER, ChapterError, chapters, resolve
-from .execute import _read_stamp, execute_all
+from landscape.infra import paths
+from landscape.runner.chapters import PAPER, ChapterError, chapters, resolve
+from landscape.runner.execute import _read_stamp, execute_all
 
 
 def _sync(src: Path, dst: Path) -> None:
@@ -64,7 +64,7 @@ def html_inputs_digest() -> str:
     build is still the answer, so a no-op rebuild skips Sphinx."""
     from importlib.metadata import version
 
-    from ..cache import file_sha256
+    from landscape.infra.cache import file_sha256
 
     root = paths.root()
     files = [root / "_config.yml", root / "_toc.yml"]
@@ -85,7 +85,7 @@ def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = Tr
 
     The profile and every chapter's values are checked first, before anything is fetched or executed. ``jobs``
     chapters execute at once (see :func:`execute_all`)."""
-    from ..executor import resolve_jobs
+    from landscape.infra.executor import resolve_jobs
 
     try:
         resolve_jobs(jobs)

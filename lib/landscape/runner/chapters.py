@@ -5,7 +5,7 @@ paper-faithful defaults. A profile (``notebooks/profiles/<profile>.yaml``) overr
 ``paper`` is the defaults themselves. ``-p name=value`` overrides go last.
 
 Each parameter line may state its allowed values beside its default, ``name = literal  # <rule> | <meaning>``
-(grammar in :mod:`landscape.validation`); profile and ``-p`` values are checked against the rule (or, without
+(grammar in :mod:`landscape.infra.validation`); profile and ``-p`` values are checked against the rule (or, without
 one, against the default's type) before any kernel starts, so a bad value fails in one line and writes nothing.
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from .. import paths
-from ..validation import RuleSyntaxError, RuleViolation, split_comment
+from landscape.infra import paths
+from landscape.infra.validation import RuleSyntaxError, RuleViolation, split_comment
 
 REPORT = "99_report"
 PAPER = "paper"
@@ -67,7 +67,7 @@ def read_parameters(chapter: str) -> dict[str, dict]:
     """``{name: {"default", "type", "rule", "allowed", "help"}}`` from the parameters cell.
 
     Only plain ``name = <literal>`` assignments are allowed, so defaults (and the rules in their comments) can be
-    read without running code. ``rule`` is a :class:`landscape.validation.Rule` or None, ``allowed`` its text
+    read without running code. ``rule`` is a :class:`landscape.infra.validation.Rule` or None, ``allowed`` its text
     (or the default's type name), ``help`` the meaning. A default its own rule does not allow is an error.
     """
     src = _parameters_cell(chapter_path(chapter).read_text())

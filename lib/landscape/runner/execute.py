@@ -12,11 +12,11 @@ import time
 import uuid
 from pathlib import Path
 
-from .. import paths
-from ..cache import atomic_write
-from . import pages
-from .chapters import PAPER, REPORT, chapter_path, chapters, check_label, resolve, run_label
-from .fingerprint import fingerprint
+from landscape.infra import paths
+from landscape.infra.cache import atomic_write
+from landscape.runner import pages
+from landscape.runner.chapters import PAPER, REPORT, chapter_path, chapters, check_label, resolve, run_label
+from landscape.runner.fingerprint import fingerprint
 
 
 _GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|figure|math))?\}`([^`:]+)(?::[^`]*)?`")
@@ -197,7 +197,7 @@ def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = T
     kernel, staging folder and stamp), so the result is the same as a serial build. A failed chapter does not
     stop the others; the first failure is raised once all have finished.
     """
-    from ..executor import map_units, resolve_jobs
+    from landscape.infra.executor import map_units, resolve_jobs
 
     names = chapters()
     body = [c for c in names if c != REPORT]

@@ -10,8 +10,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from .. import paths
-from .chapters import REPORT, chapter_path, read_parameters
+from landscape.infra import paths
+from landscape.runner.chapters import REPORT, chapter_path, read_parameters
 
 # Bump when the runner changes what it adds to executed pages (the rerun box, the provenance section).
 PAGE_FORMAT = 3
@@ -111,7 +111,7 @@ def data_files(chapter: str, params: dict) -> list[Path]:
 def fingerprint(chapter: str, params: dict) -> str:
     """Hash of the chapter source, ``params``, the data files it reads (:func:`data_files`, by content), the
     library code it imports (:func:`library_digest`) and, for the report, the claims tables it gathers."""
-    from ..cache import file_sha256 as sha256  # not landscape.data: that would import torch for a no-op check
+    from landscape.infra.cache import file_sha256 as sha256  # not landscape.nets.data: that would import torch for a no-op check
 
     h = hashlib.sha256()
     h.update(chapter_path(chapter).read_bytes())

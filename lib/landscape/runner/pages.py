@@ -11,8 +11,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from .. import paths
-from .chapters import PAPER, RESERVED, load_profile, read_parameters
+from landscape.infra import paths
+from landscape.runner.chapters import PAPER, RESERVED, load_profile, read_parameters
 
 
 def _cell_text(value, limit: int = 60) -> str:
@@ -30,7 +30,7 @@ def _escape(text: str) -> str:
 def _cli_value(value) -> str:
     """A value as ``-p`` reads it back (see :func:`landscape.runner.parse_assignment`)."""
     if isinstance(value, str):
-        from .chapters import parse_assignment
+        from landscape.runner.chapters import parse_assignment
 
         return value if parse_assignment(f"x={value}")[1] == value else repr(value)
     return repr(value)

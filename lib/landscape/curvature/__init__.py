@@ -1,0 +1,1 @@
+"""Curvature of a loss: Hessian operators and eigensolvers, SGD noise covariance, spectral outliers."""

@@ -1,0 +1,393 @@
+r"""Linearisation of a network about :math:`\theta_0` (source 001, Tanner lecture 9, slides "Linearization of the
+neural network").
+
+With outputs :math:`\hat y = H(X;\theta_0)` and the Jacobian :math:`J_0 = \nabla_\theta H(X;\theta)|_{\theta_0}`
+(one row per output entry, columns in ``parameters_to_vector`` order), the linearised loss
+:math:`\tilde L(\theta) = \|\hat y - y + J_0(\theta-\theta_0)\|^2` is minimised with least norm by the
+Gauss--Newton / Moore--Penrose step :math:`\theta_1 - \theta_0 = J_0^+(y - \hat y)`.
+
+* :func:`two_layer` -- the slides' network :math:`H(x) = p^{-1/2}\sum_i w^{(2)}_i\phi(w^{(1)\top}_i x)` (no biases).
+* :func:`jacobian`, :func:`min_norm_step` (dense ``lstsq`` for small problems, LSQR on matrix-free
+  :math:`J` products otherwise), :func:`linearisation_error`.
+* :func:`linear_gd` -- gradient descent on :math:`\tilde L` and :func:`gd_rate`, the slide's
+  :math:`(\kappa-1)/(\kappa+1)` with :math:`\kappa` the condition number of :math:`J_0J_0^\top`.
+* :func:`power_law_fit` -- least-squares slope of :math:`\log y` on :math:`\log x` with a confidence interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse.linalg as spla
+import scipy.stats
+import torch
+from torch import nn
+from torch.func import functional_call, jacrev, jvp, vjp
+
+from landscape.nets import models
+from landscape.infra.validation import check_choice, check_finite, check_scalar
+
+__all__ = ["TwoLayer", "two_layer", "jacobian", "min_norm_step", "LinearisationError", "linearisation_error",
+           "linear_gd", "gd_rate", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split"]
+
+_ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": torch.erf}
+
+
+class TwoLayer(nn.Module):
+    r"""Two-layer network without biases: :math:`H(x) = s\, W_2\,\phi(W_1 x)`, :math:`s = p^{-1/2}` when ``scaled``."""
+
+    def __init__(self, d: int, p: int, n_out: int, activation: str, scaled: bool):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.zeros(p, d, dtype=torch.float64))
+        self.w2 = nn.Parameter(torch.zeros(n_out, p, dtype=torch.float64))
+        self.activation = activation
+        self.scale = p**-0.5 if scaled else 1.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * _ACT[self.activation](x @ self.w1.T) @ self.w2.T
+
+
+def two_layer(d: int, p: int, n_out: int = 1, activation: str = "tanh", seed: int = 0, *, sigma_w: float = 1.0,
+              second: str = "sign", scaled: bool = True) -> TwoLayer:
+    r"""The network of slide "Network approaches linear in large width limit", in float64.
+
+    :math:`w^{(1)}_i \sim \mathcal N(0, \sigma_w^2/d)`; :math:`w^{(2)}_i = \pm1` (``second="sign"``) or
+    :math:`\mathcal N(0, 1)` (``"normal"``); output scale :math:`p^{-1/2}` when ``scaled`` (else 1 and
+    :math:`w^{(2)}\sim\mathcal N(0,1/p)`, the same law of the output: the two-layer net of the Hessian slides).
+
+    Parameters
+    ----------
+    d, p, n_out : int
+        Inputs, hidden units, outputs.
+    activation : str
+        "tanh", "relu", "linear" or "erf".
+    seed : int
+    sigma_w : float
+    second : str
+        "sign" or "normal".
+    scaled : bool
+
+    Returns
+    -------
+    TwoLayer
+    """
+    for name, v in (("d", d), ("p", p), ("n_out", n_out)):
+        check_scalar(v, name, int, min_val=1)
+    check_choice(activation, "activation", sorted(_ACT))
+    check_choice(second, "second", ("sign", "normal"))
+    gen = torch.Generator().manual_seed(int(seed))
+    net = TwoLayer(int(d), int(p), int(n_out), activation, scaled)
+    with torch.no_grad():
+        net.w1.copy_(torch.randn(p, d, generator=gen, dtype=torch.float64) * sigma_w / np.sqrt(d))
+        w2 = torch.randn(n_out, p, generator=gen, dtype=torch.float64)
+        net.w2.copy_(torch.sign(w2) if second == "sign" else w2)
+        if not scaled:
+            net.w2.mul_(p**-0.5)
+    return net
+
+
+def _inputs(model: nn.Module, X) -> tuple[torch.Tensor, torch.Tensor]:
+    p0 = next(model.parameters())
+    X = torch.as_tensor(np.asarray(X) if not torch.is_tensor(X) else X, dtype=p0.dtype, device=p0.device)
+    if X.ndim != 2 or X.shape[0] < 1:
+        raise ValueError(f"X must be a non-empty 2-D array (m, d), got shape {tuple(X.shape)}")
+    check_finite(X.detach().cpu().numpy(), "X")
+    return X, models.flatten(model).to(p0.dtype)
+
+
+def _output_fn(model: nn.Module, X: torch.Tensor):
+    def f(theta):
+        return functional_call(model, models.unflatten(model, theta), (X,)).reshape(-1)
+    return f
+
+
+def jacobian(model: nn.Module, X) -> np.ndarray:
+    r"""Dense :math:`J_0\in\mathbb R^{(m\cdot r)\times p}` of the flattened outputs (row :math:`\mu r + i` is output
+    :math:`i` of sample :math:`\mu`) with respect to the flat parameters (slide "Least squares loss and linearized
+    network"), float64.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta_0`.
+    X : array (m, d)
+
+    Returns
+    -------
+    ndarray (m r, p)
+
+    Examples
+    --------
+    >>> net = two_layer(3, 5, activation="linear", seed=0)
+    >>> J = jacobian(net, np.eye(3))
+    >>> J.shape, bool(np.allclose(J[:, 15:], (np.eye(3) @ net.w1.detach().numpy().T) / 5**0.5))
+    ((3, 20), True)
+    """
+    X, theta = _inputs(model, X)
+    return jacrev(_output_fn(model, X))(theta).detach().to("cpu", torch.float64).numpy()
+
+
+def _residual(model, X, y, f, theta) -> np.ndarray:
+    with torch.no_grad():
+        out = f(theta).detach().cpu().numpy().astype(np.float64)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if y.shape != out.shape:
+        raise ValueError(f"y must have m * n_outputs = {out.size} entries, got {y.size}")
+    check_finite(y, "y")
+    return y - out
+
+
+def min_norm_step(model: nn.Module, X, y, *, method: str = "auto", tol: float = 1e-12,
+                  max_iter: int | None = None) -> np.ndarray:
+    r"""Gauss--Newton / Moore--Penrose step :math:`\Delta = J_0^+(y-\hat y)` as a flat float64 vector.
+
+    ``method="dense"``: ``numpy.linalg.lstsq`` on the dense :math:`J_0` (SVD); ``"lsqr"``: LSQR on the
+    matrix-free products :math:`J_0v` (``jvp``) and :math:`J_0^\top u` (``vjp``), started at 0 so that it converges
+    to the least-norm solution without forming :math:`J_0` or :math:`J_0^\top J_0`; ``"auto"``: dense when
+    :math:`J_0` has at most 4 million entries.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta_0` (not modified).
+    X : array (m, d)
+    y : array (m r,)
+    method : str
+        "auto", "dense" or "lsqr".
+    tol : float
+        LSQR tolerance.
+    max_iter : int or None
+        LSQR iterations (None: 10 m r).
+
+    Returns
+    -------
+    ndarray (p,)
+
+    Examples
+    --------
+    >>> net = two_layer(2, 50, seed=1)
+    >>> X = np.random.default_rng(0).standard_normal((10, 2)); y = np.ones(10)
+    >>> step = min_norm_step(net, X, y)
+    >>> bool(np.allclose(jacobian(net, X) @ step, y - net(torch.as_tensor(X)).detach().numpy().ravel()))
+    True
+    """
+    check_choice(method, "method", ("auto", "dense", "lsqr"))
+    Xt, theta = _inputs(model, X)
+    f = _output_fn(model, Xt)
+    r = _residual(model, Xt, y, f, theta)
+    p = theta.numel()
+    if method == "dense" or (method == "auto" and r.size * p <= 4_000_000):
+        return np.linalg.lstsq(jacobian(model, Xt), r, rcond=None)[0]
+    dt, dev = theta.dtype, theta.device
+    _, pull = vjp(f, theta)
+
+    def mv(v):
+        return jvp(f, (theta,), (torch.as_tensor(np.ravel(v), dtype=dt, device=dev),))[1].detach().cpu().numpy()
+
+    def rmv(u):
+        return pull(torch.as_tensor(np.ravel(u), dtype=dt, device=dev))[0].detach().cpu().numpy()
+
+    op = spla.LinearOperator((r.size, p), matvec=mv, rmatvec=rmv, dtype=np.float64)
+    return spla.lsqr(op, r, atol=tol, btol=tol, iter_lim=max_iter or 10 * r.size)[0]
+
+
+@dataclass(frozen=True)
+class LinearisationError:
+    """Network minus its linearisation at :math:`\\theta_0+\\Delta`: largest and root-mean-square entry, step norm."""
+
+    max_abs: float
+    rms: float
+    step_norm: float
+
+
+def linearisation_error(model: nn.Module, X, delta) -> LinearisationError:
+    r""":math:`|H(X;\theta_0+\Delta) - (\hat y + J_0\Delta)|` (slide "Difference of network and linear approximation").
+
+    :math:`J_0\Delta` is a Jacobian-vector product; the model is not modified.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network at :math:`\theta_0` (not modified); ``delta`` is added to a copy of its weights.
+    X : array (m, d)
+    delta : vector (p,)
+
+    Returns
+    -------
+    LinearisationError
+
+    Examples
+    --------
+    >>> net = two_layer(2, 4, activation="linear", seed=0)
+    >>> X = np.ones((3, 2)); d = np.zeros(12); d[8:] = 0.1  # a step in the output layer only: exactly linear
+    >>> linearisation_error(net, X, d).max_abs < 1e-15
+    True
+    """
+    Xt, theta = _inputs(model, X)
+    d = torch.as_tensor(np.asarray(delta, dtype=np.float64), dtype=theta.dtype, device=theta.device)
+    if d.shape != theta.shape:
+        raise ValueError(f"delta must be a vector of length {theta.numel()}, got shape {tuple(d.shape)}")
+    check_finite(d.cpu().numpy(), "delta")
+    f = _output_fn(model, Xt)
+    with torch.no_grad():
+        y0, jd = jvp(f, (theta,), (d,))
+        diff = (f(theta + d) - (y0 + jd)).detach().cpu().numpy()
+    return LinearisationError(float(np.abs(diff).max()), float(np.sqrt(np.mean(diff**2))), float(d.norm()))
+
+
+def gd_rate(J) -> tuple[float, float]:
+    r"""(:math:`\kappa`, :math:`(\kappa-1)/(\kappa+1)`) for :math:`\kappa = \sigma_{\max}/\sigma_{\min}` of
+    :math:`J J^\top` (smallest non-zero eigenvalue; slide "Solving the linear system with gradient descent").
+
+    Parameters
+    ----------
+    J : array (m, p)
+        Finite.
+
+    Returns
+    -------
+    (float, float)
+
+    Examples
+    --------
+    >>> gd_rate(np.diag([1.0, 3.0]))
+    (9.0, 0.8)
+    """
+    J = np.asarray(J, dtype=np.float64)
+    if J.ndim != 2:
+        raise ValueError(f"J must be a 2-D array, got shape {J.shape}")
+    check_finite(J, "J")
+    ev = np.linalg.eigvalsh(J @ J.T)
+    ev = ev[ev > ev.max() * J.shape[0] * np.finfo(float).eps * 10]
+    kappa = float(ev.max() / ev.min())
+    return kappa, (kappa - 1) / (kappa + 1)
+
+
+def linear_gd(J, r, steps: int, lr: float | None = None) -> np.ndarray:
+    r"""Losses :math:`\tilde L(\Delta^{(k)}) = \|J\Delta^{(k)} - r\|^2`, :math:`k = 0..\text{steps}`, of descent
+    :math:`\Delta^{(k+1)} = \Delta^{(k)} - \alpha J^\top(J\Delta^{(k)} - r)` from :math:`\Delta^{(0)}=0`.
+
+    The default step :math:`\alpha = 2/(\sigma_{\max}+\sigma_{\min})` of :math:`JJ^\top` is the slide's choice (the
+    factor 2 of the gradient of the square is absorbed in :math:`\alpha`, as on the slide).
+
+    Parameters
+    ----------
+    J : array (m, p)
+    r : array (m,)
+    steps : int
+    lr : float or None
+        Step size (None: the slides' optimal step).
+
+    Returns
+    -------
+    ndarray (steps + 1,)
+    """
+    J, r = np.asarray(J, dtype=np.float64), np.asarray(r, dtype=np.float64).ravel()
+    if J.ndim != 2 or r.size != J.shape[0]:
+        raise ValueError(f"r must have {J.shape[0]} entries (rows of J), got {r.size}")
+    check_scalar(steps, "steps", int, min_val=1)
+    if lr is None:
+        ev = np.linalg.eigvalsh(J @ J.T)
+        ev = ev[ev > ev.max() * J.shape[0] * np.finfo(float).eps * 10]
+        lr = 2.0 / (ev.max() + ev.min())
+    # iterate on the residual e = J Delta - r (m-dimensional): e <- (I - lr J J^T) e
+    K = J @ J.T
+    e, out = -r.copy(), np.empty(steps + 1)
+    for k in range(steps + 1):
+        out[k] = e @ e
+        e = e - lr * (K @ e)
+    return out
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """Fit :math:`y \\approx c\\,x^{b}`: exponent ``slope`` with a ``level`` confidence interval ``[lo, hi]``."""
+
+    slope: float
+    lo: float
+    hi: float
+    prefactor: float
+    level: float
+
+
+def power_law_fit(x, y, level: float = 0.95) -> PowerLaw:
+    """Least-squares line through :math:`(\\log x, \\log y)`; the interval uses Student's t with n - 2 dof.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Positive, finite, equal length >= 3.
+    level : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    PowerLaw
+
+    Examples
+    --------
+    >>> round(power_law_fit([1, 2, 4, 8], [3, 3 / 2**0.5, 1.5, 3 / 8**0.5]).slope, 12)
+    -0.5
+    """
+    x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
+    check_finite(x, "x")
+    check_finite(y, "y")
+    if x.size != y.size or x.size < 3 or np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("x and y must be positive, of equal length >= 3")
+    fit = scipy.stats.linregress(np.log(x), np.log(y))
+    t = scipy.stats.t.ppf(0.5 + level / 2, x.size - 2)
+    return PowerLaw(float(fit.slope), float(fit.slope - t * fit.stderr), float(fit.slope + t * fit.stderr),
+                    float(np.exp(fit.intercept)), float(level))
+
+
+def residual_targets(model: nn.Module, X, eps: float, seed: int = 0) -> np.ndarray:
+    r"""Targets :math:`y = \hat y - e` with residuals :math:`e_{i\mu}\sim\mathcal N(0, 2\epsilon)`, so that the energy
+    :math:`\epsilon = n^{-1}\mathcal L` of the slides' loss :math:`\mathcal L=(2m)^{-1}\sum\|e_\mu\|^2` is
+    :math:`\epsilon` in expectation (slide "Loss function landscape through Hessian eigenvalues").
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Its outputs are the targets' means.
+    X : array (m, d)
+    eps : float
+        Energy, >= 0.
+    seed : int
+
+    Returns
+    -------
+    ndarray
+        Targets of the shape of the outputs.
+    """
+    check_finite(check_scalar(eps, "eps", float, min_val=0), "eps")
+    Xt, _ = _inputs(model, X)
+    with torch.no_grad():
+        out = model(Xt).detach().cpu().numpy().astype(np.float64)
+    return out - np.random.default_rng(seed).standard_normal(out.shape) * np.sqrt(2 * eps)
+
+
+def hessian_split(model: nn.Module, X, Y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Dense float64 :math:`(H, H_0, H_1)` of :math:`\mathcal L = (2m)^{-1}\sum_\mu\|H(x_\mu)-y_\mu\|^2`:
+    :math:`H_0 = m^{-1}J^\top J` (Gauss--Newton, positive semi-definite) and :math:`H_1 = H - H_0` (the residual
+    term :math:`m^{-1}\sum e_{i\mu}\nabla^2\hat y_{i\mu}`), slide "Hessian for two layer net".
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X, Y : arrays
+        Data and targets.
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        ``(H, H0, H1)``, each (p, p).
+    """
+    from landscape.curvature.hessian import dense_hessian
+
+    Xt, _ = _inputs(model, X)
+    Yt = torch.as_tensor(np.asarray(Y, dtype=np.float64), dtype=Xt.dtype)
+    J = jacobian(model, Xt)
+    H0 = J.T @ J / Xt.shape[0]
+    H = dense_hessian(model, lambda o, t: 0.5 * ((o - t) ** 2).sum(dim=1).mean(), (Xt, Yt))
+    return H, H0, H - H0

@@ -1,0 +1,344 @@
+"""Datasets of the book: iris, auto-MPG, digits, synthetic functions, and any user CSV.
+
+Every dataset comes out the same way: a train/validation split drawn with a seed, features standardised with the
+statistics of the *training* part only (no validation row ever touches the scaling), numpy float64 arrays.
+``split="keras"`` instead holds out the *last* rows in file order, unshuffled, as Keras' ``fit(validation_split=f)``
+does (``split_at = int(n (1 - f))``): for iris as scikit-learn ships it (sorted by class) the 30 validation rows are
+all *virginica* and the 120 training rows hold 50 / 50 / 20 flowers of the three classes.
+
+- ``iris``: scikit-learn's copy, 150 flowers, 4 features, 3 classes; 120 train / 30 validation (source 000,
+  footnote 2), stratified by class.
+- ``auto-mpg``: ``data/raw/auto-mpg.csv`` (sha256-checked; provenance in ``data/raw/README.md``), 398 cars,
+  target ``mpg``; 80/20 split (318 / 80) so that batches of 20 give the 16 steps per epoch of the source.
+  ``origin`` is one-hot encoded (9 inputs): with the source's hidden widths 21 and 13 that gives m = 510, the
+  closest the stated widths can come to the source's m = 515 (7 raw inputs give 468). Missing horsepower
+  (6 cars): imputed with the training median (``missing="impute"``, default) or dropped (``missing="drop"``).
+- ``digits``: scikit-learn's 8x8 handwritten digits, 1797 images, 64 pixel features, 10 classes.
+  Pixels that are constant on the training part (always 0 there) are centred and left unscaled.
+- a path to a CSV file with ``target=<column>``: non-numeric feature columns are one-hot encoded; the task is
+  classification when the target is non-numeric or ``task="classification"`` is given. Data that would be
+  silently changed or make training meaningless fail with a ``ValueError`` naming the file and the column: NaN or
+  inf values, values too large to standardise (the column's standard deviation overflows), a target with a
+  single class or a single value, a non-numeric column with a distinct value in (nearly) every row (an
+  identifier, which one-hot encoding would turn into one feature per row), and too few rows to split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from landscape.infra import paths
+from landscape.infra.cache import file_sha256
+from landscape.infra.validation import BUILTIN_DATASETS, check_choice, check_scalar
+
+BUILTIN = BUILTIN_DATASETS
+TASKS = ("classification", "regression")
+SPLITS = ("stratified", "keras")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A split, standardised dataset. Classification targets are int64 of shape (N,); regression (N, 1)."""
+
+    name: str
+    task: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    feature_names: tuple[str, ...]
+    target_name: str
+    loss: str
+    n_classes: int | None = None
+    class_names: tuple[str, ...] | None = None
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def n_in(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.n_classes if self.task == "classification" else self.y_train.shape[1]
+
+    @property
+    def N(self) -> int:
+        """Number of training samples (the N of source 000 eq (2.6))."""
+        return self.X_train.shape[0]
+
+    def tensors(self, split: str = "train", dtype=torch.float32, device="cpu"):
+        """``(X, y)`` as tensors; y stays int64 for classification."""
+        if split not in ("train", "val"):
+            raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+        X, y = (self.X_train, self.y_train) if split == "train" else (self.X_val, self.y_val)
+        Xt = torch.as_tensor(X, dtype=dtype, device=device)
+        yt = torch.as_tensor(y, device=device)
+        yt = yt.long() if self.task == "classification" else yt.to(dtype)
+        return Xt, yt
+
+    def frame(self, split: str = "train", raw: bool = False) -> pd.DataFrame:
+        """Features and target as a DataFrame (``raw=True`` undoes the standardisation) for plotting."""
+        X, y = (self.X_train, self.y_train) if split == "train" else (self.X_val, self.y_val)
+        if raw and self.mean is not None:
+            X = X * self.scale + self.mean
+        df = pd.DataFrame(X, columns=list(self.feature_names))
+        if self.task == "classification":
+            df[self.target_name] = [self.class_names[i] for i in y] if self.class_names else y
+        else:
+            df[self.target_name] = y[:, 0]
+        return df
+
+
+def sha256(path: Path) -> str:
+    """sha256 of a file's content (:func:`landscape.infra.cache.file_sha256`)."""
+    return file_sha256(path)
+
+
+def _verified_raw(name: str) -> Path:
+    path = paths.raw_dir() / name
+    sums = dict(
+        reversed(line.split()) for line in (paths.raw_dir() / "SHA256SUMS").read_text().splitlines() if line.strip()
+    )
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; it ships with the repository (see data/raw/README.md)")
+    if sha256(path) != sums.get(name):
+        raise ValueError(f"{path} does not match its sha256 in data/raw/SHA256SUMS: the file was altered")
+    return path
+
+
+def keras_split(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Keras' ``validation_split``: the first ``int(n (1 - val_fraction))`` rows train, the rest validate, unshuffled.
+
+    >>> tr, va = keras_split(150, 0.2)
+    >>> len(tr), int(va[0]), int(va[-1])
+    (120, 120, 149)
+    """
+    split_at = int(n * (1.0 - val_fraction))
+    if not 0 < split_at < n:
+        raise ValueError(f"val_fraction: {val_fraction} leaves {split_at} of {n} rows for training")
+    return np.arange(split_at), np.arange(split_at, n)
+
+
+def _split(n: int, val_fraction: float, seed: int, strata: np.ndarray | None,
+           split: str = "stratified") -> tuple[np.ndarray, np.ndarray]:
+    if split == "keras":
+        return keras_split(n, val_fraction)
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(n)
+    tr, va = train_test_split(idx, test_size=val_fraction, random_state=seed, stratify=strata)
+    return np.sort(tr), np.sort(va)
+
+
+def _standardise(X_tr: np.ndarray, X_va: np.ndarray):
+    mean = X_tr.mean(axis=0)
+    scale = X_tr.std(axis=0)
+    constant = scale == 0
+    scale = np.where(constant, 1.0, scale)
+    return (X_tr - mean) / scale, (X_va - mean) / scale, mean, scale, int(constant.sum())
+
+
+def _check_finite(df: pd.DataFrame, what: str) -> None:
+    bad = df.columns[df.isna().any()].tolist()
+    if bad:
+        counts = {c: int(df[c].isna().sum()) for c in bad}
+        raise ValueError(f"{what}: missing values (NaN) in columns {counts}; clean or impute them first")
+
+
+def _finish(name, task, X, y, feature_names, target_name, loss, val_fraction, seed, class_names=None, info=None,
+            impute_cols=(), split="stratified"):
+    n = len(X)
+    strata = y if task == "classification" else None
+    tr, va = _split(n, val_fraction, seed, strata, split)
+    X_tr, X_va = X[tr].astype(np.float64), X[va].astype(np.float64)
+    info = dict(info or {})
+    for j in impute_cols:  # median of the training part only, never of validation rows
+        med = np.nanmedian(X_tr[:, j])
+        info.setdefault("imputed", {})[feature_names[j]] = {
+            "train": int(np.isnan(X_tr[:, j]).sum()), "val": int(np.isnan(X_va[:, j]).sum()), "value": float(med)}
+        X_tr[np.isnan(X_tr[:, j]), j] = med
+        X_va[np.isnan(X_va[:, j]), j] = med
+    if not (np.isfinite(X_tr).all() and np.isfinite(X_va).all()):
+        raise ValueError(f"{name}: features contain NaN or inf")
+    X_tr, X_va, mean, scale, n_const = _standardise(X_tr, X_va)
+    info.update(n_total=n, n_train=len(tr), n_val=len(va), constant_features=n_const, seed=seed,
+                val_fraction=val_fraction, split=split, train_index=tr, val_index=va)
+    if task == "classification":
+        y_tr, y_va = y[tr].astype(np.int64), y[va].astype(np.int64)
+        n_classes = int(y.max()) + 1
+    else:
+        y_tr, y_va = y[tr].astype(np.float64).reshape(-1, 1), y[va].astype(np.float64).reshape(-1, 1)
+        n_classes = None
+    return Dataset(name=name, task=task, X_train=X_tr, y_train=y_tr, X_val=X_va, y_val=y_va,
+                   feature_names=tuple(feature_names), target_name=target_name, loss=loss, n_classes=n_classes,
+                   class_names=tuple(class_names) if class_names is not None else None, mean=mean, scale=scale,
+                   info=info)
+
+
+def load(
+    name_or_path: str | Path,
+    *,
+    target: str | None = None,
+    seed: int = 0,
+    val_fraction: float | None = None,
+    missing: str = "impute",
+    task: str | None = None,
+    split: str = "stratified",
+) -> Dataset:
+    """Load a dataset by name (``iris``, ``auto-mpg``, ``digits``) or from a CSV path with ``target=column``.
+
+    ``val_fraction`` defaults to 0.2 (iris: 120 / 30 as in source 000; auto-MPG: 318 / 80). ``seed`` draws the
+    split. ``missing`` ("impute" or "drop") is the rule for the 6 cars without horsepower. ``task`` forces
+    "classification" or "regression" for a CSV. ``split``: "stratified" (default; a seeded split, stratified by
+    class for classification) or "keras" (the last ``val_fraction`` of the rows in file order, unshuffled, as
+    Keras' ``validation_split``; ``seed`` is then unused).
+    """
+    if val_fraction is None:
+        val_fraction = 0.2
+    check_scalar(val_fraction, "val_fraction", float, min_val=0, max_val=1, include_boundaries="neither")
+    check_choice(missing, "missing", ("impute", "drop"))
+    check_choice(split, "split", SPLITS)
+    if task is not None:
+        check_choice(task, "task", TASKS)
+    check_scalar(seed, "seed", int, min_val=0)
+    key = str(name_or_path)
+    if key == "iris":
+        from sklearn.datasets import load_iris
+
+        b = load_iris()
+        names = ["sepal length", "sepal width", "petal length", "petal width"]
+        return _finish("iris", "classification", b.data, b.target, names, "species", "cce", val_fraction, seed,
+                       class_names=list(b.target_names), split=split)
+    if key == "digits":
+        from sklearn.datasets import load_digits
+
+        b = load_digits()
+        names = [f"px{r}{c}" for r in range(8) for c in range(8)]
+        return _finish("digits", "classification", b.data, b.target, names, "digit", "cce", val_fraction, seed,
+                       class_names=[str(i) for i in range(10)], split=split)
+    if key == "auto-mpg":
+        df = pd.read_csv(_verified_raw("auto-mpg.csv"))
+        info = {"sha256": sha256(paths.raw_dir() / "auto-mpg.csv")}
+        if missing == "drop":
+            info["dropped"] = int(df.horsepower.isna().sum())
+            df = df[df.horsepower.notna()].reset_index(drop=True)
+        numeric = ["cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year"]
+        origin = pd.get_dummies(df.origin.map({1: "usa", 2: "europe", 3: "japan"}), prefix="origin", dtype=float)
+        origin = origin[["origin_usa", "origin_europe", "origin_japan"]]
+        X = np.column_stack([df[numeric].to_numpy(float), origin.to_numpy(float)])
+        names = numeric + list(origin.columns)
+        impute = [names.index("horsepower")] if missing == "impute" else []
+        return _finish("auto-mpg", "regression", X, df.mpg.to_numpy(float), names, "mpg", "mae", val_fraction,
+                       seed, info=info, impute_cols=impute, split=split)
+    return _load_csv(Path(name_or_path), target, val_fraction, seed, task, split)
+
+
+MIN_ROWS = 10  # a CSV needs at least this many rows: 20 % of them form the validation part
+
+
+def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, task: str | None,
+              split: str = "stratified") -> Dataset:
+    if path.suffix.lower() != ".csv":
+        raise ValueError(f"name_or_path must be one of {list(BUILTIN)} or a path to a .csv file, got {str(path)!r}")
+    if not path.exists():
+        raise FileNotFoundError(f"name_or_path: no such file {str(path)!r}")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+    if target is None:
+        raise ValueError(f"target: name the target column of {path}; columns are {list(df.columns)}")
+    if target not in df.columns:
+        raise ValueError(f"target: no column {target!r} in {path}; columns are {list(df.columns)}")
+    if len(df) < MIN_ROWS:
+        raise ValueError(f"{path}: {len(df)} data rows; at least {MIN_ROWS} are needed for a training and a "
+                         f"validation part")
+    _check_finite(df, str(path))
+    feats = df.drop(columns=[target])
+    if feats.shape[1] == 0:
+        raise ValueError(f"{path} has no feature columns besides the target {target!r}")
+    _check_csv_columns(path, feats)
+    feats = pd.get_dummies(feats, dtype=float)  # one-hot for non-numeric columns
+    y, class_names, task, loss = _csv_target(path, df[target], target, task)
+    info = {"path": str(path), "sha256": sha256(path)}
+    try:
+        return _finish(path.stem, task, feats.to_numpy(float), y, list(feats.columns), target, loss, val_fraction,
+                       seed, class_names=class_names, info=info, split=split)
+    except ValueError as exc:  # e.g. scikit-learn's split: name the file
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _check_csv_columns(path: Path, feats: pd.DataFrame) -> None:
+    """Identifier-like text columns and values too large to standardise fail, naming file and column."""
+    for col in feats.columns:
+        x = feats[col]
+        if not pd.api.types.is_numeric_dtype(x):
+            distinct = x.nunique()
+            if distinct > 20 and distinct > 0.5 * len(x):
+                raise ValueError(f"{path}: column {col!r} is text with {distinct} distinct values in {len(x)} rows "
+                                 f"(an identifier?); one-hot encoding would make {distinct} features. Drop the "
+                                 f"column or encode it as numbers")
+            continue
+        v = x.to_numpy(float)
+        if not np.isfinite(v).all():
+            raise ValueError(f"{path}: column {col!r} holds {int((~np.isfinite(v)).sum())} inf values")
+        with np.errstate(over="ignore", invalid="ignore"):
+            std = v.std()
+        if not np.isfinite(std):
+            raise ValueError(f"{path}: column {col!r} has values too large to standardise (|x| up to "
+                             f"{np.abs(v).max():.3g}); rescale it")
+
+
+def _csv_target(path: Path, y_raw: pd.Series, target: str, task: str | None):
+    """``(y, class_names, task, loss)`` of a CSV's target column."""
+    if task is None:
+        task = "regression" if pd.api.types.is_numeric_dtype(y_raw) else "classification"
+    if task == "classification":
+        classes, y = np.unique(y_raw.astype(str), return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"{path}: target column {target!r} holds a single class ({classes[0]!r}); a classifier "
+                             f"needs at least two")
+        return y, list(classes), task, "cce"
+    if not pd.api.types.is_numeric_dtype(y_raw):
+        raise ValueError(f"{path}: target column {target!r} is not numeric; use task='classification'")
+    y = y_raw.to_numpy(float)
+    if not np.isfinite(y).all():
+        raise ValueError(f"{path}: target column {target!r} holds {int((~np.isfinite(y)).sum())} inf values")
+    if np.unique(y).size < 2:
+        raise ValueError(f"{path}: target column {target!r} holds a single value ({y[0]!r}); nothing to learn")
+    return y, None, task, "mse"
+
+
+def synthetic_function(
+    fn,
+    *,
+    n_train: int = 50,
+    n_test: int = 1000,
+    low: float = -1.0,
+    high: float = 1.0,
+    seed: int = 0,
+    name: str = "function",
+) -> Dataset:
+    """A 1-D regression dataset y = fn(x) (source 002, Appendix D): ``n_train`` training and then ``n_test`` test
+    points drawn uniformly in [low, high] from one generator seeded with ``seed`` (the test points are returned as
+    the validation split). Not standardised: the function's domain is the point of the experiment."""
+    check_scalar(n_train, "n_train", int, min_val=1)
+    check_scalar(n_test, "n_test", int, min_val=1)
+    if not low < high:
+        raise ValueError(f"low must be below high, got {low}, {high}")
+    rng = np.random.default_rng(seed)
+    x_tr = rng.uniform(low, high, (n_train, 1))
+    x_te = rng.uniform(low, high, (n_test, 1))
+    y_tr, y_te = np.asarray(fn(x_tr), float), np.asarray(fn(x_te), float)
+    if not (np.isfinite(y_tr).all() and np.isfinite(y_te).all()):
+        raise ValueError("fn produced NaN or inf on [low, high]")
+    return Dataset(name=name, task="regression", X_train=x_tr, y_train=y_tr.reshape(-1, 1), X_val=x_te,
+                   y_val=y_te.reshape(-1, 1), feature_names=("x",), target_name="y", loss="mse",
+                   info={"n_train": n_train, "n_test": n_test, "seed": seed, "low": low, "high": high})

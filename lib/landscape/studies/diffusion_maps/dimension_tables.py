@@ -1,0 +1,172 @@
+"""Tables 2-5 and the seed study of source 000 as one tidy computation: trajectories × readings × ε → ``d``, AUC.
+
+Chapter 02 used to run the same record → distances → spectrum loop three times in its cells; it is here once.
+Every trajectory gets one distance pass (:func:`landscape.diffusion.manifold.cutoff_distances`) that serves every
+reading's cutoff, and one spectrum per (reading's kernel, ε).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from landscape import diffusion as dm
+from landscape.diffusion import manifold
+from landscape.studies.diffusion_maps import readings as rd
+
+__all__ = ["reading_distances", "distances_of", "dimension_table", "summary", "trajectory_gap", "wide"]
+
+
+def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: int | None = 1,
+                      progress: bool = False, cache_dir=None, also=None, device="cpu") -> dict[str, np.ndarray]:
+    """Eq (2.5) distances of ``traj`` under each named reading (one pass for all), as ``{name: (M, M)}``.
+
+    ``also = (rconds, kinds)`` computes and caches those cutoffs and covariance factor kinds in the same pass
+    (for a later study of the same trajectory: one pass instead of two). ``device`` as in
+    :func:`landscape.diffusion.manifold.cutoff_distances`."""
+    kinds = tuple(dict.fromkeys(rd.COVARIANCES[r.covariance][0] for r in reading_set.values()))
+    rconds = [r.rcond for r in reading_set.values()]
+    if also is not None:
+        extra_rconds, extra_kinds = also
+        rconds = [*rconds, *extra_rconds]
+        kinds = tuple(dict.fromkeys((*kinds, *extra_kinds)))
+    d2 = manifold.cutoff_distances(traj, rconds, kinds=kinds, threads=threads, progress=progress, cache_dir=cache_dir,
+                             device=device)
+    N, n = traj.dataset().N, traj.config.batch_size
+    return {name: rd.scaled(d2[rd.COVARIANCES[r.covariance][0], r.rcond], r.covariance, N, n)
+            for name, r in reading_set.items()}
+
+
+def distances_of(trajectories: Mapping[str, object], reading_set: Mapping[str, rd.Reading], *,
+                 threads: int | None = 1, jobs: int | str | None = None, also=None, device="cpu"
+                 ) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`reading_distances` of several trajectories (or their configs), ``{label: {reading name: (M, M)}}``.
+    ``also`` and ``device`` as in :func:`reading_distances`.
+
+    The passes run as units of :func:`landscape.infra.executor.map_units` on ``jobs`` workers (``None``:
+    ``$LANDSCAPE_JOBS``, default 1); each leaves its distances in the readings cache, which this process then
+    loads, so nothing large is pickled and the arrays are the same for any number of workers.
+    """
+    from landscape.infra import executor, paths
+
+    workers = executor.resolve_jobs(jobs)
+    configs = {label: getattr(t, "config", t) for label, t in trajectories.items()}
+    root = str(paths.cache_dir())
+    units = [(config, dict(reading_set), threads if workers == 1 else 1, root, False, also, device)
+             for config in configs.values()]
+    executor.map_units(_distances_unit, units, star=True, jobs=workers, progress=False)
+    return {label: _distances_unit(config, reading_set, threads, root, load=True, device=device)
+            for label, config in configs.items()}
+
+
+def _distances_unit(config, reading_set, threads, cache_dir, load: bool = False, also=None, device="cpu"):
+    from landscape.nets.recording import record_sgd
+
+    out = reading_distances(record_sgd(config, progress=False, cache_dir=cache_dir), reading_set, threads=threads,
+                            cache_dir=cache_dir, also=also, device=device)
+    return out if load else None
+
+
+def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.Reading],
+                    eps: Mapping[str, float | Callable], *, beta: float = 0.99, threads: int | None = 1,
+                    progress: bool = False, keep: Callable | None = None, jobs: int | str | None = None,
+                    device="cpu") -> pd.DataFrame:
+    """``d`` and AUC ratio for every trajectory config × reading × ε, one tidy row each.
+
+    Parameters
+    ----------
+    configs : label -> :class:`~landscape.nets.recording.RecordConfig` (recorded or loaded from the cache).
+    reading_set : name -> :class:`~landscape.studies.diffusion_maps.readings.Reading`.
+    eps : name -> ε, a number or a callable ``(label, reading name, sq) -> ε`` (e.g. a re-tuning rule); an ε
+        of ``None`` skips that cell.
+    keep : optional callable ``(label, reading name, sq)`` called with every distance matrix (to keep one); it
+        runs in this process, after the trajectories, on the distances reloaded from the cache.
+    threads : torch / BLAS threads of each distance pass when ``jobs`` is 1 (workers always use one).
+    jobs : trajectories run as independent units through :func:`landscape.infra.executor.map_units` on this many
+        workers (``None``: ``$LANDSCAPE_JOBS``, default 1). The rows are the same for any number of workers.
+    device : where the distance passes run (:func:`landscape.diffusion.manifold.cutoff_distances`).
+
+    Columns: ``label, reading, eps_name, eps, d, auc, M, m, N, n, final_loss, seconds`` (seconds: the
+    trajectory's record + distance time). A diverging run gives one row with ``note``.
+    """
+    from landscape.infra import executor, paths
+
+    workers = executor.resolve_jobs(jobs)
+    root = str(paths.cache_dir())  # explicit: a reused worker process may have served another root
+    units = [(label, config, dict(reading_set), dict(eps), beta, threads if workers == 1 else 1, root, device)
+             for label, config in configs.items()]
+    parts = executor.map_units(_table_unit, units, star=True, jobs=workers, progress=progress, desc="trajectories")
+    if keep is not None:
+        from landscape.nets.recording import record_sgd
+
+        for (label, config, *_), part in zip(units, parts, strict=True):
+            if part and "note" in part[0]:
+                continue
+            sq_by = reading_distances(record_sgd(config, progress=False), reading_set, threads=threads,
+                                      device=device)
+            for rname in reading_set:
+                keep(label, rname, sq_by[rname])
+    return pd.DataFrame([row for part in parts for row in part])
+
+
+def _table_unit(label, config, reading_set, eps, beta, threads, cache_dir, device="cpu") -> list[dict]:
+    """One trajectory of :func:`dimension_table`: its rows (small), its distances left in the readings cache."""
+    from landscape.nets.recording import record_sgd
+
+    t0 = time.perf_counter()
+    try:
+        traj = record_sgd(config, progress=False, cache_dir=cache_dir)
+    except FloatingPointError as exc:
+        return [{"label": label, "note": f"diverged: {exc}"}]
+    sq_by = reading_distances(traj, reading_set, threads=threads, cache_dir=cache_dir, device=device)
+    info = {"M": traj.M, "m": traj.m, "N": traj.dataset().N, "n": config.batch_size,
+            "final_loss": float(traj.epoch_train_loss[-1]), "seconds": time.perf_counter() - t0}
+    rows = []
+    for rname, r in reading_set.items():
+        sq = sq_by[rname]
+        for ename, e in eps.items():
+            value = e(label, rname, sq) if callable(e) else e
+            if value is None:
+                continue
+            d, a, _ = summary(sq, value, r, beta=beta)
+            rows.append({"label": label, "reading": rname, "eps_name": ename, "eps": float(value), "d": d,
+                         "auc": a, **info})
+    return rows
+
+
+def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple[int, float, np.ndarray]:
+    """``(d, AUC ratio, spectrum)`` of distances ``sq`` (already under ``reading``'s cutoff and covariance) at
+    ``eps``, with the reading's kernel scale, kernel type, λ0 and AUC conventions."""
+    lam = dm.diffusion_spectrum(sq, reading.kernel * float(eps), knn=reading.knn)
+    d, a = rd.summaries(lam, beta)[reading.trivial, reading.auc]
+    return d, a, lam
+
+
+def trajectory_gap(configs: Mapping[str, object], reference: str) -> pd.DataFrame:
+    """How far each trajectory is from ``configs[reference]``: the largest coordinate difference over the
+    common steps (``max_abs_diff``) and between the final points (``final_abs_diff``), in parameter units."""
+    from landscape.nets.recording import record_sgd
+
+    ref = record_sgd(configs[reference], progress=False)
+    rows = []
+    for label, config in configs.items():
+        traj = record_sgd(config, progress=False)
+        k = min(traj.M, ref.M)
+        rows.append({"label": label, "M": traj.M, "common_steps": k,
+                     "max_abs_diff": float(np.abs(traj.params[:k] - ref.params[:k]).max()),
+                     "final_abs_diff": float(np.abs(traj.params[-1] - ref.params[-1]).max())})
+    return pd.DataFrame(rows)
+
+
+def wide(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`dimension_table`'s rows as one row per trajectory: ``M, m, final_loss`` and a ``d`` and an
+    ``AUC`` column per (reading, ε)."""
+    t = table.dropna(subset=["d"])
+    w = t.pivot_table(index="label", columns=["reading", "eps_name"], values=["d", "auc"], aggfunc="first", sort=False)
+    w = w[[c for c in w.columns if c[0] == "d"] + [c for c in w.columns if c[0] == "auc"]]
+    w.columns = [f"{'AUC' if v == 'auc' else v}, {r}, {e}" for v, r, e in w.columns]
+    info = t.groupby("label", sort=False)[["M", "m", "final_loss"]].first()
+    return info.join(w).reset_index()

@@ -1,0 +1,376 @@
+"""The network experiments of chapter 04 (source 004 on digits): sweeps and runs that return tidy frames.
+
+Each function trains or evaluates with :mod:`.nets`, :mod:`.alignment`, :mod:`.valley` and :mod:`.fdr`; the
+chapter only calls them. Substitutes: digits (scikit-learn) instead of MNIST / CIFAR, small MLPs / CNNs instead of
+the source's networks (the chapter names each difference).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from landscape.curvature import hessian
+from landscape.nets import models
+from landscape.infra.executor import map_units
+from landscape.infra.validation import check_finite, check_scalar
+from landscape.noise.alignment import dense_alignment, matrix_free_alignment
+from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
+from landscape.noise.valley import Projection, ValleyPath, line_connected, project_to_valley, projected_path
+
+__all__ = ["lbfgs_minimum", "negative_eigen_sweep", "alignment_during_training", "alignment_study",
+           "NegativeCurvatureFit", "negative_curvature_fit", "valley_run",
+           "shuffled_label_start"]
+
+
+def lbfgs_minimum(model, loss_fn, X, y, *, max_iter: int = 1000) -> tuple[float, float]:
+    """Full-batch L-BFGS (strong Wolfe line search) from the model's weights to a minimum of the training loss,
+    in place; returns ``(loss, gradient norm)``. A stand-in for the source's 10k epochs of GD (lr 0.1), which on
+    our net stops measurably short of the minimum (SGD then descends further instead of fluctuating above it).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Moved to the minimum in place.
+    loss_fn : callable
+    X, y : tensors
+        The training set (full batch).
+    max_iter : int
+        L-BFGS iterations.
+
+    Returns
+    -------
+    (float, float)
+        The loss and the gradient norm at the end.
+    """
+    check_scalar(max_iter, "max_iter", int, min_val=1)
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=max_iter, history_size=50,
+                            line_search_fn="strong_wolfe", tolerance_grad=1e-9, tolerance_change=1e-14)
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    opt.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    gnorm = float(torch.cat([p.grad.reshape(-1) for p in model.parameters()]).norm())
+    model.zero_grad(set_to_none=True)
+    return float(loss.detach()), gnorm
+
+
+def _negative_eigen_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, seed: int) -> dict:
+    """One setting of :func:`negative_eigen_sweep` (a module-level unit for :func:`~landscape.infra.executor.map_units`):
+    SGD from ``theta0``, then the loss and the dense Hessian's negative eigenvalues. ``theta0`` is copied:
+    :func:`landscape.nets.models.assign` makes the parameters views of the vector it is given, so SGD would move it."""
+    models.assign(model, theta0.clone())
+    sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
+    with torch.no_grad():
+        loss = float(loss_fn(model(torch.as_tensor(X)), torch.as_tensor(y)))
+    neg, w = negative_eigen_sum(model, loss_fn, X, y)
+    return {"batch_size": S, "lr": lr, "strength": 1 / S - 1 / len(X), "epochs": epochs, "train_loss": loss,
+            "neg_sum": neg, "n_negative": int((w < 0).sum()), "top_eigenvalue": float(w[-1])}
+
+
+def negative_eigen_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, seed: int = 0, jobs=None,
+                         progress: bool = False) -> pd.DataFrame:
+    """Fig. 2(a) / App. A.3: from the model's current state (a GD minimum), SGD at each batch size and learning
+    rate for about ``steps`` steps, then the training loss and the sum of negative Hessian eigenvalues (dense).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        At the minimum; restored to that state afterwards.
+    loss_fn : callable
+        ``loss_fn(logits, y)``, picklable when ``jobs > 1`` (e.g. :func:`.smoothed_cross_entropy`).
+    X, y : tensors
+        The training set.
+    batch_sizes, lrs : sequences
+        The grid; setting ``i`` (batch-size-major) shuffles with seed ``1000 seed + i``.
+    steps : int
+        About this many SGD steps per setting (whole epochs, at least one).
+    seed : int
+        Seed of the shuffles.
+    jobs : int or None
+        Worker processes for the settings (:func:`landscape.infra.executor.map_units`; None: ``$LANDSCAPE_JOBS``, else 1);
+        the numbers do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting: batch_size, lr, strength (1/S - 1/M), epochs, train_loss, neg_sum, n_negative,
+        top_eigenvalue.
+    """
+    steps = check_scalar(steps, "steps", int, min_val=1)
+    theta0 = models.flatten(model)
+    N = len(X)
+    grid = [(int(S), float(lr)) for S in batch_sizes for lr in lrs]
+    units = [(model, loss_fn, X, y, theta0, S, lr, max(1, round(steps / math.ceil(N / S))), seed * 1000 + i)
+             for i, (S, lr) in enumerate(grid)]
+    rows = map_units(_negative_eigen_unit, units, star=True, jobs=jobs, progress=progress, desc="sweep")
+    models.assign(model, theta0)
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class NegativeCurvatureFit:
+    """Fig. 2(a)'s line: ``neg_sum ~ slope * excess_loss + intercept`` (least squares) with its ``r2``, the
+    intercept ``intercept_raw`` of the same fit against the raw training loss, and ``linear``: ``r2 >= r2_min`` and
+    ``|intercept| <= intercept_share * max |neg_sum|`` (proportional, the claim of App. A.3)."""
+
+    slope: float
+    intercept: float
+    r2: float
+    intercept_raw: float
+    linear: bool
+
+
+def negative_curvature_fit(sweep: pd.DataFrame, loss_min: float, *, r2_min: float = 0.9,
+                           intercept_share: float = 0.05) -> NegativeCurvatureFit:
+    """The fit of Fig. 2(a) to a :func:`negative_eigen_sweep` frame, against the loss above ``loss_min``.
+
+    Parameters
+    ----------
+    sweep : pandas.DataFrame
+        With columns ``train_loss`` and ``neg_sum`` (at least two rows).
+    loss_min : float
+        The training loss at the minimum (label smoothing keeps it above zero).
+    r2_min, intercept_share : float
+        The thresholds of ``linear``.
+
+    Returns
+    -------
+    NegativeCurvatureFit
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fit = negative_curvature_fit(pd.DataFrame({"train_loss": [1.1, 1.2, 1.3], "neg_sum": [-2., -4., -6.]}), 1.0)
+    >>> round(fit.slope, 6), abs(round(fit.intercept, 6)), round(fit.r2, 6), fit.linear
+    (-20.0, 0.0, 1.0, True)
+    """
+    check_finite(loss_min, "loss_min")
+    if len(sweep) < 2:
+        raise ValueError(f"sweep must have at least two rows, got {len(sweep)}")
+    excess = sweep.train_loss - loss_min
+    slope, intercept = np.polyfit(excess, sweep.neg_sum, 1)
+    r2 = np.corrcoef(excess, sweep.neg_sum)[0, 1] ** 2
+    intercept_raw = np.polyfit(sweep.train_loss, sweep.neg_sum, 1)[1]
+    linear = bool(r2 >= r2_min and abs(intercept) <= intercept_share * sweep.neg_sum.abs().max())
+    return NegativeCurvatureFit(float(slope), float(intercept), float(r2), float(intercept_raw), linear)
+
+
+def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: int, checkpoints, X_eval, y_eval,
+                              n_probes: int = 30, seed: int = 0, gauss_newton: bool = False, dense: bool = False,
+                              progress: bool = False) -> pd.DataFrame:
+    """Fig. 5 / App. A.4: SGD in segments up to each checkpoint epoch; at each, CS(H, C) (eq 35) on
+    ``(X_eval, y_eval)``, matrix-free (``dense``: the dense float64 oracle), and CS(G, C) with the Gauss--Newton
+    part when ``gauss_newton``. Epoch 0 is the initialisation.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place, segment by segment.
+    loss_fn : callable
+    X, y : tensors
+        Training set of the SGD segments.
+    lr, batch_size : float, int
+        Plain SGD; segment ``i`` shuffles with seed ``1000 seed + i``.
+    checkpoints : sequence of int
+        Epochs at which CS is measured (0 = initialisation).
+    X_eval, y_eval : tensors
+        Samples on which H and C are evaluated.
+    n_probes, seed : int
+        Hutchinson probes, drawn with seed ``seed + i`` at checkpoint ``i``.
+    gauss_newton, dense : bool
+        Add CS(G, C); use the dense oracle.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per checkpoint: epoch, step, train_loss, cs (and cs_gauss_newton).
+    """
+    cps = sorted({int(c) for c in checkpoints})
+    rows, done = [], 0
+    for i, epoch in enumerate(tqdm(cps, desc="alignment", disable=not progress)):
+        if epoch > done:
+            sgd_record(model, loss_fn, X, y, lr=lr, batch_size=batch_size, epochs=epoch - done,
+                       seed=seed * 1000 + i, keep="epochs")
+            done = epoch
+        with torch.no_grad():
+            loss = float(loss_fn(model(torch.as_tensor(X)), torch.as_tensor(y)))
+        kw = {} if dense else {"n_probes": n_probes, "seed": seed + i}
+        fn = dense_alignment if dense else matrix_free_alignment
+        row = {"epoch": epoch, "step": epoch * math.ceil(len(X) / batch_size), "train_loss": loss,
+               "cs": fn(model, loss_fn, X_eval, y_eval, **kw).cs}
+        if gauss_newton:
+            row["cs_gauss_newton"] = fn(model, loss_fn, X_eval, y_eval, gauss_newton=True, **kw).cs
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _alignment_unit(name: str, loss_fn, X, targets, lr: float, hidden: int, kw: dict) -> pd.DataFrame:
+    """One loss of :func:`alignment_study`: a fresh MLP trained with ``loss_fn`` (a module-level unit)."""
+    net = models.mlp([X.shape[1], hidden, 10], seed=kw["seed"], device=X.device)
+    return alignment_during_training(net, loss_fn, X, targets, lr=lr, **kw).assign(loss=name, lr=lr)
+
+
+def alignment_study(runs, X, *, hidden: int, batch_size: int, checkpoints, n_eval: int, n_probes: int = 30,
+                    seed: int = 0, jobs=None, progress: bool = False) -> pd.DataFrame:
+    """Fig. 5 / App. A.4 for several losses: per run a one-hidden-layer MLP (``hidden`` units, seed ``seed``)
+    trained by :func:`alignment_during_training`, CS(H, C) and CS(G, C) on the first ``n_eval`` samples.
+
+    Parameters
+    ----------
+    runs : sequence of (name, loss_fn, targets, lr)
+        One run per loss; ``loss_fn`` picklable when ``jobs > 1``.
+    X : tensor (N, d)
+        Training inputs (on the device the nets should use).
+    hidden, batch_size, checkpoints, n_probes, seed
+        As in :func:`alignment_during_training` (``batch_size`` is capped at N).
+    n_eval : int
+        Samples on which H and C are evaluated.
+    jobs : int or None
+        Worker processes for the runs (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The runs' frames stacked, with columns ``loss`` (the name) and ``lr`` added.
+    """
+    check_scalar(hidden, "hidden", int, min_val=1)
+    check_scalar(n_eval, "n_eval", int, min_val=1)
+    X = torch.as_tensor(X)
+    units = []
+    for name, loss_fn, targets, lr in runs:
+        kw = {"batch_size": min(int(batch_size), len(X)), "checkpoints": checkpoints, "X_eval": X[:n_eval],
+              "y_eval": targets[:n_eval], "n_probes": n_probes, "seed": seed, "gauss_newton": True}
+        units.append((name, loss_fn, X, targets, lr, hidden, kw))
+    frames = map_units(_alignment_unit, units, star=True, jobs=jobs, progress=progress, desc="alignment")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _project_unit(model, loss_fn, X, y, theta, lr: float, threshold: float, max_steps: int) -> Projection:
+    """GD projection of one state (a module-level unit for :func:`~landscape.infra.executor.map_units`)."""
+    return project_to_valley(flat_loss_grad(model, loss_fn, X, y), theta, lr=lr, threshold=threshold,
+                             max_steps=max_steps)
+
+
+def _valley_point(model, loss_fn, X, y, X_val, y_val, theta, n_probes: int, seed: int) -> dict:
+    """Losses and Hutchinson trace at one projected state (a module-level unit)."""
+    op = hessian.hessian_operator(models.assign(model, theta), loss_fn, (torch.as_tensor(X), torch.as_tensor(y)))
+    tr = hessian.hutchinson_trace(op, n_probes, seed=seed)
+    return {"train_loss": flat_loss(model, loss_fn, X, y)(theta), "val_loss": flat_loss(model, loss_fn, X_val,
+                                                                                         y_val)(theta),
+            "trace": tr.estimate, "trace_se": tr.stderr}
+
+
+def valley_run(model, loss_fn, X, y, X_val, y_val, *, lr: float, batch_size: int, epochs: int, start_epoch: int = 1,
+               threshold: float | None = None, line_factor: float = 2.0, n_points: int = 10,
+               max_gd_steps: int = 2000, trace_probes: int = 10, seed: int = 0, jobs=None,
+               progress: bool = False) -> tuple[ValleyPath, pd.DataFrame, pd.DataFrame]:
+    """Figs. 1 and 3 (Secs. 2.1.1, 4.3): SGD keeping every state, its epoch ends projected to the valley floor
+    and refined by recursive bisection, then the Hessian trace along the projected path.
+
+    Each epoch end from ``start_epoch`` is projected by GD (same ``lr``) until the training loss is below
+    ``threshold`` (default: the smallest epoch-end training loss of the run, as in the source); consecutive
+    projections are line connected when the loss stays below ``line_factor * threshold`` at ``n_points`` points.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place by the SGD run (left at its last SGD state).
+    loss_fn : callable
+        Picklable when ``jobs > 1``.
+    X, y, X_val, y_val : tensors
+        Training and validation sets.
+    lr, batch_size, epochs, start_epoch, threshold, line_factor, n_points, max_gd_steps
+        As above.
+    trace_probes : int
+        Hutchinson probes per projected state (point ``k`` draws them with seed ``seed + k``).
+    seed : int
+        Seed of the SGD shuffles.
+    jobs : int or None
+        Worker processes for the epoch-end projections and the per-point traces
+        (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
+
+    Returns
+    -------
+    (ValleyPath, pandas.DataFrame, pandas.DataFrame)
+        The path; a frame per projected point (iteration, epoch, losses, trace and its standard error, reached,
+        connected_next); the SGD run's per-epoch losses.
+    """
+    rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed, keep="all",
+                     val=(X_val, y_val), progress=progress)
+    thr = float(rec.train_loss.min()) if threshold is None else float(threshold)
+    theta_end = models.flatten(model)
+    cps = [int(c) for c in rec.epoch_end[start_epoch:]]
+    known = dict(zip(cps, map_units(_project_unit, [(model, loss_fn, X, y, rec.states[t], lr, thr, max_gd_steps)
+                                                    for t in cps], star=True, jobs=jobs, progress=progress,
+                                    desc="project"), strict=True))
+    lg, lf = flat_loss_grad(model, loss_fn, X, y), flat_loss(model, loss_fn, X, y)
+    path = projected_path(lambda t: rec.states[t], cps,
+                          lambda th: project_to_valley(lg, th, lr=lr, threshold=thr, max_steps=max_gd_steps),
+                          lambda a, b: line_connected(lf, a, b, threshold=line_factor * thr, n_points=n_points),
+                          known=known)
+    units = [(model, loss_fn, X, y, X_val, y_val, th, trace_probes, seed + k) for k, th in enumerate(path.states)]
+    points = map_units(_valley_point, units, star=True, jobs=jobs, progress=progress, desc="trace")
+    models.assign(model, theta_end)
+    steps_per_epoch = rec.epoch_end[1]
+    df = pd.DataFrame(points)
+    df.insert(0, "iteration", path.iterations.astype(int))
+    df.insert(1, "epoch", path.iterations / steps_per_epoch)
+    df["reached"] = path.reached.astype(bool)
+    df["connected_next"] = [bool(c) for c in path.connected] + [np.nan]
+    sgd = pd.DataFrame({"epoch": np.arange(len(rec.train_loss)), "train_loss": rec.train_loss,
+                        "val_loss": rec.val_loss})
+    return path, df, sgd
+
+
+def shuffled_label_start(model, loss_fn, X, y, n_shuffled: int, *, lr: float, batch_size: int, epochs: int,
+                         gd_steps: int, seed: int = 0):
+    """App. A.2.2: split the training set into A (kept) and B (``n_shuffled`` samples, labels shuffled); SGD on
+    A ∪ B for ``epochs``, then GD on A alone (up to ``gd_steps``, lr ``lr``) to a minimum of A. Returns
+    ``(X_A, y_A)``; the model is left at that minimum (a poorly generalising start).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place and left at the minimum of A.
+    loss_fn : callable
+    X, y : tensors
+        The training set.
+    n_shuffled : int
+        Size of B.
+    lr, batch_size, epochs : SGD on A and B.
+    gd_steps : int
+        Cap on the GD steps on A.
+    seed : int
+        Seed of the split, the shuffle and SGD.
+
+    Returns
+    -------
+    (tensor, tensor)
+        ``(X_A, y_A)``.
+    """
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    check_scalar(n_shuffled, "n_shuffled", int, min_val=1, max_val=len(X) - 1)
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(X), generator=gen)
+    a, b = perm[n_shuffled:], perm[:n_shuffled]
+    yb = y[b][torch.randperm(n_shuffled, generator=gen)]
+    sgd_record(model, loss_fn, torch.cat([X[a], X[b]]), torch.cat([y[a], yb]), lr=lr, batch_size=batch_size,
+               epochs=epochs, seed=seed, keep="epochs")
+    lg = flat_loss_grad(model, loss_fn, X[a], y[a])
+    p = project_to_valley(lg, models.flatten(model).cpu().numpy(), lr=lr, threshold=1e-12, max_steps=gd_steps)
+    models.assign(model, p.theta)
+    return X[a], y[a]
