@@ -15,22 +15,28 @@ all *virginica* and the 120 training rows hold 50 / 50 / 20 flowers of the three
   (6 cars): imputed with the training median (``missing="impute"``, default) or dropped (``missing="drop"``).
 - ``digits``: scikit-learn's 8x8 handwritten digits, 1797 images, 64 pixel features, 10 classes.
   Pixels that are constant on the training part (always 0 there) are centred and left unscaled.
-- a path to a CSV file with ``target=<column>``: non-numeric feature columns are one-hot encoded; the task is
-  classification when the target is non-numeric or ``task="classification"`` is given. Data that would be
-  silently changed or make training meaningless fail with a ``ValueError`` naming the file and the column: NaN or
-  inf values, values too large to standardise (the column's standard deviation overflows), a target with a
-  single class or a single value, a non-numeric column with a distinct value in (nearly) every row (an
-  identifier, which one-hot encoding would turn into one feature per row), and too few rows to split.
+- a path to a CSV file with ``target=<column>``: non-numeric feature columns are one-hot encoded. The task is
+  ``task`` when given; otherwise classification for a text, True/False or two-valued target, regression for
+  other numbers, and an integer target with more than two values is refused with a request to state ``task``
+  (class labels and counts look alike). Data that would be silently changed or make training meaningless fail
+  with a ``ValueError`` naming the file and the column (:func:`read_csv`): duplicate or missing column names (a
+  saved pandas index), a one-column header holding ``;`` (a hint about the separator), NaN or inf values, a stray
+  non-numeric token in a numeric column (named with its row), a row-number column, values too large to
+  standardise (the column's standard deviation overflows), a target with a single class or a single value, a
+  non-numeric column with a distinct value in (nearly) every row (an identifier, which one-hot encoding would
+  turn into one feature per row), and too few rows to split.
 """
 
 from __future__ import annotations
 
+import csv
+import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from . import paths
 from .cache import file_sha256
@@ -73,8 +79,21 @@ class Dataset:
         """Number of training samples (the N of source 000 eq (2.6))."""
         return self.X_train.shape[0]
 
-    def tensors(self, split: str = "train", dtype=torch.float32, device="cpu"):
-        """``(X, y)`` as tensors; y stays int64 for classification."""
+    def tensors(self, split: str = "train", dtype=None, device="cpu"):
+        """``(X, y)`` as tensors; y stays int64 for classification.
+
+        Parameters
+        ----------
+        split : {"train", "val"}
+            Which part of the split.
+        dtype : torch.dtype, optional
+            Floating dtype of X (and of a regression y); default ``torch.float32``.
+        device : str or torch.device
+            Where the tensors live.
+        """
+        import torch  # here, not at module level: checking a CSV before a run starts needs no torch
+
+        dtype = torch.float32 if dtype is None else dtype
         if split not in ("train", "val"):
             raise ValueError(f"split must be 'train' or 'val', got {split!r}")
         X, y = (self.X_train, self.y_train) if split == "train" else (self.X_val, self.y_val)
@@ -245,14 +264,7 @@ MIN_ROWS = 10  # a CSV needs at least this many rows: 20 % of them form the vali
 
 def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, task: str | None,
               split: str = "stratified") -> Dataset:
-    if path.suffix.lower() != ".csv":
-        raise ValueError(f"name_or_path must be one of {list(BUILTIN)} or a path to a .csv file, got {str(path)!r}")
-    if not path.exists():
-        raise FileNotFoundError(f"name_or_path: no such file {str(path)!r}")
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+    df = read_csv(path)
     if target is None:
         raise ValueError(f"target: name the target column of {path}; columns are {list(df.columns)}")
     if target not in df.columns:
@@ -260,7 +272,6 @@ def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, ta
     if len(df) < MIN_ROWS:
         raise ValueError(f"{path}: {len(df)} data rows; at least {MIN_ROWS} are needed for a training and a "
                          f"validation part")
-    _check_finite(df, str(path))
     feats = df.drop(columns=[target])
     if feats.shape[1] == 0:
         raise ValueError(f"{path} has no feature columns besides the target {target!r}")
@@ -275,8 +286,148 @@ def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, ta
         raise ValueError(f"{path}: {exc}") from None
 
 
+def read_csv(path: str | Path) -> pd.DataFrame:
+    """Read a user CSV as :func:`load` does, refusing what would silently mislead a run.
+
+    The checks need the file only (not the target column), so the ``dataset`` parameter rule
+    (:mod:`landscape.validation`) runs them before a run starts (:func:`check_csv`). Each failure is a
+    ``ValueError`` naming the file and the column (and for a stray token the row and the token):
+
+    - a header read by this function itself (pandas would rename a duplicate ``x`` to ``x.1``): duplicate column
+      names, a column without a name (the first one is a pandas index written by ``DataFrame.to_csv`` without
+      ``index=False``, which pandas reads back as ``Unnamed: 0``) and a header that is one column holding ``;`` or
+      a tab (the file uses another separator: a hint says which);
+    - a table pandas cannot read, missing values (NaN) and inf;
+    - a stray non-numeric token ("?", "NA?") in a column that is otherwise numeric (pandas would make the column
+      text and one-hot encode it: 13 inputs became 66);
+    - a row-number column: integers ``0, 1, ..., N-1`` or ``1, 2, ..., N`` in file order (an index or an id, which
+      would be a feature that identifies each row), with at least ``MIN_ROWS`` rows.
+
+    Such columns are refused, not dropped: the run then uses exactly the columns of the file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.csv`` file, comma separated, with a header row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table as pandas reads it.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise ValueError(f"name_or_path must be one of {list(BUILTIN)} or a path to a .csv file, got {str(path)!r}")
+    if not path.exists():
+        raise FileNotFoundError(f"name_or_path: no such file {str(path)!r}")
+    header = _read_header(path)
+    _check_header(path, header)
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV table ({' '.join(str(exc).split())})") from None
+    _check_finite(df, str(path))
+    for col in df.columns:
+        _check_stray_tokens(path, col, df[col])
+        _check_row_numbers(path, col, df[col])
+        _check_numeric_range(path, col, df[col])
+    return df
+
+
+def check_csv(path: str | Path) -> None:
+    """Run the checks of :func:`read_csv` (raise ``ValueError`` naming file and column); cached per file version.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.csv`` file.
+    """
+    path = Path(path).resolve()
+    stat = path.stat()
+    _check_csv_version(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _check_csv_version(path: str, mtime_ns: int, size: int) -> None:
+    read_csv(path)  # a failure is not cached: lru_cache stores return values only
+
+
+def _read_header(path: Path) -> list[str]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return next(csv.reader(fh), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    if not header:
+        raise ValueError(f"{path}: not a readable CSV table (the file is empty)")
+    if len(header) == 1:
+        for sep, name in ((";", "';'"), ("\t", "a tab")):
+            if sep in header[0]:
+                raise ValueError(f"{path}: the header is one column named {header[0]!r}: the file seems to be "
+                                 f"separated by {name}, and this reader takes commas; save it with commas, e.g. "
+                                 f"pandas.read_csv(path, sep={sep!r}).to_csv(path, index=False)")
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name.strip() == "" or _UNNAMED.match(name):
+            if i == 0:
+                raise ValueError(f"{path}: the first column has no name (a pandas index written by "
+                                 f"DataFrame.to_csv without index=False; pandas reads it as 'Unnamed: 0'): save the "
+                                 f"table with index=False or delete that column")
+            raise ValueError(f"{path}: column {i + 1} has no name (header {name!r}); name it or delete it")
+        if name in seen:
+            raise ValueError(f"{path}: duplicate column name {name!r} (columns {seen[name] + 1} and {i + 1}); "
+                             f"rename one (pandas would silently call the second {name + '.1'!r})")
+        seen[name] = i
+
+
+_UNNAMED = re.compile(r"^Unnamed: \d+$")
+
+
+def _check_stray_tokens(path: Path, col, x: pd.Series) -> None:
+    """A text column whose values are numbers except for a few tokens: name the first stray token and its row."""
+    if pd.api.types.is_numeric_dtype(x) or pd.api.types.is_bool_dtype(x):
+        return
+    text = x.astype(str).str.strip()
+    numeric = pd.to_numeric(text, errors="coerce")
+    stray = numeric.isna().to_numpy()
+    if stray.any() and stray.sum() < (~stray).sum():
+        rows = np.flatnonzero(stray)
+        tokens = list(dict.fromkeys(text.iloc[rows]))
+        more = f" and {len(rows) - 1} more rows" if len(rows) > 1 else ""
+        others = f" (tokens: {', '.join(repr(t) for t in tokens[:5])})" if len(tokens) > 1 else ""
+        raise ValueError(f"{path}: column {col!r} is numeric except for the token {text.iloc[rows[0]]!r} in data "
+                         f"row {rows[0] + 1}{more}{others}; it would turn the column into text categories: fix or "
+                         f"delete those rows")
+
+
+def _check_row_numbers(path: Path, col, x: pd.Series) -> None:
+    """Integers 0..N-1 or 1..N in file order: a row number (an index or an id), not a measurement."""
+    if len(x) < MIN_ROWS or not pd.api.types.is_integer_dtype(x) or pd.api.types.is_bool_dtype(x):
+        return
+    v = x.to_numpy()
+    if v[0] in (0, 1) and np.array_equal(v, np.arange(v[0], v[0] + len(v))):
+        raise ValueError(f"{path}: column {col!r} holds the row numbers {v[0]}, {v[0] + 1}, ..., {v[-1]} (an index "
+                         f"or an id): as a feature it would identify each row; delete the column")
+
+
+def _check_numeric_range(path: Path, col, x: pd.Series) -> None:
+    if not pd.api.types.is_numeric_dtype(x) or pd.api.types.is_bool_dtype(x):
+        return
+    v = x.to_numpy(float)
+    if not np.isfinite(v).all():
+        raise ValueError(f"{path}: column {col!r} holds {int((~np.isfinite(v)).sum())} inf values")
+    with np.errstate(over="ignore", invalid="ignore"):
+        std = v.std()
+    if not np.isfinite(std):
+        raise ValueError(f"{path}: column {col!r} has values too large to standardise (|x| up to "
+                         f"{np.abs(v).max():.3g}); rescale it")
+
+
 def _check_csv_columns(path: Path, feats: pd.DataFrame) -> None:
-    """Identifier-like text columns and values too large to standardise fail, naming file and column."""
+    """Identifier-like text feature columns fail, naming file and column."""
     for col in feats.columns:
         x = feats[col]
         if not pd.api.types.is_numeric_dtype(x):
@@ -285,28 +436,30 @@ def _check_csv_columns(path: Path, feats: pd.DataFrame) -> None:
                 raise ValueError(f"{path}: column {col!r} is text with {distinct} distinct values in {len(x)} rows "
                                  f"(an identifier?); one-hot encoding would make {distinct} features. Drop the "
                                  f"column or encode it as numbers")
-            continue
-        v = x.to_numpy(float)
-        if not np.isfinite(v).all():
-            raise ValueError(f"{path}: column {col!r} holds {int((~np.isfinite(v)).sum())} inf values")
-        with np.errstate(over="ignore", invalid="ignore"):
-            std = v.std()
-        if not np.isfinite(std):
-            raise ValueError(f"{path}: column {col!r} has values too large to standardise (|x| up to "
-                             f"{np.abs(v).max():.3g}); rescale it")
 
 
 def _csv_target(path: Path, y_raw: pd.Series, target: str, task: str | None):
-    """``(y, class_names, task, loss)`` of a CSV's target column."""
+    """``(y, class_names, task, loss)`` of a CSV's target column.
+
+    Without ``task``: text, True/False and any two-valued target are classes; integers with more than two values
+    are refused (class labels or counts? the user says which); other numbers are a regression target."""
+    distinct = int(y_raw.nunique())
     if task is None:
-        task = "regression" if pd.api.types.is_numeric_dtype(y_raw) else "classification"
+        if not pd.api.types.is_numeric_dtype(y_raw) or pd.api.types.is_bool_dtype(y_raw) or distinct == 2:
+            task = "classification"
+        elif pd.api.types.is_integer_dtype(y_raw) and distinct > 2:
+            raise ValueError(f"task: target column {target!r} of {path} holds {distinct} distinct integers: state "
+                             f"whether they are class labels or quantities with task='classification' or "
+                             f"task='regression' (-p task=...)")
+        else:
+            task = "regression"
     if task == "classification":
         classes, y = np.unique(y_raw.astype(str), return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"{path}: target column {target!r} holds a single class ({classes[0]!r}); a classifier "
                              f"needs at least two")
         return y, list(classes), task, "cce"
-    if not pd.api.types.is_numeric_dtype(y_raw):
+    if not pd.api.types.is_numeric_dtype(y_raw) or pd.api.types.is_bool_dtype(y_raw):
         raise ValueError(f"{path}: target column {target!r} is not numeric; use task='classification'")
     y = y_raw.to_numpy(float)
     if not np.isfinite(y).all():

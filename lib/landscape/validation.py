@@ -12,7 +12,9 @@ default. Rule alternatives:
 - ``one of "cpu", "cuda"`` (Python literals separated by commas);
 - ``list[<rule>]``, e.g. ``list[int >= 1]``, ``list[one of "zeros", "constant"]``;
 - ``dataset``: a built-in name of :mod:`landscape.data` or the path of an existing ``.csv`` file, resolved
-  against the caller's working directory (the runner hands the kernel the absolute path);
+  against the caller's working directory (the runner hands the kernel the absolute path), that passes the checks
+  of :func:`landscape.data.read_csv` (header, missing values, stray tokens, row numbers, ...: everything that can
+  be checked without knowing the target column), so a bad file stops a run before its kernel starts;
 - ``None``: the value None, e.g. ``target = None  # str | None | target column of a CSV``.
 
 >>> rule, meaning = split_comment("int in [1, 1000] | minibatch size n")
@@ -205,6 +207,12 @@ def _check_dataset(value, base: Path | None):
         raise RuleViolation("not a dataset", f"no such file: {path}")
     if path.suffix.lower() != ".csv":
         raise RuleViolation("not a dataset", f"not a .csv file: {path}")
+    from landscape.data import check_csv  # pandas, only for a CSV value: built-in names stay cheap
+
+    try:
+        check_csv(path)
+    except (ValueError, OSError) as exc:  # the file's own problem (column, row, token) on the violation's line
+        raise RuleViolation("not a dataset", " ".join(str(exc).split())) from None
     return str(path.resolve())
 
 
