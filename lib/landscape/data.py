@@ -103,7 +103,15 @@ class Dataset:
         return Xt, yt
 
     def frame(self, split: str = "train", raw: bool = False) -> pd.DataFrame:
-        """Features and target as a DataFrame (``raw=True`` undoes the standardisation) for plotting."""
+        """Features and target as a DataFrame (``raw=True`` undoes the standardisation) for plotting.
+
+        Parameters
+        ----------
+        split : {"train", "val"}
+            Which part of the split.
+        raw : bool
+            Undo the standardisation (features in the file's units).
+        """
         X, y = (self.X_train, self.y_train) if split == "train" else (self.X_val, self.y_val)
         if raw and self.mean is not None:
             X = X * self.scale + self.mean
@@ -116,7 +124,13 @@ class Dataset:
 
 
 def sha256(path: Path) -> str:
-    """sha256 of a file's content (:func:`landscape.cache.file_sha256`)."""
+    """sha256 of a file's content (:func:`landscape.cache.file_sha256`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    """
     return file_sha256(path)
 
 
@@ -134,6 +148,13 @@ def _verified_raw(name: str) -> Path:
 
 def keras_split(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Keras' ``validation_split``: the first ``int(n (1 - val_fraction))`` rows train, the rest validate, unshuffled.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    val_fraction : float
+        Fraction held out for validation, in (0, 1).
 
     >>> tr, va = keras_split(150, 0.2)
     >>> len(tr), int(va[0]), int(va[-1])
@@ -218,6 +239,24 @@ def load(
     "classification" or "regression" for a CSV. ``split``: "stratified" (default; a seeded split, stratified by
     class for classification) or "keras" (the last ``val_fraction`` of the rows in file order, unshuffled, as
     Keras' ``validation_split``; ``seed`` is then unused).
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A built-in name (``iris``, ``auto-mpg``, ``digits``) or the path of a ``.csv`` file (:func:`read_csv`).
+    target : str, optional
+        The target column of a CSV (required for one).
+    seed : int
+        Seed of the train / validation split.
+    val_fraction : float, optional
+        Fraction held out for validation (default 0.2).
+    missing : {"impute", "drop"}
+        The auto-MPG cars without horsepower: training median or dropped.
+    task : {"classification", "regression"}, optional
+        The task of a CSV's target; None: from the column (see the module docstring; integer labels with more
+        than two values must state it).
+    split : {"stratified", "keras"}
+        A seeded (stratified) split or Keras' last rows.
     """
     if val_fraction is None:
         val_fraction = 0.2
@@ -366,7 +405,8 @@ def _check_header(path: Path, header: list[str]) -> None:
     if len(header) == 1:
         for sep, name in ((";", "';'"), ("\t", "a tab")):
             if sep in header[0]:
-                raise ValueError(f"{path}: the header is one column named {header[0]!r}: the file seems to be "
+                shown = header[0] if len(header[0]) <= 60 else header[0][:57] + "..."
+                raise ValueError(f"{path}: the header is one column named {shown!r}: the file seems to be "
                                  f"separated by {name}, and this reader takes commas; save it with commas, e.g. "
                                  f"pandas.read_csv(path, sep={sep!r}).to_csv(path, index=False)")
     seen: dict[str, int] = {}
@@ -481,7 +521,21 @@ def synthetic_function(
 ) -> Dataset:
     """A 1-D regression dataset y = fn(x) (source 002, Appendix D): ``n_train`` training and then ``n_test`` test
     points drawn uniformly in [low, high] from one generator seeded with ``seed`` (the test points are returned as
-    the validation split). Not standardised: the function's domain is the point of the experiment."""
+    the validation split). Not standardised: the function's domain is the point of the experiment.
+
+    Parameters
+    ----------
+    fn : callable
+        y = fn(x) on an (n, 1) array.
+    n_train, n_test : int
+        Training and test points.
+    low, high : float
+        The interval the points are drawn from.
+    seed : int
+        Seed of the one generator.
+    name : str
+        The dataset's name.
+    """
     check_scalar(n_train, "n_train", int, min_val=1)
     check_scalar(n_test, "n_test", int, min_val=1)
     if not low < high:

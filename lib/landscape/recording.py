@@ -137,6 +137,13 @@ class RecordConfig:
 
     @classmethod
     def from_json(cls, s: str) -> RecordConfig:
+        """The config of :meth:`to_json`; fields written before they existed take their defaults.
+
+        Parameters
+        ----------
+        s : str
+            JSON of the config's fields.
+        """
         d = json.loads(s)
         d["hidden"] = tuple(d["hidden"])
         return cls(**d)
@@ -195,7 +202,13 @@ class Trajectory:
         return row
 
     def loss_frame(self, name: str | None = None):
-        """Tidy per-epoch losses: columns ``dataset, epoch, train, validation`` (epochs counted from 1)."""
+        """Tidy per-epoch losses: columns ``dataset, epoch, train, validation`` (epochs counted from 1).
+
+        Parameters
+        ----------
+        name : str, optional
+            The ``dataset`` column (default: the dataset's name).
+        """
         import pandas as pd
 
         epochs = np.arange(1, self.config.epochs + 1)
@@ -203,7 +216,15 @@ class Trajectory:
                              "train": self.epoch_train_loss, "validation": self.epoch_val_loss})
 
     def model(self, step: int | None = -1, device="cpu") -> torch.nn.Module:
-        """The network with the weights after ``step`` (``None``: before the first step)."""
+        """The network with the weights of row ``step`` of ``params`` (``None``: before the first step).
+
+        Parameters
+        ----------
+        step : int or None
+            Row of ``params`` (-1: the last step); None: the initial weights.
+        device : str or torch.device
+            Where the network lives.
+        """
         ds = self.dataset()
         net = build_model(self.config, ds, device=device)
         vec = self.initial if step is None else self.params[step]
