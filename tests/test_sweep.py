@@ -190,3 +190,11 @@ def test_no_chapter_or_library_code_names_a_column_like_a_sweep_column():
     assert len(params) > 50
     spelled = [p for p in sorted(params) if any(re.search(rf"\b{sweep.sweep_column(p)}\b", s) for s in sources)]
     assert spelled == []
+
+
+def test_a_table_column_spelled_like_a_sweep_column_is_named_not_overwritten(tiny, tmp_path):
+    folder = tiny / "data" / "results" / "x" / "01_tiny"
+    folder.mkdir(parents=True)
+    pd.DataFrame({"sweep_a": [5]}).to_csv(folder / "t.csv", index=False)
+    with pytest.raises(ValueError, match=r"t\.csv: the table has its own column 'sweep_a', which the sweep needs"):
+        sweep.gather("01_tiny", [sweep.PointResult({"a": 1}, "x", True, 0.0)], {"a": [1]}, tmp_path / "out")
