@@ -118,7 +118,7 @@ def test_user_csv_nonsense_fails_naming_file_and_column(tmp_path):
 
 
 def test_a_few_text_categories_are_still_one_hot(tmp_path):
-    ds = data.load(_csv(tmp_path, kind=["x", "y", "z"] * 10), target="y")
+    ds = data.load(_csv(tmp_path, kind=["x", "y", "z"] * 10), target="y", task="classification")
     assert ds.n_in == 1 + 3
 
 

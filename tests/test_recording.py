@@ -116,7 +116,8 @@ def test_a_cached_record_of_another_config_is_not_used(tmp_path):
 
 def test_task_trains_a_classifier_on_an_integer_target(tmp_path):
     """The README's wine example: integer class labels train 3 outputs with cross entropy when the task is
-    stated (m = 13*24+24 + 24*14+14 + 14*3+3 = 731), a 1-output regressor otherwise (m = 701)."""
+    stated (m = 13*24+24 + 24*14+14 + 14*3+3 = 731), a 1-output regressor with task="regression" (m = 701), and
+    without a task they are refused before training (issue 24: they silently trained a regressor)."""
     from sklearn.datasets import load_wine
 
     csv = tmp_path / "wine.csv"
@@ -125,7 +126,10 @@ def test_task_trains_a_classifier_on_an_integer_target(tmp_path):
                                cache_dir=tmp_path, progress=False)
     assert cls.m == 731 and cls.dataset().task == "classification" and cls.dataset().n_classes == 3
     assert cls.model()[-1].out_features == 3
-    reg = recording.record_sgd(dataset=str(csv), target="target", epochs=1, cache_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="task: target column 'target' .* holds 3 distinct integers"):
+        recording.record_sgd(dataset=str(csv), target="target", epochs=1, cache_dir=tmp_path, progress=False)
+    reg = recording.record_sgd(dataset=str(csv), target="target", task="regression", epochs=1, cache_dir=tmp_path,
+                               progress=False)
     assert reg.m == 701 and reg.dataset().task == "regression"
     assert cls.config.key() != reg.config.key()
     with pytest.raises(ValueError, match="task must be one of"):

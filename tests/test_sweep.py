@@ -3,6 +3,7 @@ point is reported by name without losing the others, a rerun resumes, and serial
 give identical tables."""
 
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,8 +36,10 @@ from landscape.infra.results import save_table
 if a == 13:
     raise RuntimeError("unlucky a")
 x = np.random.default_rng([seed, a]).normal(size=3) * b
-save_table(pd.DataFrame({"i": range(3), "x": x}), "01_tiny", profile, "draws")
-save_table(pd.DataFrame({"total": [float(x.sum())]}), "01_tiny", profile, "summary")
+if a != 7:  # a = 7: the run succeeds but publishes no table
+    save_table(pd.DataFrame({"i": range(3), "x": x}), "01_tiny", profile, "draws")
+    # columns named like the parameters (as chapter 01's epochs and dataset, chapter 02's seed and lr)
+    save_table(pd.DataFrame({"a": [a], "seed": [seed], "total": [float(x.sum())]}), "01_tiny", profile, "summary")
 ```
 '''
 
@@ -93,9 +96,13 @@ def test_sweep_gathers_tables_reports_failures_and_resumes(tiny):
     assert [r.ok for r in results] == [True, False, True]
     assert "unlucky a" in results[1].error
     draws = pd.read_csv(out / "draws.csv")
-    assert list(draws.columns[:2]) == ["a", "b"] and len(draws) == 6 and set(draws.a) == {1, 2}
+    assert list(draws.columns[:2]) == ["sweep_a", "sweep_b"] and len(draws) == 6 and set(draws.sweep_a) == {1, 2}
+    # a swept name that is also a table column keeps both: gathering crashed here before
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary.columns.tolist() == ["sweep_a", "sweep_b", "a", "seed", "total"]
+    assert summary.sweep_a.tolist() == summary.a.tolist() == [1, 2] and summary.sweep_b.tolist() == [0.5, 0.5]
     runs = pd.read_csv(out / "sweep_runs.csv")
-    assert runs.ok.tolist() == [True, False, True]
+    assert runs.ok.tolist() == [True, False, True] and runs.columns[:2].tolist() == ["sweep_a", "sweep_b"]
     # the points are ordinary runs: `run` with the same values reuses them, and a rerun executes nothing new
     assert results[0].label == runner.run_label("paper", {"a": 1, "b": 0.5})
     stamps = {p: p.stat().st_mtime_ns for p in (tiny / "book" / "_executed").rglob("*.stamp.json")}
@@ -135,3 +142,60 @@ def test_cli_bad_sweep_input_exits_2_with_one_line(tiny, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and what in err[0]
     assert not (tiny / "book").exists()
+
+
+@pytest.mark.slow
+def test_a_point_without_tables_is_a_failure_not_ok_with_zero_tables(tiny):
+    out, results = sweep.run_sweep("01_tiny", {"a": [7, 1], "seed": [0, 1]}, jobs=1, name="s", progress=False,
+                                   log=lambda *a: None)
+    assert [r.ok for r in results] == [False, False, True, True]
+    assert results[0].error == f"the run left no tables in data/results/{results[0].label}/01_tiny/"
+    summary = pd.read_csv(out / "summary.csv")  # swept seed and the table's own seed column side by side
+    assert summary.sweep_seed.tolist() == summary.seed.tolist() == [0, 1] and set(summary.sweep_a) == {1}
+    assert pd.read_csv(out / "sweep_runs.csv").ok.tolist() == [False, False, True, True]
+
+
+def test_gather_names_columns_apart_from_every_chapters_tables(tiny, tmp_path):
+    """Every parameter of every chapter of the book swept at once, over tables whose columns are those very names
+    (the worst case: chapter 01's tables have epochs and dataset, 02's seed, lr, rcond, eps_factor, 05's seed):
+    each table keeps its own columns, led by one sweep_ column per parameter."""
+    real = paths.root()  # the tiny root; the book's chapters are read from the repository itself
+    repo = Path(__file__).resolve().parents[1]
+    with paths.environment(LANDSCAPE_ROOT=str(repo)):
+        names = {c: [p for p in runner.read_parameters(c) if p not in runner.RESERVED]
+                 for c in runner.chapters()}
+    assert {"epochs", "dataset"} <= set(names["01_trajectories"])
+    assert {"seed", "lr", "rcond", "eps_factor"} <= set(names["02_diffusion_maps"])
+    for chapter, params in names.items():
+        grid = {p: [0] for p in params}
+        label = f"x-{chapter}"
+        folder = real / "data" / "results" / label / chapter
+        folder.mkdir(parents=True)
+        own = {p: [1, 2] for p in params} | {"value": [0.5, 0.25]}
+        pd.DataFrame(own).to_csv(folder / "t.csv", index=False)
+        written = sweep.gather(chapter, [sweep.PointResult(grid, label, True, 0.0)], grid, tmp_path / chapter)
+        table = pd.read_csv(written[0])
+        assert table.columns.tolist() == [sweep.sweep_column(p) for p in params] + [*params, "value"]
+        assert table[params].to_dict("list") == {p: [1, 2] for p in params}
+
+
+def test_no_chapter_or_library_code_names_a_column_like_a_sweep_column():
+    """A table column can only clash with sweep_<parameter> if some chapter or library source spells it."""
+    import re
+
+    repo = Path(__file__).resolve().parents[1]
+    sources = [p.read_text() for p in sorted((repo / "notebooks").glob("*.md"))]
+    sources += [p.read_text() for p in sorted((repo / "lib" / "landscape").rglob("*.py")) if p.name != "sweep.py"]
+    with paths.environment(LANDSCAPE_ROOT=str(repo)):
+        params = {p for c in runner.chapters() for p in runner.read_parameters(c)}
+    assert len(params) > 50
+    spelled = [p for p in sorted(params) if any(re.search(rf"\b{sweep.sweep_column(p)}\b", s) for s in sources)]
+    assert spelled == []
+
+
+def test_a_table_column_spelled_like_a_sweep_column_is_named_not_overwritten(tiny, tmp_path):
+    folder = tiny / "data" / "results" / "x" / "01_tiny"
+    folder.mkdir(parents=True)
+    pd.DataFrame({"sweep_a": [5]}).to_csv(folder / "t.csv", index=False)
+    with pytest.raises(ValueError, match=r"t\.csv: the table has its own column 'sweep_a', which the sweep needs"):
+        sweep.gather("01_tiny", [sweep.PointResult({"a": 1}, "x", True, 0.0)], {"a": [1]}, tmp_path / "out")

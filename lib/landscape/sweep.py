@@ -5,13 +5,18 @@ Each grid point is an ordinary run with ``-p`` overrides, so it gets its ordinar
 (``<profile>+<hash of its overrides>``, see :func:`landscape.runner.run_label`): ``python -m landscape run`` with
 the same values reuses it, and a sweep that is run again executes only the points that are not up to date
 (a failed or interrupted sweep resumes where it stopped). Tables are gathered into
-``data/results/sweeps/<name>/<table>.csv`` with one leading column per swept parameter; ``sweep_runs.csv``
-there lists every point with its label, status, run time and error.
+``data/results/sweeps/<name>/<table>.csv`` with one leading column per swept parameter, named
+``sweep_<parameter>`` (:func:`sweep_column`) so that it never clashes with a table's own columns (chapter 01's
+tables have ``epochs`` and ``dataset`` columns, chapter 02's ``seed`` and ``lr``); ``sweep_runs.csv`` there lists
+every point with its label, status, run time and error. A point whose run succeeded but left no tables in its
+results folder is a failure, not "ok, 0 tables".
 
 Examples
 --------
 >>> expand_grid({"seed": [0, 1], "lr": [0.1]})
 [{'seed': 0, 'lr': 0.1}, {'seed': 1, 'lr': 0.1}]
+>>> sweep_column("seed")
+'sweep_seed'
 """
 
 from __future__ import annotations
@@ -31,6 +36,21 @@ from landscape import runner
 from landscape.infra.cache import atomic_write
 
 
+#: Prefix of the gathered tables' columns that hold the swept values (no chapter's table has a column with it).
+SWEEP_PREFIX = "sweep_"
+
+
+def sweep_column(name: str) -> str:
+    """The column of the gathered tables (and of ``sweep_runs.csv``) holding the values of swept parameter ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A parameter of the chapter.
+    """
+    return f"{SWEEP_PREFIX}{name}"
+
+
 @dataclasses.dataclass(frozen=True)
 class PointResult:
     """What happened to one grid point."""
@@ -43,7 +63,13 @@ class PointResult:
 
 
 def expand_grid(grid: dict[str, list]) -> list[dict]:
-    """The cartesian product of ``grid`` (name -> list of values), the first name varying slowest."""
+    """The cartesian product of ``grid`` (name -> list of values), the first name varying slowest.
+
+    Parameters
+    ----------
+    grid : dict of str to list
+        Each swept parameter and its values (a non-empty list each).
+    """
     if not isinstance(grid, dict) or not grid:
         raise ValueError("grid must name at least one parameter with a list of values")
     for name, values in grid.items():
@@ -54,7 +80,13 @@ def expand_grid(grid: dict[str, list]) -> list[dict]:
 
 
 def parse_grid(texts: list[str]) -> dict[str, list]:
-    """``["seed=[0, 1, 2]", "lr=[0.01, 0.1]"]`` (``--grid NAME=JSONLIST``) -> ``{"seed": [0, 1, 2], ...}``."""
+    """``["seed=[0, 1, 2]", "lr=[0.01, 0.1]"]`` (``--grid NAME=JSONLIST``) -> ``{"seed": [0, 1, 2], ...}``.
+
+    Parameters
+    ----------
+    texts : list of str
+        The ``--grid`` arguments, ``NAME=JSONLIST`` each.
+    """
     grid = {}
     for text in texts:
         name, sep, raw = text.partition("=")
@@ -74,7 +106,19 @@ def parse_grid(texts: list[str]) -> dict[str, list]:
 
 
 def sweep_name(chapter: str, grid: dict, overrides: dict, profile: str) -> str:
-    """Default folder name: the chapter and a hash of what defines the sweep."""
+    """Default folder name: the chapter and a hash of what defines the sweep.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter swept.
+    grid : dict
+        The swept values (:func:`expand_grid`).
+    overrides : dict
+        Values fixed for every point (``-p``).
+    profile : str
+        The profile of every point.
+    """
     spec = json.dumps({"grid": grid, "p": overrides, "profile": profile}, sort_keys=True, default=str)
     return f"{chapter}-{hashlib.sha256(spec.encode()).hexdigest()[:8]}"
 
@@ -105,16 +149,55 @@ def _cell(value):
     return json.dumps(value) if isinstance(value, list | tuple | dict) else value
 
 
+def _tables(chapter: str, label: str) -> list[Path]:
+    return sorted((paths.results_root() / label / chapter).glob("*.csv"))
+
+
+def check_tables(chapter: str, result: PointResult) -> PointResult:
+    """``result``, or a failure when its run succeeded but its results folder holds no table.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter swept.
+    result : PointResult
+        One point's outcome (:func:`_run_point`).
+    """
+    if not result.ok or _tables(chapter, result.label):
+        return result
+    folder = (paths.results_root() / result.label / chapter).relative_to(paths.root())
+    return dataclasses.replace(result, ok=False, error=f"the run left no tables in {folder}/")
+
+
 def gather(chapter: str, results: list[PointResult], grid: dict, out_dir: Path) -> list[Path]:
-    """Concatenate each table of the successful points, with one leading column per swept parameter."""
+    """Concatenate each table of the successful points, with one leading column per swept parameter.
+
+    The leading columns are named :func:`sweep_column` (``sweep_seed`` for ``seed``), so a parameter that is also a
+    column of the table (``epochs`` in chapter 01's summary) keeps both: the swept value and the table's own.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter swept.
+    results : list of PointResult
+        Each point's outcome; failed points are left out.
+    grid : dict
+        The swept values (:func:`expand_grid`), in the order of the leading columns.
+    out_dir : pathlib.Path
+        The sweep's folder; one ``<table>.csv`` per table name is written there.
+    """
     tables: dict[str, list[pd.DataFrame]] = {}
     for r in results:
         if not r.ok:
             continue
-        for csv in sorted((paths.results_root() / r.label / chapter).glob("*.csv")):
+        for csv in _tables(chapter, r.label):
             df = pd.read_csv(csv)
             for i, name in enumerate(grid):
-                df.insert(i, name, _cell(r.point[name]))
+                column = sweep_column(name)
+                if column in df.columns:
+                    raise ValueError(f"{csv}: the table has its own column {column!r}, which the sweep needs for "
+                                     f"the values of {name!r}; rename the table's column")
+                df.insert(i, column, _cell(r.point[name]))
             tables.setdefault(csv.stem, []).append(df)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -132,7 +215,28 @@ def run_sweep(chapter: str, grid: dict, *, overrides: dict | None = None, profil
     """Execute the grid of ``chapter`` and gather its tables; returns the sweep folder and each point's result.
 
     Every point is validated (names, types, allowed values) before any kernel starts. A parameter may not be
-    both swept and fixed with ``overrides``.
+    both swept and fixed with ``overrides``. A point that ran but left no tables is a failure (:func:`check_tables`).
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter to sweep.
+    grid : dict of str to list
+        Swept parameters and their values; the points are their cartesian product (:func:`expand_grid`).
+    overrides : dict, optional
+        Values fixed for every point (``-p NAME=VALUE``).
+    profile : str
+        The profile of every point.
+    jobs : int or "all", optional
+        Local worker processes (default ``LANDSCAPE_JOBS`` or 1).
+    scheduler : str, optional
+        Address of a Dask scheduler; the points then run on its workers.
+    name : str, optional
+        Folder under ``data/results/sweeps/`` (default :func:`sweep_name`).
+    progress : bool
+        Show a progress bar over the points.
+    log : callable
+        Where the status lines go (``print``).
     """
     overrides = dict(overrides or {})
     both = sorted(set(grid) & set(overrides))
@@ -154,11 +258,12 @@ def run_sweep(chapter: str, grid: dict, *, overrides: dict | None = None, profil
     items = [(str(paths.root()), chapter, profile, p, "1" if parallel else None) for p in points]
     results = executor.map_units(_run_point, items, star=True, jobs=jobs, scheduler=scheduler,
                                  progress=progress, desc=f"sweep {name}")
+    results = [check_tables(chapter, r) for r in results]
     for r in results:
         state = "ok" if r.ok else f"FAILED: {r.error}"
         log(f"[landscape]   {json.dumps({k: r.point[k] for k in grid}, default=str)} -> {r.label}: {state}")
     written = gather(chapter, results, grid, out_dir)
-    summary = pd.DataFrame([{**{k: _cell(r.point[k]) for k in grid}, "label": r.label, "ok": r.ok,
+    summary = pd.DataFrame([{**{sweep_column(k): _cell(r.point[k]) for k in grid}, "label": r.label, "ok": r.ok,
                              "seconds": round(r.seconds, 1), "error": r.error} for r in results])
     with atomic_write(out_dir / "sweep_runs.csv", "w") as fh:
         summary.to_csv(fh, index=False)

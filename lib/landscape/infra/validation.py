@@ -12,7 +12,9 @@ default. Rule alternatives:
 - ``one of "cpu", "cuda"`` (Python literals separated by commas);
 - ``list[<rule>]``, e.g. ``list[int >= 1]``, ``list[one of "zeros", "constant"]``;
 - ``dataset``: a built-in name of :mod:`landscape.nets.data` or the path of an existing ``.csv`` file, resolved
-  against the caller's working directory (the runner hands the kernel the absolute path);
+  against the caller's working directory (the runner hands the kernel the absolute path), that passes the checks
+  of :func:`landscape.infra.csv_files.read_csv` (header, missing values, stray tokens, row numbers, ...: everything that can
+  be checked without knowing the target column), so a bad file stops a run before its kernel starts;
 - ``None``: the value None, e.g. ``target = None  # str | None | target column of a CSV``.
 
 >>> rule, meaning = split_comment("int in [1, 1000] | minibatch size n")
@@ -64,6 +66,19 @@ def check_scalar(x, name: str, target_type, *, min_val=None, max_val=None, inclu
     number; ``bool`` is never an ``int`` here). ``include_boundaries`` says which of ``min_val``/``max_val`` are
     allowed values ("both", "left", "right", "neither").
 
+    Parameters
+    ----------
+    x : object
+        The value.
+    name : str
+        The parameter's name, for the message.
+    target_type : type or tuple of types
+        The allowed types.
+    min_val, max_val : float, optional
+        Bounds.
+    include_boundaries : {"both", "left", "right", "neither"}
+        Which bounds are allowed values.
+
     >>> check_scalar(3, "epochs", int, min_val=1)
     3
     >>> check_scalar(0.0, "lr", float, min_val=0, include_boundaries="right")
@@ -94,6 +109,13 @@ def check_scalar(x, name: str, target_type, *, min_val=None, max_val=None, inclu
 def check_finite(x, name: str):
     """Raise ``ValueError`` naming ``name`` when ``x`` (a number or array) holds NaN or inf; return ``x``.
 
+    Parameters
+    ----------
+    x : float or array_like
+        The value(s).
+    name : str
+        The parameter's name, for the message.
+
     >>> check_finite([1.0, float("nan")], "eps")
     Traceback (most recent call last):
     ...
@@ -108,6 +130,15 @@ def check_finite(x, name: str):
 
 def check_choice(x, name: str, choices):
     """Return ``x`` if it is one of ``choices``, else raise ``ValueError`` listing them.
+
+    Parameters
+    ----------
+    x : object
+        The value.
+    name : str
+        The parameter's name, for the message.
+    choices : iterable
+        The allowed values (a bool is never taken for 0 or 1).
 
     >>> check_choice("tpu", "device", ("cpu", "cuda"))
     Traceback (most recent call last):
@@ -205,6 +236,12 @@ def _check_dataset(value, base: Path | None):
         raise RuleViolation("not a dataset", f"no such file: {path}")
     if path.suffix.lower() != ".csv":
         raise RuleViolation("not a dataset", f"not a .csv file: {path}")
+    from landscape.infra.csv_files import check_csv  # pandas, only for a CSV value: built-in names stay cheap
+
+    try:
+        check_csv(path)
+    except (ValueError, OSError) as exc:  # the file's own problem (column, row, token) on the violation's line
+        raise RuleViolation("not a dataset", " ".join(str(exc).split())) from None
     return str(path.resolve())
 
 
@@ -249,7 +286,15 @@ class Rule:
 
     def check(self, value, *, base: str | Path | None = None):
         """Return ``value`` (an int for a float rule becomes a float; a dataset path becomes absolute, relative
-        paths resolved against ``base``, default the working directory) or raise :class:`RuleViolation`."""
+        paths resolved against ``base``, default the working directory) or raise :class:`RuleViolation`.
+
+        Parameters
+        ----------
+        value : object
+            The value to check.
+        base : str or pathlib.Path, optional
+            Folder that relative dataset paths are resolved against (default: the working directory).
+        """
         details = []
         for alt in self.alternatives:
             try:
@@ -264,7 +309,13 @@ class Rule:
 
 
 def parse_rule(text: str) -> Rule:
-    """A :class:`Rule` from its text, e.g. ``"int >= 1"`` or ``"str | None"``; ``RuleSyntaxError`` otherwise."""
+    """A :class:`Rule` from its text, e.g. ``"int >= 1"`` or ``"str | None"``; ``RuleSyntaxError`` otherwise.
+
+    Parameters
+    ----------
+    text : str
+        Alternatives joined by ``" | "`` (grammar: the module docstring).
+    """
     return Rule(tuple(_parse_alternative(part) for part in text.split(" | ")))
 
 
@@ -272,6 +323,11 @@ def split_comment(comment: str) -> tuple[Rule | None, str]:
     """``(rule, meaning)`` of a parameters-cell comment (see the module docstring); ``rule`` is None when the
     comment starts with no rule. A first part that begins with a rule keyword but does not parse is an error,
     so a typo never silently drops a rule.
+
+    Parameters
+    ----------
+    comment : str
+        The comment of a parameters-cell line, without ``#``.
 
     >>> rule, meaning = split_comment("str | None | target column of a CSV")
     >>> str(rule), meaning

@@ -15,12 +15,16 @@ all *virginica* and the 120 training rows hold 50 / 50 / 20 flowers of the three
   (6 cars): imputed with the training median (``missing="impute"``, default) or dropped (``missing="drop"``).
 - ``digits``: scikit-learn's 8x8 handwritten digits, 1797 images, 64 pixel features, 10 classes.
   Pixels that are constant on the training part (always 0 there) are centred and left unscaled.
-- a path to a CSV file with ``target=<column>``: non-numeric feature columns are one-hot encoded; the task is
-  classification when the target is non-numeric or ``task="classification"`` is given. Data that would be
-  silently changed or make training meaningless fail with a ``ValueError`` naming the file and the column: NaN or
-  inf values, values too large to standardise (the column's standard deviation overflows), a target with a
-  single class or a single value, a non-numeric column with a distinct value in (nearly) every row (an
-  identifier, which one-hot encoding would turn into one feature per row), and too few rows to split.
+- a path to a CSV file with ``target=<column>``: non-numeric feature columns are one-hot encoded. The task is
+  ``task`` when given; otherwise classification for a text, True/False or two-valued target, regression for
+  other numbers, and an integer target with more than two values is refused with a request to state ``task``
+  (class labels and counts look alike). Data that would be silently changed or make training meaningless fail
+  with a ``ValueError`` naming the file and the column (:func:`read_csv`): duplicate or missing column names (a
+  saved pandas index), a one-column header holding ``;`` (a hint about the separator), NaN or inf values, a stray
+  non-numeric token in a numeric column (named with its row), a row-number column, values too large to
+  standardise (the column's standard deviation overflows), a target with a single class or a single value, a
+  non-numeric column with a distinct value in (nearly) every row (an identifier, which one-hot encoding would
+  turn into one feature per row), and too few rows to split.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from landscape.infra import paths
 from landscape.infra.cache import file_sha256
+from landscape.infra.csv_files import MIN_ROWS, read_csv
 from landscape.infra.validation import BUILTIN_DATASETS, check_choice, check_scalar
 
 BUILTIN = BUILTIN_DATASETS
@@ -73,8 +77,21 @@ class Dataset:
         """Number of training samples (the N of source 000 eq (2.6))."""
         return self.X_train.shape[0]
 
-    def tensors(self, split: str = "train", dtype=torch.float32, device="cpu"):
-        """``(X, y)`` as tensors; y stays int64 for classification."""
+    def tensors(self, split: str = "train", dtype=None, device="cpu"):
+        """``(X, y)`` as tensors; y stays int64 for classification.
+
+        Parameters
+        ----------
+        split : {"train", "val"}
+            Which part of the split.
+        dtype : torch.dtype, optional
+            Floating dtype of X (and of a regression y); default ``torch.float32``.
+        device : str or torch.device
+            Where the tensors live.
+        """
+        import torch  # here, not at module level: checking a CSV before a run starts needs no torch
+
+        dtype = torch.float32 if dtype is None else dtype
         if split not in ("train", "val"):
             raise ValueError(f"split must be 'train' or 'val', got {split!r}")
         X, y = (self.X_train, self.y_train) if split == "train" else (self.X_val, self.y_val)
@@ -84,7 +101,15 @@ class Dataset:
         return Xt, yt
 
     def frame(self, split: str = "train", raw: bool = False) -> pd.DataFrame:
-        """Features and target as a DataFrame (``raw=True`` undoes the standardisation) for plotting."""
+        """Features and target as a DataFrame (``raw=True`` undoes the standardisation) for plotting.
+
+        Parameters
+        ----------
+        split : {"train", "val"}
+            Which part of the split.
+        raw : bool
+            Undo the standardisation (features in the file's units).
+        """
         X, y = (self.X_train, self.y_train) if split == "train" else (self.X_val, self.y_val)
         if raw and self.mean is not None:
             X = X * self.scale + self.mean
@@ -97,7 +122,13 @@ class Dataset:
 
 
 def sha256(path: Path) -> str:
-    """sha256 of a file's content (:func:`landscape.infra.cache.file_sha256`)."""
+    """sha256 of a file's content (:func:`landscape.infra.cache.file_sha256`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    """
     return file_sha256(path)
 
 
@@ -115,6 +146,13 @@ def _verified_raw(name: str) -> Path:
 
 def keras_split(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Keras' ``validation_split``: the first ``int(n (1 - val_fraction))`` rows train, the rest validate, unshuffled.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    val_fraction : float
+        Fraction held out for validation, in (0, 1).
 
     >>> tr, va = keras_split(150, 0.2)
     >>> len(tr), int(va[0]), int(va[-1])
@@ -143,13 +181,6 @@ def _standardise(X_tr: np.ndarray, X_va: np.ndarray):
     constant = scale == 0
     scale = np.where(constant, 1.0, scale)
     return (X_tr - mean) / scale, (X_va - mean) / scale, mean, scale, int(constant.sum())
-
-
-def _check_finite(df: pd.DataFrame, what: str) -> None:
-    bad = df.columns[df.isna().any()].tolist()
-    if bad:
-        counts = {c: int(df[c].isna().sum()) for c in bad}
-        raise ValueError(f"{what}: missing values (NaN) in columns {counts}; clean or impute them first")
 
 
 def _finish(name, task, X, y, feature_names, target_name, loss, val_fraction, seed, class_names=None, info=None,
@@ -199,6 +230,24 @@ def load(
     "classification" or "regression" for a CSV. ``split``: "stratified" (default; a seeded split, stratified by
     class for classification) or "keras" (the last ``val_fraction`` of the rows in file order, unshuffled, as
     Keras' ``validation_split``; ``seed`` is then unused).
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A built-in name (``iris``, ``auto-mpg``, ``digits``) or the path of a ``.csv`` file (:func:`read_csv`).
+    target : str, optional
+        The target column of a CSV (required for one).
+    seed : int
+        Seed of the train / validation split.
+    val_fraction : float, optional
+        Fraction held out for validation (default 0.2).
+    missing : {"impute", "drop"}
+        The auto-MPG cars without horsepower: training median or dropped.
+    task : {"classification", "regression"}, optional
+        The task of a CSV's target; None: from the column (see the module docstring; integer labels with more
+        than two values must state it).
+    split : {"stratified", "keras"}
+        A seeded (stratified) split or Keras' last rows.
     """
     if val_fraction is None:
         val_fraction = 0.2
@@ -240,19 +289,9 @@ def load(
     return _load_csv(Path(name_or_path), target, val_fraction, seed, task, split)
 
 
-MIN_ROWS = 10  # a CSV needs at least this many rows: 20 % of them form the validation part
-
-
 def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, task: str | None,
               split: str = "stratified") -> Dataset:
-    if path.suffix.lower() != ".csv":
-        raise ValueError(f"name_or_path must be one of {list(BUILTIN)} or a path to a .csv file, got {str(path)!r}")
-    if not path.exists():
-        raise FileNotFoundError(f"name_or_path: no such file {str(path)!r}")
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+    df = read_csv(path)
     if target is None:
         raise ValueError(f"target: name the target column of {path}; columns are {list(df.columns)}")
     if target not in df.columns:
@@ -260,7 +299,6 @@ def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, ta
     if len(df) < MIN_ROWS:
         raise ValueError(f"{path}: {len(df)} data rows; at least {MIN_ROWS} are needed for a training and a "
                          f"validation part")
-    _check_finite(df, str(path))
     feats = df.drop(columns=[target])
     if feats.shape[1] == 0:
         raise ValueError(f"{path} has no feature columns besides the target {target!r}")
@@ -276,7 +314,7 @@ def _load_csv(path: Path, target: str | None, val_fraction: float, seed: int, ta
 
 
 def _check_csv_columns(path: Path, feats: pd.DataFrame) -> None:
-    """Identifier-like text columns and values too large to standardise fail, naming file and column."""
+    """Identifier-like text feature columns fail, naming file and column."""
     for col in feats.columns:
         x = feats[col]
         if not pd.api.types.is_numeric_dtype(x):
@@ -285,28 +323,30 @@ def _check_csv_columns(path: Path, feats: pd.DataFrame) -> None:
                 raise ValueError(f"{path}: column {col!r} is text with {distinct} distinct values in {len(x)} rows "
                                  f"(an identifier?); one-hot encoding would make {distinct} features. Drop the "
                                  f"column or encode it as numbers")
-            continue
-        v = x.to_numpy(float)
-        if not np.isfinite(v).all():
-            raise ValueError(f"{path}: column {col!r} holds {int((~np.isfinite(v)).sum())} inf values")
-        with np.errstate(over="ignore", invalid="ignore"):
-            std = v.std()
-        if not np.isfinite(std):
-            raise ValueError(f"{path}: column {col!r} has values too large to standardise (|x| up to "
-                             f"{np.abs(v).max():.3g}); rescale it")
 
 
 def _csv_target(path: Path, y_raw: pd.Series, target: str, task: str | None):
-    """``(y, class_names, task, loss)`` of a CSV's target column."""
+    """``(y, class_names, task, loss)`` of a CSV's target column.
+
+    Without ``task``: text, True/False and any two-valued target are classes; integers with more than two values
+    are refused (class labels or counts? the user says which); other numbers are a regression target."""
+    distinct = int(y_raw.nunique())
     if task is None:
-        task = "regression" if pd.api.types.is_numeric_dtype(y_raw) else "classification"
+        if not pd.api.types.is_numeric_dtype(y_raw) or pd.api.types.is_bool_dtype(y_raw) or distinct == 2:
+            task = "classification"
+        elif pd.api.types.is_integer_dtype(y_raw) and distinct > 2:
+            raise ValueError(f"task: target column {target!r} of {path} holds {distinct} distinct integers: state "
+                             f"whether they are class labels or quantities with task='classification' or "
+                             f"task='regression' (-p task=...)")
+        else:
+            task = "regression"
     if task == "classification":
         classes, y = np.unique(y_raw.astype(str), return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"{path}: target column {target!r} holds a single class ({classes[0]!r}); a classifier "
                              f"needs at least two")
         return y, list(classes), task, "cce"
-    if not pd.api.types.is_numeric_dtype(y_raw):
+    if not pd.api.types.is_numeric_dtype(y_raw) or pd.api.types.is_bool_dtype(y_raw):
         raise ValueError(f"{path}: target column {target!r} is not numeric; use task='classification'")
     y = y_raw.to_numpy(float)
     if not np.isfinite(y).all():
@@ -328,7 +368,21 @@ def synthetic_function(
 ) -> Dataset:
     """A 1-D regression dataset y = fn(x) (source 002, Appendix D): ``n_train`` training and then ``n_test`` test
     points drawn uniformly in [low, high] from one generator seeded with ``seed`` (the test points are returned as
-    the validation split). Not standardised: the function's domain is the point of the experiment."""
+    the validation split). Not standardised: the function's domain is the point of the experiment.
+
+    Parameters
+    ----------
+    fn : callable
+        y = fn(x) on an (n, 1) array.
+    n_train, n_test : int
+        Training and test points.
+    low, high : float
+        The interval the points are drawn from.
+    seed : int
+        Seed of the one generator.
+    name : str
+        The dataset's name.
+    """
     check_scalar(n_train, "n_train", int, min_val=1)
     check_scalar(n_test, "n_test", int, min_val=1)
     if not low < high:
