@@ -24,14 +24,21 @@ __all__ = ["FDRSides", "fdr_sides", "fdr_criterion"]
 
 @dataclass(frozen=True)
 class FDRSides:
-    """Window averages ``o_left`` :math:`=\\bar{\\mathcal O}_L`, ``o_right`` :math:`=\\bar{\\mathcal O}_R` and
-    ``criterion`` :math:`=|\\bar{\\mathcal O}_L/\\bar{\\mathcal O}_R - 1|`."""
+    r"""Window averages ``o_left`` :math:`=\bar{\mathcal O}_L`, ``o_right`` :math:`=\bar{\mathcal O}_R` and
+    ``criterion`` :math:`=|\bar{\mathcal O}_L/\bar{\mathcal O}_R - 1|`.
+
+    Parameters
+    ----------
+    o_left, o_right : float
+        Window averages of the two sides of the fluctuation-dissipation relation.
+    """
 
     o_left: float
     o_right: float
 
     @property
     def criterion(self) -> float:
+        r""":math:`|\bar{\mathcal O}_L/\bar{\mathcal O}_R - 1|`: 0 when the relation holds exactly."""
         return abs(self.o_left / self.o_right - 1.0)
 
 
