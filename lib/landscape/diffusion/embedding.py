@@ -30,11 +30,6 @@ class DiffusionMap:
         The stationary distribution ``π``.
     eps, alpha, tau, knn : float, float, float, int or None
         The settings used.
-
-    Attributes
-    ----------
-    n_components : int
-        Columns of ``embedding`` (``k``).
     """
 
     eigenvalues: np.ndarray
