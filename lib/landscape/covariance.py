@@ -92,6 +92,11 @@ def per_sample_grads(
     params : optional flat parameter vector of length ``m`` (tensor or array) or a name -> tensor mapping,
         at which to evaluate the gradients instead of the model's current parameters.
     chunk_size : forwarded to ``vmap`` to bound memory.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, m)
+        One gradient per row, in the parameters' dtype and on their device.
     """
     loss = _resolve_loss(loss_name_or_fn)
     pdict = _params_dict(model, params)

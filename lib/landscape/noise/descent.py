@@ -241,6 +241,11 @@ def designed_noise(lambdas: Callable[[np.ndarray], np.ndarray], dfdlam: Callable
         ``dfdlam(lam) -> (R, n)``, non-negative.
     d : int
         Dimension of the parameter space.
+
+    Returns
+    -------
+    callable
+        ``noise_cov(theta) -> (R, d, d)`` for ``(R, d)`` states (:func:`noisy_descent`).
     """
     d = _positive_int(d, "d")
 

@@ -56,6 +56,11 @@ def fdr_sides(thetas, grads, lr: float, *, velocities=None, basis=None, momentum
     basis : ``(m, k)`` orthonormal columns spanning the subspace (top-k Hessian eigenvectors), or None.
     momentum, dampening : :math:`\mu`, :math:`\nu` of FDR.
 
+    Returns
+    -------
+    FDRSides
+        The two window averages and their relative mismatch.
+
     Examples
     --------
     A 1-D quadratic with curvature ``h`` and gradient noise of variance ``c`` at stationarity:
