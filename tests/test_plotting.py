@@ -78,3 +78,43 @@ def test_pairplot_and_training_curves(tmp_path):
     (ax,) = fig.axes
     assert ax.get_yscale() == "log" and len(ax.lines) == 3 and ax.get_xlim()[1] >= 2
     plt.close("all")
+
+
+def _style_file_params():
+    from importlib import resources
+
+    import matplotlib as mpl
+
+    with resources.as_file(plotting.STYLE) as path:
+        return mpl.rc_params_from_file(path, use_default_template=False)
+
+
+def test_use_style_sets_every_rcparam_the_style_file_names():
+    import matplotlib as mpl
+
+    named = _style_file_params()
+    assert len(named) == 17
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        mpl.rcParams["image.cmap"] = "gray"  # the one setting the style shares with matplotlib's defaults
+        changed = [k for k in named if mpl.rcParams[k] != named[k]]
+        plotting.use_style()
+        assert {k: mpl.rcParams[k] for k in named} == dict(named)
+    assert changed == list(named)  # every setting differs before the call, so each one is checked
+
+
+def test_style_file_is_the_look_of_the_former_rcparams_and_of_the_constants():
+    import matplotlib as mpl
+
+    before = {  # the dict use_style() passed to rcParams.update before the style file
+        "figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": plotting.SIZES["single"],
+        "figure.constrained_layout.use": True, "axes.prop_cycle": mpl.cycler(color=plotting.COLORS),
+        "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
+        "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9, "legend.frameon": False,
+        "xtick.labelsize": 9, "ytick.labelsize": 9, "image.cmap": plotting.CMAP, "lines.linewidth": 1.6,
+    }
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        mpl.rcParams.update(before)
+        expected = {k: mpl.rcParams[k] for k in before}  # validated forms: lists, '#0072b2', ...
+    assert dict(_style_file_params()) == expected

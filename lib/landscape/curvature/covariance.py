@@ -92,6 +92,11 @@ def per_sample_grads(
     params : optional flat parameter vector of length ``m`` (tensor or array) or a name -> tensor mapping,
         at which to evaluate the gradients instead of the model's current parameters.
     chunk_size : forwarded to ``vmap`` to bound memory.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, m)
+        One gradient per row, in the parameters' dtype and on their device.
     """
     loss = _resolve_loss(loss_name_or_fn)
     pdict = _params_dict(model, params)
@@ -184,6 +189,18 @@ def _check_grads(grads, batch_size=None) -> np.ndarray:
 def covariance_scale(N: int, batch_size: int) -> float:
     """The finite-population factor ``(N - n) / (n (N - 1))`` of eq (2.6) and (2.7).
 
+    Parameters
+    ----------
+    N : int
+        Number of samples the minibatches are drawn from, at least 2.
+    batch_size : int
+        Minibatch size ``n``, ``1 <= n <= N`` (drawn without replacement).
+
+    Returns
+    -------
+    float
+        1 for ``n = 1``, 0 for ``n = N``.
+
     Examples
     --------
     >>> from landscape import covariance
@@ -203,6 +220,18 @@ def sgd_covariance(grads, batch_size: int) -> np.ndarray:
     ``C = (N - n)/(n (N - 1)) [ (1/N) Σ_i g_i g_iᵀ − ḡ ḡᵀ ]`` for minibatches of ``n = batch_size`` drawn
     uniformly without replacement from the ``N`` rows of ``grads``. ``C = 0`` for ``n = N``.
     Use :func:`sgd_noise_factor` when ``m`` is large.
+
+    Parameters
+    ----------
+    grads : array_like or torch.Tensor, shape (N, m)
+        Per-sample gradients ``g_i`` as rows (e.g. :func:`per_sample_grads`), finite, ``N >= 2``.
+    batch_size : int
+        Minibatch size ``n``, ``1 <= n <= N``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, m)
+        The covariance ``C``.
 
     Examples
     --------
@@ -224,13 +253,37 @@ def sgd_covariance(grads, batch_size: int) -> np.ndarray:
 
 
 def fisher_matrix(grads) -> np.ndarray:
-    """The (empirical) Fisher / second-moment matrix ``F(x) = (1/N) Σ_i g_i g_iᵀ`` of section 2.1."""
+    """The (empirical) Fisher / second-moment matrix ``F(x) = (1/N) Σ_i g_i g_iᵀ`` of section 2.1.
+
+    Parameters
+    ----------
+    grads : array_like or torch.Tensor, shape (N, m)
+        Per-sample gradients ``g_i`` as rows, finite, ``N >= 2``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, m)
+        The uncentred second moment of the rows.
+    """
     G = _check_grads(grads)
     return G.T @ G / G.shape[0]
 
 
 def sgd_covariance_approx(grads, batch_size: int) -> np.ndarray:
-    """Approximation (2.7): ``C ≈ (N - n)/(n (N - 1)) · (1/N) Σ_i g_i g_iᵀ`` (drops ``ḡ ḡᵀ``)."""
+    """Approximation (2.7): ``C ≈ (N - n)/(n (N - 1)) · (1/N) Σ_i g_i g_iᵀ`` (drops ``ḡ ḡᵀ``).
+
+    Parameters
+    ----------
+    grads : array_like or torch.Tensor, shape (N, m)
+        Per-sample gradients ``g_i`` as rows, finite, ``N >= 2``.
+    batch_size : int
+        Minibatch size ``n``, ``1 <= n <= N``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, m)
+        The approximate covariance.
+    """
     G = _check_grads(grads, batch_size)
     return covariance_scale(G.shape[0], batch_size) * fisher_matrix(G)
 
@@ -276,6 +329,22 @@ def trajectory_covariance(points, t: int, half_width: int, *, factor: bool = Fal
     and ``L = half_width``. The window is clipped at the ends of the trajectory. The source writes a plain
     sum (no 1/(2L) normalisation); that is kept. With ``factor=True`` the ``(w, m)`` factor
     ``F = X_window − μ`` (``Fᵀ F = Ĉ``) is returned instead of the ``m × m`` matrix.
+
+    Parameters
+    ----------
+    points : array_like, shape (M, m)
+        The trajectory: one flat parameter vector per row, finite.
+    t : int
+        Step (row) of the estimate, ``0 <= t < M``.
+    half_width : int
+        ``L >= 1``: the window is rows ``t - L`` to ``t + L``, clipped at the ends.
+    factor : bool, default False
+        Return the ``(w, m)`` factor instead of the matrix (``w`` = rows in the window).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Ĉ`` of shape ``(m, m)``, or its factor ``F`` of shape ``(w, m)``.
     """
     X = np.asarray(points, dtype=np.float64)
     if X.ndim != 2:
@@ -294,7 +363,19 @@ def trajectory_covariance(points, t: int, half_width: int, *, factor: bool = Fal
 
 def covariance_eigenvalues(factor) -> np.ndarray:
     """All ``m`` eigenvalues of ``C = Fᵀ F`` (descending) from the singular values of the factor, with the
-    ``m − rank`` structural zeros included: the spectrum plotted in the source's Figs 3b and 4b."""
+    ``m − rank`` structural zeros included: the spectrum plotted in the source's Figs 3b and 4b.
+
+    Parameters
+    ----------
+    factor : array_like, shape (k, m)
+        A factor ``F`` of the covariance (e.g. :func:`sgd_noise_factor`, :func:`trajectory_covariance` with
+        ``factor=True``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        The eigenvalues, descending (squared singular values, then zeros).
+    """
     F = np.asarray(factor, dtype=np.float64)
     if F.ndim != 2:
         raise ValueError(f"factor: expected (k, m), got shape {F.shape}")
@@ -306,7 +387,20 @@ def covariance_eigenvalues(factor) -> np.ndarray:
 
 def correlation_block(factor, idx) -> np.ndarray:
     """Correlation matrix ``C_ab / sqrt(C_aa C_bb)`` of ``C = Fᵀ F`` restricted to parameters ``idx`` (the
-    source's Figs 3a and 4a show a 10 × 10 section). Entries of zero-variance parameters are NaN."""
+    source's Figs 3a and 4a show a 10 × 10 section). Entries of zero-variance parameters are NaN.
+
+    Parameters
+    ----------
+    factor : array_like, shape (k, m)
+        A factor ``F`` of the covariance.
+    idx : sequence of int
+        Indices of the parameters (in ``parameters_to_vector`` order), non-empty, each in ``[0, m)``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(idx), len(idx))
+        The correlations (1 on the diagonal of parameters with variance).
+    """
     F = np.asarray(factor, dtype=np.float64)
     idx = np.asarray(idx, dtype=int)
     if F.ndim != 2 or idx.ndim != 1 or idx.size == 0 or idx.min() < 0 or idx.max() >= F.shape[1]:

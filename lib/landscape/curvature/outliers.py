@@ -172,8 +172,18 @@ def gd_quadratic(eigenvalues, steps: int, *, lr: float | None = None, x0=None) -
 
 @dataclass(frozen=True)
 class GradientCovariance:
-    """Spectrum of :math:`\\Sigma = G^\\top G / N` for stacked gradients ``G`` (N, m): ``eigenvalues``
-    (descending, the non-zero part, at most N), ``eigenvectors`` (m, r) as columns, ``mean_gradient`` (m,)."""
+    r"""Spectrum of :math:`\Sigma = G^\top G / N` for stacked gradients ``G`` (N, m): ``eigenvalues``
+    (descending, the non-zero part, at most N), ``eigenvectors`` (m, r) as columns, ``mean_gradient`` (m,).
+
+    Parameters
+    ----------
+    eigenvalues : numpy.ndarray, shape (r,)
+        Eigenvalues of :math:`\Sigma`, descending (``r <= N``).
+    eigenvectors : numpy.ndarray, shape (m, r)
+        The matching eigenvectors as columns.
+    mean_gradient : numpy.ndarray, shape (m,)
+        :math:`\bar g`, the mean of the rows of ``G``.
+    """
 
     eigenvalues: np.ndarray
     eigenvectors: np.ndarray
@@ -181,6 +191,7 @@ class GradientCovariance:
 
     @property
     def trace(self) -> float:
+        r""":math:`\operatorname{Tr}\Sigma`, the sum of the eigenvalues."""
         return float(self.eigenvalues.sum())
 
 
@@ -342,10 +353,28 @@ def mlp_bn(sizes, activation: str = "relu", seed: int = 0, *, dtype=torch.float3
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Spectral summary of one network state (Sec. 5.5): top-``k`` Hessian eigenvalues (descending), ``zeta``,
+    r"""Spectral summary of one network state (Sec. 5.5): top-``k`` Hessian eigenvalues (descending), ``zeta``,
     the gradient covariance's top-``k`` share of its trace, the share of the Hessian-outlier energy inside
     Sigma's top-``k`` subspace (``overlap``), the share of the full gradient's energy in the Hessian's top-``k``
-    subspace (``grad_in_outliers``), and the SLQ ``density`` (or None)."""
+    subspace (``grad_in_outliers``), and the SLQ ``density`` (or None).
+
+    Parameters
+    ----------
+    loss : float
+        The loss of the state on the data.
+    top : numpy.ndarray, shape (k,)
+        The ``k`` largest Hessian eigenvalues, descending.
+    zeta : float
+        Outlier ratio :math:`\lambda_1/\lambda_k` (Sec. 5.5.3, :func:`outlier_ratio`).
+    sigma_top_share : float
+        Share of the gradient covariance's trace in its top ``k`` eigenvalues.
+    overlap : float
+        Share of the Hessian-outlier energy inside the gradient covariance's top-``k`` subspace.
+    grad_in_outliers : float
+        Share of the full gradient's squared norm in the Hessian's top-``k`` subspace.
+    density : landscape.hessian.SLQDensity or None
+        The SLQ spectral density, when asked for.
+    """
 
     loss: float
     top: np.ndarray

@@ -15,7 +15,7 @@ from landscape.diffusion.kernels import gaussian_kernel
 class KernelSumScan:
     """Result of :func:`kernel_sum`.
 
-    Attributes
+    Parameters
     ----------
     eps, L : numpy.ndarray
         The grid and ``L(ε) = Σ_ij K_ε[i, j]`` (eq 3.4).
@@ -47,6 +47,7 @@ class KernelSumScan:
     level: float
 
     def in_linear_region(self, eps: float) -> bool:
+        """Whether ``eps`` lies in :attr:`linear_region` (ends included)."""
         return self.linear_region[0] <= eps <= self.linear_region[1]
 
 
@@ -55,6 +56,19 @@ def kernel_sum(sq_dists, eps_grid, *, level: float = 0.5) -> KernelSumScan:
 
     The exact slope ``d log L / d log ε = Σ_ij K_ij d_ij² / ε / Σ_ij K_ij`` (eq 3.6 says it is ≈ d/2 in the
     linear region); the finite differences are eq (3.7). Berry-Harlim: ``d ≈ 2 max a``.
+
+    Parameters
+    ----------
+    sq_dists : array_like
+        ``(M, M)`` symmetric matrix of squared distances ``d_ij²`` with a zero diagonal.
+    eps_grid : array_like
+        Kernel scales ``ε``: at least 2, finite, positive, strictly increasing.
+    level : float, default 0.5
+        In (0, 1]: the linear region is where the exact slope is at least ``level`` times its maximum.
+
+    Returns
+    -------
+    KernelSumScan
 
     Examples
     --------
@@ -111,6 +125,18 @@ def kernel_sum(sq_dists, eps_grid, *, level: float = 0.5) -> KernelSumScan:
 
 def kernel_slope(sq_dists, eps: float) -> float:
     """Exact log-log slope ``d log L / d log ε = Σ K d²/ε / Σ K`` of ``L(ε)`` (eqs 3.4-3.6) at one ``ε``.
+
+    Parameters
+    ----------
+    sq_dists : array_like
+        ``(M, M)`` symmetric matrix of squared distances with a zero diagonal.
+    eps : float
+        Kernel scale ``ε > 0`` (kernel ``exp(-d²/ε)``).
+
+    Returns
+    -------
+    float
+        The slope: about ``d/2`` in the linear region (eq 3.6).
 
     Examples
     --------

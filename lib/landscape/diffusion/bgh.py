@@ -33,7 +33,23 @@ POWERS_OF_TWO = 2.0 ** np.arange(-40.0, 41.0, 1.0)
 @dataclass(frozen=True)
 class BGHChoice:
     """pyDiffMap's choice: ``eps`` (in its own units, kernel ``exp(-d²/(4ε))``), ``dimension`` (an integer, as
-    pyDiffMap rounds it), the steepest finite-difference slope ``slope_max``, and the grid and slopes."""
+    pyDiffMap rounds it), the steepest finite-difference slope ``slope_max``, and the grid and slopes.
+
+    Parameters
+    ----------
+    eps : float
+        The chosen bandwidth: the left grid point of the steepest step (kernel ``exp(-d²/(kernel_scale · ε))``).
+    dimension : int
+        ``round(2 · slope_max)``, Berry-Harlim's dimension estimate.
+    slope_max : float
+        The steepest finite-difference slope of ``log T`` against ``log ε``.
+    epsilons : numpy.ndarray
+        The grid, sorted ascending, shape ``(G,)``.
+    slopes : numpy.ndarray
+        The finite-difference slopes between neighbouring grid points, shape ``(G - 1,)``.
+    k : int
+        Neighbours per point actually used (``min(k, M)``).
+    """
 
     eps: float
     dimension: int
@@ -44,6 +60,7 @@ class BGHChoice:
 
     @property
     def log2_eps(self) -> float:
+        """``log2(eps)``: an integer on pyDiffMap's grid of powers of two."""
         return float(np.log2(self.eps))
 
 
@@ -51,6 +68,20 @@ def knn_sq_values(sq_dists, k: int = 64) -> np.ndarray:
     """The squared distances of each point to its ``k`` nearest points, itself included (pyDiffMap's
     ``kneighbors_graph(X, mode="distance")`` queried with the data), flattened: ``M · min(k, M)`` values.
 
+    Parameters
+    ----------
+    sq_dists : array_like
+        ``(M, M)`` symmetric matrix of squared distances with a zero diagonal.
+    k : int, default 64
+        Nearest points per row, the point itself included (capped at ``M``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``M · min(k, M)`` values, each row's ascending.
+
+    Examples
+    --------
     >>> knn_sq_values(np.array([[0.0, 4.0, 1.0], [4.0, 0.0, 9.0], [1.0, 9.0, 0.0]]), k=2).tolist()
     [0.0, 1.0, 0.0, 4.0, 0.0, 1.0]
     """

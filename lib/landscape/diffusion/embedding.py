@@ -18,7 +18,7 @@ from landscape.diffusion.kernels import _symmetric_conjugate, gaussian_kernel
 class DiffusionMap:
     """Result of :func:`diffusion_map`.
 
-    Attributes
+    Parameters
     ----------
     eigenvalues : numpy.ndarray
         All ``M`` eigenvalues of ``P`` (eq 2.11), descending; ``eigenvalues[0] = λ_0 = 1``.
@@ -44,6 +44,7 @@ class DiffusionMap:
 
     @property
     def n_components(self) -> int:
+        """Non-trivial coordinates ``k`` of the embedding."""
         return self.embedding.shape[1]
 
 
@@ -67,6 +68,24 @@ def _eigh(S: np.ndarray, backend: str, vectors: bool):
 def diffusion_spectrum(sq_dists, eps: float, *, alpha: float = 0.5, knn: int | None = None,
                        backend: str = "torch") -> np.ndarray:
     """All eigenvalues of ``P = D̃^{-1} K̃`` (eq 2.11), descending, without eigenvectors (fast path).
+
+    Parameters
+    ----------
+    sq_dists : array_like, shape (M, M)
+        Squared distances (e.g. :func:`mahalanobis_sq`).
+    eps : float
+        Kernel scale ε of eq (2.10), ``exp(-d²/ε)``.
+    alpha : float, default 0.5
+        ``K̃ = D^{-α} K D^{-α}``; the source uses ``α = 1/2``.
+    knn : int, optional
+        Symmetrised k-NN sparsification of the kernel (see :func:`gaussian_kernel`); default: dense.
+    backend : {"torch", "scipy"}
+        Dense symmetric eigensolver.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M,)
+        The eigenvalues, descending (the first is 1).
 
     Examples
     --------
@@ -167,6 +186,20 @@ def diffusion_distance(dmap: DiffusionMap, tau: float | None = None, n_component
     As in the source the quantity is a sum of squares (the square of the usual diffusion distance). Uses
     the first ``n_components`` non-trivial eigenpairs (default: all that ``dmap`` holds); with all ``M - 1``
     it equals ``Σ_k (p_τ(x_i, x_k) − p_τ(x_j, x_k))² / φ_0(x_k)`` exactly.
+
+    Parameters
+    ----------
+    dmap : DiffusionMap
+        A result of :func:`diffusion_map`.
+    tau : float, optional
+        Diffusion time τ (default: ``dmap.tau``).
+    n_components : int, optional
+        Non-trivial eigenpairs used, at most those ``dmap`` holds (default: all of them).
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, M)
+        The squared diffusion distances of all pairs.
 
     Examples
     --------

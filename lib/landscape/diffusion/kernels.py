@@ -25,6 +25,20 @@ def gaussian_kernel(sq_dists, eps: float, *, knn: int | None = None) -> np.ndarr
     With ``knn = k``, ``K[i, j]`` is kept when ``j`` is among the ``k`` nearest points of ``i`` (the point
     itself counts as the first) *or* ``i`` among those of ``j`` (symmetrised by union), else set to 0.
 
+    Parameters
+    ----------
+    sq_dists : array_like, shape (M, M)
+        Symmetric squared distances ``d_ij²`` with a zero diagonal.
+    eps : float
+        Kernel scale ``ε > 0``.
+    knn : int, optional
+        Nearest points kept per row (default: the dense kernel).
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, M)
+        The symmetric kernel matrix.
+
     Examples
     --------
     >>> import numpy as np

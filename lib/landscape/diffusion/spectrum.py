@@ -33,6 +33,20 @@ def energy_ratio(eigs, *, include_trivial: bool = False, tol: float = ZERO_TOL) 
     ``eigs`` is the descending spectrum including ``λ_0`` (dropped unless ``include_trivial``). If all
     counted eigenvalues are 0 the ratios are defined as 0. ``|λ| <= tol`` counts as 0 (:data:`ZERO_TOL`).
 
+    Parameters
+    ----------
+    eigs : array_like
+        Eigenvalues of ``P`` in descending order, ``λ_0 = 1`` first (e.g. :func:`diffusion_spectrum`).
+    include_trivial : bool, default False
+        Count ``λ_0`` too (the source drops it).
+    tol : float, default ZERO_TOL
+        ``|λ| <= tol`` counts as 0 (:data:`ZERO_TOL`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Λ_1 … Λ_N``, non-decreasing, the last 1 (or all 0).
+
     Examples
     --------
     >>> from landscape import diffusion
@@ -50,6 +64,22 @@ def intrinsic_dimension(eigs, beta: float = 0.99, *, include_trivial: bool = Fal
     """Dimension ``d`` of section 3.2: the smallest ``i`` with ``Λ_i > β`` (eq 3.3), ``β = 0.99`` by default.
 
     Returns 0 when all counted eigenvalues vanish (the source's ``d = 0`` of Table 5).
+
+    Parameters
+    ----------
+    eigs : array_like
+        Eigenvalues of ``P`` in descending order, ``λ_0 = 1`` first (e.g. :func:`diffusion_spectrum`).
+    beta : float, default 0.99
+        Threshold ``β`` in (0, 1).
+    include_trivial : bool, default False
+        Count ``λ_0`` too (the source drops it).
+    tol : float, default ZERO_TOL
+        ``|λ| <= tol`` counts as 0 (:data:`ZERO_TOL`).
+
+    Returns
+    -------
+    int
+        ``d``, between 0 and the number of counted eigenvalues.
 
     Examples
     --------
@@ -76,6 +106,24 @@ def auc_ratio(
     Eigenvalues of the modified-Mahalanobis kernel can be negative (eq 2.5 is not a Euclidean distance, so
     the kernel need not be positive semi-definite); they enter with their sign.
 
+    Parameters
+    ----------
+    eigs : array_like
+        Eigenvalues of ``P`` in descending order, ``λ_0 = 1`` first (e.g. :func:`diffusion_spectrum`).
+    d : int
+        Eigenvalues in the numerator, ``0 <= d <= N`` (e.g. :func:`intrinsic_dimension`).
+    method : {"trapezoid", "sum"}
+        Area rule (above).
+    include_trivial : bool, default False
+        Count ``λ_0`` too (the source drops it).
+    tol : float, default ZERO_TOL
+        ``|λ| <= tol`` counts as 0 (:data:`ZERO_TOL`).
+
+    Returns
+    -------
+    float
+        The ratio (1 for ``d = N`` with a positive area).
+
     Examples
     --------
     >>> from landscape import diffusion
@@ -101,6 +149,20 @@ def auc_ratio(
 
 def s_alpha(eigs, alpha: float, *, include_trivial: bool = False) -> int:
     """``s(α) = max{l : |λ_l| > α |λ_1|}`` of eq (3.1) (Coifman-Lafon); 0 if none or ``λ_1 = 0``.
+
+    Parameters
+    ----------
+    eigs : array_like
+        Eigenvalues of ``P`` in descending order, ``λ_0 = 1`` first (e.g. :func:`diffusion_spectrum`).
+    alpha : float
+        Relative threshold ``α`` in (0, 1).
+    include_trivial : bool, default False
+        Count ``λ_0`` too (the source drops it).
+
+    Returns
+    -------
+    int
+        ``s(α)``.
 
     Examples
     --------

@@ -141,6 +141,15 @@ class CriticalPoints:
 
     ``table`` columns: ``start, loss, grad_norm, critical, index, n_negative, n_zero, n_params, iterations``;
     ``thetas[i]`` and ``eigenvalues[i]`` (ascending, dense Hessian) belong to row ``i``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per start, the columns above.
+    thetas : numpy.ndarray, shape (k, p)
+        The end point of each start (flat float64 vectors).
+    eigenvalues : numpy.ndarray, shape (k, p)
+        The dense Hessian's eigenvalues at each end point, ascending.
     """
 
     table: pd.DataFrame
@@ -201,6 +210,8 @@ def find_critical_points(loss: Loss, starts, *, max_iter: int = 200, grad_tol: f
         Gradient norm of a critical point.
     zero_tol : float
         Relative threshold of a zero eigenvalue (the index).
+    progress : bool, default False
+        Show a progress bar over the starts.
 
     Returns
     -------
@@ -238,6 +249,19 @@ class IndexEnergyFit:
     ``eps_c, alpha0``: :math:`\alpha = \alpha_0(\epsilon-\epsilon_c)^{3/2}`, i.e. a straight line
     :math:`\epsilon = \epsilon_c + \alpha_0^{-2/3}\alpha^{2/3}`; ``exponent``: the free fit
     :math:`\epsilon = \epsilon_c' + c\,\alpha^{1/\beta}` returns :math:`\beta` (theory 3/2), ``nan`` if it fails.
+
+    Parameters
+    ----------
+    eps_c : float
+        Critical energy :math:`\epsilon_c` of the fit with the exponent fixed at 3/2.
+    alpha0 : float
+        Prefactor :math:`\alpha_0` of that fit (``nan`` when the fitted slope is not positive).
+    exponent : float
+        :math:`\beta` of the free fit (``nan`` with fewer than 4 index levels or when the fit fails).
+    eps_c_free : float
+        :math:`\epsilon_c'` of the free fit (``nan`` likewise).
+    n_levels : int
+        Distinct indices the energies were averaged over.
     """
 
     eps_c: float
@@ -328,6 +352,8 @@ def index_energy_study(n: int, phis, *, n_starts: int, max_iter: int, grad_tol: 
     jobs : int or None
         Worker processes for the values of :math:`\phi` (:func:`landscape.infra.executor.map_units`); the numbers do not
         depend on it.
+    progress : bool, default False
+        Show a progress bar over the values of :math:`\phi`.
 
     Returns
     -------
@@ -355,6 +381,8 @@ def cooper_ranks(ms, rs, *, width: int, seed: int = 0, zero_tol: float = 1e-10) 
         Data points and outputs (every pair is one fit; net seed ``seed + m + 10 r``, data seed ``[seed, m, r]``).
     width : int
         Hidden units.
+    seed : int, default 0
+        Offset of the net and data seeds above.
     zero_tol : float
         Relative eigenvalue threshold of :func:`hessian_index`.
 

@@ -1,11 +1,11 @@
-"""Paths between solutions and the barriers along them (source 001, "Topology of the loss landscape").
+r"""Paths between solutions and the barriers along them (source 001, "Topology of the loss landscape").
 
-The lecture asks how many connected components :math:`N_\\lambda` the sublevel set
-:math:`\\Omega_L(\\lambda) = \\{\\theta : L(\\theta) \\le \\lambda\\}` has. It states (Freeman & Bruna) that for a deep
-*linear* network with :math:`n_\\ell > \\min(n_0, n_L)` the sum-of-squares loss has a single connected component,
+The lecture asks how many connected components :math:`N_\lambda` the sublevel set
+:math:`\Omega_L(\lambda) = \{\theta : L(\theta) \le \lambda\}` has. It states (Freeman & Bruna) that for a deep
+*linear* network with :math:`n_\ell > \min(n_0, n_L)` the sum-of-squares loss has a single connected component,
 that for ReLU networks there are data distributions with more than one, and (Venturi et al.) that for a two-layer
-ReLU net of width :math:`m` any two parameters of loss :math:`\\le\\lambda` are joined by a path staying below
-:math:`\\max(\\lambda, m^{-1/n})`.
+ReLU net of width :math:`m` any two parameters of loss :math:`\le\lambda` are joined by a path staying below
+:math:`\max(\lambda, m^{-1/n})`.
 
 Connectedness is probed here by paths: :func:`straight_path` evaluates the loss on the segment between two
 solutions, :func:`bisection_path` finds a piecewise-linear path through waypoints by the simplest form of Freeman &
@@ -259,7 +259,17 @@ def train(loss: Loss, theta0, steps: int = 2000, lr: float = 0.01) -> torch.Tens
 class SolutionPair:
     """Two solutions trained from independent seeds: the loss on the ``straight`` segment between them, the
     ``found`` bisection path (frames of :func:`straight_path` / :func:`bisection_path`) and the ``level`` (the
-    larger endpoint loss)."""
+    larger endpoint loss).
+
+    Parameters
+    ----------
+    straight : pandas.DataFrame
+        The loss along the straight segment (:func:`straight_path`).
+    found : pandas.DataFrame
+        The loss along the bisection path (:func:`bisection_path`).
+    level : float
+        The larger of the two endpoint losses.
+    """
 
     straight: pd.DataFrame
     found: pd.DataFrame
@@ -307,6 +317,8 @@ def solution_pairs(nets, *, seed: int = 0, train_steps: int = 1500, tol: float =
         As in :func:`solution_pair`.
     jobs : int or None
         Worker processes for the networks (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
+    progress : bool, default False
+        Show a progress bar over the networks.
 
     Returns
     -------

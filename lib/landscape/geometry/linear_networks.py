@@ -35,7 +35,23 @@ __all__ = ["LinearProblem", "linear_problem", "critical_point", "loss", "expecte
 
 @dataclass(frozen=True)
 class LinearProblem:
-    """Data ``X`` (n, N), targets ``Y`` (m, N), hidden width ``p``, and the eigenpairs of Σ (descending)."""
+    """Data ``X`` (n, N), targets ``Y`` (m, N), hidden width ``p``, and the eigenpairs of Σ (descending).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, N)
+        Inputs, samples as columns.
+    Y : numpy.ndarray, shape (m, N)
+        Targets, samples as columns.
+    p : int
+        Hidden width.
+    eigenvalues : numpy.ndarray, shape (m,)
+        Eigenvalues of Σ, descending.
+    eigenvectors : numpy.ndarray, shape (m, m)
+        The matching eigenvectors of Σ as columns.
+    regression : numpy.ndarray, shape (m, n)
+        The least-squares map ``Σ_YX Σ_XX^{-1}``.
+    """
 
     X: np.ndarray
     Y: np.ndarray
@@ -46,6 +62,7 @@ class LinearProblem:
 
     @property
     def n_params(self) -> int:
+        """Parameters of the two-layer linear net, ``p (n + m)``."""
         return self.p * (self.X.shape[0] + self.Y.shape[0])
 
 

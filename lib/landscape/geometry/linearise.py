@@ -35,7 +35,23 @@ _ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": to
 
 
 class TwoLayer(nn.Module):
-    r"""Two-layer network without biases: :math:`H(x) = s\, W_2\,\phi(W_1 x)`, :math:`s = p^{-1/2}` when ``scaled``."""
+    r"""Two-layer network without biases: :math:`H(x) = s\, W_2\,\phi(W_1 x)`, :math:`s = p^{-1/2}` when ``scaled``.
+
+    The weights start at zero, in float64 (:func:`two_layer` draws them).
+
+    Parameters
+    ----------
+    d : int
+        Inputs.
+    p : int
+        Hidden units.
+    n_out : int
+        Outputs.
+    activation : str
+        :math:`\phi`: ``"tanh"``, ``"relu"``, ``"linear"`` or ``"erf"``.
+    scaled : bool
+        Output scale :math:`s = p^{-1/2}` (True) or 1.
+    """
 
     def __init__(self, d: int, p: int, n_out: int, activation: str, scaled: bool):
         super().__init__()
@@ -45,6 +61,7 @@ class TwoLayer(nn.Module):
         self.scale = p**-0.5 if scaled else 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs ``(N, n_out)`` of inputs ``x`` ``(N, d)``."""
         return self.scale * _ACT[self.activation](x @ self.w1.T) @ self.w2.T
 
 
@@ -194,7 +211,17 @@ def min_norm_step(model: nn.Module, X, y, *, method: str = "auto", tol: float = 
 
 @dataclass(frozen=True)
 class LinearisationError:
-    """Network minus its linearisation at :math:`\\theta_0+\\Delta`: largest and root-mean-square entry, step norm."""
+    r"""Network minus its linearisation at :math:`\theta_0+\Delta`: largest and root-mean-square entry, step norm.
+
+    Parameters
+    ----------
+    max_abs : float
+        Largest absolute entry of :math:`H(X;\theta_0+\Delta) - (\hat y + J_0\Delta)`.
+    rms : float
+        Root-mean-square entry of the same difference.
+    step_norm : float
+        :math:`\|\Delta\|_2`.
+    """
 
     max_abs: float
     rms: float
@@ -302,7 +329,19 @@ def linear_gd(J, r, steps: int, lr: float | None = None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PowerLaw:
-    """Fit :math:`y \\approx c\\,x^{b}`: exponent ``slope`` with a ``level`` confidence interval ``[lo, hi]``."""
+    r"""Fit :math:`y \approx c\,x^{b}`: exponent ``slope`` with a ``level`` confidence interval ``[lo, hi]``.
+
+    Parameters
+    ----------
+    slope : float
+        The exponent :math:`b`.
+    lo, hi : float
+        Ends of the confidence interval of :math:`b`.
+    prefactor : float
+        :math:`c`.
+    level : float
+        Confidence level of the interval.
+    """
 
     slope: float
     lo: float
@@ -312,7 +351,7 @@ class PowerLaw:
 
 
 def power_law_fit(x, y, level: float = 0.95) -> PowerLaw:
-    """Least-squares line through :math:`(\\log x, \\log y)`; the interval uses Student's t with n - 2 dof.
+    r"""Least-squares line through :math:`(\log x, \log y)`; the interval uses Student's t with n - 2 dof.
 
     Parameters
     ----------

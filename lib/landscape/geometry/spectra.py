@@ -85,7 +85,7 @@ def marchenko_pastur_density(x, phi, sigma=1.0) -> np.ndarray:
 
 
 def marchenko_pastur_atom(phi) -> float:
-    """Marchenko--Pastur point mass at zero, :math:`\\max(0, 1 - 1/\\phi)` (slide: :math:`1-\\tau^{-1}`).
+    r"""Marchenko--Pastur point mass at zero, :math:`\max(0, 1 - 1/\phi)` (slide: :math:`1-\tau^{-1}`).
 
     Parameters
     ----------

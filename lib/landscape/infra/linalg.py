@@ -11,6 +11,16 @@ def fix_signs(V: np.ndarray) -> np.ndarray:
     """Deterministic eigenvector signs (scikit-learn's rule): in each column of ``V`` the entry of largest magnitude
     is made positive (the first such entry on ties, as ``argmax`` picks it).
 
+    Parameters
+    ----------
+    V : numpy.ndarray, shape (n, k)
+        Eigenvectors as columns.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, k)
+        ``V`` with some columns negated (a new array).
+
     Examples
     --------
     >>> import numpy as np
@@ -30,6 +40,15 @@ def limit_threads(threads: int | None):
     """Run the block with ``threads`` BLAS/OpenMP threads (threadpoolctl) and ``threads`` torch threads, restoring
     both afterwards; ``None`` leaves the settings alone. Many small SVDs and products run faster on one thread than
     on two on the project's machines, and one thread per worker keeps parallel runs from oversubscribing the cores.
+
+    Parameters
+    ----------
+    threads : int or None
+        Threads inside the block, a positive integer; None changes nothing.
+
+    Yields
+    ------
+    None
 
     Examples
     --------

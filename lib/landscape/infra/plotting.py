@@ -6,6 +6,8 @@ one-glance figure (:func:`verdict_bars`) and the claims table (:func:`claims_tab
 
 from __future__ import annotations
 
+from importlib import resources
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,34 +21,22 @@ COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0
 SIZES = {"wide": (9.0, 3.6), "square": (4.8, 4.4), "grid": (9.0, 7.5), "single": (6.0, 3.8)}
 CMAP = "viridis"
 DIVERGING = "RdBu_r"
+#: The figure style (a matplotlib style file shipped with the package): sizes, fonts, grid, the colours of
+#: :data:`COLORS` as the colour cycle, :data:`CMAP` as the colour map and ``SIZES["single"]`` as the figure size.
+STYLE = resources.files("landscape") / "landscape.mplstyle"
 
 
 def use_style() -> None:
-    """Set the book's matplotlib defaults (call once at the top of a chapter).
+    """Set the book's matplotlib defaults from the style file :data:`STYLE` (call once at the top of a chapter).
+
+    Only the settings the file names change (``matplotlib.pyplot.style.use``); the others keep their values.
 
     Returns
     -------
     None
     """
-    mpl.rcParams.update({
-        "figure.dpi": 110,
-        "savefig.dpi": 150,
-        "figure.figsize": SIZES["single"],
-        "figure.constrained_layout.use": True,
-        "axes.prop_cycle": mpl.cycler(color=COLORS),
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.titlesize": 11,
-        "axes.labelsize": 10,
-        "legend.fontsize": 9,
-        "legend.frameon": False,
-        "xtick.labelsize": 9,
-        "ytick.labelsize": 9,
-        "image.cmap": CMAP,
-        "lines.linewidth": 1.6,
-    })
+    with resources.as_file(STYLE) as path:
+        plt.style.use(path)
 
 
 def fig_size(kind: str = "wide") -> tuple[float, float]:

@@ -130,6 +130,8 @@ def mlp(
         Insert ``BatchNorm1d`` after every hidden Linear layer (before the activation). The normalisation
         always uses the statistics of the batch it sees (``track_running_stats=False``), in train and eval mode
         alike; its scale and shift start at 1 and 0 and draw nothing, so the weights equal those without it.
+    init_value : float, optional
+        The constant of ``init="constant"`` (default 5); ignored by the other initialisers.
 
     Returns
     -------

@@ -36,7 +36,15 @@ METHODS = ("sgd", "adam", "rk2", "adam_rk2")
 @dataclass(frozen=True)
 class TrainRun:
     """``history``: frame ``epoch, method, train_loss`` (loss on all of X after each epoch; epoch 0 = start);
-    ``params`` (epochs + 1, m) float64: the parameter vector at the start and after every epoch."""
+    ``params`` (epochs + 1, m) float64: the parameter vector at the start and after every epoch.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Columns ``epoch, method, train_loss``; epoch 0 is the start.
+    params : numpy.ndarray, shape (epochs + 1, m)
+        Flat float64 parameter vectors (``parameters_to_vector`` order) at the start and after every epoch.
+    """
 
     history: pd.DataFrame
     params: np.ndarray

@@ -77,7 +77,25 @@ def cosine_similarity(A, B) -> float:
 class Alignment:
     r"""``cs`` = eq (35) from ``tr_ab`` :math:`=\operatorname{Tr}(HC)`, ``norm_a`` :math:`=\|H\|_F`,
     ``norm_b`` :math:`=\|C\|_F`; ``method`` "dense" or "hvp" (then ``norm_a`` is a Hutchinson estimate
-    with ``n_probes`` probes); ``n_matvecs`` HVPs used."""
+    with ``n_probes`` probes); ``n_matvecs`` HVPs used.
+
+    Parameters
+    ----------
+    cs : float
+        The alignment of eq (35), :math:`\operatorname{Tr}(HC) / (\|H\|_F \|C\|_F)`.
+    tr_ab : float
+        :math:`\operatorname{Tr}(HC)`.
+    norm_a : float
+        :math:`\|H\|_F` (a Hutchinson estimate when ``method`` is ``"hvp"``).
+    norm_b : float
+        :math:`\|C\|_F`.
+    method : str
+        ``"dense"`` or ``"hvp"``.
+    n_probes : int, default 0
+        Hutchinson probes of ``norm_a`` (0 for ``"dense"``).
+    n_matvecs : int, default 0
+        Hessian-vector products used.
+    """
 
     cs: float
     tr_ab: float

@@ -152,7 +152,7 @@ def noisy_descent(grad: Callable[[np.ndarray], np.ndarray], theta0, *, lr, steps
 
 
 def stationary_variance(lr, c, lam):
-    r"""Exact stationary variance of :math:`\theta \leftarrow \theta - \eta(\lambda\theta + \xi)`, Var ξ = c:
+    r"""Exact stationary variance of :math:`\theta \leftarrow \theta - \eta(\lambda\theta + \xi)`, Var ξ = c.
 
     .. math:: \langle\theta^2\rangle = \frac{\eta\,c}{\lambda\,(2-\eta\lambda)} = \frac{\eta c}{2\lambda}
               \bigl(1 + O(\eta\lambda)\bigr),
@@ -182,14 +182,14 @@ def stationary_variance(lr, c, lam):
 
 
 def noise_strength(batch_size: int, n_samples: int) -> float:
-    """SGD noise strength :math:`\\frac1S(1 - \\frac SM) = \\frac1S - \\frac1M` (Hoffer et al., eq (10)).
+    r"""SGD noise strength :math:`\frac1S(1 - \frac SM) = \frac1S - \frac1M` (Hoffer et al., eq (10)).
 
     Parameters
     ----------
     batch_size : int
         :math:`S`.
     n_samples : int
-        :math:`M \\ge S`.
+        :math:`M \ge S`.
 
     Returns
     -------
@@ -204,12 +204,19 @@ def noise_strength(batch_size: int, n_samples: int) -> float:
 
 class DiagonalNoise:
     """A diagonal noise covariance: ``cov(theta) -> (R, d, d)``; ``cov.diagonal(theta) -> (R, d)`` is the
-    fast path :func:`noisy_descent` uses (no matrices are formed)."""
+    fast path :func:`noisy_descent` uses (no matrices are formed).
+
+    Parameters
+    ----------
+    diagonal : callable
+        ``diagonal(theta)`` maps the ``(R, d)`` replica states to the ``(R, d)`` diagonals of their covariances.
+    """
 
     def __init__(self, diagonal: Callable[[np.ndarray], np.ndarray]):
         self.diagonal = diagonal
 
     def __call__(self, theta: np.ndarray) -> np.ndarray:
+        """The ``(R, d, d)`` diagonal covariance matrices at the ``(R, d)`` states ``theta``."""
         diag = self.diagonal(theta)
         C = np.zeros(diag.shape + (diag.shape[-1],))
         idx = np.arange(diag.shape[-1])
@@ -234,6 +241,11 @@ def designed_noise(lambdas: Callable[[np.ndarray], np.ndarray], dfdlam: Callable
         ``dfdlam(lam) -> (R, n)``, non-negative.
     d : int
         Dimension of the parameter space.
+
+    Returns
+    -------
+    callable
+        ``noise_cov(theta) -> (R, d, d)`` for ``(R, d)`` states (:func:`noisy_descent`).
     """
     d = _positive_int(d, "d")
 

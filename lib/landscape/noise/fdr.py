@@ -24,14 +24,21 @@ __all__ = ["FDRSides", "fdr_sides", "fdr_criterion"]
 
 @dataclass(frozen=True)
 class FDRSides:
-    """Window averages ``o_left`` :math:`=\\bar{\\mathcal O}_L`, ``o_right`` :math:`=\\bar{\\mathcal O}_R` and
-    ``criterion`` :math:`=|\\bar{\\mathcal O}_L/\\bar{\\mathcal O}_R - 1|`."""
+    r"""Window averages ``o_left`` :math:`=\bar{\mathcal O}_L`, ``o_right`` :math:`=\bar{\mathcal O}_R` and
+    ``criterion`` :math:`=|\bar{\mathcal O}_L/\bar{\mathcal O}_R - 1|`.
+
+    Parameters
+    ----------
+    o_left, o_right : float
+        Window averages of the two sides of the fluctuation-dissipation relation.
+    """
 
     o_left: float
     o_right: float
 
     @property
     def criterion(self) -> float:
+        r""":math:`|\bar{\mathcal O}_L/\bar{\mathcal O}_R - 1|`: 0 when the relation holds exactly."""
         return abs(self.o_left / self.o_right - 1.0)
 
 
@@ -48,6 +55,11 @@ def fdr_sides(thetas, grads, lr: float, *, velocities=None, basis=None, momentum
     velocities : ``(T, m)`` the velocities :math:`v_t`; default ``grads`` (plain SGD, :math:`\mu = 0`).
     basis : ``(m, k)`` orthonormal columns spanning the subspace (top-k Hessian eigenvectors), or None.
     momentum, dampening : :math:`\mu`, :math:`\nu` of FDR.
+
+    Returns
+    -------
+    FDRSides
+        The two window averages and their relative mismatch.
 
     Examples
     --------

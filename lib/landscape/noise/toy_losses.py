@@ -23,7 +23,27 @@ __all__ = ["ValleyToy", "four_d_toy", "anticorrelated_toy", "entropic_toy", "exp
 class ValleyToy:
     r"""A valley eq (1)/(36). ``lambdas(theta) -> (R, n)``; ``lambda_grads(theta) -> (R, n, d - n)`` the
     gradients :math:`\hat\nabla\lambda_i`; ``tilt_grad(theta) -> (R, d - n)`` :math:`\hat\nabla g` (zero
-    without tilt)."""
+    without tilt).
+
+    Parameters
+    ----------
+    name : str
+        Name of the toy.
+    d : int
+        Dimension of the parameter space.
+    n : int
+        Number of non-degenerate directions (Hessian eigenvalues :math:`\lambda_i`).
+    loss : callable
+        ``loss(theta) -> (R,)`` for ``(R, d)`` replica states.
+    grad : callable
+        ``grad(theta) -> (R, d)``.
+    lambdas : callable
+        ``lambdas(theta) -> (R, n)``, the non-degenerate eigenvalues.
+    lambda_grads : callable
+        ``lambda_grads(theta) -> (R, n, d - n)``, their gradients along the valley.
+    tilt_grad : callable
+        ``tilt_grad(theta) -> (R, d - n)``, the gradient of the tilt along the valley.
+    """
 
     name: str
     d: int
@@ -35,11 +55,31 @@ class ValleyToy:
     tilt_grad: Callable[[np.ndarray], np.ndarray]
 
     def trace(self, theta) -> np.ndarray:
-        """Non-degenerate trace :math:`T = \\sum_i \\lambda_i` per replica."""
+        r"""Non-degenerate trace :math:`T = \sum_i \lambda_i` per replica.
+
+        Parameters
+        ----------
+        theta : array_like
+            ``(R, d)`` replica states (or one ``(d,)`` state).
+
+        Returns
+        -------
+        numpy.ndarray, shape (R,)
+        """
         return self.lambdas(np.atleast_2d(theta)).sum(axis=-1)
 
     def log_det(self, theta) -> np.ndarray:
-        """:math:`\\log\\prod_i \\lambda_i` per replica (Corollary 2.1)."""
+        r""":math:`\log\prod_i \lambda_i` per replica (Corollary 2.1).
+
+        Parameters
+        ----------
+        theta : array_like
+            ``(R, d)`` replica states (or one ``(d,)`` state).
+
+        Returns
+        -------
+        numpy.ndarray, shape (R,)
+        """
         return np.log(self.lambdas(np.atleast_2d(theta))).sum(axis=-1)
 
 
@@ -157,7 +197,7 @@ def entropic_toy(alpha: float = 1e-4) -> ValleyToy:
 
 
 def expected_change(toy: ValleyToy, theta, lr: float, noise_diag, weights=None, *, exact: bool = True):
-    r"""Expected one-step change of :math:`f(\lambda)` with the non-degenerate space stationary (Theorems 1-2):
+    r"""Expected one-step change of :math:`f(\lambda)` with the non-degenerate space stationary (Theorems 1-2).
 
     .. math:: \langle[\![f_{t+1}-f_t]\!]\rangle = -\eta\sum_i w_i\,\hat\nabla\lambda_i^\top
               \Bigl(\tfrac12\sum_j\langle\theta_j^2\rangle\hat\nabla\lambda_j + \hat\nabla g\Bigr),

@@ -23,7 +23,19 @@ __all__ = ["Projection", "project_to_valley", "line_losses", "line_connected", "
 @dataclass(frozen=True)
 class Projection:
     """``theta`` the projected state, ``loss`` its loss, ``steps`` GD steps used, ``reached`` whether the
-    loss fell below the threshold within ``max_steps``."""
+    loss fell below the threshold within ``max_steps``.
+
+    Parameters
+    ----------
+    theta : numpy.ndarray
+        The projected state (flat parameter vector).
+    loss : float
+        Its loss.
+    steps : int
+        Gradient-descent steps used.
+    reached : bool
+        Whether the loss fell below the threshold within ``max_steps``.
+    """
 
     theta: np.ndarray
     loss: float
@@ -116,7 +128,23 @@ def line_connected(loss, a, b, *, threshold: float, n_points: int = 10) -> bool:
 class ValleyPath:
     """``iterations`` (K,) the SGD iterations whose projections form the path, ``states`` (K, m) the projected
     states, ``losses`` (K,) their losses, ``reached`` (K,) whether each projection met the threshold,
-    ``connected`` (K-1,) whether each consecutive pair is line connected, ``gd_steps`` total GD steps."""
+    ``connected`` (K-1,) whether each consecutive pair is line connected, ``gd_steps`` total GD steps.
+
+    Parameters
+    ----------
+    iterations : numpy.ndarray
+        ``(K,)`` SGD iterations whose projections form the path.
+    states : numpy.ndarray
+        ``(K, m)`` projected states.
+    losses : numpy.ndarray
+        ``(K,)`` their losses.
+    reached : numpy.ndarray
+        ``(K,)`` bool, whether each projection met the threshold.
+    connected : numpy.ndarray
+        ``(K-1,)`` bool, whether each consecutive pair is line connected.
+    gd_steps : int
+        Gradient-descent steps of all projections together.
+    """
 
     iterations: np.ndarray
     states: np.ndarray
@@ -127,6 +155,7 @@ class ValleyPath:
 
     @property
     def all_connected(self) -> bool:
+        """Whether every consecutive pair of the path is line connected."""
         return bool(np.all(self.connected))
 
 

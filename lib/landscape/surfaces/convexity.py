@@ -33,7 +33,17 @@ __all__ = ["CurvatureRatio", "curvature_ratio", "curvature_ratio_map", "surface_
 @dataclass(frozen=True)
 class CurvatureRatio:
     """``lambda_min``, ``lambda_max`` of the Hessian, ``ratio`` = ``|lambda_min / lambda_max|`` when lambda_min < 0
-    (0 otherwise) and the number of Hessian-vector products used."""
+    (0 otherwise) and the number of Hessian-vector products used.
+
+    Parameters
+    ----------
+    lambda_min, lambda_max : float
+        The smallest and largest Hessian eigenvalues.
+    ratio : float
+        ``|lambda_min / lambda_max|`` when ``lambda_min < 0``, else 0.
+    n_matvecs : int
+        Hessian-vector products of both Lanczos runs together.
+    """
 
     lambda_min: float
     lambda_max: float

@@ -160,14 +160,34 @@ def bilinear(thetas, u, v) -> np.ndarray:
 @dataclass(frozen=True)
 class Plane:
     """A plane through three points: ``origin`` (the first point), orthonormal ``basis`` (2, m) (Gram--Schmidt of
-    ``p2 - p1`` then ``p3 - p1``) and the in-plane ``coordinates`` (3, 2) of the three points."""
+    ``p2 - p1`` then ``p3 - p1``) and the in-plane ``coordinates`` (3, 2) of the three points.
+
+    Parameters
+    ----------
+    origin : numpy.ndarray, shape (m,)
+        The first point.
+    basis : numpy.ndarray, shape (2, m)
+        Orthonormal rows spanning the plane.
+    coordinates : numpy.ndarray, shape (3, 2)
+        The three points in the plane's coordinates (the first is ``(0, 0)``).
+    """
 
     origin: np.ndarray
     basis: np.ndarray
     coordinates: np.ndarray
 
     def point(self, x: float, y: float) -> np.ndarray:
-        """The parameter vector at in-plane coordinates (x, y)."""
+        """The parameter vector at in-plane coordinates (x, y).
+
+        Parameters
+        ----------
+        x, y : float
+            Coordinates along ``basis[0]`` and ``basis[1]``, in parameter units.
+
+        Returns
+        -------
+        numpy.ndarray, shape (m,)
+        """
         return self.origin + x * self.basis[0] + y * self.basis[1]
 
 

@@ -99,7 +99,24 @@ class PointDiagnostics:
     r"""What a trained point is: losses, gradient norm, the shares :math:`(g\cdot v)^2/\|g\|^2` of the squared
     gradient along the unit directions ``v_max`` and ``v_min``, the extreme curvatures, and
     :math:`\eta\lambda_{\max}/2` (1 at the edge of stability of full-batch gradient descent with step
-    :math:`\eta`)."""
+    :math:`\eta`).
+
+    Parameters
+    ----------
+    train_loss, test_loss : float
+        Loss on the training and the test data.
+    grad_norm : float
+        :math:`\|g\|_2` of the full training gradient.
+    share_vmax, share_vmin : float
+        :math:`(g\cdot v)^2/\|g\|^2` along the unit eigenvectors of :math:`\lambda_{\max}` and
+        :math:`\lambda_{\min}`.
+    lambda_max, lambda_min : float
+        The extreme Hessian eigenvalues.
+    lr : float
+        The step :math:`\eta` the point was trained with.
+    lr_lambda_half : float
+        :math:`\eta\lambda_{\max}/2`.
+    """
 
     train_loss: float
     test_loss: float
@@ -112,7 +129,17 @@ class PointDiagnostics:
     lr_lambda_half: float
 
     def frame(self, **labels) -> pd.DataFrame:
-        """One-row frame (``labels`` become leading columns)."""
+        """One-row frame (``labels`` become leading columns).
+
+        Parameters
+        ----------
+        **labels
+            Extra columns (e.g. ``net="..."``), placed first.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         return pd.DataFrame([{**labels, **self.__dict__}])
 
 
@@ -175,7 +202,15 @@ def point_diagnostics(model: nn.Module, loss_fn: Callable, data, directions: Hes
 @dataclass(frozen=True)
 class PlaneSweep:
     """``summary``: one row per plane and half-width (see :func:`plane_sweep`); ``surfaces``: the loss surfaces,
-    keyed ``(plane, half_width)``, as frames of :func:`landscape.surfaces.projections.loss_surface`."""
+    keyed ``(plane, half_width)``, as frames of :func:`landscape.surfaces.projections.loss_surface`.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        One row per plane and half-width.
+    surfaces : dict
+        ``(plane, half_width)`` -> loss-surface frame.
+    """
 
     summary: pd.DataFrame
     surfaces: dict

@@ -132,7 +132,21 @@ def random_direction(model_or_dim, seed: int, kind: str = "gaussian", *, bias: s
 @dataclass(frozen=True)
 class HessianDirections:
     """Dominant Hessian directions: ``directions`` (k, m) unit vectors, their ``eigenvalues``, ``is_saddle``
-    (a positive and a negative curvature direction were found), ``message`` and ``n_matvecs``."""
+    (a positive and a negative curvature direction were found), ``message`` and ``n_matvecs``.
+
+    Parameters
+    ----------
+    directions : numpy.ndarray, shape (k, m)
+        Unit eigenvectors of the Hessian as rows (``parameters_to_vector`` order).
+    eigenvalues : numpy.ndarray, shape (k,)
+        Their eigenvalues.
+    is_saddle : bool
+        Whether a positive and a negative curvature direction were found.
+    message : str
+        What was found (e.g. why there is no opposite-sign direction).
+    n_matvecs : int
+        Hessian-vector products used.
+    """
 
     directions: np.ndarray
     eigenvalues: np.ndarray

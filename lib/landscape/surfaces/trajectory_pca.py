@@ -24,7 +24,19 @@ __all__ = ["TrajectoryPlane", "pca_directions"]
 @dataclass(frozen=True)
 class TrajectoryPlane:
     """``directions`` (k, m) orthonormal, ``explained`` (k,) explained-variance ratios, ``coordinates`` (M, k)
-    of every iterate relative to ``center`` (the final iterate unless another was given)."""
+    of every iterate relative to ``center`` (the final iterate unless another was given).
+
+    Parameters
+    ----------
+    directions : numpy.ndarray, shape (k, m)
+        Orthonormal principal directions as rows.
+    explained : numpy.ndarray, shape (k,)
+        Their explained-variance ratios.
+    coordinates : numpy.ndarray, shape (M, k)
+        Every iterate minus ``center``, projected on the directions.
+    center : numpy.ndarray, shape (m,)
+        The point the iterates are taken relative to.
+    """
 
     directions: np.ndarray
     explained: np.ndarray

@@ -26,7 +26,30 @@ def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: i
 
     ``also = (rconds, kinds)`` computes and caches those cutoffs and covariance factor kinds in the same pass
     (for a later study of the same trajectory: one pass instead of two). ``device`` as in
-    :func:`landscape.diffusion.manifold.cutoff_distances`."""
+    :func:`landscape.diffusion.manifold.cutoff_distances`.
+
+    Parameters
+    ----------
+    traj : landscape.nets.recording.Trajectory
+        The recorded trajectory (its iterates and dataset give the distances, its batch size the scale).
+    reading_set : Mapping of str to landscape.studies.diffusion_maps.readings.Reading
+        Named readings; each gives a covariance factor kind and a cutoff ``rcond``.
+    threads : int or None, default 1
+        torch / BLAS threads of the distance pass (None: leave them as they are).
+    progress : bool, default False
+        Show a progress bar over the points.
+    cache_dir : str or pathlib.Path, optional
+        Root of the readings cache (default: the project's cache).
+    also : tuple, optional
+        ``(rconds, kinds)``: further cutoffs and factor kinds computed and cached in the same pass.
+    device : str, default "cpu"
+        Where the pass runs (``"cpu"`` or ``"cuda"``).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Reading name -> ``(M, M)`` squared distances, cut off and scaled as the reading says.
+    """
     kinds = tuple(dict.fromkeys(rd.COVARIANCES[r.covariance][0] for r in reading_set.values()))
     rconds = [r.rcond for r in reading_set.values()]
     if also is not None:
@@ -49,6 +72,27 @@ def distances_of(trajectories: Mapping[str, object], reading_set: Mapping[str, r
     The passes run as units of :func:`landscape.infra.executor.map_units` on ``jobs`` workers (``None``:
     ``$LANDSCAPE_JOBS``, default 1); each leaves its distances in the readings cache, which this process then
     loads, so nothing large is pickled and the arrays are the same for any number of workers.
+
+    Parameters
+    ----------
+    trajectories : Mapping of str to Trajectory or RecordConfig
+        Label -> a recorded :class:`~landscape.nets.recording.Trajectory` or its
+        :class:`~landscape.nets.recording.RecordConfig` (recorded, or loaded from the cache).
+    reading_set : Mapping of str to landscape.studies.diffusion_maps.readings.Reading
+        Named readings.
+    threads : int or None, default 1
+        torch / BLAS threads of each pass when there is one worker (workers always use one).
+    jobs : int, str or None
+        Worker processes (``None``: ``$LANDSCAPE_JOBS``, default 1; ``"all"``: every core).
+    also : tuple, optional
+        ``(rconds, kinds)`` as in :func:`reading_distances`.
+    device : str, default "cpu"
+        Where the passes run.
+
+    Returns
+    -------
+    dict of str to dict of str to numpy.ndarray
+        Label -> reading name -> ``(M, M)`` squared distances.
     """
     from landscape.infra import executor, paths
 
@@ -88,9 +132,16 @@ def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.
     jobs : trajectories run as independent units through :func:`landscape.infra.executor.map_units` on this many
         workers (``None``: ``$LANDSCAPE_JOBS``, default 1). The rows are the same for any number of workers.
     device : where the distance passes run (:func:`landscape.diffusion.manifold.cutoff_distances`).
+    beta : float, default 0.99
+        Energy threshold of the dimension ``d`` (eq 3.3, :func:`landscape.diffusion.intrinsic_dimension`).
+    progress : bool, default False
+        Show a progress bar over the trajectories.
 
-    Columns: ``label, reading, eps_name, eps, d, auc, M, m, N, n, final_loss, seconds`` (seconds: the
-    trajectory's record + distance time). A diverging run gives one row with ``note``.
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``label, reading, eps_name, eps, d, auc, M, m, N, n, final_loss, seconds`` (seconds: the
+        trajectory's record + distance time). A diverging run gives one row with ``note``.
     """
     from landscape.infra import executor, paths
 
@@ -139,7 +190,24 @@ def _table_unit(label, config, reading_set, eps, beta, threads, cache_dir, devic
 
 def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple[int, float, np.ndarray]:
     """``(d, AUC ratio, spectrum)`` of distances ``sq`` (already under ``reading``'s cutoff and covariance) at
-    ``eps``, with the reading's kernel scale, kernel type, λ0 and AUC conventions."""
+    ``eps``, with the reading's kernel scale, kernel type, λ0 and AUC conventions.
+
+    Parameters
+    ----------
+    sq : numpy.ndarray, shape (M, M)
+        Squared distances under the reading (e.g. a value of :func:`reading_distances`).
+    eps : float
+        Kernel scale ε before the reading's factor (the kernel uses ``reading.kernel * eps``).
+    reading : landscape.studies.diffusion_maps.readings.Reading
+        The reading: kernel scale, k-NN sparsification, whether λ0 counts, AUC rule.
+    beta : float, default 0.99
+        Energy threshold of ``d`` (eq 3.3).
+
+    Returns
+    -------
+    tuple of (int, float, numpy.ndarray)
+        ``d``, the AUC ratio and the descending spectrum of ``P`` (eq 2.11).
+    """
     lam = dm.diffusion_spectrum(sq, reading.kernel * float(eps), knn=reading.knn)
     d, a = rd.summaries(lam, beta)[reading.trivial, reading.auc]
     return d, a, lam
@@ -147,7 +215,20 @@ def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple
 
 def trajectory_gap(configs: Mapping[str, object], reference: str) -> pd.DataFrame:
     """How far each trajectory is from ``configs[reference]``: the largest coordinate difference over the
-    common steps (``max_abs_diff``) and between the final points (``final_abs_diff``), in parameter units."""
+    common steps (``max_abs_diff``) and between the final points (``final_abs_diff``), in parameter units.
+
+    Parameters
+    ----------
+    configs : Mapping of str to RecordConfig
+        Label -> trajectory configuration (recorded, or loaded from the cache).
+    reference : str
+        The label compared against.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per label: ``label, M, common_steps, max_abs_diff, final_abs_diff``.
+    """
     from landscape.nets.recording import record_sgd
 
     ref = record_sgd(configs[reference], progress=False)
@@ -163,7 +244,19 @@ def trajectory_gap(configs: Mapping[str, object], reference: str) -> pd.DataFram
 
 def wide(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`dimension_table`'s rows as one row per trajectory: ``M, m, final_loss`` and a ``d`` and an
-    ``AUC`` column per (reading, ε)."""
+    ``AUC`` column per (reading, ε).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of :func:`dimension_table` (rows without ``d``, e.g. diverged runs, are dropped).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``label, M, m, final_loss``, then ``"d, <reading>, <eps_name>"`` and ``"AUC, <reading>, <eps_name>"``
+        columns.
+    """
     t = table.dropna(subset=["d"])
     w = t.pivot_table(index="label", columns=["reading", "eps_name"], values=["d", "auc"], aggfunc="first", sort=False)
     w = w[[c for c in w.columns if c[0] == "d"] + [c for c in w.columns if c[0] == "auc"]]

@@ -31,6 +31,23 @@ def smooth_curve(M: int = 2400, m: int = 515, *, n_freq: int = 4, seed: int = 0)
     ``k = 1 … n_freq``, with orthonormal random ``u_k, w_k`` in ``R^m`` (seeded): a smooth loop of length
     of order 2π, shape ``(M, m)``.
 
+    Parameters
+    ----------
+    M : int, default 2400
+        Number of points, at least 3 (the source's trajectory length).
+    m : int, default 515
+        Ambient dimension, at least 2 (the source's parameter count).
+    n_freq : int, default 4
+        Harmonics ``k = 1 … n_freq``, with ``2 n_freq <= m``.
+    seed : int, default 0
+        Seed of the random orthonormal directions.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, m)
+
+    Examples
+    --------
     >>> X = smooth_curve(8, 4, n_freq=1)
     >>> bool(np.allclose(np.linalg.norm(X, axis=1), 1.0))  # n_freq = 1: a unit circle
     True
@@ -48,7 +65,23 @@ def smooth_curve(M: int = 2400, m: int = 515, *, n_freq: int = 4, seed: int = 0)
 
 
 def random_walk(M: int = 2400, m: int = 515, *, step: float = 1.0, seed: int = 0) -> np.ndarray:
-    """A Gaussian random walk ``x_{i+1} = x_i + step · ξ_i / √m``, ``ξ_i ~ N(0, I_m)``, ``x_1 = 0``: ``(M, m)``."""
+    """A Gaussian random walk ``x_{i+1} = x_i + step · ξ_i / √m``, ``ξ_i ~ N(0, I_m)``, ``x_1 = 0``: ``(M, m)``.
+
+    Parameters
+    ----------
+    M : int, default 2400
+        Number of points, at least 3.
+    m : int, default 515
+        Ambient dimension, at least 2.
+    step : float, default 1.0
+        Root-mean-square length of one step (positive).
+    seed : int, default 0
+        Seed of the steps.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, m)
+    """
     _check_sizes(M, m)
     if not (np.isfinite(step) and step > 0):
         raise ValueError(f"step: must be a positive number, got {step!r}")
@@ -59,7 +92,24 @@ def random_walk(M: int = 2400, m: int = 515, *, step: float = 1.0, seed: int = 0
 
 def dimension_scan(points, eps_factors, *, beta: float = 0.99, knn: int | None = None) -> pd.DataFrame:
     """``d`` (eq 3.3) and AUC ratios (trapezoid, sum) of the diffusion map of ``points`` with Euclidean
-    distances, at ``ε = factor · median(d²)`` for each factor. Columns ``eps_factor, eps, d, auc, auc_sum``."""
+    distances, at ``ε = factor · median(d²)`` for each factor. Columns ``eps_factor, eps, d, auc, auc_sum``.
+
+    Parameters
+    ----------
+    points : array_like, shape (M, m)
+        The point cloud (e.g. :func:`smooth_curve`, :func:`random_walk`), not all equal.
+    eps_factors : float or sequence of float
+        Positive multiples of the median off-diagonal squared distance.
+    beta : float, default 0.99
+        Energy threshold of ``d`` (eq 3.3).
+    knn : int, optional
+        k-NN sparsification of the kernel (default: dense).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per factor.
+    """
     sq = dm.euclidean_sq(points)
     med = float(np.median(sq[np.triu_indices(sq.shape[0], 1)]))
     if med <= 0:
@@ -77,7 +127,22 @@ def dimension_scan(points, eps_factors, *, beta: float = 0.99, knn: int | None =
 
 def power_law(scan: pd.DataFrame, *, d_min: int = 4, d_max: int | None = None) -> float:
     """Least-squares slope of ``log d`` against ``log ε`` over the rows with ``d_min ≤ d ≤ d_max`` (a curve:
-    about -1/2)."""
+    about -1/2).
+
+    Parameters
+    ----------
+    scan : pandas.DataFrame
+        A :func:`dimension_scan` table (columns ``eps`` and ``d``).
+    d_min : int, default 4
+        Smallest ``d`` used (small ``d`` is not yet in the power-law regime).
+    d_max : int, optional
+        Largest ``d`` used (default: no bound).
+
+    Returns
+    -------
+    float
+        The slope; at least two rows must qualify.
+    """
     sel = scan[(scan.d >= d_min) & (scan.d <= (d_max if d_max is not None else np.inf))]
     if len(sel) < 2:
         raise ValueError(f"scan: need at least 2 rows with {d_min} <= d <= {d_max}, got {len(sel)}")

@@ -29,7 +29,17 @@ __all__ = ["Target", "study"]
 @dataclass(frozen=True)
 class Target:
     """One number pair of the study: the trajectory of ``config`` at ``eps`` against the source's ``keys``
-    (``d`` key, AUC key) in ``data/sources/000.csv``."""
+    (``d`` key, AUC key) in ``data/sources/000.csv``.
+
+    Parameters
+    ----------
+    config : landscape.nets.recording.RecordConfig
+        The trajectory (recorded, or loaded from the cache).
+    eps : float
+        Kernel scale ε of the table's cell.
+    keys : tuple of (str, str)
+        Keys of the source's ``d`` and AUC ratio in ``data/sources/000.csv``.
+    """
 
     config: object
     eps: float
@@ -59,6 +69,37 @@ def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads:
     then the distinct eigenproblems grouped by distance matrix. Workers return summaries only; the result is the
     same for any number of workers. ``threads`` applies when ``jobs`` is 1. ``device``: where the distance passes
     run (:func:`landscape.diffusion.manifold.cutoff_distances`).
+
+    Parameters
+    ----------
+    stages : sequence of sequence of Target
+        The targets, stage by stage.
+    grid : sequence of landscape.studies.diffusion_maps.readings.Reading
+        Candidate readings (:func:`landscape.studies.diffusion_maps.readings.spectral_grid`); made spectral (λ0 dropped, trapezoid AUC).
+    always : sequence of float, default (the literal reading's cutoff,)
+        Cutoffs whose distances are computed and cached in the same passes, whether or not a reading uses them.
+    beta : float, default 0.99
+        Energy threshold of ``d`` (eq 3.3).
+    threads : int or None, default 1
+        torch / BLAS threads of each unit when ``jobs`` is 1 (workers use one).
+    progress : bool, default False
+        Show progress bars over the distance passes and the eigenproblems.
+    source : str, default "000"
+        The source document whose numbers and tolerances (``data/sources/<source>.csv``) judge the readings.
+    after_stage : callable, optional
+        ``after_stage(long, judged)`` after every stage (e.g. to save partial results).
+    carry_on : bool, default True
+        Keep measuring the readings of a stage that no reading survived (for the ranking).
+    jobs : int, str or None
+        Worker processes (``None``: ``$LANDSCAPE_JOBS``, default 1).
+    device : str, default "cpu"
+        Where the distance passes run.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, pandas.DataFrame)
+        ``long`` (one row per reading and number, :func:`landscape.studies.diffusion_maps.readings.measure`) and ``judged`` (one row per
+        reading, a bool column per table, :func:`landscape.studies.diffusion_maps.readings.judge`).
     """
     from landscape.infra import executor
 

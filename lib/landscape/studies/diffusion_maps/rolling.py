@@ -27,6 +27,28 @@ def rolling_windows(sq, window: int, stride: int, eps: float, reading: rd.Readin
     window's median ``d²`` to the first window's). With :data:`~landscape.studies.diffusion_maps.readings.LITERAL` the numbers equal
     :func:`landscape.diffusion.manifold.rolling_windows`.
 
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances of the whole trajectory (eq 2.5), already under ``reading``.
+    window : int
+        Points per window, ``2 <= window <= M``.
+    stride : int
+        Steps between window starts, at least 1.
+    eps : float
+        Kernel scale ε of the first window (before the reading's kernel factor).
+    reading : landscape.readings.Reading, default LITERAL
+        Kernel scale, k-NN sparsification, λ0 and AUC conventions.
+    retune : bool, default True
+        Add the columns with ε re-tuned per window.
+    beta : float, default 0.99
+        Energy threshold of ``d`` (eq 3.3).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per window, the columns above.
+
     Examples
     --------
     Three points at squared distance 1 (an equilateral triangle) in windows of two: each window is two points,

@@ -14,7 +14,20 @@ __all__ = ["plot_study", "plot_null_models", "plot_lr_scan"]
 
 def plot_study(ranked: pd.DataFrame, tables) -> plt.Figure:
     """Heat map: rows pseudo-inverse cutoffs, columns covariance × kernel scale × kernel type; each cell the
-    largest number of ``tables`` matched by any λ0 / AUC reading there (blank: not measured)."""
+    largest number of ``tables`` matched by any λ0 / AUC reading there (blank: not measured).
+
+    Parameters
+    ----------
+    ranked : pandas.DataFrame
+        Judged readings (:func:`landscape.studies.diffusion_maps.readings.rank_readings`): columns ``rcond, covariance, kernel, knn`` and a
+        bool column per table.
+    tables : sequence of str
+        The table columns counted (e.g. ``["Table 2", "Table 3"]``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     df = ranked.assign(kernel_type=np.where(ranked.knn == 0, "dense", ranked.knn.astype(str) + "-NN"))
     df["column"] = df.covariance + ", k=" + df.kernel.map("{:g}".format) + ", " + df.kernel_type
     df["score"] = df[list(tables)].fillna(False).astype(bool).sum(axis=1)
@@ -35,7 +48,19 @@ def plot_study(ranked: pd.DataFrame, tables) -> plt.Figure:
 def plot_null_models(scans: dict, sgd: pd.DataFrame | None = None) -> plt.Figure:
     """(a) ``d`` against ``ε / median(d²)`` on log axes with a ``ε^(-1/2)`` guide; (b) AUC ratio against ``d``.
     ``scans``: name -> :func:`landscape.studies.diffusion_maps.null_models.dimension_scan` frame; ``sgd`` (optional): the same columns
-    for an SGD trajectory."""
+    for an SGD trajectory.
+
+    Parameters
+    ----------
+    scans : dict of str to pandas.DataFrame
+        Name -> :func:`landscape.studies.diffusion_maps.null_models.dimension_scan` frame (non-empty; the first sets the guide line).
+    sgd : pandas.DataFrame, optional
+        The same columns for an SGD trajectory, drawn last.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, axes = plt.subplots(1, 2, figsize=plotting.fig_size("wide"))
     items = list(scans.items()) + ([("SGD (iris)", sgd)] if sgd is not None else [])
     for k, (name, s) in enumerate(items):
@@ -58,7 +83,19 @@ def plot_lr_scan(table: pd.DataFrame, source: dict) -> plt.Figure:
     """Three panels against the learning rate, one line per reading: (a) the largest slope of ``L(ε)`` with the
     curve level 1/2 and the source's value, (b) ``d`` and (c) the AUC ratio at the source's ε with the source's
     values. ``table``: :func:`landscape.studies.diffusion_maps.training_choices.bandwidth_table` rows (column ``lr``); ``source``: keys
-    ``a_max``, ``d``, ``auc`` (the source's numbers, drawn as dashed lines)."""
+    ``a_max``, ``d``, ``auc`` (the source's numbers, drawn as dashed lines).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`landscape.studies.diffusion_maps.training_choices.bandwidth_table` rows with columns ``lr, reading, a_max, d, auc``.
+    source : dict
+        The source's ``a_max``, ``d`` and ``auc``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     t = table.dropna(subset=["reading"]) if "reading" in table else table.iloc[:0]
     for k, (name, grp) in enumerate(t.groupby("reading", sort=False)):

@@ -31,6 +31,20 @@ def auto_grid(sq, per_decade: int = 8) -> np.ndarray:
     """An ε grid for ``L(ε)`` that spans the distances: from a tenth of the smallest positive off-diagonal ``d²``
     to ten times the largest, ``per_decade`` points per decade (the slope's maximum then lies inside it).
 
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances with at least one positive off-diagonal entry.
+    per_decade : int, default 8
+        Grid points per factor of ten.
+
+    Returns
+    -------
+    numpy.ndarray
+        The grid, geometric and increasing, in the units of ``sq``.
+
+    Examples
+    --------
     >>> auto_grid(np.array([[0.0, 1.0], [1.0, 0.0]]), per_decade=2).tolist()
     [0.1, 0.31622776601683794, 1.0, 3.1622776601683795, 10.0]
     """
@@ -54,6 +68,30 @@ def bandwidth_row(sq, reading: rd.Reading, eps: float, eps_grid=None, *, beta: f
     the reading's k-NN choice. ``bgh_*``: pyDiffMap's choice on the same ``sq`` (its own ``exp(-d²/(4ε))`` and
     64-NN kernel). A matrix of zeros (eq 2.6 at ``n = N``) gives NaN slopes and pyDiffMap columns.
 
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances under ``reading``.
+    reading : landscape.studies.diffusion_maps.readings.Reading
+        Kernel scale, k-NN sparsification, λ0 and AUC conventions of ``d`` and the AUC ratio.
+    eps : float
+        The ε at which ``d`` and the AUC ratio are measured, in the reading's units.
+    eps_grid : array_like, optional
+        ε grid of the ``L(ε)`` scan in the reading's units (default: :func:`auto_grid` of ``sq``).
+    beta : float, default 0.99
+        Energy threshold of ``d`` (eq 3.3).
+    k : int, default 64
+        Neighbours per point of pyDiffMap's bandwidth choice (:func:`landscape.diffusion.bgh.bgh_bandwidth`).
+    wider : float, default 0.5
+        ``wider`` is True when the largest slope exceeds this (1/2: a curve's value, eq 3.6 with ``d = 1``).
+
+    Returns
+    -------
+    dict
+        ``a_max, eps_max, wider, eps, d, auc, bgh_eps, bgh_log2_eps, bgh_slope, bgh_dimension``.
+
+    Examples
+    --------
     >>> D2 = np.array([[0.0, 1.0], [1.0, 0.0]])
     >>> row = bandwidth_row(D2, rd.LITERAL, 1.0, np.geomspace(0.01, 100, 201), k=2)
     >>> round(row["a_max"], 3), row["wider"], row["bgh_dimension"]  # max of u e^-u / (1 + e^-u): 0.278
@@ -108,6 +146,16 @@ def bandwidth_table(configs: Mapping[object, object], reading_set: Mapping[str, 
     eps_grid : the ε grid of the ``L(ε)`` scan, in the reading's units (``None``: :func:`auto_grid` per matrix).
     jobs : worker processes for the trajectories (:func:`landscape.infra.executor.map_units`; ``None``: $LANDSCAPE_JOBS).
     device : where the distance passes run (:func:`landscape.diffusion.manifold.cutoff_distances`).
+    beta : float, default 0.99
+        Energy threshold of ``d`` (eq 3.3).
+    threads : int or None, default 1
+        torch / BLAS threads of each distance pass when ``jobs`` is 1 (workers use one).
+    k : int, default 64
+        Neighbours per point of pyDiffMap's bandwidth choice.
+    wider : float, default 0.5
+        Slope above which a path counts as wider than a curve (:func:`bandwidth_row`).
+    progress : bool, default False
+        Show a progress bar over the trajectories.
 
     Returns
     -------
@@ -136,6 +184,20 @@ def bandwidth_table(configs: Mapping[object, object], reading_set: Mapping[str, 
 def lr_configs(config, lrs) -> dict:
     """``{lr: config with that learning rate}`` for a learning-rate scan (same steps, seed and split).
 
+    Parameters
+    ----------
+    config : landscape.nets.recording.RecordConfig
+        The configuration that the scan varies.
+    lrs : iterable of float
+        Positive learning rates.
+
+    Returns
+    -------
+    dict of float to RecordConfig
+        One copy of ``config`` per learning rate, keyed by it.
+
+    Examples
+    --------
     >>> from landscape.nets.recording import RecordConfig
     >>> sorted(c.lr for c in lr_configs(RecordConfig(), [0.1, 0.001]).values())
     [0.001, 0.1]

@@ -1,7 +1,7 @@
 r"""Small stand-ins on the scikit-learn digits for the five CIFAR-10 classifiers of Böttcher & Wheeler
 (Sec. IV, Appendix C, Table 2): ResNet-56 with and without skip connections, DenseNet-121, MobileNetV2 and
 GoogLeNet. Each keeps the one structural idea that names its family, in fully connected layers on the 64 pixels
-(a few thousand parameters):
+(a few thousand parameters).
 
 * ``resnet``: a stem and two residual blocks :math:`x + W_2\,\mathrm{relu}(W_1 x)`, ReLU after each;
 * ``resnet_noskip``: the same layers without the identity paths (Li et al.'s "no short-cut" ResNet);

@@ -54,23 +54,44 @@ def _pos_int(v, name, minimum=1):
 @dataclass(frozen=True)
 class QuadraticSaddle:
     r"""Quadratic loss :math:`L(\theta) = \tfrac12 \sum_i \lambda_i \theta_i^2` with critical point 0 and Hessian
-    :math:`\mathrm{diag}(\lambda)`. ``loss`` works on numpy or torch vectors (last axis)."""
+    :math:`\mathrm{diag}(\lambda)`. ``loss`` works on numpy or torch vectors (last axis).
+
+    Parameters
+    ----------
+    curvatures : numpy.ndarray, shape (n,)
+        The Hessian eigenvalues :math:`\lambda_i` (any signs).
+    """
 
     curvatures: np.ndarray
 
     @property
     def n(self) -> int:
+        """Dimension of the parameter space."""
         return len(self.curvatures)
 
     @property
     def trace(self) -> float:
+        r""":math:`\operatorname{Tr} H = \sum_i \lambda_i`."""
         return float(self.curvatures.sum())
 
     @property
     def hessian_diagonal(self) -> np.ndarray:
+        """A copy of the curvatures: the diagonal of the (diagonal) Hessian."""
         return self.curvatures.copy()
 
     def loss(self, theta):
+        r""":math:`L(\theta) = \tfrac12 \sum_i \lambda_i \theta_i^2` over the last axis.
+
+        Parameters
+        ----------
+        theta : array_like or torch.Tensor
+            Points, shape ``(..., n)``.
+
+        Returns
+        -------
+        numpy.ndarray or torch.Tensor
+            The losses, shape ``(...)``; a tensor for a tensor input (differentiable).
+        """
         if torch.is_tensor(theta):
             lam = torch.as_tensor(self.curvatures, dtype=theta.dtype, device=theta.device)
             return 0.5 * (lam * theta * theta).sum(-1)
@@ -78,6 +99,7 @@ class QuadraticSaddle:
         return 0.5 * (self.curvatures * theta * theta).sum(-1)
 
     def torch_loss(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The loss as a closure of a flat tensor (for the Hessian tools): :meth:`loss` itself."""
         return self.loss
 
     def hessian_operator(self):

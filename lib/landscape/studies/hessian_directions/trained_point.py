@@ -31,9 +31,25 @@ __all__ = ["TrainedPoint", "study_point", "study_points", "point_planes", "class
 
 @dataclass(frozen=True)
 class TrainedPoint:
-    """A trained network at its weights: ``directions`` (:class:`landscape.surfaces.projections.HessianDirections`),
-    ``diagnostics`` (:class:`landscape.surfaces.planes.PointDiagnostics`), ``scale`` (:math:`\\sqrt{L_0/\\lambda_{\\max}}`),
-    ``n_params``."""
+    r"""A trained network at its weights: ``directions`` (:class:`landscape.surfaces.projections.HessianDirections`),
+    ``diagnostics`` (:class:`landscape.surfaces.planes.PointDiagnostics`), ``scale`` (:math:`\sqrt{L_0/\lambda_{\max}}`),
+    ``n_params``.
+
+    Parameters
+    ----------
+    name : str
+        Label of the point.
+    model : torch.nn.Module
+        The trained network.
+    n_params : int
+        Its number of trainable scalars.
+    directions : landscape.surfaces.projections.HessianDirections
+        Its dominant Hessian directions.
+    diagnostics : landscape.surfaces.planes.PointDiagnostics
+        Losses, gradient shares and extreme curvatures.
+    scale : float
+        The curvature length :math:`\sqrt{L_0/\lambda_{\max}}` (:func:`landscape.surfaces.planes.curvature_scale`).
+    """
 
     name: str
     model: nn.Module

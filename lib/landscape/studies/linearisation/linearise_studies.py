@@ -48,6 +48,10 @@ def width_sweep(X, y, widths, *, seeds: int = 1, seed: int = 0, device: str = "c
     jobs : int or None
         Worker processes for the (width, initialisation) units (:func:`landscape.infra.executor.map_units`); the numbers
         do not depend on it.
+    seed : int, default 0
+        Base of the initialisation seeds (above).
+    progress : bool, default False
+        Show a progress bar over the units.
 
     Returns
     -------

@@ -67,6 +67,10 @@ def sampled_index(sizes, phis, eps_values, *, draws: int = 1, seed: int = 0, job
         Draws per (n, phi, eps); draw ``d`` uses seed ``1000 seed + d`` (the same for every n, phi, eps).
     jobs : int or None
         Worker processes for the draws (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
+    seed : int, default 0
+        Base of the draw seeds (above).
+    progress : bool, default False
+        Show a progress bar over the units.
 
     Returns
     -------

@@ -103,6 +103,8 @@ def negative_eigen_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, 
     jobs : int or None
         Worker processes for the settings (:func:`landscape.infra.executor.map_units`; None: ``$LANDSCAPE_JOBS``, else 1);
         the numbers do not depend on it.
+    progress : bool, default False
+        Show a progress bar over the settings.
 
     Returns
     -------
@@ -125,7 +127,19 @@ def negative_eigen_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, 
 class NegativeCurvatureFit:
     """Fig. 2(a)'s line: ``neg_sum ~ slope * excess_loss + intercept`` (least squares) with its ``r2``, the
     intercept ``intercept_raw`` of the same fit against the raw training loss, and ``linear``: ``r2 >= r2_min`` and
-    ``|intercept| <= intercept_share * max |neg_sum|`` (proportional, the claim of App. A.3)."""
+    ``|intercept| <= intercept_share * max |neg_sum|`` (proportional, the claim of App. A.3).
+
+    Parameters
+    ----------
+    slope, intercept : float
+        The least-squares line of ``neg_sum`` against the loss above ``loss_min``.
+    r2 : float
+        Coefficient of determination of that line.
+    intercept_raw : float
+        Intercept of the same fit against the raw training loss.
+    linear : bool
+        Whether the line passes both tests above (``r2`` and the intercept's share).
+    """
 
     slope: float
     intercept: float
@@ -193,6 +207,8 @@ def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: in
         Hutchinson probes, drawn with seed ``seed + i`` at checkpoint ``i``.
     gauss_newton, dense : bool
         Add CS(G, C); use the dense oracle.
+    progress : bool, default False
+        Show a progress bar over the checkpoints.
 
     Returns
     -------
@@ -241,6 +257,8 @@ def alignment_study(runs, X, *, hidden: int, batch_size: int, checkpoints, n_eva
         Samples on which H and C are evaluated.
     jobs : int or None
         Worker processes for the runs (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
+    progress : bool, default False
+        Show a progress bar over the runs.
 
     Returns
     -------
@@ -302,6 +320,8 @@ def valley_run(model, loss_fn, X, y, X_val, y_val, *, lr: float, batch_size: int
     jobs : int or None
         Worker processes for the epoch-end projections and the per-point traces
         (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
+    progress : bool, default False
+        Show progress bars (the SGD run, the projections, the traces).
 
     Returns
     -------

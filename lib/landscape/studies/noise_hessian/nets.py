@@ -84,7 +84,21 @@ def small_cnn(channels=(15, 20, 10), seed: int = 0, *, dtype=torch.float32) -> n
 class SGDRecord:
     """``states`` (T+1, m) every parameter vector (or only epoch ends), ``grads`` (T, m) the minibatch gradient
     of each step (or None), ``epoch_end`` (E+1,) the step index of each epoch end (0 first), ``train_loss``
-    (E+1,) the full training loss there, ``val_loss`` (E+1,) or None."""
+    (E+1,) the full training loss there, ``val_loss`` (E+1,) or None.
+
+    Parameters
+    ----------
+    states : numpy.ndarray
+        ``(T+1, m)`` parameter vectors of every step, or ``(E+1, m)`` of the epoch ends only.
+    grads : numpy.ndarray or None
+        ``(T, m)`` minibatch gradient of each step, or None when not recorded.
+    epoch_end : numpy.ndarray
+        ``(E+1,)`` step index of each epoch end, 0 first.
+    train_loss : numpy.ndarray
+        ``(E+1,)`` full training loss at each epoch end.
+    val_loss : numpy.ndarray or None
+        ``(E+1,)`` validation loss there, or None without validation data.
+    """
 
     states: np.ndarray
     grads: np.ndarray | None
@@ -119,6 +133,8 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
         "all" or "epochs".
     val : (tensor, tensor) or None
         Validation set.
+    progress : bool, default False
+        Show a progress bar over the epochs.
 
     Returns
     -------
@@ -284,6 +300,8 @@ def fdr_along(record: SGDRecord, model: nn.Module, loss_fn, X, y, lr: float, *, 
         Seed of the Lanczos start vector (the same every epoch).
     jobs : int or None
         Worker processes for the epochs (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
+    progress : bool, default False
+        Show a progress bar over the epochs.
 
     Returns
     -------

@@ -114,6 +114,8 @@ def entropic_grid(alphas, lrs, *, replicas: int, steps: int, seed: int = 0) -> t
         Replicas per cell.
     steps : int
         Steps (about 200 recorded).
+    seed : int, default 0
+        Seed of the noise of the whole replica batch.
 
     Returns
     -------

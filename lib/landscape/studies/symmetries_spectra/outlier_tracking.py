@@ -23,7 +23,15 @@ __all__ = ["Tracking", "track_spectra"]
 class Tracking:
     """Spectra through training (:func:`track_spectra`): ``table`` (one row per net and snapshot epoch:
     ``net, epoch, loss, lambda_1, lambda_<k>, zeta, overlap, grad_in_outliers, sigma_top_share``) and
-    ``densities`` (``{(net, epoch): SLQ density}``)."""
+    ``densities`` (``{(net, epoch): SLQ density}``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per net and snapshot epoch, the columns above.
+    densities : dict
+        ``(net, epoch)`` -> :class:`landscape.hessian.SLQDensity` (or None where no density was asked for).
+    """
 
     table: pd.DataFrame
     densities: dict

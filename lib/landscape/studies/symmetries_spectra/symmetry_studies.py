@@ -136,7 +136,25 @@ class EquioutputChecks:
     """What :func:`equioutput_checks` measured: the largest output and norm changes under random group elements
     (eqs (1), (5)), and on the small net's whole throng the number of distinct copies (eq (2)), whether 50 random
     pairs find a non-commuting one, the relative spread of the copies' norms, how many copies lie in the wedge
-    eq (3), and how many distinct canonical forms the copies have."""
+    eq (3), and how many distinct canonical forms the copies have.
+
+    Parameters
+    ----------
+    max_output_change : float
+        Largest absolute change of the big net's outputs under the random elements (eq (1): 0 up to rounding).
+    max_norm_change : float
+        Largest absolute change of the parameter norm under them (eq (5)).
+    distinct_copies : int
+        Distinct copies in the small net's throng (eq (2): ``#G`` for generic weights).
+    non_abelian : bool
+        Whether one of 50 random pairs of elements does not commute.
+    norm_spread : float
+        Spread (max - min) of the copies' parameter norms relative to the first copy's norm (isometry: 0).
+    in_wedge : int
+        Copies inside Chen's wedge, eq (3) (1 for generic weights).
+    n_canonical : int
+        Distinct canonical forms of the copies (1: every copy maps to the same one).
+    """
 
     max_output_change: float
     max_norm_change: float

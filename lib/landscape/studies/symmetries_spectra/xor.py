@@ -156,7 +156,21 @@ def classify(theta, *, solved: float = 0.05, curv_tol: float = 1e-4, singular: f
 class Descent:
     """Sampled non-ascending trajectories from S points: ``errors`` (records, S) every ``record_every`` steps
     (non-increasing down each column), ``reached`` (S,) error below the target, ``steps`` (S,) steps used (the
-    budget where not reached), ``length`` (S,) path length in weight space, ``final`` (S, 9) end points."""
+    budget where not reached), ``length`` (S,) path length in weight space, ``final`` (S, 9) end points.
+
+    Parameters
+    ----------
+    errors : numpy.ndarray, shape (records, S)
+        The error of each start every ``record_every`` steps, non-increasing down each column.
+    reached : numpy.ndarray, shape (S,)
+        Bool, whether the error fell below the target.
+    steps : numpy.ndarray, shape (S,)
+        Steps used (the budget where not reached).
+    length : numpy.ndarray, shape (S,)
+        Path length in weight space.
+    final : numpy.ndarray, shape (S, 9)
+        End points (the 9 weights of the 2-2-1 net).
+    """
 
     errors: np.ndarray
     reached: np.ndarray
