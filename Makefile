@@ -25,8 +25,9 @@ install: $(STAMP)
 book: $(STAMP)
 	LANDSCAPE_JOBS=$(JOBS) $(BIN)/python -m landscape book --profile $(PROFILE) --jobs $(JOBS)
 
+# on every core (pytest-xdist): the chapters' smoke runs and book build stay on one worker (tests/test_notebooks.py)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 # make chapter CHAPTER=01_trajectories [PROFILE=quick]
 chapter: $(STAMP)
