@@ -25,7 +25,10 @@ from ..validation import RuleSyntaxError, RuleViolation, split_comment
 
 REPORT = "99_report"
 PAPER = "paper"
-RESERVED = ("profile",)
+# Set by the runner, never by a profile or -p: the run label and the chapter's own name (a chapter may declare
+# them in its parameters cell, e.g. ``chapter = "05_mine"  # chapter name, set by the runner``, for a run outside
+# the runner; the runner injects the real values).
+RESERVED = ("profile", "chapter")
 
 
 class ChapterError(ValueError):
@@ -139,7 +142,8 @@ def check_value(chapter: str, name: str, value, params: dict | None = None, *, b
     one line naming the chapter, the parameter, the value and what is allowed."""
     params = read_parameters(chapter) if params is None else params
     if name in RESERVED:
-        raise ChapterError(f"{chapter}: parameter {name!r} is set by the runner (use --profile)")
+        how = "use --profile" if name == "profile" else "it is the chapter's name"
+        raise ChapterError(f"{chapter}: parameter {name!r} is set by the runner ({how})")
     if name not in params:
         valid = ", ".join(p for p in params if p not in RESERVED)
         raise ChapterError(f"{chapter}: unknown parameter {name!r}; parameters are: {valid}")
