@@ -305,7 +305,15 @@ def main(argv=None) -> int:
         return 1
     except KeyboardInterrupt as exc:
         log.error(str(exc) if isinstance(exc, runner.Interrupted) else "interrupted; nothing was published")
+        _quiet_exit()
         return 130
+
+
+def _quiet_exit() -> None:
+    """After Ctrl-C the one line has been said: what the interrupted kernel client leaves behind (an asyncio task
+    whose "Kernel died" is never retrieved, reported when it is collected at exit) must not add tracebacks."""
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+    sys.unraisablehook = lambda unraisable: None
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from . import pages
 from .chapters import PAPER, REPORT, chapter_path, chapters, check_label, resolve, run_label
 from .fingerprint import fingerprint
 
-
 _GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|figure|math))?\}`([^`:]+)(?::[^`]*)?`")
 _NUMPY_REPR = re.compile(r"^np\.(float|int|uint|bool_)\w*\(")
 _GLUE_DIRECTIVE = re.compile(r"^```\{glue(?::figure|:math|:md|:any)?\}\s+(\S+)", re.M)
