@@ -304,7 +304,8 @@ def main(argv=None) -> int:
         log.error(str(exc))
         return 1
     except KeyboardInterrupt as exc:
-        log.error(str(exc) if isinstance(exc, runner.Interrupted) else "interrupted; nothing was published")
+        log.error(str(exc) if isinstance(exc, runner.Interrupted)
+                  else "interrupted; the runs in progress published nothing")
         _quiet_exit()
         return 130
 
