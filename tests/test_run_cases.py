@@ -336,3 +336,31 @@ def test_the_runner_logs_through_logging(tiny, caplog):
     assert {r.name for r in caplog.records} == {"landscape.runner"}
     said = [r.getMessage() for r in caplog.records]
     assert said[0].startswith("50_tiny (G): executing") and said[-1].startswith("50_tiny (G): done in ")
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_parallel_book_prints_one_line(tmp_path):
+    root = tmp_path / "r"
+    (root / "notebooks" / "profiles").mkdir(parents=True)
+    for k in (1, 2):
+        (root / "notebooks" / f"0{k}_c{k}.md").write_text(TINY.replace("sleep = 0 ", "sleep = 60 "))
+    (root / "book" / "_static" / "mathjax").mkdir(parents=True)
+    (root / "book" / "_static" / "mathjax" / "tex-mml-chtml.js").write_text("")  # no download in a test
+    (root / "lib").symlink_to(paths.root() / "lib")
+    env = dict(os.environ, LANDSCAPE_ROOT=str(root), PYTHONPATH=str(paths.root() / "lib"))
+    proc = subprocess.Popen([sys.executable, "-m", "landscape", "book", "--jobs", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    staging = root / "book" / "_executed" / "_staging"
+    deadline = time.time() + 120
+    while len(list(staging.glob("*/notebook.ipynb"))) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)  # the CLI and its worker processes, as Ctrl-C does
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert _without_progress(err) == ["error: interrupted; the chapters in progress published nothing (partial "
+                                      "notebooks in book/_executed/_failed/paper/)"], err
+    assert sorted(p.name for p in (root / "book" / "_executed" / "_failed" / "paper").iterdir()) == [
+        "01_c1.ipynb", "02_c2.ipynb"]
+    assert not staging.exists() and not (root / "data" / "results").exists()

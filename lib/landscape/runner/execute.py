@@ -359,6 +359,21 @@ def _execute_unit(root: str, chapter: str, profile: str, force: bool,
             return None, str(exc)
 
 
+def _abandon_staging(label: str, chapters_: list[str]) -> None:
+    """After Ctrl-C stopped worker processes (which may not reach their own clean-up): each staging folder of
+    these chapters under ``label`` gives its partial notebook to :func:`failed_path` and is removed."""
+    staging = paths.executed_root() / "_staging"
+    for chapter in chapters_:
+        for folder in staging.glob(f"{label}.{chapter}.*"):
+            with contextlib.suppress(OSError):
+                if (folder / "notebook.ipynb").exists():
+                    failed_path(label, chapter).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(folder / "notebook.ipynb"), str(failed_path(label, chapter)))
+            shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        staging.rmdir()
+
+
 def _last_seconds(chapter: str, profile: str) -> float:
     """The run time the chapter's stamp recorded last time (0 if none): longest chapters are started first."""
     return float(_read_stamp(executed_dir(profile) / f"{chapter}.stamp.json").get("seconds") or 0.0)
@@ -411,8 +426,14 @@ def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = T
     order = sorted(stale, key=lambda c: -_last_seconds(c, profile))
     say(f"{len(order)} chapters on {n_jobs} worker processes: {', '.join(order)}")
     level = configured_level() if log is None else None
-    done.update(zip(order, map_units(_execute_unit, [(str(paths.root()), c, profile, force, level) for c in order],
-                                     jobs=n_jobs, star=True, progress=False), strict=True))
+    try:
+        done.update(zip(order, map_units(_execute_unit, [(str(paths.root()), c, profile, force, level)
+                                                         for c in order], jobs=n_jobs, star=True, progress=False),
+                        strict=True))
+    except KeyboardInterrupt:
+        _abandon_staging(profile, order)
+        raise Interrupted(f"interrupted; the chapters in progress published nothing (partial notebooks in "
+                          f"{failed_path(profile, 'x').parent.relative_to(paths.root())}/)") from None
     errors = [err for c in body for _, err in [done[c]] if err]
     if errors:
         for err in errors[1:]:
