@@ -101,7 +101,7 @@ def configured_level() -> int | None:
 
 def emitter(log_fn: Callable[[str], object] | None, name: str = "landscape.runner") -> Callable[..., None]:
     """``say(message, level=logging.INFO)``: to the logger ``name``, or to ``log_fn`` when one is given (as a
-    plain string; a warning prefixed ``warning: ``, an error ``error: ``).
+    plain string; a warning starts with "warning:", an error with "error:", DEBUG is dropped).
 
     Parameters
     ----------
