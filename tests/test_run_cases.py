@@ -136,6 +136,24 @@ def test_a_read_only_folder_fails_before_running_and_loses_nothing(tiny, read_on
     assert now == published
 
 
+def test_a_publish_that_fails_keeps_the_executed_notebook(tiny, capsys, monkeypatch):
+    """A folder that turns read-only while the chapter runs: one line (exit 1) naming where the notebook is."""
+    import importlib
+
+    execute_module = importlib.import_module("landscape.runner.execute")  # the module, not the function
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "data/results/L/50_tiny")
+
+    monkeypatch.setattr(execute_module, "_publish", refuse)
+    assert _run("--label", "L") == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: 50_tiny (L) ran but could not be published (") and "Permission denied" in err
+    assert err.endswith("the executed notebook is book/_executed/_failed/L/50_tiny.ipynb")
+    assert (tiny / "book" / "_executed" / "_failed" / "L" / "50_tiny.ipynb").exists()
+    assert not (tiny / "book" / "_executed" / "_staging").exists()
+
+
 # ---- clean ----------------------------------------------------------------------------------------------------------
 
 def _two_runs(tiny):
