@@ -121,3 +121,18 @@ def test_only_nets_with_buffers_get_new_cache_names(tmp_path, bn):
     names = [p.name for p in tmp_path.iterdir()]
     assert len(names) == 1
     assert (names[0] == old) is (not bn)
+
+
+def test_family_member_reports_the_plane_loss_of_the_restored_net(tmp_path):
+    """``plane_loss`` is the eval-mode loss the plane shows at its centre: the restored net with its own running
+    statistics (float32 net: the plane evaluates the same forward pass, so agreement to float32 rounding)."""
+    from landscape import projections
+    from landscape.residual import family_member
+
+    X, y = _data()
+    X = X.float()
+    m = family_member(2, 8, False, train=(X, y), splits={"train": (X, y), "test": (X[:30], y[:30])},
+                      loss_fn=F.cross_entropy, grid=np.linspace(-1, 1, 3), epochs=12, lr=0.5, batch_size=16,
+                      metrics={"accuracy": projections.accuracy}, cache_dir=tmp_path)
+    assert m.row["plane_loss"] == pytest.approx(_eval_loss(m.model, X, y), rel=1e-6)
+    assert m.row["plane_loss"] != m.row["train_loss"]  # train-mode best loss vs eval-mode plane centre
