@@ -135,6 +135,9 @@ def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = Tr
         resolve(chapter, profile)
     if mathjax:
         ensure_mathjax(log)
+    from landscape.infra.interactive import ensure_plotlyjs
+
+    ensure_plotlyjs()  # the interactive surfaces' plotly.js, served from the book's own static files
     executed = execute_all(profile, force=force, progress=progress, log=log, jobs=jobs)
     dest = paths.root() / "book" / "chapters"
     keep = {p.name for p in executed}
