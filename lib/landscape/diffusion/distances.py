@@ -117,7 +117,7 @@ def mahalanobis_sq(
         one thread than on two on the project's machines.
     dtype : {numpy.float64, numpy.float32}
         Precision of the per-point product. float32 is ~2× faster per product but, on a trained iris trajectory,
-        off by up to 2.7e-6 relative at the 1e-15 cutoff (3.6e-7 at 6e-5; ``tests/test_diffusion.py``): above
+        off by up to 2.7e-6 relative at the 1e-15 cutoff (3.6e-7 at 6e-5; ``tests/diffusion/test_diffusion.py``): above
         the 1e-6 the book accepts at the literal cutoff, so the book uses float64.
     progress : bool
         Show a tqdm bar.

@@ -48,7 +48,7 @@ __all__ = [
 #: matrix, 23 MB; format 1 float64, 46 MB; files of older formats are never read: the format is part of the name).
 CACHE_FORMAT = 3
 #: Storage type of the cached distances. Rounding d² to float32 changes it by at most 6e-8 relative; d and the AUC
-#: computed from it are checked against float64 in ``tests/test_readings_storage.py``.
+#: computed from it are checked against float64 in ``tests/studies/diffusion_maps/test_readings_storage.py``.
 STORAGE = np.float32
 
 
