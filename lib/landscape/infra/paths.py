@@ -14,6 +14,7 @@ from pathlib import Path
 
 
 def root() -> Path:
+    """The repository root: ``$LANDSCAPE_ROOT`` (resolved) when set, else the checkout holding this file."""
     env = os.environ.get("LANDSCAPE_ROOT")
     return Path(env).resolve() if env else Path(__file__).resolve().parents[3]
 
@@ -22,6 +23,18 @@ def root() -> Path:
 def environment(**values: str | os.PathLike | None) -> Iterator[None]:
     """Run the block with these environment variables set (``None``: removed), restoring the caller's values.
 
+    Parameters
+    ----------
+    **values : str, os.PathLike or None
+        Variable name -> value for the block (converted with ``str``); ``None`` removes the variable. On exit each
+        variable gets back the value it had before (or is removed if it had none), also when the block raises.
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
     >>> import os
     >>> with environment(LANDSCAPE_EXAMPLE="1"):
     ...     os.environ["LANDSCAPE_EXAMPLE"]
@@ -51,20 +64,33 @@ def rooted(path: str | os.PathLike) -> Iterator[Path]:
 
     Worker processes are reused between calls, so a unit of work names its root instead of trusting the
     environment it was started with.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The repository root for the block.
+
+    Yields
+    ------
+    pathlib.Path
+        The resolved root (:func:`root` inside the block).
     """
     with environment(LANDSCAPE_ROOT=path):
         yield root()
 
 
 def raw_dir() -> Path:
+    """``data/raw``: the data files shipped with the book and their ``SHA256SUMS``."""
     return root() / "data" / "raw"
 
 
 def cache_dir() -> Path:
+    """``data/cache``: recorded trajectories, distance matrices and other results that can be recomputed."""
     return root() / "data" / "cache"
 
 
 def results_root() -> Path:
+    """``data/results``: the tables of successful runs, one folder per run label."""
     return root() / "data" / "results"
 
 
@@ -81,4 +107,5 @@ def executed_root() -> Path:
 
 
 def notebooks_dir() -> Path:
+    """``notebooks``: the chapters' MyST notebooks."""
     return root() / "notebooks"
