@@ -38,6 +38,8 @@ def environment(**values: str | os.PathLike | None) -> Iterator[None]:
     ------
     None
 
+    Examples
+    --------
     >>> import os
     >>> with environment(LANDSCAPE_EXAMPLE="1"):
     ...     os.environ["LANDSCAPE_EXAMPLE"]
