@@ -57,8 +57,16 @@ def ensure_plotlyjs(static_dir=None) -> Path:
 
 @dataclass(frozen=True)
 class InteractiveFigure:
-    """A Plotly ``figure`` and its ``html`` (a ``<div>`` plus a ``<script src>`` of the local plotly.js); shown as
-    that HTML in a notebook (``_repr_html_``), so the executed chapter carries it into the book."""
+    """A Plotly ``figure`` and its ``html``, shown as that HTML in a notebook (``_repr_html_``), so the executed
+    chapter carries it into the book.
+
+    Parameters
+    ----------
+    figure : plotly.graph_objects.Figure
+        The figure, for further styling or ``write_html``.
+    html : str
+        A ``<div>`` plus a ``<script src>`` of the local plotly.js (never a CDN).
+    """
 
     figure: object
     html: str

@@ -146,9 +146,19 @@ def digits_cnn(seed: int = 0, channels: tuple[int, int] = (16, 32), *, dtype=tor
 
 @dataclass(frozen=True)
 class TrainResult:
-    """``history``: frame ``epoch, train_loss`` (every ``log_every`` epochs and the last); ``best_epoch``,
-    ``best_loss`` (the model is left at the best training loss, "the best model was saved");
-    ``seconds`` the wall time (0 when loaded from the cache)."""
+    """What :func:`train` did; the model is left at the best training loss ("the best model was saved").
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        ``epoch, train_loss`` every ``log_every`` epochs and at the last.
+    best_epoch : int
+        The epoch whose whole state (parameters and batch-norm statistics) the model holds.
+    best_loss : float
+        Its training loss.
+    seconds : float
+        Wall time of the training (0 when loaded from the cache).
+    """
 
     history: pd.DataFrame
     best_epoch: int
