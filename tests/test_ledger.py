@@ -145,6 +145,9 @@ def test_a_failed_premise_is_inconclusive_never_not_reproduced(source_900):
     assert v == "not reproduced" and c.frame().premise[1].endswith("(holds)")
     with pytest.raises(ValueError, match="premise"):
         c.check("900", "err", -1.0, premise=("trained", True))
+    # a claim whose premise fails may have nothing to measure at all
+    assert c.check("900", "d", float("nan"), premise=("d reaches 17 on the grid", False, "d spans 40-117")) == \
+        "inconclusive"
 
 
 def test_identities_hold_by_construction_and_are_counted_apart(source_900):
@@ -189,3 +192,11 @@ def test_write_puts_variants_in_sensitivity_csv(source_900):
     c.write()
     sens = pd.read_csv(folder / "sensitivity.csv", dtype=str, keep_default_na=False)
     assert sens.variant.tolist() == ["Keras split"]
+
+
+def test_a_substitute_keeps_its_measurement_in_words(source_900):
+    c = Claims("03_x", "quick")
+    assert c.substitute("900", "falls", "2/2 saddles", note="digits stand-ins") == "substituted"
+    assert c.frame().measured[0] == "2/2 saddles"
+    with pytest.raises(ValueError, match="in words"):
+        c.check("900", "auc", "about 0.9")

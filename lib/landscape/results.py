@@ -260,6 +260,8 @@ class Claims:
                 value, n = (bool(values.all()) if values.all() or not values.any() else float(values.mean())), values.size
             else:
                 value, lo, hi, n = interval95(values)
+        elif isinstance(measured, str):  # a described measurement (a substitute's outcome in words)
+            value = measured
         elif isinstance(sv.value, bool) or isinstance(measured, (bool, np.bool_)):
             value = bool(measured)
         else:
@@ -276,7 +278,8 @@ class Claims:
             premise_text, premise_ok = "", True
         if fit_set:
             fitted = [k for k in fit_set if k == key]
-            note = (f"reading fitted on {', '.join(fit_set)}; "
+            named = ", ".join(fit_set) if len(fit_set) <= 4 else f"{', '.join(fit_set[:3])} and {len(fit_set) - 3} more"
+            note = (f"reading fitted on {named}; "
                     f"{'this is its fit set: reported, not judged' if fitted else 'judged out of sample'}. {note}")
         row = {"chapter": self.chapter, "doc": source, "key": key, "claim": f"{sv.claim} ({sv.section})",
                "kind": sv.kind, "source": _fmt(sv.value), "measured": _fmt(value), "ci_low": _fmt(lo),
@@ -285,6 +288,13 @@ class Claims:
         return sv, value, (lo, hi), premise_ok, row
 
     def _judge(self, sv, value, ci, premise_ok, reading, fitted: bool) -> str:
+        if fitted:
+            raise ValueError(f"{sv.key}: the reading was fitted on this number; record it with variant(), not check()")
+        if isinstance(value, str):
+            raise ValueError(f"measured must be a number, a bool or a sample to be judged, got {value!r}; a "
+                             "measurement in words goes with add() and the chapter's verdict")
+        if not premise_ok:  # the claim does not apply: nothing to judge (the measurement may even be missing)
+            return "inconclusive"
         if isinstance(value, bool) and isinstance(sv.value, bool):
             result = "reproduced" if value == sv.value else "not reproduced"
         elif isinstance(sv.value, bool):  # a mixed sample of true/false over seeds
@@ -294,10 +304,6 @@ class Claims:
             interval = None if math.isnan(ci[0]) else ci
             result = verdict(sv.value, value, tol=sv.tol, partly=sv.partly, relative=sv.relative, kind=kind,
                              interval=interval)
-        if fitted:
-            raise ValueError(f"{sv.key}: the reading was fitted on this number; record it with variant(), not check()")
-        if not premise_ok:
-            return "inconclusive"
         if sv.kind == "identity" and result == "reproduced":
             return "holds by construction"
         if reading and result == "reproduced":
@@ -352,6 +358,7 @@ class Claims:
         str
             The verdict.
         """
+        fit_set = list(fit_set) if fit_set else None
         sv, value, ci, ok, row = self._row(source, key, measured, interval=interval, n_runs=n_runs, reading=reading,
                                            premise=premise, note=note, fit_set=fit_set)
         row["verdict"] = self._judge(sv, value, ci, ok, reading, fitted=bool(fit_set) and key in fit_set)
@@ -395,7 +402,7 @@ class Claims:
         if not isinstance(variant, str) or not variant:
             raise ValueError("variant must be a non-empty description of what differs")
         _, _, _, _, row = self._row(source, key, measured, interval=interval, n_runs=n_runs, reading=reading,
-                                    premise=None, note=note, fit_set=fit_set)
+                                    premise=None, note=note, fit_set=list(fit_set) if fit_set else None)
         row["variant"] = variant
         self._variants.append(row)
 
