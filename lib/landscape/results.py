@@ -257,7 +257,8 @@ class Claims:
         if _is_sample(measured):
             values = np.asarray(measured).ravel()
             if values.dtype == bool or (isinstance(sv.value, bool) and set(np.unique(values)) <= {0, 1}):
-                value, n = (bool(values.all()) if values.all() or not values.any() else float(values.mean())), values.size
+                agree = values.all() or not values.any()
+                value, n = (bool(values.all()) if agree else float(values.mean())), values.size
             else:
                 value, lo, hi, n = interval95(values)
         elif isinstance(measured, str):  # a described measurement (a substitute's outcome in words)
@@ -312,8 +313,8 @@ class Claims:
 
     def _append(self, row: dict) -> None:
         if any(r["key"] == row["key"] and r["doc"] == row["doc"] for r in self._rows):
-            raise ValueError(f"key {row['key']!r} of source {row['doc']} is already judged in this chapter: one verdict "
-                             "per claim; record other configurations with variant()")
+            raise ValueError(f"key {row['key']!r} of source {row['doc']} is already judged in this chapter: one "
+                             "verdict per claim; record other configurations with variant()")
         self._rows.append(row)
 
     # -- public --------------------------------------------------------------------------------------------------
@@ -438,6 +439,35 @@ def is_evidence(claims: pd.DataFrame) -> pd.Series:
     return claims["kind"] != "identity"
 
 
+def strip_section(claim: str) -> str:
+    """The claim without its trailing ``(section)``, which :meth:`Claims.check` appends (nested brackets allowed).
+
+    Parameters
+    ----------
+    claim : str
+        A claim as the claims table holds it.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from landscape.results import strip_section
+    >>> strip_section("no regional minima (Sec. 5.3 (Hamey's theorem))")
+    'no regional minima'
+    """
+    text = claim.rstrip()
+    if not text.endswith(")"):
+        return text
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:i].rstrip()
+    return text
+
+
 def _glue_number(text: str) -> str:
     return text if text not in ("True", "False") else text.lower()
 
@@ -470,7 +500,7 @@ def what_holds(claims: pd.DataFrame) -> str:
             continue
         items = []
         for _, r in sel.iterrows():
-            claim = re.sub(r"\s*\([^()]*\)$", "", str(r.claim))
+            claim = strip_section(str(r.claim))
             src, got = _glue_number(str(r.source)), _glue_number(str(r.measured))
             extra = []
             if str(r.get("ci_low", "")) not in ("", "nan"):
