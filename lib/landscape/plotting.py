@@ -179,6 +179,7 @@ def verdict_bars(claims: pd.DataFrame, ax=None, title: str = "Verdicts per chapt
                      color="white" if verdict in ("reproduced", "not reproduced") else "black")
         left += n
     ax.set_yticks(y, counts.index)
+    ax.set_xlim(0, 1.03 * max(float(left.max()) if len(left) else 0.0, 1.0))
     ax.set_xlabel("claims")
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     ax.grid(axis="y", visible=False)
