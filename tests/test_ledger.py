@@ -149,6 +149,8 @@ def test_a_failed_premise_is_inconclusive_never_not_reproduced(source_900):
     # a claim whose premise fails may have nothing to measure at all
     assert c.check("900", "d", float("nan"), premise=("d reaches 17 on the grid", False, "d spans 40-117")) == \
         "inconclusive"
+    with pytest.raises(ValueError, match="needs a failed premise"):
+        c.check("900", "gain", float("nan"))
 
 
 def test_identities_hold_by_construction_and_are_counted_apart(source_900):

@@ -171,6 +171,8 @@ def verdict(source, measured, *, tol: float = 0.0, partly: float | None = None, 
     if relative and float(source) == 0:
         raise ValueError("relative: a relative tolerance needs a non-zero source value")
     m = float(measured)
+    if math.isnan(m):
+        raise ValueError("measured is nan: a claim whose measurement is missing needs a failed premise, not a verdict")
     lo, hi = (m, m) if interval is None else (float(interval[0]), float(interval[1]))
     if not lo <= hi or math.isnan(lo) or math.isnan(hi):
         raise ValueError(f"interval must be (low, high) with low <= high, got {interval!r}")
