@@ -162,6 +162,7 @@ def test_identities_hold_by_construction_and_are_counted_apart(source_900):
     assert is_evidence(df).tolist() == [False, True, True]
     text = what_holds(df)
     assert "**Holds by construction**" in text and "exact fit when rank J0 = m" in text
+    assert "**Holds.** 1 claim: the trace falls." in text  # a true/false claim that held: no numbers
     assert "**Does not hold.** 1 claim: error exponent (O(p^-1/2)): source -0.5, here -0.1." in text
     assert c.check("900", "gain", 3.0, premise=("x", True, "ok")) == "not reproduced"
     assert "holds by construction" in VERDICTS and "inconclusive" in VERDICTS

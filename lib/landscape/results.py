@@ -504,6 +504,7 @@ def what_holds(claims: pd.DataFrame) -> str:
         for _, r in sel.iterrows():
             claim = strip_section(str(r.claim))
             src, got = _glue_number(str(r.source)), _glue_number(str(r.measured))
+            boolean = src in ("true", "false")
             extra = []
             if str(r.get("ci_low", "")) not in ("", "nan"):
                 extra.append(f"95 % interval [{r.ci_low}, {r.ci_high}] over {r.n_runs} runs")
@@ -512,7 +513,10 @@ def what_holds(claims: pd.DataFrame) -> str:
             if str(r.get("premise", "")) not in ("", "nan") and "FAILS" in str(r.premise):
                 extra.append(f"premise {r.premise}")
             tail = f"; {'; '.join(extra)}" if extra else ""
-            items.append(f"{claim}: source {src}, here {got}{tail}")
+            if boolean:  # a true/false claim: the verdict says whether it held; name the outcome only when it differs
+                items.append(f"{claim}{' (here ' + got + ')' if got != src else ''}{tail}")
+            else:
+                items.append(f"{claim}: source {src}, here {got}{tail}")
         out.append(f"{heads[v]} {len(sel)} claim{'s' if len(sel) != 1 else ''}: " + "; ".join(items) + ".")
     return "\n\n".join(out)
 
