@@ -374,7 +374,21 @@ class Claims:
         """Add the claim ``key`` with a verdict given by the chapter (e.g. "substituted": the source's experiment
         needs data or hardware we cannot have, the chapter ran the closest honest substitute).
 
-        Parameters are those of :meth:`check`, with ``verdict`` one of :data:`VERDICTS`. Returns the verdict.
+        Parameters
+        ----------
+        source, key : str
+            As :meth:`check`.
+        measured : float, bool, str or array_like
+            As :meth:`check`, or the measurement in words (``"2/2 saddles"``).
+        verdict : str
+            One of :data:`VERDICTS`.
+        note, reading, premise, interval, n_runs
+            As :meth:`check` (recorded; the verdict is the one given).
+
+        Returns
+        -------
+        str
+            The verdict.
         """
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {list(VERDICTS)}, got {verdict!r}")
@@ -385,7 +399,22 @@ class Claims:
         return verdict
 
     def substitute(self, source: str, key: str, measured, *, note: str = "", **kw) -> str:
-        """:meth:`add` with the verdict "substituted" (``note`` names the substitute and what differs)."""
+        """:meth:`add` with the verdict "substituted".
+
+        Parameters
+        ----------
+        source, key, measured
+            As :meth:`add`.
+        note : str
+            The substitute and what differs from the source's experiment.
+        **kw
+            ``reading``, ``premise``, ``interval``, ``n_runs`` as :meth:`add`.
+
+        Returns
+        -------
+        str
+            "substituted".
+        """
         return self.add(source, key, measured, "substituted", note=note, **kw)
 
     def variant(self, source: str, key: str, measured, *, variant: str, note: str = "", reading: str | None = None,
