@@ -1,6 +1,7 @@
 """The ledger's rules (issue 21): claim kinds in the data files, one verdict per claim, one-sided verdicts for bounds,
 verdicts on 95 % intervals over seeds, failed premises as "inconclusive", identities counted apart, readings credited
-only out of their fit set, variants in the sensitivity table."""
+only out of their fit set, variants in the sensitivity table.
+"""
 
 import math
 
@@ -10,8 +11,16 @@ import pytest
 from scipy import stats
 
 from landscape import sources
-from landscape.results import (CLAIM_COLUMNS, SENSITIVITY_COLUMNS, VERDICTS, Claims, interval95, is_evidence,
-                               verdict, what_holds)
+from landscape.results import (
+    CLAIM_COLUMNS,
+    SENSITIVITY_COLUMNS,
+    VERDICTS,
+    Claims,
+    interval95,
+    is_evidence,
+    verdict,
+    what_holds,
+)
 
 ROWS = """key,claim,kind,value,section,tol,partly,relative,scale_dependent,note
 d,intrinsic dimension,value,17,Table 2,0.12,0.25,true,true,
