@@ -61,6 +61,7 @@ def test_chapter_runs_under_quick(built, quick_root, chapter):
         claims = pd.read_csv(results / "claims.csv")
         assert tuple(claims.columns) == CLAIM_COLUMNS and len(claims) > 0
         assert set(claims.verdict) <= set(VERDICTS)
+        assert claims.key.is_unique, f"{chapter}: one verdict per claim"
 
 
 @pytest.mark.slow

@@ -159,19 +159,19 @@ def test_claims_check_reads_the_source_value_and_tolerances(tmp_path, monkeypatc
     monkeypatch.setenv("LANDSCAPE_ROOT", str(tmp_path))
     (tmp_path / "data" / "sources").mkdir(parents=True)
     (tmp_path / "data" / "sources" / "900.csv").write_text(
-        "key,claim,value,section,tol,partly,relative,note\n"
-        "d,intrinsic dimension,17,Table 2,0,0.25,true,\n"
-        "falls,the trace falls,true,Fig. 2,,,false,\n")
-    c = Claims("01_x", "quick")
-    assert c.check("900", "d", 17) == "reproduced"
-    assert c.check("900", "d", 20) == "partly"  # 3/17 = 0.18 <= 0.25
-    assert c.check("900", "d", 22) == "not reproduced"  # 5/17 = 0.29
-    assert c.check("900", "d", 17, reading="rcond 6e-4") == "reproduced under reading"
+        "key,claim,kind,value,section,tol,partly,relative,scale_dependent,note\n"
+        "d,intrinsic dimension,value,17,Table 2,0,0.25,true,true,\n"
+        "falls,the trace falls,qualitative,true,Fig. 2,,,false,,\n")
+    verdicts = []
+    for measured, reading in [(17, None), (20, None), (22, None), (17, "rcond 6e-4")]:
+        c = Claims("01_x", "quick")
+        verdicts.append(c.check("900", "d", measured, reading=reading))
+    assert verdicts == ["reproduced", "partly", "not reproduced", "reproduced under reading"]  # 3/17, 5/17
     assert c.check("900", "falls", True) == "reproduced"
-    assert c.check("900", "falls", False) == "not reproduced"
     df = c.frame()
-    assert df.claim[0] == "intrinsic dimension (Table 2)" and df.source[0] == "17"
-    assert df.note[3].startswith("under reading: rcond 6e-4")
+    assert df.claim[0] == "intrinsic dimension (Table 2)" and df.source[0] == "17" and df.kind[0] == "value"
+    assert df.reading[0] == "rcond 6e-4" and df.scale_dependent[0] == "yes" and df.scale_dependent[1] == ""
+    assert Claims("01_x", "quick").check("900", "falls", False) == "not reproduced"
     with pytest.raises(ValueError, match="key 'nope'"):
         sources.source_value("900", "nope")
     with pytest.raises(ValueError, match="source must be a three-digit id"):
@@ -186,7 +186,7 @@ def test_rules_are_read_statically_with_their_meaning():
     assert params["profile"]["rule"] is None and params["profile"]["allowed"] == "str"
     for chapter in runner.chapters():  # every parameter of the book's chapters states its allowed values
         if chapter in ("01_trajectories", "02_diffusion_maps", "03_hessian_directions"):
-            missing = [n for n, s in runner.read_parameters(chapter).items() if s["rule"] is None and n != "profile"]
+            missing = [n for n, s in runner.read_parameters(chapter).items() if s["rule"] is None and n not in runner.RESERVED]
             assert missing == [], f"{chapter}: no rule for {missing}"
 
 
