@@ -213,3 +213,13 @@ def test_a_substitute_keeps_its_measurement_in_words(source_900):
     assert c.frame().measured[0] == "2/2 saddles"
     with pytest.raises(ValueError, match="in words"):
         c.check("900", "auc", "about 0.9")
+
+
+def test_a_judged_substitute_notes_the_rule_s_outcome_and_stays_substituted(source_900):
+    c = Claims("06_x", "quick")
+    assert c.substitute("900", "d", 20, note="digits MLP", judge=True) == "substituted"  # 3/17 = 0.18: partly
+    assert c.substitute("900", "auc", 0.9150, note="digits MLP", judge=True) == "substituted"
+    notes = list(c.frame().note)
+    assert notes[0].startswith("on the substitute: partly.") and notes[0].endswith("digits MLP")
+    assert notes[1].startswith("on the substitute: reproduced.")
+    assert list(c.frame().verdict) == ["substituted", "substituted"]

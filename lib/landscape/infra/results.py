@@ -398,7 +398,7 @@ class Claims:
         self._append(row)
         return verdict
 
-    def substitute(self, source: str, key: str, measured, *, note: str = "", **kw) -> str:
+    def substitute(self, source: str, key: str, measured, *, note: str = "", judge: bool = False, **kw) -> str:
         """:meth:`add` with the verdict "substituted".
 
         Parameters
@@ -407,6 +407,10 @@ class Claims:
             As :meth:`add`.
         note : str
             The substitute and what differs from the source's experiment.
+        judge : bool
+            Also apply the source's rule (:meth:`check`'s, with the file's value, kind and tolerances) to the
+            substitute's measurement and write its outcome into the note ("on the substitute: partly. ..."); the
+            verdict stays "substituted" (the substitute is not the source's experiment).
         **kw
             ``reading``, ``premise``, ``interval``, ``n_runs`` as :meth:`add`.
 
@@ -415,6 +419,12 @@ class Claims:
         str
             "substituted".
         """
+        if judge:
+            sv, value, ci, ok, _ = self._row(source, key, measured, interval=kw.get("interval"),
+                                             n_runs=kw.get("n_runs"), reading=kw.get("reading"),
+                                             premise=kw.get("premise"), note=note, fit_set=None)
+            outcome = self._judge(sv, value, ci, ok, kw.get("reading"), fitted=False)
+            note = f"on the substitute: {outcome}. {note}".strip()
         return self.add(source, key, measured, "substituted", note=note, **kw)
 
     def variant(self, source: str, key: str, measured, *, variant: str, note: str = "", reading: str | None = None,
