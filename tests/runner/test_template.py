@@ -25,6 +25,11 @@ def test_a_chapter_built_from_the_template_runs_under_quick(tmp_root):
     (notebooks / "50_mine.md").write_text((notebooks / "_template.md").read_text())  # step 1: copy
     quick = notebooks / "profiles" / "quick.yaml"
     quick.write_text(quick.read_text() + "50_mine:\n  top: 2\n  draw_spectrum: false\n")  # step 4: quick section
+    sources = tmp_root / "data" / "sources"  # step 2: the source's numbers, one row per claim
+    sources.mkdir(parents=True, exist_ok=True)
+    (sources / "999.csv").write_text("key,claim,kind,value,section,tol,partly,relative,scale_dependent,note\n"
+                                     "trace_is_input_count,the trace of a correlation matrix is the number of inputs,"
+                                     "identity,true,Sec. 1,,,,,\n")
     out = runner.execute("50_mine", "quick", progress=False, log=lambda *a: None)
     assert out == tmp_root / "book" / "_executed" / "quick" / "50_mine.ipynb"
     assert runner.check_notebook(out) == []  # no error, every glue key the prose uses was glued
@@ -34,7 +39,7 @@ def test_a_chapter_built_from_the_template_runs_under_quick(tmp_root):
     assert abs(spectrum.eigenvalue.sum() - 4.0) < 1e-12  # trace of a 4 x 4 correlation matrix
     claims = pd.read_csv(results / "claims.csv")
     assert tuple(claims.columns) == CLAIM_COLUMNS and claims.chapter.tolist() == ["50_mine"]
-    assert claims.verdict.tolist() == ["reproduced"]
+    assert claims.verdict.tolist() == ["holds by construction"]
     page = out.read_text()
     assert "landscape run 50_mine --profile quick" in page and "This run draws no figure" in page
     assert "NN_name" not in pd.read_csv(results / "claims.csv").to_string()

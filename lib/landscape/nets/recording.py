@@ -68,6 +68,10 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 MAX_BYTES = 4 * 2**30
 STAGES_ENV = "LANDSCAPE_STAGES"
 _STAGES = logging.getLogger("landscape.stages")
+# not passed on to the runner's "landscape" logger (whose handler prints progress on stdout): a library call inside
+# a process that once ran the command line would otherwise print stage lines into the caller's output
+_STAGES.propagate = False
+_STAGES.addHandler(logging.NullHandler())
 
 
 class CorruptRecordError(ValueError):
