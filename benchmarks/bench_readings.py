@@ -1,4 +1,5 @@
-"""Where chapter 02's paper-profile time goes: one cutoff pass of landscape.studies.diffusion_maps.readings on the iris reference trajectory.
+"""Where chapter 02's paper-profile time goes: one cutoff pass (landscape.diffusion.manifold.cutoff_distances) on the
+iris reference trajectory.
 
 Times, at one thread, per trajectory of M = 2400 points (m = 515, N = 120), extrapolated from ``--points`` points:
 per-sample gradients (the general vmap path before, the outer-product path now), the thin SVD of one covariance

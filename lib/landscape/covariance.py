@@ -1,5 +1,8 @@
-"""Stable public path of :mod:`landscape.curvature.covariance` (the module names of the project's design stay importable as
-``landscape.covariance``); the code and its documentation live there. Library code imports the real path."""
+"""Stable public path of :mod:`landscape.curvature.covariance`.
+
+The module names of the project's design stay importable as ``landscape.covariance``;
+the code and its documentation live in :mod:`landscape.curvature.covariance`. Library code imports the real path.
+"""
 
 from landscape.curvature.covariance import (  # noqa: F401
     correlation_block,

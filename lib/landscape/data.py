@@ -1,15 +1,18 @@
-"""Stable public path of :mod:`landscape.nets.data` (the module names of the project's design stay importable as
-``landscape.data``); the code and its documentation live there. Library code imports the real path."""
+"""Stable public path of :mod:`landscape.nets.data`.
+
+The module names of the project's design stay importable as ``landscape.data``;
+the code and its documentation live in :mod:`landscape.nets.data`. Library code imports the real path.
+"""
 
 from landscape.nets.data import (  # noqa: F401
     BUILTIN,
+    SPLITS,
+    TASKS,
     Dataset,
     keras_split,
     load,
     sha256,
-    SPLITS,
     synthetic_function,
-    TASKS,
 )
 
 __all__ = [

@@ -1,19 +1,22 @@
-"""Stable public path of :mod:`landscape.geometry.linearise` (the module names of the project's design stay importable as
-``landscape.linearise``); the code and its documentation live there. Library code imports the real path."""
+"""Stable public path of :mod:`landscape.geometry.linearise`.
+
+The module names of the project's design stay importable as ``landscape.linearise``;
+the code and its documentation live in :mod:`landscape.geometry.linearise`. Library code imports the real path.
+"""
 
 from landscape.geometry.linearise import (  # noqa: F401
+    LinearisationError,
+    PowerLaw,
+    TwoLayer,
     gd_rate,
     hessian_split,
     jacobian,
     linear_gd,
     linearisation_error,
-    LinearisationError,
     min_norm_step,
     power_law_fit,
-    PowerLaw,
     residual_targets,
     two_layer,
-    TwoLayer,
 )
 
 __all__ = [

@@ -1,11 +1,14 @@
-"""Stable public path of :mod:`landscape.surfaces.projections` (the module names of the project's design stay importable as
-``landscape.projections``); the code and its documentation live there. Library code imports the real path."""
+"""Stable public path of :mod:`landscape.surfaces.projections`.
+
+The module names of the project's design stay importable as ``landscape.projections``;
+the code and its documentation live in :mod:`landscape.surfaces.projections`. Library code imports the real path.
+"""
 
 from landscape.surfaces.projections import (  # noqa: F401
+    HessianDirections,
     accuracy,
     check_grid,
     hessian_directions,
-    HessianDirections,
     loss_line,
     loss_surface,
     random_direction,

@@ -1,8 +1,13 @@
-"""Stable public path of :mod:`landscape.infra.results` (the module names of the project's design stay importable as
-``landscape.results``); the code and its documentation live there. Library code imports the real path."""
+"""Stable public path of :mod:`landscape.infra.results`.
+
+The module names of the project's design stay importable as ``landscape.results``;
+the code and its documentation live in :mod:`landscape.infra.results`. Library code imports the real path.
+"""
 
 from landscape.infra.results import (  # noqa: F401
     CLAIM_COLUMNS,
+    SENSITIVITY_COLUMNS,
+    VERDICTS,
     Claims,
     gather_claims,
     gather_sensitivity,
@@ -10,10 +15,8 @@ from landscape.infra.results import (  # noqa: F401
     is_evidence,
     results_dir,
     save_table,
-    SENSITIVITY_COLUMNS,
     strip_section,
     verdict,
-    VERDICTS,
     what_holds,
 )
 

@@ -1,5 +1,8 @@
-"""Stable public path of :mod:`landscape.geometry.spectra` (the module names of the project's design stay importable as
-``landscape.spectra``); the code and its documentation live there. Library code imports the real path."""
+"""Stable public path of :mod:`landscape.geometry.spectra`.
+
+The module names of the project's design stay importable as ``landscape.spectra``;
+the code and its documentation live in :mod:`landscape.geometry.spectra`. Library code imports the real path.
+"""
 
 from landscape.geometry.spectra import (  # noqa: F401
     ACTIVATIONS,

@@ -31,10 +31,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from landscape.infra import executor, paths
 from landscape import runner
+from landscape.infra import executor, paths
 from landscape.infra.cache import atomic_write
-
 
 #: Prefix of the gathered tables' columns that hold the swept values (no chapter's table has a column with it).
 SWEEP_PREFIX = "sweep_"
@@ -141,7 +140,8 @@ def _run_point(root: str, chapter: str, profile: str, overrides: dict, inner_job
     """Execute one grid point (in a worker); a failure is returned, not raised, so the others survive it.
 
     ``inner_jobs`` sets ``LANDSCAPE_JOBS`` for the point's kernel: ``"1"`` when the points themselves run on
-    several workers, so that a chapter's own units do not fork more workers on cores that are already busy."""
+    several workers, so that a chapter's own units do not fork more workers on cores that are already busy.
+    """
     label = runner.run_label(profile, overrides)
     inner = {executor.JOBS_ENV: inner_jobs} if inner_jobs is not None else {}
     t0 = time.perf_counter()

@@ -1,5 +1,8 @@
-"""Stable public path of :mod:`landscape.geometry.symmetry` (the module names of the project's design stay importable as
-``landscape.symmetry``); the code and its documentation live there. Library code imports the real path."""
+"""Stable public path of :mod:`landscape.geometry.symmetry`.
+
+The module names of the project's design stay importable as ``landscape.symmetry``;
+the code and its documentation live in :mod:`landscape.geometry.symmetry`. Library code imports the real path.
+"""
 
 from landscape.geometry.symmetry import (  # noqa: F401
     apply_element,

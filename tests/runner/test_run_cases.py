@@ -224,7 +224,7 @@ def test_no_tcp_encryption_warning(tiny, capfd):
 
 
 def _without_progress(text: str) -> list[str]:
-    """The lines of ``text`` that are not Papermill's progress bar (updated in place with \\r)."""
+    """The lines of ``text`` that are not Papermill's progress bar (updated in place with carriage returns)."""
     return [line for line in text.replace("\r", "\n").splitlines() if line.strip() and "cell/s" not in line
             and not line.startswith("Executing")]
 

@@ -186,7 +186,8 @@ def test_rules_are_read_statically_with_their_meaning():
     assert params["profile"]["rule"] is None and params["profile"]["allowed"] == "str"
     for chapter in runner.chapters():  # every parameter of the book's chapters states its allowed values
         if chapter in ("01_trajectories", "02_diffusion_maps", "03_hessian_directions"):
-            missing = [n for n, s in runner.read_parameters(chapter).items() if s["rule"] is None and n not in runner.RESERVED]
+            missing = [n for n, s in runner.read_parameters(chapter).items()
+                       if s["rule"] is None and n not in runner.RESERVED]
             assert missing == [], f"{chapter}: no rule for {missing}"
 
 

@@ -245,7 +245,8 @@ def _pass(traj, kinds, rconds, progress, device="cpu") -> dict:
                             desc="eq 2.5, all cutoffs")
 
 
-def cutoff_distances(traj, rconds=(dm.DEFAULT_RCOND,), *, kinds=("sample",), threads: int | None = 1, cache: bool = True,
+def cutoff_distances(traj, rconds=(dm.DEFAULT_RCOND,), *, kinds=("sample",), threads: int | None = 1,
+                     cache: bool = True,
                      cache_dir=None, progress: bool = False, device="cpu") -> dict:
     """Eq (2.5) distances of ``traj`` for several pseudo-inverse cutoffs and covariance factors in one pass.
 

@@ -55,6 +55,7 @@ class ResidualMLP(nn.Module):
         self.out = nn.Linear(width, n_out)
 
     def forward(self, x):
+        """The logits of a batch ``x`` of shape (batch, n_in)."""
         return self.out(self.blocks(torch.relu(self.inp(x))))
 
 

@@ -1,7 +1,7 @@
 """How noise shapes the Hessian spectrum (source 004): noisy descent and the noise structures of Theorems 1-2
 (:mod:`.descent`), the toy valleys (:mod:`.toy_losses`), Hessian--noise alignment eq (35) (:mod:`.alignment`),
-the FDR stationarity criterion (:mod:`.fdr`), valley projection (:mod:`.valley`), the digits networks of the
-chapter's experiments (:mod:`.nets`, :mod:`.experiments`) and its toy experiments as frames (:mod:`.toy_runs`)."""
+the FDR stationarity criterion (:mod:`.fdr`), valley projection (:mod:`.valley`). Chapter 04's own experiments
+(its digits networks, sweeps and toy runs) live in :mod:`landscape.studies.noise_hessian`."""
 
 from landscape.noise.alignment import Alignment, cosine_similarity, dense_alignment, matrix_free_alignment, smoothed_cross_entropy
 from landscape.noise.descent import (DiagonalNoise, designed_noise, isotropic_noise, noise_strength, noisy_descent, sgd_noise,

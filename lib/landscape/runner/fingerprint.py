@@ -49,7 +49,7 @@ def _imported_names(source: str, package: tuple[str, ...] = ()) -> frozenset[str
     ['landscape', 'landscape.data', 'landscape.hessian.ops']
     >>> sorted(_imported_names("from ..models import mlp\\nfrom . import trace", ("landscape", "hessian")))
     ['landscape.hessian', 'landscape.hessian.trace', 'landscape.models', 'landscape.models.mlp']
-    """
+    """  # noqa: D301 - the examples' source holds \\n on purpose
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -217,7 +217,8 @@ def fingerprint(chapter: str, params: dict) -> str:
     str
         sha256 hex digest.
     """
-    from landscape.infra.cache import file_sha256 as sha256  # not landscape.nets.data: that would import torch for a no-op check
+    # not landscape.nets.data: that would import torch for a no-op check
+    from landscape.infra.cache import file_sha256 as sha256
 
     h = hashlib.sha256()
     h.update(chapter_path(chapter).read_bytes())

@@ -182,8 +182,8 @@ def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *,
     r"""Im et al.'s basins along :math:`\alpha\theta` (Sec. 5.1, Fig. 4) for several optimizers and re-runs.
 
     Re-run ``r`` of each optimizer trains ``models.mlp(sizes, seed=seed + 100 + r)`` with
-    :func:`landscape.nets.optimizers.train` (one phase, batches from seed ``seed + r``, so the optimizers of a re-run see
-    the same initialisation and batches), then records :func:`scaling_profile` on ``train`` and
+    :func:`landscape.nets.optimizers.train` (one phase, batches from seed ``seed + r``, so the optimizers of a re-run
+    see the same initialisation and batches), then records :func:`scaling_profile` on ``train`` and
     :func:`basin_width` at loss ``level``.
 
     Parameters

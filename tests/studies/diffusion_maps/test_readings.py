@@ -1,5 +1,5 @@
-"""Tests of landscape.studies.diffusion_maps.readings (the sensitivity study of issue 8), landscape.studies.diffusion_maps.dimension_tables and
-landscape.studies.diffusion_maps.null_models, against the direct eq (2.5) implementation and hand-computed spectra."""
+"""Tests of chapter 02's readings (the sensitivity study of issue 8), dimension tables and null models
+(landscape.studies.diffusion_maps), against the direct eq (2.5) implementation and hand-computed spectra."""
 
 from pathlib import Path
 

@@ -1,5 +1,6 @@
-"""The cutoff pass of landscape.studies.diffusion_maps.readings runs its products blocked (the code of mahalanobis_sq): the distances equal
-those of the one-point-at-a-time form it replaced, whatever the block size, and the dense pseudo-inverse of eq (2.5)."""
+"""The cutoff pass (landscape.diffusion.manifold.cutoff_distances, through distances.mahalanobis_pass) runs its
+products blocked: the distances equal those of the one-point-at-a-time form it replaced, whatever the block size, and
+the dense pseudo-inverse of eq (2.5)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Rolling windows under a reading (landscape.studies.diffusion_maps.rolling) against the literal implementation and hand-made spectra."""
+"""Rolling windows under a reading (landscape.studies.diffusion_maps.rolling) against the literal implementation
+and hand-made spectra."""
 
 import numpy as np
 import pandas as pd

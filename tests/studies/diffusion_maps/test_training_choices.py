@@ -1,4 +1,5 @@
-"""Learning-rate / split table of chapter 02 (landscape.studies.diffusion_maps.training_choices) against direct computations."""
+"""Learning-rate / split table of chapter 02 (landscape.studies.diffusion_maps.training_choices) against direct
+computations."""
 
 import dataclasses
 

@@ -70,7 +70,8 @@ def test_orthogonality_bound_holds():
             assert abs(share - tail) <= 4 * np.sqrt(tail * (1 - tail) / len(g)) + 1e-3
             assert share <= random_directions.orthogonality_bound(n, eps)
     # the cases where eq (18) says something (bound < 1) are among those checked, and it is not vacuous there
-    assert random_directions.orthogonality_bound(1000, 0.1) < 0.4 and random_directions.orthogonality_bound(100, 0.3) < 0.6
+    assert random_directions.orthogonality_bound(1000, 0.1) < 0.4
+    assert random_directions.orthogonality_bound(100, 0.3) < 0.6
     assert random_directions.orthogonality_bound(100, 0.1) == 1.0  # clipped: small n and eps give no information
 
 
