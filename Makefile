@@ -41,8 +41,9 @@ chapter: $(STAMP)
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
+# ruff (pinned in the test extra) and the import contract; make test runs both too (tests/test_lint.py, test_layout.py)
 lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff && $(BIN)/ruff check lib tests benchmarks
+	$(BIN)/python -m ruff check lib tests benchmarks && $(BIN)/lint-imports
 
 clean:
 	rm -rf _build book/chapters book/_executed
