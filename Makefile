@@ -30,9 +30,10 @@ install: $(STAMP)
 book: $(STAMP)
 	LANDSCAPE_JOBS=$(JOBS) $(BIN)/python -m landscape book --profile $(PROFILE) --jobs $(JOBS)
 
-# on every core (pytest-xdist): the chapters' smoke runs and book build stay on one worker (tests/test_notebooks.py)
+# on every core (pytest-xdist), a file per worker at a time: the chapters' smoke runs and the book build
+# (tests/test_notebooks.py) happen once, on one worker, while the others run the rest
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # make chapter CHAPTER=01_trajectories [PROFILE=quick]
 chapter: $(STAMP)

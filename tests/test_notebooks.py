@@ -2,8 +2,8 @@
 and writes its results; then the whole book builds with -W (broken references and missing glue fail it).
 
 The chapters execute once, side by side on two worker processes (``build_book(jobs=2)``, as ``make book`` does), and
-the tests below check what that build left. Under pytest-xdist the module stays on one worker (``xdist_group``), so
-the book is built once while the other worker runs the rest of the suite."""
+the tests below check what that build left. ``make test`` distributes by file (pytest-xdist ``--dist loadfile``),
+so the book is built once, on one worker, while the other workers run the rest of the suite."""
 
 import re
 import shutil
@@ -16,7 +16,6 @@ from landscape import runner
 from landscape.infra.results import CLAIM_COLUMNS, VERDICTS
 
 CHAPTERS = list(runner.chapters())  # book order, the report last
-pytestmark = pytest.mark.xdist_group("book")
 
 
 @pytest.fixture(scope="module")
