@@ -1,6 +1,7 @@
 """Chapters 05-07 on a user's CSV (issue 24 item 1): each chapter runs under the quick profile on a small CSV
 written from scikit-learn's bundled data, its tables show that the CSV was used (input width, class count, m), and
-its claims ledger holds no verdict (the comparison with the source's numbers is left out on other data)."""
+its claims ledger holds no verdict (the comparison with the source's numbers is left out on other data).
+"""
 
 import shutil
 

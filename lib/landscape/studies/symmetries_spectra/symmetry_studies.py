@@ -255,8 +255,8 @@ def solution_distances(sizes, X, y, n_solutions: int, *, epochs: int, lr: float 
     check_scalar(n_solutions, "n_solutions", int, min_val=2)
     check_choice(loss, "loss", models.LOSSES)
     kw = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "momentum": momentum}
-    sols = map_units(_solution_unit, [(list(sizes), X, y, s, seed + s, kw, loss) for s in range(n_solutions)], star=True,
-                     jobs=jobs, progress=False)
+    units = [(list(sizes), X, y, s, seed + s, kw, loss) for s in range(n_solutions)]
+    sols = map_units(_solution_unit, units, star=True, jobs=jobs, progress=False)
     return pd.DataFrame([{"a": i, "b": j, "raw": float(np.linalg.norm(sols[i][0] - sols[j][0])),
                           "canonical": float(np.linalg.norm(sols[i][1] - sols[j][1]))}
                          for i in range(n_solutions) for j in range(i + 1, n_solutions)])
