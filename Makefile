@@ -14,19 +14,25 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: book test install chapter bench lint clean
 
+# A line per step, and pip's own output (what it downloads and builds): a first install takes several minutes.
 $(STAMP): pyproject.toml
+	@echo "[install 1/3] virtual environment $(VENV) (with $(PYTHON))"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[book,test]"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "curvlinops-for-pytorch==3.0.1"
+	@echo "[install 2/3] the landscape package and its dependencies (torch 2.13.0, Jupyter Book, Papermill, ...): several minutes the first time"
+	$(BIN)/python -m pip install --disable-pip-version-check -e ".[book,test]"
+	@echo "[install 3/3] curvlinops-for-pytorch without its dependencies (they would pull another torch)"
+	$(BIN)/python -m pip install --disable-pip-version-check --no-deps "curvlinops-for-pytorch==3.0.1"
 	touch $(STAMP)
+	@echo "[install] done: $(BIN)/python"
 
 install: $(STAMP)
 
 book: $(STAMP)
 	LANDSCAPE_JOBS=$(JOBS) $(BIN)/python -m landscape book --profile $(PROFILE) --jobs $(JOBS)
 
+# on every core (pytest-xdist): the chapters' smoke runs and book build stay on one worker (tests/test_notebooks.py)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 # make chapter CHAPTER=01_trajectories [PROFILE=quick]
 chapter: $(STAMP)

@@ -136,3 +136,11 @@ def test_every_module_is_on_the_api_page_or_reexported_by_a_package_on_it():
             continue
         missing.append(name)
     assert not missing, missing
+
+
+def test_tests_mirror_the_package_tree():
+    """Unit tests live in ``tests/<package path>/``, beside the package they test (project-wide checks at the top)."""
+    here = Path(__file__).resolve().parent
+    for folder in sorted(p for p in here.rglob("*") if p.is_dir() and p.name not in ("__pycache__", "cross_library")):
+        rel = folder.relative_to(here)
+        assert (LIB / rel).is_dir(), f"tests/{rel.as_posix()}/ has no package lib/landscape/{rel.as_posix()}/"

@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from landscape import paths
+from landscape.infra import paths
 
 ROOT = paths.root()
 

@@ -1,5 +1,9 @@
 """Smoke runs: every chapter executes under the quick profile without an error, glues every key its prose uses,
-and writes its results; then the whole book builds with -W (broken references and missing glue fail it)."""
+and writes its results; then the whole book builds with -W (broken references and missing glue fail it).
+
+The chapters execute once, side by side on two worker processes (``build_book(jobs=2)``, as ``make book`` does), and
+the tests below check what that build left. Under pytest-xdist the module stays on one worker (``xdist_group``), so
+the book is built once while the other worker runs the rest of the suite."""
 
 import re
 import shutil
@@ -12,6 +16,7 @@ from landscape import runner
 from landscape.infra.results import CLAIM_COLUMNS, VERDICTS
 
 CHAPTERS = list(runner.chapters())  # book order, the report last
+pytestmark = pytest.mark.xdist_group("book")
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +37,20 @@ def quick_root(tmp_path_factory):
     mp.undo()
 
 
+@pytest.fixture(scope="module")
+def built(quick_root):
+    """Every chapter executed under quick (two at a time), then the report, then the book with -W: the HTML index."""
+    mathjax = paths.root() / "book" / "_static" / "mathjax"
+    if (mathjax / "tex-mml-chtml.js").exists():  # else build_book fetches it, as `make book` does
+        shutil.copytree(mathjax, quick_root / "book" / "_static" / "mathjax")
+    return runner.build_book("quick", progress=False, log=lambda *a: None, jobs=2)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_runs_under_quick(quick_root, chapter):
-    out = runner.execute(chapter, "quick", progress=False, log=lambda *a: None)
+def test_chapter_runs_under_quick(built, quick_root, chapter):
+    out = quick_root / "book" / "_executed" / "quick" / f"{chapter}.ipynb"
+    assert out.exists(), f"{chapter} was not executed"
     assert runner.check_notebook(out) == []
     results = quick_root / "data" / "results" / "quick" / chapter
     csvs = sorted(results.glob("*.csv"))
@@ -46,14 +61,12 @@ def test_chapter_runs_under_quick(quick_root, chapter):
         claims = pd.read_csv(results / "claims.csv")
         assert tuple(claims.columns) == CLAIM_COLUMNS and len(claims) > 0
         assert set(claims.verdict) <= set(VERDICTS)
+        assert claims.key.is_unique, f"{chapter}: one verdict per claim"
 
 
 @pytest.mark.slow
-def test_book_builds_and_rebuild_is_a_no_op(quick_root):
-    mathjax = paths.root() / "book" / "_static" / "mathjax"
-    if (mathjax / "tex-mml-chtml.js").exists():  # else build_book fetches it, as `make book` does
-        shutil.copytree(mathjax, quick_root / "book" / "_static" / "mathjax")
-    html = runner.build_book("quick", progress=False, log=lambda *a: None)
+def test_book_builds_and_rebuild_is_a_no_op(built, quick_root):
+    html = built
     assert html.exists()
     built = quick_root / "_build" / "html"
     page = (built / "book" / "chapters" / "01_trajectories.html").read_text()

@@ -53,7 +53,21 @@ def sweep_column(name: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class PointResult:
-    """What happened to one grid point."""
+    """What happened to one grid point.
+
+    Parameters
+    ----------
+    point : dict
+        The point's parameter values: the fixed overrides (``-p``) and the swept ones, name -> value.
+    label : str
+        The run's label (:func:`landscape.runner.run_label`), naming its results folder ``data/results/<label>/``.
+    ok : bool
+        Whether the run succeeded and left at least one table (:func:`check_tables`).
+    seconds : float
+        Wall time of the run, in seconds.
+    error : str, default ""
+        Why it failed (``"<exception type>: <first line>"``, or the missing tables); empty when ``ok``.
+    """
 
     point: dict
     label: str

@@ -25,6 +25,19 @@ def inverse_root(factor, rcond: float = DEFAULT_RCOND) -> np.ndarray:
     ``W = diag(s⁻¹) Vᵀ``. Kept: ``s_k² > rcond · s_max²`` (``rcond`` relative to the largest eigenvalue of
     ``C``, as ``numpy.linalg.pinv(C, rcond)``). A zero factor gives an empty ``(0, m)`` ``W`` (``C⁺ = 0``).
 
+    Parameters
+    ----------
+    factor : array_like, shape (k, m)
+        The covariance factor ``F`` of one point (``C = FᵀF``, e.g.
+        :func:`landscape.curvature.covariance.sgd_noise_factor`); finite, converted to float64.
+    rcond : float, default DEFAULT_RCOND
+        Pseudo-inverse tolerance relative to the largest eigenvalue of ``C`` (:data:`DEFAULT_RCOND`, 1e-15).
+
+    Returns
+    -------
+    numpy.ndarray, shape (r, m)
+        ``W = diag(s⁻¹) Vᵀ`` over the ``r`` kept singular values (``r = 0`` for a zero factor), float64.
+
     Examples
     --------
     >>> import numpy as np
@@ -49,7 +62,20 @@ def right_svd(F: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     Householder QR first, ``Fᵀ = QR``, then the SVD of the small ``k × k`` ``Rᵀ = U diag(s) Wᵀ``, so that
     ``Vt = Wᵀ Qᵀ``: backward stable like the direct SVD, ~1.5× faster on the book's 120 × 515 factors, and
     equal to it to rounding (distances agree to ~1e-10 relative at the 1e-15 cutoff, far closer at larger
-    cutoffs; tests). ``U`` is never needed by eq (2.5) and is not returned."""
+    cutoffs; tests). ``U`` is never needed by eq (2.5) and is not returned.
+
+    Parameters
+    ----------
+    F : torch.Tensor, shape (k, m)
+        The covariance factor of one point (float64 in the library's use), on any device.
+
+    Returns
+    -------
+    s : torch.Tensor, shape (min(k, m),)
+        The singular values of ``F``, descending.
+    Vt : torch.Tensor, shape (min(k, m), m)
+        The right singular vectors as rows (``F = U diag(s) Vt``), on ``F``'s device.
+    """
     k, m = F.shape
     if 0 < k and 2 * k <= m:
         Q, R = torch.linalg.qr(F.T)
@@ -61,7 +87,18 @@ def right_svd(F: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def check_device(device) -> torch.device:
     """``device`` as a :class:`torch.device` of type cpu or cuda, or ``ValueError`` naming the parameter (also when
-    CUDA is asked for on a machine without it)."""
+    CUDA is asked for on a machine without it).
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (anything :class:`torch.device` accepts whose type is cpu or cuda).
+
+    Returns
+    -------
+    torch.device
+        The device, of type cpu or cuda (cuda only when ``torch.cuda.is_available()``).
+    """
     try:
         out = torch.device(device)
     except (RuntimeError, TypeError):
@@ -117,7 +154,7 @@ def mahalanobis_sq(
         one thread than on two on the project's machines.
     dtype : {numpy.float64, numpy.float32}
         Precision of the per-point product. float32 is ~2× faster per product but, on a trained iris trajectory,
-        off by up to 2.7e-6 relative at the 1e-15 cutoff (3.6e-7 at 6e-5; ``tests/test_diffusion.py``): above
+        off by up to 2.7e-6 relative at the 1e-15 cutoff (3.6e-7 at 6e-5; ``tests/diffusion/test_diffusion.py``): above
         the 1e-6 the book accepts at the literal cutoff, so the book uses float64.
     progress : bool
         Show a tqdm bar.
@@ -261,18 +298,38 @@ class Blocks:
     ``Y_i`` is a fresh array that ``emit`` may overwrite.
     ``X̃`` is the points centred at their mean (``M × m``, float64). The grouping depends only on the ranks
     ``r_i``, never on threads or workers, so results are reproducible bit for bit.
+
+    Parameters
+    ----------
+    Xt : torch.Tensor, shape (M, m)
+        The points ``X̃`` centred at their mean, float64, on the device the products run on.
+    emit : callable
+        ``emit(i, Y_i, payload)``, called once per queued point, in the order of :meth:`add`, with
+        ``Y_i`` (``M × r_i`` tensor, row ``j`` is ``W_i (x_j − x_i)``) and the ``payload`` given to :meth:`add`.
     """
 
     def __init__(self, Xt: torch.Tensor, emit):
         self.Xt, self.emit, self.block, self.rows = Xt, emit, [], 0
 
     def add(self, i: int, W: torch.Tensor, payload=None) -> None:
+        """Queue point ``i``'s ``W_i``; flush once :data:`_BLOCK_ROWS` rows are queued.
+
+        Parameters
+        ----------
+        i : int
+            Index of the point (row of ``Xt``) that ``W`` belongs to.
+        W : torch.Tensor, shape (r_i, m)
+            The inverse root ``W_i`` of :func:`inverse_root` (``W_iᵀ W_i = C_i⁺``), float64, on ``Xt``'s device.
+        payload : object, optional
+            Handed back unchanged to ``emit`` with this point's ``Y_i``.
+        """
         self.block.append((i, W, payload))
         self.rows += W.shape[0]
         if self.rows >= _BLOCK_ROWS:
             self.flush()
 
     def flush(self) -> None:
+        """Run the product for the queued points, call ``emit`` for each in order, and empty the queue."""
         if not self.block:
             return
         Y = self.Xt @ torch.cat([W for _, W, _ in self.block]).T
@@ -286,6 +343,18 @@ class Blocks:
 
 def euclidean_sq(points) -> np.ndarray:
     """Squared Euclidean distances ``‖x_i − x_j‖²`` (the identity-covariance case of eq 2.2), ``(M, M)``.
+
+    Computed from the points centred at their mean as ``‖x̃_i‖² + ‖x̃_j‖² − 2 x̃_iᵀx̃_j``, clipped at 0.
+
+    Parameters
+    ----------
+    points : array_like, shape (M, m)
+        The trajectory ``x_1 … x_M`` (finite).
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, M)
+        Symmetric, non-negative squared distances with a zero diagonal, float64.
 
     Examples
     --------

@@ -7,8 +7,9 @@ factor (eq 2.6) → modified Mahalanobis distances (eq 2.5) → diffusion map (e
 Also the analysis helpers the chapter uses: ε scans (section 3.3, Figs 5-6), rolling windows with fixed or
 re-tuned ε (section 3.4.5, Figs 13-14), a subsampling interval for ``d``, and a rule to re-tune ε.
 
-Distance matrices are cached in ``data/cache/distances/<key>.npy`` (float64, ``M² · 8`` bytes each), keyed by
-the trajectory config and every setting that changes them; summaries are cheap and not cached.
+Distance matrices are cached in ``data/cache/readings/<key>.npy`` (the float32 upper triangle, ``2 M (M − 1)``
+bytes each, format :data:`CACHE_FORMAT`), keyed by the trajectory config and every setting that changes them;
+summaries are cheap and not cached.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ __all__ = [
 #: matrix, 23 MB; format 1 float64, 46 MB; files of older formats are never read: the format is part of the name).
 CACHE_FORMAT = 3
 #: Storage type of the cached distances. Rounding d² to float32 changes it by at most 6e-8 relative; d and the AUC
-#: computed from it are checked against float64 in ``tests/test_readings_storage.py``.
+#: computed from it are checked against float64 in ``tests/studies/diffusion_maps/test_readings_storage.py``.
 STORAGE = np.float32
 
 
@@ -56,7 +57,27 @@ STORAGE = np.float32
 
 @dataclass(frozen=True)
 class DimensionResult:
-    """``d`` and AUC ratio of section 3.2 at one ε, with the full descending spectrum (``λ_0`` first)."""
+    """``d`` and AUC ratio of section 3.2 at one ε, with the full descending spectrum (``λ_0`` first).
+
+    Made by :func:`summarise`.
+
+    Parameters
+    ----------
+    eps : float
+        Kernel scale ε of eq (2.10), ``exp(-d²/ε)``.
+    d : int
+        Dimension of section 3.2: the smallest ``i`` with energy ratio ``Λ_i > β`` (eq 3.3, ``λ_0`` left out);
+        0 when all counted eigenvalues vanish.
+    auc : float
+        AUC ratio of section 3.2 over the first ``d`` eigenvalues, by the rule ``auc_method`` of :func:`summarise`
+        (trapezoid by default; see :func:`landscape.diffusion.auc_ratio`).
+    auc_sum : float
+        The same ratio as a plain sum, ``Σ_{i≤d} λ_i / Σ_i λ_i``, whatever ``auc_method`` was.
+    eigenvalues : numpy.ndarray, shape (M,)
+        All eigenvalues of ``P = D̃^{-1} K̃`` (eq 2.11), descending, ``λ_0 = 1`` first.
+    beta : float
+        The threshold ``β`` of eq (3.3) that ``d`` was taken at.
+    """
 
     eps: float
     d: int
@@ -67,6 +88,7 @@ class DimensionResult:
 
     @property
     def energy(self) -> np.ndarray:
+        """Energy ratios ``Λ_1 … Λ_{M−1}`` of eq (3.3) (``λ_0`` left out), non-decreasing, the last 1 (or all 0)."""
         return dm.energy_ratio(self.eigenvalues)
 
 
@@ -89,6 +111,23 @@ def trajectory_factors(traj, *, kind: str = "sgd", batch_size: int | None = None
     (:func:`landscape.curvature.covariance.per_sample_grads`), whatever dtype the trajectory was trained in, so that
     the pseudo-inverse of eq (2.5) is not polluted by float32 rounding. ``kind`` and ``batch_size`` (default:
     the trajectory's) go to :func:`landscape.curvature.covariance.sgd_noise_factor`.
+
+    Parameters
+    ----------
+    traj : landscape.nets.recording.Trajectory
+        The recorded trajectory (its network, dataset, loss and ``params``).
+    kind : {"sgd", "approx", "fisher", "sample"}, default "sgd"
+        Which covariance the factor gives (:func:`landscape.curvature.covariance.sgd_noise_factor`): ``"sgd"`` is
+        eq (2.6), ``"approx"`` eq (2.7), ``"fisher"`` ``G/√N``, ``"sample"`` eq (2.6) without its batch factor.
+    batch_size : int, optional
+        Minibatch size ``n`` of eqs (2.6)-(2.7), ``1 <= n <= N``; default the trajectory's
+        (``traj.config.batch_size``).
+
+    Returns
+    -------
+    callable
+        ``i -> F_i``: for row ``i`` of ``traj.params`` the factor as a float64 numpy array of shape ``(N, m)``
+        (``N`` training samples, ``m`` parameters), computed afresh on each call.
     """
     net, X, y, loss = _grad_setup(traj)
     n = traj.config.batch_size if batch_size is None else batch_size
@@ -102,7 +141,26 @@ def trajectory_factors(traj, *, kind: str = "sgd", batch_size: int | None = None
 
 
 def trajectory_factor(traj, step: int, *, kind: str = "sgd", batch_size: int | None = None) -> np.ndarray:
-    """The factor ``F`` (``N × m``, ``FᵀF = C``) at recorded step ``step`` (0-based; ``x_{step+1}``)."""
+    """The factor ``F`` (``N × m``, ``FᵀF = C``) at recorded step ``step`` (0-based; ``x_{step+1}``).
+
+    One call of :func:`trajectory_factors`.
+
+    Parameters
+    ----------
+    traj : landscape.nets.recording.Trajectory
+        The recorded trajectory.
+    step : int
+        Row of ``traj.params``, in ``[-M, M - 1]`` (negative counts from the end: -1 is the last recorded step).
+    kind : {"sgd", "approx", "fisher", "sample"}, default "sgd"
+        Which covariance (see :func:`trajectory_factors`; ``"sgd"`` is eq (2.6)).
+    batch_size : int, optional
+        Minibatch size ``n``; default the trajectory's.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, m)
+        The factor ``F`` at that point, float64.
+    """
     if not -traj.M <= step < traj.M:
         raise ValueError(f"step: must lie in [-{traj.M}, {traj.M - 1}], got {step}")
     return trajectory_factors(traj, kind=kind, batch_size=batch_size)(step % traj.M)
@@ -199,10 +257,38 @@ def cutoff_distances(traj, rconds=(dm.DEFAULT_RCOND,), *, kinds=("sample",), thr
     :func:`~landscape.diffusion.mahalanobis_sq`; every cutoff comes from one cumulative sum over the singular
     directions. Cached per ``(kind, rcond)`` in ``data/cache/readings/`` as the float32 (:data:`STORAGE`) upper
     triangle with a sidecar holding its configuration and checksum (verified on load: a file that does
-    not match is recomputed); the returned float64 arrays hold the stored values whether they were computed now or loaded, so a
-    result never depends on the cache's state. ``device="cuda"`` runs the gradients, SVDs and products on the
-    GPU (float64); its results are cached apart from the CPU's, since they differ in rounding.
+    not match is recomputed); the returned float64 arrays hold the stored values whether they were computed now or
+    loaded, so a result never depends on the cache's state. ``device="cuda"`` runs the gradients, SVDs and products
+    on the GPU (float64); its results are cached apart from the CPU's, since they differ in rounding.
 
+    Parameters
+    ----------
+    traj : landscape.nets.recording.Trajectory
+        The recorded trajectory: ``M`` points of dimension ``m``, ``N`` training samples.
+    rconds : float or sequence of float, default (DEFAULT_RCOND,)
+        Pseudo-inverse cutoffs, each in ``[0, 1)``, relative to the largest eigenvalue of each ``C_i``
+        (:data:`landscape.diffusion.DEFAULT_RCOND` is 1e-15); duplicates are merged.
+    kinds : sequence of {"sample", "fisher"}, default ("sample",)
+        Covariance factors (above); non-empty, duplicates merged.
+    threads : int or None, default 1
+        torch / BLAS threads during the pass (``None`` leaves the setting alone).
+    cache : bool, default True
+        Read matching matrices from the cache and write fresh ones to it; ``False`` computes and writes nothing.
+    cache_dir : str or pathlib.Path, optional
+        Folder holding ``readings/`` (default: the project's ``data/cache``).
+    progress : bool, default False
+        Show a tqdm bar over the points.
+    device : str or torch.device, default "cpu"
+        Where the gradients, SVDs and products run (:func:`landscape.diffusion.distances.check_device`).
+
+    Returns
+    -------
+    dict
+        ``{(kind, rcond): numpy.ndarray of shape (M, M)}`` with ``rcond`` as a float: symmetric float64 squared
+        distances with a zero diagonal, rounded through float32 (:data:`STORAGE`).
+
+    Examples
+    --------
     >>> from landscape.nets.recording import RecordConfig, record_sgd
     >>> import tempfile
     >>> tmp = tempfile.mkdtemp()
@@ -255,7 +341,39 @@ def sq_distances(
 ) -> np.ndarray:
     """Squared distances between all recorded points of ``traj``: eq (2.5) (``metric="mahalanobis"``, through
     :func:`cutoff_distances` and its cache; ``kind`` "sgd" is eq (2.6) at ``batch_size``, "sample" and "fisher" the
-    factors of :func:`cutoff_distances`), or Euclidean (``metric="euclidean"``)."""
+    factors of :func:`cutoff_distances`), or Euclidean (``metric="euclidean"``).
+
+    ``kind="sgd"`` divides the cached ``"sample"`` distances by eq (2.6)'s batch factor
+    ``(N - n)/(n (N - 1))`` (:func:`landscape.curvature.covariance.covariance_scale`), so one cached matrix
+    serves every batch size; at ``n = N`` the factor is 0 and so are all distances.
+
+    Parameters
+    ----------
+    traj : landscape.nets.recording.Trajectory
+        The recorded trajectory (``M`` points).
+    metric : {"mahalanobis", "euclidean"}, default "mahalanobis"
+        Eq (2.5) or the Euclidean distance between the parameter vectors (the other arguments are then unused).
+    kind : {"sgd", "sample", "fisher"}, default "sgd"
+        Covariance of eq (2.5): eq (2.6) at ``batch_size``, eq (2.6) without its batch factor, or eq (2.7) without
+        it (``G/√N``).
+    batch_size : int, optional
+        Minibatch size ``n`` of ``kind="sgd"``; default the trajectory's (``traj.config.batch_size``).
+    rcond : float, default DEFAULT_RCOND
+        Pseudo-inverse cutoff in ``[0, 1)`` relative to the largest eigenvalue of each ``C_i`` (1e-15).
+    threads : int or None, default 1
+        torch / BLAS threads while computing (``None`` leaves the setting alone).
+    cache : bool, default True
+        Use and fill the distance cache of :func:`cutoff_distances`.
+    cache_dir : str or pathlib.Path, optional
+        Cache folder (default: the project's ``data/cache``).
+    progress : bool, default False
+        Show a tqdm bar.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, M)
+        Symmetric squared distances with a zero diagonal, float64.
+    """
     if metric not in ("mahalanobis", "euclidean"):
         raise ValueError(f"metric: expected 'mahalanobis' or 'euclidean', got {metric!r}")
     if metric == "euclidean":
@@ -284,7 +402,28 @@ def summarise(
     knn: int | None = None,
     auc_method: str = "trapezoid",
 ) -> DimensionResult:
-    """Diffusion-map spectrum at ``eps`` and its ``d`` (energy ratio > β, eq 3.3) and AUC ratio."""
+    """Diffusion-map spectrum at ``eps`` and its ``d`` (energy ratio > β, eq 3.3) and AUC ratio.
+
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances (e.g. :func:`sq_distances`).
+    eps : float
+        Kernel scale ε of eq (2.10), ``exp(-d²/ε)``, positive.
+    beta : float, default 0.99
+        Threshold ``β`` of eq (3.3), in (0, 1).
+    alpha : float, default 0.5
+        Exponent of the normalisation ``K̃ = D^{-α} K D^{-α}`` that precedes eq (2.11); the source's is 1/2.
+    knn : int, optional
+        Symmetrised k-nearest-neighbour sparsification of the kernel; default: the dense kernel.
+    auc_method : {"trapezoid", "sum"}, default "trapezoid"
+        Area rule of :attr:`DimensionResult.auc` (:func:`landscape.diffusion.auc_ratio`).
+
+    Returns
+    -------
+    DimensionResult
+        ``d``, both AUC ratios and the spectrum at ``eps``.
+    """
     lam = dm.diffusion_spectrum(sq, eps, alpha=alpha, knn=knn)
     d = dm.intrinsic_dimension(lam, beta)
     other = "sum" if auc_method == "trapezoid" else "trapezoid"
@@ -297,7 +436,30 @@ def summarise(
 def eps_scan(sq, eps_grid, *, beta: float = 0.99, alpha: float = 0.5, level: float = 0.5,
              dimension: bool = True) -> tuple[pd.DataFrame, dm.KernelSumScan]:
     """Section 3.3 / Figs 5-6: ``L(ε)``, its exact log-log slope and (if ``dimension``) ``d`` and AUC ratio
-    at every ε of the grid. Returns a tidy frame and the :class:`~landscape.diffusion.KernelSumScan`."""
+    at every ε of the grid. Returns a tidy frame and the :class:`~landscape.diffusion.KernelSumScan`.
+
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances (e.g. :func:`sq_distances`).
+    eps_grid : array_like
+        Kernel scales ε: at least 2, finite, positive, strictly increasing (:func:`landscape.diffusion.kernel_sum`).
+    beta : float, default 0.99
+        Threshold ``β`` of eq (3.3) for ``d``.
+    alpha : float, default 0.5
+        Exponent of the normalisation ``K̃ = D^{-α} K D^{-α}`` that precedes eq (2.11); the source's is 1/2.
+    level : float, default 0.5
+        In (0, 1]: the linear region is where the exact slope is at least ``level`` times its maximum.
+    dimension : bool, default True
+        Also compute ``d`` and the AUC ratio at every ε (one eigenvalue problem per ε).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        One row per ε: ``eps, L, slope, in_linear_region`` and, with ``dimension``, ``d, auc``.
+    scan : landscape.diffusion.KernelSumScan
+        The full scan of :func:`landscape.diffusion.kernel_sum`.
+    """
     scan = dm.kernel_sum(sq, eps_grid, level=level)
     df = pd.DataFrame({"eps": scan.eps, "L": scan.L, "slope": scan.slope})
     df["in_linear_region"] = [scan.in_linear_region(e) for e in scan.eps]
@@ -309,7 +471,18 @@ def eps_scan(sq, eps_grid, *, beta: float = 0.99, alpha: float = 0.5, level: flo
 
 
 def median_sq(sq) -> float:
-    """Median of the off-diagonal squared distances (the scale used by :func:`retune_eps`)."""
+    """Median of the off-diagonal squared distances (the scale used by :func:`retune_eps`).
+
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Symmetric squared distances; only the strict upper triangle is read (``M ≥ 2``).
+
+    Returns
+    -------
+    float
+        The median of the ``M (M − 1)/2`` distances ``d²_ij``, ``i < j``.
+    """
     D2 = np.asarray(sq)
     iu = np.triu_indices(D2.shape[0], 1)
     return float(np.median(D2[iu]))
@@ -318,7 +491,22 @@ def median_sq(sq) -> float:
 def retune_eps(sq, eps_ref: float, ref_median: float) -> float:
     """Our explicit ε re-tuning rule (the source re-tunes by eye): scale ``eps_ref`` by the ratio of median
     squared distances, ``ε = eps_ref · median(d²) / ref_median``, so that ``ε`` keeps the same place in the
-    distribution of distances. Falls back to ``eps_ref`` when the median vanishes."""
+    distribution of distances. Falls back to ``eps_ref`` when the median vanishes.
+
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances of the points ε is tuned for.
+    eps_ref : float
+        Kernel scale ε chosen for the reference points.
+    ref_median : float
+        :func:`median_sq` of the reference points' distances.
+
+    Returns
+    -------
+    float
+        ``eps_ref · median_sq(sq) / ref_median``, or ``eps_ref`` when either median is not positive.
+    """
     med = median_sq(sq)
     if ref_median <= 0 or med <= 0:
         return float(eps_ref)
@@ -332,6 +520,30 @@ def rolling_windows(sq, window: int, stride: int, eps: float, *, retune: bool = 
     The distance between two points only involves their own covariances, so each window's distances are a
     sub-block of the full matrix. Columns for the fixed ``eps`` and, with ``retune``, for ε re-tuned per
     window by :func:`retune_eps` relative to the first window.
+
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances of the whole trajectory.
+    window : int
+        Points per window, in ``[2, M]``.
+    stride : int
+        Shift between consecutive windows, ``>= 1``; windows that would run past ``M`` are left out.
+    eps : float
+        Kernel scale ε of eq (2.10) used in every window (and the re-tuning's reference).
+    retune : bool, default True
+        Also evaluate each window at ε re-tuned by :func:`retune_eps` to the median distance of the first window
+        (so the first window's re-tuned ε is ``eps``).
+    beta : float, default 0.99
+        Threshold ``β`` of eq (3.3).
+    alpha : float, default 0.5
+        Exponent of the normalisation ``K̃ = D^{-α} K D^{-α}`` that precedes eq (2.11); the source's is 1/2.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per window: ``start, stop`` (row indices, ``stop`` excluded), ``eps_fixed, d_fixed, auc_fixed`` and,
+        with ``retune``, ``eps_retuned, d_retuned, auc_retuned``.
     """
     D2 = np.asarray(sq)
     M = D2.shape[0]
@@ -360,7 +572,32 @@ def subsample_dimension(sq, eps: float, *, n_rep: int = 20, fraction: float = 0.
     """Variability of ``d`` and AUC under resampling of the trajectory's points: ``n_rep`` subsamples of
     ``fraction · M`` points drawn without replacement (a subsampling bootstrap; duplicated points, as in
     the ordinary bootstrap, would add zero distances to the kernel). Percentile intervals are the
-    quantiles of the returned columns ``d`` and ``auc``."""
+    quantiles of the returned columns ``d`` and ``auc``.
+
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances of the whole trajectory.
+    eps : float
+        Kernel scale ε of eq (2.10).
+    n_rep : int, default 20
+        Number of subsamples.
+    fraction : float, default 0.8
+        Share of the ``M`` points in each subsample, in (0, 1]; ``max(2, round(fraction · M))`` points.
+    seed : int, default 0
+        Seed of the :func:`numpy.random.default_rng` that draws the subsamples.
+    beta : float, default 0.99
+        Threshold ``β`` of eq (3.3).
+    alpha : float, default 0.5
+        Exponent of the normalisation ``K̃ = D^{-α} K D^{-α}`` that precedes eq (2.11); the source's is 1/2.
+    progress : bool, default False
+        Show a tqdm bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subsample: ``rep, n_points, d, auc``.
+    """
     D2 = np.asarray(sq)
     M = D2.shape[0]
     if not 0 < fraction <= 1:
@@ -379,7 +616,25 @@ def subsample_dimension(sq, eps: float, *, n_rep: int = 20, fraction: float = 0.
 
 @dataclass(frozen=True)
 class Analysis:
-    """One configuration through the whole pipeline (:func:`analyse`)."""
+    """One configuration through the whole pipeline (:func:`analyse`).
+
+    Parameters
+    ----------
+    config : landscape.nets.recording.RecordConfig
+        The trajectory's configuration.
+    results : tuple of DimensionResult
+        One per ε analysed, in the order given to :func:`analyse`.
+    final_loss : float
+        Training loss on the whole training set after the last epoch.
+    M : int
+        Recorded SGD steps (points of the trajectory).
+    m : int
+        Parameters of the network (dimension of each point).
+    N : int
+        Training samples.
+    seconds : float
+        Wall time of :func:`analyse`: recording (or loading), distances and spectra.
+    """
 
     config: object
     results: tuple[DimensionResult, ...]
@@ -390,6 +645,18 @@ class Analysis:
     seconds: float
 
     def at(self, eps: float) -> DimensionResult:
+        """The result at ``eps`` (matched with :func:`numpy.isclose`); ``ValueError`` if it was not analysed.
+
+        Parameters
+        ----------
+        eps : float
+            One of the kernel scales given to :func:`analyse`.
+
+        Returns
+        -------
+        DimensionResult
+            The first result whose ε is close to ``eps``.
+        """
         for r in self.results:
             if np.isclose(r.eps, eps):
                 return r
@@ -399,7 +666,35 @@ class Analysis:
 def analyse(config, eps, *, kind: str = "sgd", rcond: float = dm.DEFAULT_RCOND, beta: float = 0.99,
             threads: int | None = 1, cache: bool = True, progress: bool = False, keep_sq: bool = False):
     """Record (or load) the trajectory of ``config`` and return ``d`` and AUC at each ε in ``eps``
-    (a number or a sequence). With ``keep_sq`` also returns the distance matrix: ``(analysis, sq)``."""
+    (a number or a sequence). With ``keep_sq`` also returns the distance matrix: ``(analysis, sq)``.
+
+    Parameters
+    ----------
+    config : landscape.nets.recording.RecordConfig
+        The trajectory (recorded by :func:`landscape.nets.recording.record_sgd`, or loaded from its cache).
+    eps : float or sequence of float
+        Kernel scale(s) ε of eq (2.10).
+    kind : {"sgd", "sample", "fisher"}, default "sgd"
+        Covariance of eq (2.5) (:func:`sq_distances`; ``"sgd"`` is eq (2.6) at the config's batch size).
+    rcond : float, default DEFAULT_RCOND
+        Pseudo-inverse cutoff of eq (2.5), relative to the largest eigenvalue (1e-15).
+    beta : float, default 0.99
+        Threshold ``β`` of eq (3.3).
+    threads : int or None, default 1
+        torch / BLAS threads for the distances.
+    cache : bool, default True
+        Use and fill the distance cache (the trajectory goes through
+        :func:`landscape.nets.recording.record_sgd`'s own cache either way).
+    progress : bool, default False
+        Show progress bars.
+    keep_sq : bool, default False
+        Also return the distance matrix.
+
+    Returns
+    -------
+    Analysis or tuple of (Analysis, numpy.ndarray)
+        The analysis; with ``keep_sq``, also the ``(M, M)`` squared distances.
+    """
     import time
 
     from landscape.nets.recording import record_sgd
@@ -415,7 +710,18 @@ def analyse(config, eps, *, kind: str = "sgd", rcond: float = dm.DEFAULT_RCOND, 
 
 
 def config_row(config) -> dict:
-    """A flat dict of a RecordConfig for tables."""
+    """A flat dict of a RecordConfig for tables.
+
+    Parameters
+    ----------
+    config : landscape.nets.recording.RecordConfig
+        The configuration.
+
+    Returns
+    -------
+    dict
+        Field name -> value, with ``hidden`` as text (``"24, 14"``).
+    """
     d = dataclasses.asdict(config)
     d["hidden"] = ", ".join(str(h) for h in config.hidden)
     return d

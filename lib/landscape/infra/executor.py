@@ -34,7 +34,18 @@ SCHEDULER_ENV = "LANDSCAPE_SCHEDULER"
 
 
 def resolve_jobs(jobs: int | str | None = None) -> int:
-    """The number of workers: ``jobs``, else ``$LANDSCAPE_JOBS``, else 1; ``-1``/``"all"`` = every core."""
+    """The number of workers: ``jobs``, else ``$LANDSCAPE_JOBS``, else 1; ``-1``/``"all"`` = every core.
+
+    Parameters
+    ----------
+    jobs : int, str or None
+        A positive count, ``-1`` or ``"all"`` (every core), a digit string, or None (read ``$LANDSCAPE_JOBS``).
+
+    Returns
+    -------
+    int
+        At least 1. A bad value raises ``ValueError`` naming ``jobs``.
+    """
     if jobs is None:
         jobs = os.environ.get(JOBS_ENV, "1")
     if isinstance(jobs, str):
@@ -73,8 +84,12 @@ def map_units(fn: Callable, items: Iterable, *, jobs: int | str | None = None, s
         Local worker processes (see :func:`resolve_jobs`). Ignored when ``scheduler`` is given.
     scheduler : str or None
         Address of a Dask scheduler (``tcp://host:port``); ``None`` reads ``$LANDSCAPE_SCHEDULER`` (unset: local).
+    star : bool
+        Call ``fn(*item)`` instead of ``fn(item)`` (each item a tuple of arguments).
     progress : bool
         Show a tqdm bar as units finish.
+    desc : str or None
+        Label of the progress bar.
 
     Returns
     -------
@@ -110,7 +125,13 @@ def map_units(fn: Callable, items: Iterable, *, jobs: int | str | None = None, s
 
 
 def check_scheduler(scheduler: str | None) -> None:
-    """``None`` (local) or a Dask scheduler address ``protocol://host:port``."""
+    """``None`` (local) or a Dask scheduler address ``protocol://host:port``, else ``ValueError``.
+
+    Parameters
+    ----------
+    scheduler : str or None
+        The address to check.
+    """
     if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
         raise ValueError(f"scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}")
 

@@ -60,14 +60,17 @@ def fig_size(kind: str = "wide") -> tuple[float, float]:
     return SIZES[check_choice(kind, "kind", list(SIZES))]
 
 
-#: Verdict kind -> colour (Okabe-Ito): green reproduced, sky blue under a named reading, orange partly,
-#: vermillion not reproduced, grey substituted. The claims table uses the same hues, lightened (:func:`verdict_tint`).
+#: Verdict kind -> colour (Okabe-Ito): green reproduced, sky blue under a named reading, orange partly, yellow
+#: inconclusive, vermillion not reproduced, grey substituted, reddish purple holds by construction (identities,
+#: counted apart). The claims table uses the same hues, lightened (:func:`verdict_tint`).
 VERDICT_COLORS = {
     "reproduced": "#009E73",
     "reproduced under reading": "#56B4E9",
     "partly": "#E69F00",
+    "inconclusive": "#F0E442",
     "not reproduced": "#D55E00",
     "substituted": "#999999",
+    "holds by construction": "#CC79A7",
 }
 assert tuple(VERDICT_COLORS) == VERDICTS, "one colour per verdict kind, in the order of results.VERDICTS"
 
@@ -119,7 +122,7 @@ def verdict_counts(claims: pd.DataFrame) -> pd.DataFrame:
     >>> claims = pd.DataFrame({"chapter": ["a", "a", "b"], "verdict": ["reproduced", "partly", "reproduced"]})
     >>> counts = plotting.verdict_counts(claims)
     >>> counts.loc["a"].tolist(), counts.loc["b"].tolist()  # columns in the order of VERDICTS
-    ([1, 0, 1, 0, 0], [1, 0, 0, 0, 0])
+    ([1, 0, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0])
     """
     missing = {"chapter", "verdict"} - set(claims.columns)
     if missing:
@@ -136,12 +139,13 @@ def verdict_bars(claims: pd.DataFrame, ax=None, title: str = "Verdicts per chapt
     """One-glance figure of the report: a stacked horizontal bar per chapter, one segment per verdict kind.
 
     Segments are in the order of ``VERDICTS`` (reproduced first), coloured by :data:`VERDICT_COLORS`, and labelled
-    with their count where wide enough; the first chapter is on top. Returns the figure.
+    with their count where wide enough; the first chapter is on top. Identities ("holds by construction") come last,
+    hatched: they are counted apart, never as evidence about a source. Returns the figure.
 
     Parameters
     ----------
     claims : pandas.DataFrame
-        Columns ``chapter`` and ``verdict``.
+        Columns ``chapter`` and ``verdict`` (one row per claim).
     ax : matplotlib.axes.Axes, optional
         Where to draw (default: a new figure).
     title : str
@@ -154,55 +158,84 @@ def verdict_bars(claims: pd.DataFrame, ax=None, title: str = "Verdicts per chapt
     """
     counts = verdict_counts(claims)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 1.0 + 0.4 * max(len(counts), 1)))
+        _, ax = plt.subplots(figsize=(7.5, 1.2 + 0.4 * max(len(counts), 1)))
     y = np.arange(len(counts))[::-1]
     left = np.zeros(len(counts))
     for verdict in VERDICTS:
         n = counts[verdict].to_numpy() if len(counts) else np.zeros(0)
-        bars = ax.barh(y, n, left=left, color=VERDICT_COLORS[verdict], label=verdict, height=0.7)
+        bars = ax.barh(y, n, left=left, color=VERDICT_COLORS[verdict], label=verdict, height=0.7,
+                       hatch="//" if verdict == "holds by construction" else None, edgecolor="white", linewidth=0.5)
         ax.bar_label(bars, labels=[str(k) if k >= 1 else "" for k in n], label_type="center", fontsize=8,
                      color="white" if verdict in ("reproduced", "not reproduced") else "black")
         left += n
     ax.set_yticks(y, counts.index)
+    ax.set_xlim(0, 1.03 * max(float(left.max()) if len(left) else 0.0, 1.0))
     ax.set_xlabel("claims")
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     ax.grid(axis="y", visible=False)
-    ax.legend(ncols=len(VERDICTS), loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, handlelength=1.2,
+    ax.legend(ncols=4, loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, handlelength=1.2,
               columnspacing=1.0)
-    ax.set_title(title, loc="left", pad=24)
+    ax.set_title(title, loc="left", pad=40)
     return ax.figure
 
 
-#: Column widths of the claims table (percent of the page): notes and claims get the room, and every cell wraps.
-CLAIMS_TABLE_WIDTHS = {"chapter": 13, "claim": 25, "source": 9, "measured": 9, "verdict": 10, "note": 34}
+#: Column widths of the claims table (percent of the page): claims and notes get the room, every cell wraps, no
+#: text is cut.
+CLAIMS_TABLE_WIDTHS = {"chapter": 9, "key": 10, "claim": 22, "kind": 7, "source": 6, "measured": 10, "verdict": 8,
+                       "variant": 8, "reading": 8, "premise": 8, "note": 22}
+
+
+def _claims_display(claims: pd.DataFrame) -> pd.DataFrame:
+    """The columns a reader needs, the interval folded into ``measured``, empty columns dropped."""
+    df = claims.copy()
+    if "ci_low" in df.columns:
+        def measured(r):
+            lo, hi, n = (str(r.get(c, "")) for c in ("ci_low", "ci_high", "n_runs"))
+            return f"{r.measured} [{lo}, {hi}], {n} runs" if lo not in ("", "nan") else str(r.measured)
+        df["measured"] = [measured(r) for _, r in df.iterrows()] if len(df) else df.get("measured")
+    keep = [c for c in CLAIMS_TABLE_WIDTHS if c in df.columns]
+    if "chapter" in keep and df["chapter"].nunique() <= 1:
+        keep.remove("chapter")
+    keep = [c for c in keep if c in ("claim", "verdict", "variant", "source", "measured")
+            or df[c].astype(str).replace("nan", "").str.len().gt(0).any()]
+    return df[keep].fillna("")
 
 
 def claims_table(claims: pd.DataFrame):
-    """The report's claims table as a pandas ``Styler`` that fits the page: fixed layout at 100% width,
-    :data:`CLAIMS_TABLE_WIDTHS`, text wrapped in every cell (words break only where they do not fit; chapter names
-    may break after their underscores), verdict cells tinted with the verdict colours of :func:`verdict_bars`.
+    """A claims (or sensitivity) table as a pandas ``Styler`` that fits the page: fixed layout at 100% width,
+    :data:`CLAIMS_TABLE_WIDTHS`, the full text of every cell wrapped (never cut; words break only where they do not
+    fit; names may break after their underscores), verdict cells tinted with the verdict colours of
+    :func:`verdict_bars`. The 95 % interval and run count are shown with the measured value; empty columns and a
+    single chapter's name are left out.
 
     Parameters
     ----------
     claims : pandas.DataFrame
-        The claims table.
+        A claims table (``landscape.infra.results.CLAIM_COLUMNS``) or a sensitivity table (``variant`` instead of
+        ``verdict``).
 
     Returns
     -------
     pandas.io.formats.style.Styler
     """
-    widths = {c: w for c, w in CLAIMS_TABLE_WIDTHS.items() if c in claims.columns}
+    shown = _claims_display(claims)
+    widths = {c: w for c, w in CLAIMS_TABLE_WIDTHS.items() if c in shown.columns}
+    total = sum(widths.values()) or 1
     cell = {"font-size": "0.85em", "vertical-align": "top", "white-space": "normal", "overflow-wrap": "break-word",
             "text-align": "left", "padding": "0.25em 0.5em"}
     head = "font-size: 0.85em; white-space: normal; overflow-wrap: break-word; text-align: left; padding: 0.25em 0.5em"
-    return (claims.style.hide(axis="index")
-            .format(lambda name: str(name).replace("_", "_\u200b"), subset=["chapter"])
-            .set_table_styles([{"selector": "th", "props": head}])
-            .map(lambda v: f"background-color: {verdict_tint(v)}" if v in VERDICT_COLORS else "", subset=["verdict"])
+    names = [c for c in ("chapter", "key") if c in shown.columns]
+    styler = shown.style.hide(axis="index")
+    if names:
+        styler = styler.format(lambda name: str(name).replace("_", "_\u200b"), subset=names)
+    if "verdict" in shown.columns:
+        styler = styler.map(lambda v: f"background-color: {verdict_tint(v)}" if v in VERDICT_COLORS else "",
+                            subset=["verdict"])
+    return (styler.set_table_styles([{"selector": "th", "props": head}])
             .set_properties(**cell)
             .set_table_attributes('style="table-layout: fixed; width: 100%; border-collapse: collapse"')
-            .set_table_styles({c: [{"selector": "th", "props": f"width: {w}%"}] for c, w in widths.items()},
-                              overwrite=False))
+            .set_table_styles({c: [{"selector": "th", "props": f"width: {100 * w / total:.1f}%"}]
+                               for c, w in widths.items()}, overwrite=False))
 
 
 def pairplot(ds, columns=None, hue=None, diag: str = "kde", title: str | None = None):

@@ -13,8 +13,8 @@ default. Rule alternatives:
 - ``list[<rule>]``, e.g. ``list[int >= 1]``, ``list[one of "zeros", "constant"]``;
 - ``dataset``: a built-in name of :mod:`landscape.nets.data` or the path of an existing ``.csv`` file, resolved
   against the caller's working directory (the runner hands the kernel the absolute path), that passes the checks
-  of :func:`landscape.infra.csv_files.read_csv` (header, missing values, stray tokens, row numbers, ...: everything that can
-  be checked without knowing the target column), so a bad file stops a run before its kernel starts;
+  of :func:`landscape.infra.csv_files.read_csv` (header, missing values, stray tokens, row numbers, ...: everything
+  that can be checked without knowing the target column), so a bad file stops a run before its kernel starts;
 - ``None``: the value None, e.g. ``target = None  # str | None | target column of a CSV``.
 
 >>> rule, meaning = split_comment("int in [1, 1000] | minibatch size n")
@@ -277,11 +277,21 @@ def _parse_alternative(text: str) -> _Alternative:
 
 @dataclass(frozen=True)
 class Rule:
-    """The allowed values of one parameter: alternatives joined by ``" | "``."""
+    """The allowed values of one parameter: alternatives joined by ``" | "``.
+
+    Made by :func:`parse_rule` (or :func:`split_comment`) from its text; a value is allowed when any alternative
+    allows it.
+
+    Parameters
+    ----------
+    alternatives : tuple of _Alternative
+        The parsed alternatives (``int >= 1``, ``None``, ...; grammar: the module docstring), in the order written.
+    """
 
     alternatives: tuple[_Alternative, ...]
 
     def __str__(self) -> str:
+        """The rule's text: the alternatives as written, joined by ``" | "``."""
         return " | ".join(a.text for a in self.alternatives)
 
     def check(self, value, *, base: str | Path | None = None):
@@ -294,6 +304,11 @@ class Rule:
             The value to check.
         base : str or pathlib.Path, optional
             Folder that relative dataset paths are resolved against (default: the working directory).
+
+        Returns
+        -------
+        object
+            The value allowed by the first alternative that accepts it, coerced as above.
         """
         details = []
         for alt in self.alternatives:

@@ -146,9 +146,19 @@ def digits_cnn(seed: int = 0, channels: tuple[int, int] = (16, 32), *, dtype=tor
 
 @dataclass(frozen=True)
 class TrainResult:
-    """``history``: frame ``epoch, train_loss`` (every ``log_every`` epochs and the last); ``best_epoch``,
-    ``best_loss`` (the model is left at the best training loss, "the best model was saved");
-    ``seconds`` the wall time (0 when loaded from the cache)."""
+    """What :func:`train` did; the model is left at the best training loss ("the best model was saved").
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        ``epoch, train_loss`` every ``log_every`` epochs and at the last.
+    best_epoch : int
+        The epoch whose whole state (parameters and batch-norm statistics) the model holds.
+    best_loss : float
+        Its training loss.
+    seconds : float
+        Wall time of the training (0 when loaded from the cache).
+    """
 
     history: pd.DataFrame
     best_epoch: int
@@ -156,12 +166,24 @@ class TrainResult:
     seconds: float
 
 
+def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of the whole ``state_dict``: parameters *and* buffers (batch-norm running means, variances
+    and batch counts), so that a restored model is evaluated with the statistics of its own epoch."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 def train(model: nn.Module, loss_fn: Callable, X, y, *, epochs: int, lr: float, batch_size: int | None = None,
           momentum: float = 0.0, nesterov: bool = False, seed: int = 0, log_every: int = 100,
           progress: bool = False, device=None) -> TrainResult:
     """(Minibatch) SGD; ``batch_size=None`` is full batch (Appendix D: 50 points, lr 0.1). Reshuffled each epoch
     with ``seed``. The best model by the epoch's training loss (evaluated on all of X after the epoch for
-    minibatches, before the step for full batch) is restored at the end. ``device``: where the model is trained
+    minibatches, before the step for full batch) is restored at the end, with its whole ``state_dict``: the
+    parameters *and* the buffers, so a batch-norm net keeps the running statistics of its best epoch (restoring
+    the parameters alone evaluated it with the last epoch's statistics, issue 23). The evaluation on all of X runs
+    in train mode, as the epochs do: for a batch-norm net the loss uses the statistics of all of X and that
+    forward pass also moves the running statistics (part of the trajectory; ``best_loss`` can therefore differ
+    slightly from the eval-mode loss of the restored net). The restored model equals, bit for bit on one device,
+    the same model trained for exactly ``best_epoch`` epochs (tested). ``device``: where the model is trained
     (it is moved there; default: where it is; the minibatch order is drawn on the CPU either way).
 
     Parameters
@@ -214,7 +236,7 @@ def train(model: nn.Module, loss_fn: Callable, X, y, *, epochs: int, lr: float, 
             cur = float(loss.detach())
             if cur < best:
                 best, best_epoch = cur, epoch
-                best_state = [p.detach().clone() for p in model.parameters()]
+                best_state = _state_copy(model)
             loss.backward()
             opt.step()
         else:
@@ -228,7 +250,7 @@ def train(model: nn.Module, loss_fn: Callable, X, y, *, epochs: int, lr: float, 
                 cur = float(loss_fn(model(X), y))
             if cur < best:
                 best, best_epoch = cur, epoch + 1
-                best_state = [p.detach().clone() for p in model.parameters()]
+                best_state = _state_copy(model)
         if epoch % log_every == 0 or epoch == epochs - 1:
             rows.append({"epoch": epoch, "train_loss": cur})
         if not np.isfinite(cur):
@@ -239,9 +261,7 @@ def train(model: nn.Module, loss_fn: Callable, X, y, *, epochs: int, lr: float, 
         if cur < best:
             best, best_epoch, best_state = cur, epochs, None
     if best_state is not None:
-        with torch.no_grad():
-            for p, b in zip(model.parameters(), best_state, strict=True):
-                p.copy_(b)
+        model.load_state_dict(best_state)
     model.eval()
     return TrainResult(pd.DataFrame(rows), best_epoch, best, time.perf_counter() - t0)
 
@@ -252,7 +272,9 @@ def cached_train(model: nn.Module, loss_fn: Callable, X, y, *, key: Mapping, cac
     ``key`` (the configuration), the training arguments and the data; a second call loads them
     (``torch.load(weights_only=True)``) after checking that the configuration stored in the file is the requested
     one (:mod:`landscape.infra.cache`; files written before configurations were stored are accepted). A ``device``
-    other than the CPU is part of the configuration (a GPU gives other rounding, so other weights).
+    other than the CPU is part of the configuration (a GPU gives other rounding, so other weights). For a model
+    with buffers (batch norm) the configuration also records that the whole state was restored, so files from
+    before that fix (best weights, last epoch's statistics) are not reused; other models keep their file names.
 
     Parameters
     ----------
@@ -280,6 +302,11 @@ def cached_train(model: nn.Module, loss_fn: Callable, X, y, *, key: Mapping, cac
     h = hashlib.sha256()
     h.update(json.dumps(config["key"], sort_keys=True).encode())
     h.update(json.dumps(config["train"], sort_keys=True).encode())
+    if any(True for _ in model.buffers()):
+        # files written before :func:`train` restored the buffers hold a best epoch's weights with another
+        # epoch's BN statistics: a net with buffers gets new names (nets without buffers keep theirs)
+        config["restore"] = "state_dict"
+        h.update(b"restore:state_dict")
     X, y = (a.detach().cpu() if torch.is_tensor(a) else a for a in (X, y))
     h.update(np.ascontiguousarray(np.asarray(X, dtype=np.float64)).tobytes())
     h.update(np.ascontiguousarray(np.asarray(y)).tobytes())

@@ -47,7 +47,42 @@ SPLITS = ("stratified", "keras")
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A split, standardised dataset. Classification targets are int64 of shape (N,); regression (N, 1)."""
+    """A split, standardised dataset. Classification targets are int64 of shape (N,); regression (N, 1).
+
+    Made by :func:`load` (and :func:`synthetic_function`, which does not standardise).
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name (``"iris"``, ``"auto-mpg"``, ``"digits"``, a CSV file's stem, ...).
+    task : {"classification", "regression"}
+        What the target is.
+    X_train : numpy.ndarray, shape (N, n_in)
+        Training features, float64, standardised with the training part's mean and standard deviation.
+    y_train : numpy.ndarray, shape (N,) or (N, 1)
+        Training targets: class indices ``0 … n_classes - 1`` (int64, shape (N,)) or values (float64, (N, 1)).
+    X_val : numpy.ndarray, shape (N_val, n_in)
+        Validation features, standardised with the *training* statistics.
+    y_val : numpy.ndarray, shape (N_val,) or (N_val, 1)
+        Validation targets, as ``y_train``.
+    feature_names : tuple of str
+        One name per feature column (one-hot columns named ``<column>_<value>``).
+    target_name : str
+        The target's name (``"species"``, ``"mpg"``, a CSV column, ...).
+    loss : {"cce", "mse", "mae"}
+        The dataset's default loss (:data:`landscape.nets.models.LOSSES`): ``"cce"`` for classification.
+    n_classes : int, optional
+        Number of classes (``max label + 1``); None for regression.
+    class_names : tuple of str, optional
+        Name of each class index, if known.
+    mean, scale : numpy.ndarray, shape (n_in,), optional
+        The standardisation ``X = (X_raw - mean) / scale`` (a constant training column keeps ``scale = 1``);
+        None when the features are not standardised.
+    info : dict
+        Provenance and split details: sizes (``n_total``, ``n_train``, ``n_val``), ``seed``, ``val_fraction``,
+        ``split``, the row indices ``train_index`` / ``val_index``, ``constant_features``, and per dataset e.g.
+        ``sha256``, ``path``, ``imputed`` or ``dropped``.
+    """
 
     name: str
     task: str
@@ -66,10 +101,12 @@ class Dataset:
 
     @property
     def n_in(self) -> int:
+        """Number of input features (columns of ``X_train``)."""
         return self.X_train.shape[1]
 
     @property
     def n_out(self) -> int:
+        """Number of network outputs: one per class, or the target columns of a regression (1)."""
         return self.n_classes if self.task == "classification" else self.y_train.shape[1]
 
     @property

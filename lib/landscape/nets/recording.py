@@ -27,9 +27,9 @@ train loss 0.2114") go to the logger ``landscape.stages`` at INFO (loading data,
 epochs, saving); ``progress="stages"`` or the environment variable ``LANDSCAPE_STAGES=1`` also prints them to
 stderr, where a log or a runner can show them in place of a per-cell ETA.
 
-Storage is content-addressed: ``data/cache/trajectories/<hash of the config>.npz`` (:mod:`landscape.infra.cache`). A second
-call with the same config loads instead of training, after checking that the config stored in the file is the one
-requested (a copied file or a key collision is recomputed, never used). Writes are atomic
+Storage is content-addressed: ``data/cache/trajectories/<hash of the config>.npz`` (:mod:`landscape.infra.cache`). A
+second call with the same config loads instead of training, after checking that the config stored in the file is the
+one requested (a copied file or a key collision is recomputed, never used). Writes are atomic
 (:func:`landscape.infra.cache.atomic_write`: a unique temporary file + ``os.replace``), so an interruption never
 leaves a half-written record; long runs also write a checkpoint every ``checkpoint_every`` epochs and resume from
 it, so an interrupted run loses nothing already recorded. Loading never unpickles (``allow_pickle=False``).
@@ -82,7 +82,44 @@ class RecordConfig:
     None takes it from the target column's type (see :func:`landscape.nets.data.load`). ``split`` is the train /
     validation split of :func:`landscape.nets.data.load`: "stratified" (default) or "keras" (the last rows held out,
     unshuffled, as Keras' ``validation_split``). ``record_every=k`` keeps every k-th step (and the last; see the
-    module docstring): the same training, a k times smaller record.
+    module docstring): the same training, a k times smaller record. Every field is checked on construction (a
+    ``ValueError`` naming it); ``batch_size`` is checked against the data's ``N`` when recording.
+
+    Parameters
+    ----------
+    dataset : str, default "iris"
+        A built-in dataset (``"iris"``, ``"auto-mpg"``, ``"digits"``) or the path of a CSV file
+        (:func:`landscape.nets.data.load`).
+    target : str, optional
+        The target column of a CSV dataset (required for one; unused by the built-ins).
+    hidden : tuple of int, default (24, 14)
+        Hidden layer widths, each ``>= 1`` (source 000's iris network).
+    activation : str, default "relu"
+        Hidden activation, a key of :data:`landscape.nets.models.ACTIVATIONS`.
+    init : str, default "glorot_uniform"
+        Weight initialiser, one of :data:`landscape.nets.models.INITS` (biases start at zero).
+    init_value : float, optional
+        The constant of ``init="constant"`` (None: :func:`landscape.nets.models.mlp`'s default).
+    loss : {"cce", "mse", "mae"}, optional
+        Training loss; None: the dataset's own (:attr:`landscape.nets.data.Dataset.loss`).
+    batch_size : int, default 20
+        Minibatch size ``n`` of eq (1.2), ``1 <= n <= N``.
+    epochs : int, default 400
+        Passes over the training set, ``>= 1``.
+    lr : float, default 0.01
+        Learning rate ``η`` of eq (1.2), finite and ``> 0``.
+    seed : int, default 0
+        Seed of the initial weights and of each epoch's permutation (``numpy.random.default_rng([seed, epoch])``).
+    data_seed : int, default 0
+        Seed of the train / validation split (``seed`` of :func:`landscape.nets.data.load`).
+    dtype : {"float32", "float64"}, default "float32"
+        Training precision (the record itself is float64).
+    task : {"classification", "regression"}, optional
+        Task of a CSV target (above); None: from the column.
+    split : {"stratified", "keras"}, default "stratified"
+        Train / validation split (above).
+    record_every : int, default 1
+        Keep every k-th SGD step and the last, ``k >= 1``.
     """
 
     dataset: str = "iris"
@@ -103,6 +140,7 @@ class RecordConfig:
     record_every: int = 1
 
     def __post_init__(self):
+        """Make ``hidden`` a tuple of ints and check every field (``ValueError`` naming the first bad one)."""
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         check_scalar(self.batch_size, "batch_size", int, min_val=1)
         check_scalar(self.epochs, "epochs", int, min_val=1)
@@ -135,6 +173,7 @@ class RecordConfig:
         return content_key(d, default=list)
 
     def to_json(self) -> str:
+        """The config's fields as JSON with sorted keys (read back by :meth:`from_json`)."""
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
@@ -153,6 +192,33 @@ class RecordConfig:
 
 @dataclass(frozen=True, eq=False)
 class Trajectory:
+    """A recorded SGD run (:func:`record_sgd`): the points ``x_i`` of source 000 (Sec. 3) and what produced them.
+
+    ``M`` is the number of recorded rows (every SGD step unless ``config.record_every > 1``), ``m`` the number of
+    parameters, ``n`` the batch size.
+
+    Parameters
+    ----------
+    config : RecordConfig
+        The configuration that produced the record.
+    params : numpy.ndarray, shape (M, m)
+        The parameter vector after each recorded step, float64 (exact copies of float32 weights).
+    initial : numpy.ndarray, shape (m,)
+        The parameter vector before the first step.
+    batch_indices : numpy.ndarray, shape (M, n)
+        Training rows of each recorded step's minibatch, int64, padded with -1 when a batch is short.
+    batch_sizes : numpy.ndarray, shape (M,)
+        Rows in each recorded step's minibatch, int64.
+    batch_loss : numpy.ndarray, shape (M,)
+        The minibatch loss at each recorded step, before its update.
+    epoch_train_loss, epoch_val_loss : numpy.ndarray, shape (epochs,)
+        Loss on the whole training / validation part after each epoch.
+    provenance : dict
+        Package versions, git commit, platform and device (:func:`provenance`).
+    steps : numpy.ndarray, shape (M,), optional
+        The 1-based SGD step of each row (int64) when ``record_every > 1``; None when every step is recorded.
+    """
+
     config: RecordConfig
     params: np.ndarray
     initial: np.ndarray
@@ -185,6 +251,7 @@ class Trajectory:
         return self.params.shape[1]
 
     def dataset(self) -> data.Dataset:
+        """The training data of the run, loaded again from ``config`` (:func:`landscape.nets.data.load`)."""
         return data.load(self.config.dataset, target=self.config.target, seed=self.config.data_seed,
                          task=self.config.task, split=self.config.split)
 

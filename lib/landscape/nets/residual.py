@@ -31,7 +31,22 @@ class _Block(nn.Module):
 
 
 class ResidualMLP(nn.Module):
-    """See :func:`residual_mlp`."""
+    """An input layer, ``depth`` residual (or "noshort") blocks and a linear read-out; build it with
+    :func:`residual_mlp`.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths.
+    width : int
+        Units of every hidden layer.
+    depth : int
+        Number of blocks.
+    skip : bool
+        Identity skip connections in the blocks.
+    bn : bool
+        Batch norm after each linear layer of a block.
+    """
 
     def __init__(self, n_in: int, n_out: int, width: int, depth: int, skip: bool, bn: bool):
         super().__init__()

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from landscape.runner.logs import emitter
+
 from landscape.infra import paths
 from landscape.runner.chapters import PAPER, ChapterError, chapters, resolve
 from landscape.runner.execute import _read_stamp, execute_all
@@ -26,11 +28,21 @@ def _sync(src: Path, dst: Path) -> None:
 MATHJAX_WHEEL = "django-static-mathjax==3.2.2.1"  # MathJax 3.2.2's es5 bundle, as a plain PyPI wheel
 
 
-def ensure_mathjax(log=print) -> Path:
+def ensure_mathjax(log=None) -> Path:
     """Serve MathJax from the book (``book/_static/mathjax``) instead of a CDN, so the HTML renders offline.
 
     The files come from the PyPI wheel ``django-static-mathjax`` (no dependencies; only its ``es5`` folder is used),
     downloaded once into ``.cache/`` by pip, the one client a fresh machine is sure to have.
+
+    Parameters
+    ----------
+    log : callable or None
+        Receives each message as a string; None logs to ``landscape.runner``.
+
+    Returns
+    -------
+    Path
+        ``book/_static/mathjax``.
     """
     import zipfile
 
@@ -40,7 +52,7 @@ def ensure_mathjax(log=print) -> Path:
     cache = paths.root() / ".cache" / "mathjax"
     wheels = sorted(cache.glob("django_static_mathjax-*.whl"))
     if not wheels:
-        log(f"[landscape] fetching MathJax ({MATHJAX_WHEEL}) from the package index")
+        emitter(log)(f"fetching MathJax ({MATHJAX_WHEEL}) from the package index")
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache),
                         MATHJAX_WHEEL], check=True)
         wheels = sorted(cache.glob("django_static_mathjax-*.whl"))
@@ -61,7 +73,13 @@ def html_inputs_digest() -> str:
     """Hash of everything Jupyter Book reads: ``_config.yml``, ``_toc.yml``, the files under ``book/`` (the placed
     chapters, the API page, MathJax, the bibliography; not ``book/_executed``), the library sources (the API page
     is generated from their docstrings) and Jupyter Book's version. Equal digests mean the last successful HTML
-    build is still the answer, so a no-op rebuild skips Sphinx."""
+    build is still the answer, so a no-op rebuild skips Sphinx.
+
+    Returns
+    -------
+    str
+        sha256 hex digest.
+    """
     from importlib.metadata import version
 
     from landscape.infra.cache import file_sha256
@@ -78,15 +96,37 @@ def html_inputs_digest() -> str:
 
 
 def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = True, mathjax: bool = True,
-               log=print, jobs: int | str | None = 1) -> Path:
+               log=None, jobs: int | str | None = 1) -> Path:
     """Execute what changed, place the executed notebooks under ``book/chapters/`` and run Jupyter Book (-W)
     unless none of its inputs changed since its last successful build (:func:`html_inputs_digest`; ``force``
     rebuilds anyway).
 
     The profile and every chapter's values are checked first, before anything is fetched or executed. ``jobs``
-    chapters execute at once (see :func:`execute_all`)."""
+    chapters execute at once (see :func:`execute_all`).
+
+    Parameters
+    ----------
+    profile : str
+        ``"paper"`` or a profile of ``notebooks/profiles/``.
+    force : bool
+        Execute every chapter and run Jupyter Book even when nothing changed.
+    progress : bool
+        Show Papermill's per-cell progress bar.
+    mathjax : bool
+        Place MathJax under ``book/_static`` first (:func:`ensure_mathjax`).
+    log : callable or None
+        Receives each message as a string; None logs to ``landscape.runner``.
+    jobs : int, str or None
+        Chapters executed at once (``"all"``: one per core; None: ``$LANDSCAPE_JOBS``).
+
+    Returns
+    -------
+    Path
+        ``_build/html/index.html``.
+    """
     from landscape.infra.executor import resolve_jobs
 
+    say = emitter(log)
     try:
         resolve_jobs(jobs)
     except ValueError as exc:
@@ -95,6 +135,9 @@ def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = Tr
         resolve(chapter, profile)
     if mathjax:
         ensure_mathjax(log)
+    from landscape.infra.interactive import ensure_plotlyjs
+
+    ensure_plotlyjs()  # the interactive surfaces' plotly.js, served from the book's own static files
     executed = execute_all(profile, force=force, progress=progress, log=log, jobs=jobs)
     dest = paths.root() / "book" / "chapters"
     keep = {p.name for p in executed}
@@ -107,13 +150,13 @@ def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = Tr
     stamp = paths.root() / "_build" / ".landscape-html.json"
     digest = html_inputs_digest()
     if not force and html.exists() and _read_stamp(stamp).get("inputs") == digest:
-        log(f"[landscape] HTML up to date (no input of {html.parent.relative_to(paths.root())} changed)")
+        say(f"HTML up to date (no input of {html.parent.relative_to(paths.root())} changed)")
     else:
         cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(paths.root()), "-W", "-n",
                "--keep-going"]
-        log("[landscape] " + " ".join(cmd))
+        say(" ".join(cmd))
         stamp.unlink(missing_ok=True)
         subprocess.run(cmd, check=True, cwd=paths.root())
         stamp.write_text(json.dumps({"inputs": digest}))
-    log(f"[landscape] book ({profile}) at {html}")
+    say(f"book ({profile}) at {html}")
     return html

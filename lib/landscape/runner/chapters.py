@@ -25,7 +25,10 @@ from landscape.infra.validation import RuleSyntaxError, RuleViolation, split_com
 
 REPORT = "99_report"
 PAPER = "paper"
-RESERVED = ("profile",)
+# Set by the runner, never by a profile or -p: the run label and the chapter's own name (a chapter may declare
+# them in its parameters cell, e.g. ``chapter = "05_mine"  # chapter name, set by the runner``, for a run outside
+# the runner; the runner injects the real values).
+RESERVED = ("profile", "chapter")
 
 
 class ChapterError(ValueError):
@@ -36,7 +39,15 @@ _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 def chapters() -> dict[str, Path]:
-    """Chapter name -> notebook source, in book order: by number, the report last (it gathers the others)."""
+    """Chapter name -> notebook source, in book order: by number, the report last (it gathers the others).
+
+    Chapters are ``notebooks/[0-9][0-9]_*.md``: a file whose name does not start with two digits (the template
+    ``_template.md``) is not a chapter.
+
+    Returns
+    -------
+    dict of str to Path
+    """
     found = {p.stem: p for p in sorted(paths.notebooks_dir().glob("[0-9][0-9]_*.md"))}
     if REPORT in found:
         found[REPORT] = found.pop(REPORT)
@@ -44,6 +55,18 @@ def chapters() -> dict[str, Path]:
 
 
 def chapter_path(chapter: str) -> Path:
+    """The source of ``chapter``, or :class:`ChapterError` listing the chapters.
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter name, e.g. ``"01_trajectories"``.
+
+    Returns
+    -------
+    Path
+        ``notebooks/<chapter>.md``.
+    """
     found = chapters()
     if chapter not in found:
         raise ChapterError(f"unknown chapter {chapter!r}; chapters are: {', '.join(found) or '(none)'}")
@@ -69,6 +92,16 @@ def read_parameters(chapter: str) -> dict[str, dict]:
     Only plain ``name = <literal>`` assignments are allowed, so defaults (and the rules in their comments) can be
     read without running code. ``rule`` is a :class:`landscape.infra.validation.Rule` or None, ``allowed`` its text
     (or the default's type name), ``help`` the meaning. A default its own rule does not allow is an error.
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter name.
+
+    Returns
+    -------
+    dict
+        Parameter name -> its description, in the cell's order.
     """
     src = _parameters_cell(chapter_path(chapter).read_text())
     lines = src.splitlines()
@@ -98,12 +131,31 @@ def read_parameters(chapter: str) -> dict[str, dict]:
 
 
 def profiles() -> list[str]:
+    """``paper`` (the defaults themselves), then every ``notebooks/profiles/<name>.yaml``.
+
+    Returns
+    -------
+    list of str
+    """
     return [PAPER] + sorted(p.stem for p in (paths.notebooks_dir() / "profiles").glob("*.yaml"))
 
 
 def load_profile(profile: str, *, base: str | Path | None = None) -> dict[str, dict]:
     """Per-chapter values of a profile, checked against the chapters' parameters (rules or types); dataset paths
-    in it are resolved against ``base`` (default: the working directory)."""
+    in it are resolved against ``base`` (default: the working directory).
+
+    Parameters
+    ----------
+    profile : str
+        ``"paper"`` (no overrides) or the name of a file in ``notebooks/profiles/``.
+    base : str, path or None
+        Folder that relative dataset paths are resolved against.
+
+    Returns
+    -------
+    dict
+        Chapter -> {parameter: checked value}.
+    """
     if profile == PAPER:
         return {}
     path = paths.notebooks_dir() / "profiles" / f"{profile}.yaml"
@@ -136,10 +188,32 @@ def check_value(chapter: str, name: str, value, params: dict | None = None, *, b
                 where: str = "-p"):
     """``value`` checked against parameter ``name`` of ``chapter`` and returned as the kernel will get it (an int
     for a float parameter becomes a float; a dataset path becomes absolute). Raises :class:`ChapterError` with
-    one line naming the chapter, the parameter, the value and what is allowed."""
+    one line naming the chapter, the parameter, the value and what is allowed.
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter name.
+    name : str
+        A parameter of its parameters cell (not one of :data:`RESERVED`).
+    value : object
+        The value to check.
+    params : dict or None
+        The chapter's :func:`read_parameters` (read when None).
+    base : str, path or None
+        Folder that a relative dataset path is resolved against.
+    where : str
+        Where the value came from, for the message (``"-p"``, ``"profile 'quick'"``).
+
+    Returns
+    -------
+    object
+        The value as the kernel gets it.
+    """
     params = read_parameters(chapter) if params is None else params
     if name in RESERVED:
-        raise ChapterError(f"{chapter}: parameter {name!r} is set by the runner (use --profile)")
+        how = "use --profile" if name == "profile" else "it is the chapter's name"
+        raise ChapterError(f"{chapter}: parameter {name!r} is set by the runner ({how})")
     if name not in params:
         valid = ", ".join(p for p in params if p not in RESERVED)
         raise ChapterError(f"{chapter}: unknown parameter {name!r}; parameters are: {valid}")
@@ -160,7 +234,18 @@ def check_value(chapter: str, name: str, value, params: dict | None = None, *, b
 
 def parse_assignment(text: str) -> tuple[str, object]:
     """``name=value`` from the command line. The value is read as a Python literal when it is one
-    (``3``, ``0.1``, ``[24, 14]``, ``True``), else as a plain string (``path/to/file.csv``)."""
+    (``3``, ``0.1``, ``[24, 14]``, ``True``), else as a plain string (``path/to/file.csv``).
+
+    Parameters
+    ----------
+    text : str
+        ``NAME=VALUE``.
+
+    Returns
+    -------
+    tuple
+        ``(name, value)``.
+    """
     if "=" not in text:
         raise ChapterError(f"-p expects name=value, got {text!r}")
     name, raw = text.split("=", 1)
@@ -177,7 +262,25 @@ def parse_assignment(text: str) -> tuple[str, object]:
 def resolve(chapter: str, profile: str = PAPER, overrides: dict | None = None, *,
             base: str | Path | None = None) -> dict:
     """Defaults <- profile <- overrides, each checked (:func:`check_value`); relative dataset paths are
-    resolved against ``base`` (default: the working directory). ``profile`` is the run label."""
+    resolved against ``base`` (default: the working directory).
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter name.
+    profile : str
+        ``"paper"`` or a profile of ``notebooks/profiles/``.
+    overrides : dict or None
+        ``-p`` values.
+    base : str, path or None
+        Folder that relative dataset paths are resolved against.
+
+    Returns
+    -------
+    dict
+        Every parameter of the chapter with its value for this run (``profile`` is the profile's name; the
+        runner replaces it with the run label and adds ``chapter``).
+    """
     params = read_parameters(chapter)
     resolved = {k: v["default"] for k, v in params.items()}
     resolved.update(load_profile(profile, base=base).get(chapter, {}))
@@ -188,7 +291,18 @@ def resolve(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
 
 def check_label(label: str) -> str:
     """A run label is a plain name (letters, digits, ``_ . + -``, starting with a letter or digit): it names
-    folders under ``book/_executed/`` and ``data/results/`` and must never reach outside them."""
+    folders under ``book/_executed/`` and ``data/results/`` and must never reach outside them.
+
+    Parameters
+    ----------
+    label : str
+        The label to check.
+
+    Returns
+    -------
+    str
+        ``label`` unchanged.
+    """
     if not isinstance(label, str) or not _LABEL.match(label) or ".." in label:
         raise ChapterError(f"label must be a plain name (letters, digits, _ . + -, starting with a letter or "
                            f"digit), got {label!r}")
@@ -197,7 +311,21 @@ def check_label(label: str) -> str:
 
 def run_label(profile: str, overrides: dict | None, label: str | None = None) -> str:
     """``label`` if given (checked), the profile for a run without overrides, else ``<profile>+<hash of the
-    overrides>`` so that custom runs never overwrite the book's results."""
+    overrides>`` so that custom runs never overwrite the book's results.
+
+    Parameters
+    ----------
+    profile : str
+        The profile of the run.
+    overrides : dict or None
+        Its ``-p`` values, as given.
+    label : str or None
+        A label chosen with ``--label``.
+
+    Returns
+    -------
+    str
+    """
     if label is not None:
         return check_label(label)
     if not overrides:

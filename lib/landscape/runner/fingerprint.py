@@ -1,6 +1,12 @@
 """Fingerprints: the hash of everything that can change a chapter's output (its source, its resolved parameters,
 the content of every data file it reads, the library code it imports, the runner's page layout, and for the report
-the claims tables it gathers). A chapter whose stamp holds the current fingerprint is not executed again."""
+the claims tables it gathers). A chapter whose stamp holds the current fingerprint is not executed again.
+
+The library code a chapter depends on is found statically, by module *file*: the ``landscape`` imports of the
+chapter's code cells are resolved to the files on disk (``lib/landscape/**.py``), and each file's own imports
+(absolute and relative, with the ``__init__.py`` of every package on the way) are followed until nothing new is
+found (:func:`library_modules`). Nothing here lists the library's modules: a file moved into a subpackage is
+found where it is."""
 
 from __future__ import annotations
 
@@ -17,59 +23,122 @@ from landscape.runner.chapters import REPORT, chapter_path, read_parameters
 PAGE_FORMAT = 3
 
 
-@functools.lru_cache(maxsize=512)
-def _imported_modules(source: str, package: tuple[str, ...] = ()) -> frozenset[str]:
-    """Top-level ``landscape`` modules or packages a piece of code imports, absolute or relative.
+@functools.lru_cache(maxsize=1024)
+def _imported_names(source: str, package: tuple[str, ...] = ()) -> frozenset[str]:
+    """Dotted ``landscape`` names a piece of code may import: modules, packages, or ``module.name`` candidates.
 
-    ``package`` is the dotted package of the file holding ``source`` (``("landscape", "hessian")`` for
-    ``landscape/hessian/ops.py``); it is empty for notebook code, where relative imports cannot occur.
+    ``from A import b`` yields ``A`` and ``A.b`` (``b`` may be a submodule; :func:`_module_file` keeps the names
+    that are files). ``package`` is the dotted package of the file holding ``source`` (``("landscape",
+    "hessian")`` for ``landscape/hessian/ops.py`` and for ``landscape/hessian/__init__.py``); it is empty for
+    notebook code, where relative imports cannot occur. Imports inside functions count too (they run when the
+    function does), and so do attribute chains such as ``landscape.curvature.hessian.trace`` after ``import landscape``.
 
-    >>> sorted(_imported_modules("from landscape import data, models\\nimport landscape.hessian.ops"))
-    ['data', 'hessian', 'models']
-    >>> sorted(_imported_modules("from ..models import mlp\\nfrom . import lanczos", ("landscape", "hessian")))
-    ['hessian', 'models']
+    Parameters
+    ----------
+    source : str
+        Python source text.
+    package : tuple of str
+        The package the source belongs to, for relative imports.
+
+    Returns
+    -------
+    frozenset of str
+        Dotted names starting with ``landscape``.
+
+    >>> sorted(_imported_names("from landscape import data\\nimport landscape.hessian.ops"))
+    ['landscape', 'landscape.data', 'landscape.hessian.ops']
+    >>> sorted(_imported_names("from ..models import mlp\\nfrom . import trace", ("landscape", "hessian")))
+    ['landscape.hessian', 'landscape.hessian.trace', 'landscape.models', 'landscape.models.mlp']
     """
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("landscape.")}
+            found |= {a.name for a in node.names if a.name == "landscape" or a.name.startswith("landscape.")}
         elif isinstance(node, ast.ImportFrom):
             if node.level == 0:
-                full = (node.module or "").split(".")
+                base = (node.module or "").split(".")
             elif package and node.level <= len(package):
-                full = [*package[: len(package) - node.level + 1], *filter(None, (node.module or "").split("."))]
+                base = [*package[: len(package) - node.level + 1], *filter(None, (node.module or "").split("."))]
             else:
                 continue
-            if full[0] != "landscape":
+            if base[0] != "landscape":
                 continue
-            found |= {full[1]} if len(full) > 1 else {a.name for a in node.names}
+            found.add(".".join(base))
+            found |= {".".join([*base, a.name]) for a in node.names if a.name != "*"}
+        elif isinstance(node, ast.Attribute):
+            chain = []
+            while isinstance(node, ast.Attribute):
+                chain.append(node.attr)
+                node = node.value
+            if isinstance(node, ast.Name) and node.id == "landscape":
+                found.add(".".join(["landscape", *reversed(chain)]))
     return frozenset(found)  # memoised on the text: a no-op book build fingerprints every chapter
 
 
-def _unit_files(lib: Path, name: str) -> list[Path]:
-    """The files of one top-level unit of the library: ``<name>.py`` or every file of the package ``<name>/``."""
-    if (lib / name).is_dir():
-        return sorted((lib / name).rglob("*.py"))
-    return [lib / f"{name}.py"] if (lib / f"{name}.py").exists() else []
+def _module_file(lib: Path, dotted: str) -> Path | None:
+    """The file that defines the dotted module name under ``lib`` (the ``landscape`` folder): ``a/b.py`` or
+    ``a/b/__init__.py``; the longest prefix that is a module when the tail names an attribute
+    (``landscape.curvature.hessian.trace.hutchinson_trace`` -> ``hessian/trace.py``); None outside the library."""
+    parts = dotted.split(".")[1:]
+    while True:
+        base = lib.joinpath(*parts)
+        for candidate in (base.with_suffix(".py") if parts else None, base / "__init__.py"):
+            if candidate is not None and candidate.is_file():
+                return candidate
+        if not parts:
+            return None
+        parts = parts[:-1]
+
+
+def _package_inits(lib: Path, path: Path) -> list[Path]:
+    """The ``__init__.py`` files Python runs before ``path``: every package from ``landscape`` down to it."""
+    out, folder = [], path.parent
+    while True:
+        init = folder / "__init__.py"
+        if init.is_file():
+            out.append(init)
+        if folder == lib or lib not in folder.parents:
+            return out
+        folder = folder.parent
 
 
 def library_modules(chapter: str) -> list[Path]:
-    """The library files a chapter depends on: what its code cells import, closed under the modules' own
-    imports (plus ``__init__``). Only these enter the chapter's fingerprint, so editing the Hessian code does not
-    re-execute a chapter that never touches it. A package (``landscape/hessian/``) counts as one unit."""
+    """The library files a chapter depends on, by module file.
+
+    The ``landscape`` imports of the chapter's code cells are resolved to files under ``lib/landscape/`` and
+    closed under each file's own imports, absolute and relative (``from landscape.pkg import name`` counts the
+    submodule ``pkg/name.py`` when there is one, else only ``pkg/__init__.py``), together with the
+    ``__init__.py`` of every package on the way. Only these files enter the chapter's fingerprint, so editing
+    one tool re-executes only the chapters whose closure contains its file.
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter name (``notebooks/<chapter>.md``).
+
+    Returns
+    -------
+    list of Path
+        The files, sorted.
+    """
     lib = paths.root() / "lib" / "landscape"
-    todo, seen, files = set(_imported_modules(_notebook_code(chapter_path(chapter).read_text()))), {"__init__"}, \
-        [lib / "__init__.py"]
+    todo = list(_imported_names(_notebook_code(chapter_path(chapter).read_text())))
+    files: set[Path] = set()
+    seen_names: set[str] = set()
     while todo:
         name = todo.pop()
-        unit = _unit_files(lib, name)
-        if name in seen or not unit:
+        if name in seen_names:
             continue
-        seen.add(name)
-        files += unit
-        for path in unit:
+        seen_names.add(name)
+        found = _module_file(lib, name)
+        if found is None:
+            continue
+        for path in [found, *_package_inits(lib, found)]:
+            if path in files:
+                continue
+            files.add(path)
             package = ("landscape",) + path.parent.relative_to(lib).parts
-            todo |= _imported_modules(path.read_text(), package)
+            todo += _imported_names(path.read_text(), package)
     return sorted(files)
 
 
@@ -84,7 +153,18 @@ def _notebook_code(source: str) -> str:
 
 
 def library_digest(chapter: str | None = None) -> str:
-    """Hash of the library code ``chapter`` depends on (all of it when ``chapter`` is None)."""
+    """Hash of the library code ``chapter`` depends on (all of it when ``chapter`` is None).
+
+    Parameters
+    ----------
+    chapter : str or None
+        A chapter name; None hashes every file of the library.
+
+    Returns
+    -------
+    str
+        sha256 hex digest of the files' paths (relative to ``lib/landscape``) and contents.
+    """
     files = library_modules(chapter) if chapter else sorted((paths.root() / "lib" / "landscape").rglob("*.py"))
     h = hashlib.sha256()
     lib = paths.root() / "lib" / "landscape"
@@ -96,7 +176,20 @@ def library_digest(chapter: str | None = None) -> str:
 
 def data_files(chapter: str, params: dict) -> list[Path]:
     """The data files a run reads: every ``dataset``-rule parameter naming a CSV, and the shipped ``data/raw``
-    files (through their checksum list)."""
+    files (through their checksum list).
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter name.
+    params : dict
+        The run's resolved parameters (:func:`landscape.runner.resolve`).
+
+    Returns
+    -------
+    list of Path
+        The CSV files named by the parameters, then ``data/raw/SHA256SUMS`` when it exists.
+    """
     files = []
     for name, spec in read_parameters(chapter).items():
         rule = spec["rule"]
@@ -110,7 +203,20 @@ def data_files(chapter: str, params: dict) -> list[Path]:
 
 def fingerprint(chapter: str, params: dict) -> str:
     """Hash of the chapter source, ``params``, the data files it reads (:func:`data_files`, by content), the
-    library code it imports (:func:`library_digest`) and, for the report, the claims tables it gathers."""
+    library code it imports (:func:`library_digest`) and, for the report, the claims tables it gathers.
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter name.
+    params : dict
+        The run's resolved parameters, the label included as ``profile``.
+
+    Returns
+    -------
+    str
+        sha256 hex digest.
+    """
     from landscape.infra.cache import file_sha256 as sha256  # not landscape.nets.data: that would import torch for a no-op check
 
     h = hashlib.sha256()

@@ -37,7 +37,24 @@ def _cli_value(value) -> str:
 
 
 def rerun_command(chapter: str, profile: str, overrides: dict | None, label: str | None) -> str:
-    """The shell command that reruns ``chapter`` with these settings."""
+    """The shell command that reruns ``chapter`` with these settings.
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter name.
+    profile : str
+        The run's profile.
+    overrides : dict or None
+        Its ``-p`` values (as checked).
+    label : str or None
+        A label chosen with ``--label`` (None: the default label, left out of the command).
+
+    Returns
+    -------
+    str
+        The command, quoted for a POSIX shell.
+    """
     parts = [".venv/bin/python", "-m", "landscape", "run", chapter]
     if profile != PAPER or not overrides:
         parts += ["--profile", profile]
@@ -49,7 +66,20 @@ def rerun_command(chapter: str, profile: str, overrides: dict | None, label: str
 
 
 def rerun_box(chapter: str, command: str) -> str:
-    """The markdown of the folded box: the command and a table of the chapter's parameters."""
+    """The markdown of the folded box: the command and a table of the chapter's parameters.
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter name.
+    command : str
+        The command that reruns it (:func:`rerun_command`).
+
+    Returns
+    -------
+    str
+        MyST markdown.
+    """
     try:
         quick = load_profile("quick").get(chapter, {})
     except Exception:  # noqa: BLE001 - a profile problem must not hide the box; `list` reports it
@@ -79,7 +109,24 @@ def _git(*args: str) -> str:
 
 
 def provenance(label: str, profile: str, params: dict, seconds: float) -> str:
-    """The markdown of the provenance section."""
+    """The markdown of the provenance section.
+
+    Parameters
+    ----------
+    label : str
+        The run label.
+    profile : str
+        The run's profile.
+    params : dict
+        The values the run used (the runner's own, :data:`landscape.runner.RESERVED`, are left out).
+    seconds : float
+        The run time.
+
+    Returns
+    -------
+    str
+        MyST markdown.
+    """
     commit = _git("rev-parse", "--short=12", "HEAD") or "unknown"
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     versions = []
@@ -104,7 +151,17 @@ def provenance(label: str, profile: str, params: dict, seconds: float) -> str:
 
 def finish_page(path: Path, *, box: str, footer: str) -> None:
     """Tidy the parameters cells (drop the defaults cell, fold the injected one: the values a run used matter,
-    not the defaults they replaced), put ``box`` right after the title and ``footer`` at the end."""
+    not the defaults they replaced), put ``box`` right after the title and ``footer`` at the end.
+
+    Parameters
+    ----------
+    path : Path
+        The executed notebook, rewritten in place.
+    box : str
+        Markdown of the rerun box (:func:`rerun_box`).
+    footer : str
+        Markdown of the provenance section (:func:`provenance`).
+    """
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)

@@ -256,6 +256,28 @@ def split_data(data) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 
 
 def check_grid(values, name: str) -> np.ndarray:
+    r"""A plane's (or line's) grid axis, checked: non-empty, 1-D, finite, strictly increasing and containing 0.
+
+    The 0 is the unperturbed point :math:`\theta^*` that the surfaces and their summaries are read at; any other
+    axis raises ``ValueError`` naming ``name``.
+
+    Parameters
+    ----------
+    values : array_like
+        The grid coordinates along one direction, e.g. an odd-length symmetric ``np.linspace(-1, 1, 21)``.
+    name : str
+        The parameter's name for the message (``"alphas"``, ``"betas"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        The coordinates as a float64 1-D array.
+
+    Examples
+    --------
+    >>> check_grid([-1.0, 0.0, 1.0], "alphas")
+    array([-1.,  0.,  1.])
+    """
     a = np.asarray(values, dtype=np.float64)
     if a.ndim != 1 or a.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array")

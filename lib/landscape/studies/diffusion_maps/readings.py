@@ -6,10 +6,10 @@ convention, dense or k-nearest-neighbour kernels, whether ``λ_0`` enters the en
 formula. A :class:`Reading` fixes one choice of each; :data:`LITERAL` is eq (2.6) as written, all eigenvalues of
 ``C`` kept (``numpy.linalg.pinv``'s 1e-15), ``exp(-d²/ε)``, a dense kernel, ``λ_0`` left out, trapezoid AUC.
 
-Cost. All readings of one trajectory share one pass (:func:`landscape.diffusion.manifold.cutoff_distances`): per recorded point the
-per-sample gradients and one thin SVD of the covariance factor, then every pseudo-inverse cutoff at once,
-because a cutoff only decides how many leading singular directions are kept (a prefix of a cumulative sum).
-The covariance scale (batch factor, ``1/N`` or ``1/(N-1)``) and the kernel scale multiply the distances by a
+Cost. All readings of one trajectory share one pass (:func:`landscape.diffusion.manifold.cutoff_distances`): per
+recorded point the per-sample gradients and one thin SVD of the covariance factor, then every pseudo-inverse cutoff
+at once, because a cutoff only decides how many leading singular directions are kept (a prefix of a cumulative
+sum). The covariance scale (batch factor, ``1/N`` or ``1/(N-1)``) and the kernel scale multiply the distances by a
 constant, so they are one distance matrix at another ε; ``λ_0`` and the AUC formula are post-processing of one
 spectrum (:func:`summaries`). Only eigenvalues are computed (``eigvalsh``).
 """
@@ -60,7 +60,27 @@ COVARIANCES = {
 AUC_METHODS = ("trapezoid", "sum")
 @dataclass(frozen=True)
 class Reading:
-    """One reading of the source's unstated choices (see the module docstring)."""
+    """One reading of the source's unstated choices (see the module docstring).
+
+    The defaults are :data:`LITERAL`. Bad values raise ``ValueError`` naming the field.
+
+    Parameters
+    ----------
+    rcond : float, default 1e-15
+        Pseudo-inverse cutoff of eq (2.5) in ``[0, 1)``, relative to the largest eigenvalue of each ``C_i``
+        (:data:`CUTOFFS` are the study's).
+    covariance : str, default "eq 2.6"
+        How ``C`` is scaled, a key of :data:`COVARIANCES`: ``"eq 2.6"`` (batch factor ``(N - n)/(n (N - 1))``),
+        ``"1/N"``, ``"1/(N-1)"`` or ``"eq 2.7/2.8"`` (the uncentred gradients with the batch factor).
+    kernel : float, default 1.0
+        Kernel scale convention, positive: the kernel is ``exp(-d²/(kernel · ε))`` (eq 2.10 at ``kernel = 1``).
+    knn : int, optional
+        Nearest neighbours kept per row of the kernel; None: the dense kernel.
+    trivial : bool, default False
+        Count ``λ_0`` in the energy ratio of eq (3.3), ``d`` then counted from 0 (:func:`summaries`).
+    auc : {"trapezoid", "sum"}, default "trapezoid"
+        AUC ratio formula (:func:`landscape.diffusion.auc_ratio`).
+    """
 
     rcond: float = 1e-15
     covariance: str = "eq 2.6"
@@ -70,6 +90,7 @@ class Reading:
     auc: str = "trapezoid"
 
     def __post_init__(self):
+        """Check every field (``ValueError`` naming the first bad one)."""
         if not (np.isfinite(self.rcond) and 0 <= self.rcond < 1):
             raise ValueError(f"rcond: must lie in [0, 1), got {self.rcond!r}")
         if self.covariance not in COVARIANCES:
@@ -99,6 +120,7 @@ class Reading:
         return out
 
     def label(self) -> str:
+        """:meth:`changes` joined by commas, or ``"literal"``."""
         return ", ".join(self.changes()) or "literal"
 
 
@@ -112,6 +134,25 @@ def scaled(sq_base, covariance: str, N: int, n: int) -> np.ndarray:
     ``s = (N - n)/(n (N - 1))`` (zero at ``n = N``: ``C⁺ = 0`` and all distances 0), ``1/(N-1)`` is
     ``s = N/(N - 1)`` relative to ``1/N``.
 
+    Parameters
+    ----------
+    sq_base : array_like, shape (M, M)
+        Squared distances of the covariance's factor kind (``COVARIANCES[covariance][0]``, e.g. a matrix of
+        :func:`landscape.diffusion.manifold.cutoff_distances`).
+    covariance : str
+        A key of :data:`COVARIANCES`.
+    N : int
+        Training samples.
+    n : int
+        Minibatch size, ``1 <= n <= N``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, M)
+        ``sq_base / s`` as float64 (all zeros when ``s = 0``).
+
+    Examples
+    --------
     >>> float(scaled(np.ones((2, 2)), "1/(N-1)", 4, 2)[0, 1])
     0.75
     """
@@ -138,6 +179,22 @@ def summaries(lam, beta: float = 0.99) -> dict:
     ``trivial=True``: ``λ_0`` included and ``d`` counted from 0, i.e. ``d`` eigenvalues beyond ``λ_0``; the AUC
     ratio then runs over ``λ_0 … λ_d``. A constant kernel (all distances 0) gives ``d = 0`` either way.
 
+    Parameters
+    ----------
+    lam : array_like
+        Eigenvalues of ``P`` (eq 2.11), descending, ``λ_0 = 1`` first (e.g.
+        :func:`landscape.diffusion.diffusion_spectrum`).
+    beta : float, default 0.99
+        Threshold ``β`` of eq (3.3), in (0, 1).
+
+    Returns
+    -------
+    dict
+        ``{(trivial, auc): (d, auc_ratio)}`` for ``trivial`` in (False, True) and ``auc`` in
+        ``("trapezoid", "sum")``; ``d`` an int, the ratio a float (0 when ``d = 0``).
+
+    Examples
+    --------
     >>> lam = np.array([1.0, 0.5, 0.0, 0.0])
     >>> summaries(lam)[(False, "trapezoid")], summaries(lam)[(True, "sum")]
     ((1, 0.0), (1, 1.0))
@@ -154,7 +211,24 @@ def summaries(lam, beta: float = 0.99) -> dict:
 
 
 def spectral_grid(rconds=CUTOFFS, covariances=tuple(COVARIANCES), kernels=(1.0, 2.0, 4.0), knns=(None, 64)):
-    """The readings that need their own spectrum (λ0 and AUC choices are added by :func:`measure`)."""
+    """The readings that need their own spectrum (λ0 and AUC choices are added by :func:`measure`).
+
+    Parameters
+    ----------
+    rconds : sequence of float, default CUTOFFS
+        Pseudo-inverse cutoffs of eq (2.5).
+    covariances : sequence of str, default all keys of COVARIANCES
+        Covariance scalings.
+    kernels : sequence of float, default (1.0, 2.0, 4.0)
+        Kernel scale conventions (``exp(-d²/(kernel · ε))``).
+    knns : sequence of int or None, default (None, 64)
+        Kernel sparsifications (None: dense).
+
+    Returns
+    -------
+    list of Reading
+        The cartesian product, ``rconds`` varying slowest, with ``trivial`` and ``auc`` at their defaults.
+    """
     return [Reading(rcond=r, covariance=c, kernel=k, knn=kn) for r in rconds for c in covariances
             for k in kernels for kn in knns]
 
@@ -167,6 +241,34 @@ def measure(sq_by_key, eps: float, N: int, n: int, readings, keys: tuple[str, st
     and ``auc`` are ignored: all four are reported from each spectrum, computed once). Readings whose
     computation is identical share one eigenproblem (:func:`_spectral_keys`: equal distance matrices, e.g. two
     cutoffs that keep the same directions at every point, or the all-zero distances of eq (2.6) at ``n = N``).
+
+    Parameters
+    ----------
+    sq_by_key : dict
+        ``{(kind, rcond): (M, M) squared distances}`` of
+        :func:`landscape.diffusion.manifold.cutoff_distances`; it must hold every reading's factor kind and cutoff.
+    eps : float
+        Kernel scale ε of eq (2.10) (multiplied by each reading's ``kernel``).
+    N : int
+        Training samples of the trajectory.
+    n : int
+        Minibatch size of eq (2.6)'s batch factor.
+    readings : sequence of Reading
+        Spectral readings (e.g. :func:`spectral_grid`).
+    keys : tuple of (str, str)
+        Keys of ``data/sources/<source>.csv`` that the measured ``d`` and AUC ratio are compared with (e.g.
+        ``("table2_iris_d", "table2_iris_auc")``); they fill the ``key`` column.
+    beta : float, default 0.99
+        Threshold ``β`` of eq (3.3).
+    progress : bool, default False
+        Show a tqdm bar over the distance matrices.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per reading and each of the four ``(trivial, auc)`` choices two rows (``key`` ``keys[0]`` with ``d``, and
+        ``keys[1]`` with the AUC ratio in ``measured``); columns the :class:`Reading` fields (``knn`` 0 for dense),
+        ``key`` and ``measured``.
     """
     from tqdm.auto import tqdm
 
@@ -227,7 +329,18 @@ READING_COLUMNS = [f.name for f in dataclasses.fields(Reading)]
 
 
 def from_row(row) -> Reading:
-    """The :class:`Reading` of one row of :func:`measure` or :func:`judge` (``knn = 0`` means dense)."""
+    """The :class:`Reading` of one row of :func:`measure` or :func:`judge` (``knn = 0`` means dense).
+
+    Parameters
+    ----------
+    row : mapping or pandas.Series
+        A row holding the :class:`Reading` fields (``rcond, covariance, kernel, knn, trivial, auc``).
+
+    Returns
+    -------
+    Reading
+        The reading, ``knn`` None for 0.
+    """
     kw = {c: row[c] for c in READING_COLUMNS}
     kw["knn"] = None if kw["knn"] == 0 else int(kw["knn"])
     kw["trivial"] = bool(kw["trivial"])
@@ -235,12 +348,26 @@ def from_row(row) -> Reading:
 
 
 def judge(long: pd.DataFrame, source: str = "000") -> pd.DataFrame:
-    """Per reading and table of the source: does every number match?
+    """Per reading and table of the source, whether every number matches.
 
     A number matches when :func:`landscape.infra.results.verdict` with the tolerances of ``data/sources/<source>.csv``
     says "reproduced" or "partly" (the ``partly`` tolerance is the study's criterion, fixed in the data file).
     Returns one row per reading, a bool column per table (``NaN`` where that table was not measured for the
     reading) and ``label``.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        Rows of :func:`measure` (any number of calls concatenated): the :class:`Reading` fields, ``key`` and
+        ``measured``.
+    source : str, default "000"
+        The source document whose ``data/sources/<source>.csv`` holds the published numbers and tolerances.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :class:`Reading` fields, one column per table of the source (``"Table 2"``, ...; True when every
+        number of that table matches) and ``label`` (:meth:`Reading.label`).
     """
     from landscape.infra.results import verdict
     from landscape.infra.sources import source_value
@@ -261,7 +388,25 @@ def judge(long: pd.DataFrame, source: str = "000") -> pd.DataFrame:
 def rank_readings(judged: pd.DataFrame, long: pd.DataFrame, source: str = "000", errors_of=("Table 2",)):
     """``judged`` sorted best first: most tables matched, then the most numbers of ``errors_of`` measured (a
     reading dropped at an early stage has fewer), then the smallest summed error on them (relative for ``d``, in
-    units of the ``partly`` tolerance for AUC), then the fewest non-literal choices."""
+    units of the ``partly`` tolerance for AUC), then the fewest non-literal choices.
+
+    Parameters
+    ----------
+    judged : pandas.DataFrame
+        The output of :func:`judge`.
+    long : pandas.DataFrame
+        The rows of :func:`measure` that ``judged`` was made from.
+    source : str, default "000"
+        The source document (``data/sources/<source>.csv``).
+    errors_of : tuple of str, default ("Table 2",)
+        Tables (the ``section`` of the source file) whose numbers enter the summed error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``judged`` with the columns ``tables_matched``, ``error``, ``numbers`` (numbers of ``errors_of`` measured)
+        and ``changes`` (non-literal choices) added, sorted best first, index reset.
+    """
     from landscape.infra.sources import source_value
 
     err, counted = [], []

@@ -20,9 +20,31 @@ __all__ = ["FamilyMember", "family_member", "train_family"]
 
 @dataclass(frozen=True)
 class FamilyMember:
-    """One trained member of a :func:`train_family` run: its ``row`` (``depth, width, skip, layers, n_params,
-    train_loss, nonconvexity, sharpness, test_error``), its filter-normalised plane ``surface`` (a
-    :func:`landscape.surfaces.projections.loss_surface` frame), the trained ``model`` and the plane's directions."""
+    r"""One trained member of a :func:`train_family` run: its ``row`` (``depth, width, skip, layers, n_params,
+    train_loss, plane_loss, nonconvexity, sharpness, test_error``), its filter-normalised plane ``surface`` (a
+    :func:`landscape.surfaces.projections.loss_surface` frame), the trained ``model`` and the plane's directions.
+
+    Parameters
+    ----------
+    row : dict
+        The member's line of the chapter's table: ``depth``, ``width``, ``skip``, ``layers`` (``2 depth + 2``),
+        ``n_params``, ``train_loss`` (the training run's best loss, :func:`landscape.nets.approximation.train`:
+        measured in train mode, batch norm on the statistics of all training points), ``plane_loss`` (the loss the
+        plane shows at its centre on the split named ``"train"``: eval mode, the running statistics restored with the
+        best epoch; NaN without one; with batch norm the two differ a little, issue 23: 0.027 and 0.045 for the
+        22-layer net without skips at the paper settings), ``nonconvexity``
+        (:func:`landscape.surfaces.convexity.surface_nonconvexity` of the training surface), ``sharpness``
+        (:func:`landscape.surfaces.convexity.sharpness` at half the grid's radius) and ``test_error`` (1 − test
+        accuracy at the centre; NaN without an ``accuracy`` metric on a ``"test"`` split).
+    surface : pandas.DataFrame
+        The plane :math:`\theta^* + \alpha d_1 + \beta d_2` (Li et al.'s eq (12)): columns
+        ``alpha, beta, split, loss[, metrics]``.
+    model : ResidualMLP
+        The trained network, on the device the plane was evaluated on.
+    d1, d2 : numpy.ndarray, shape (m,)
+        The two filter-normalised directions (:func:`landscape.surfaces.batchnorm.bn_aware_direction`, batch-norm
+        entries zero).
+    """
 
     row: dict
     surface: pd.DataFrame
@@ -39,8 +61,8 @@ def family_member(depth: int, width: int, skip: bool, *, train, splits, loss_fn:
 
     The net (``residual_mlp(..., seed=seed)``) is trained on the CPU by
     :func:`landscape.nets.approximation.cached_train` (cache key ``key`` plus depth, width, skip, bn and seed), then
-    moved to ``device``; two filter-normalised directions (:func:`landscape.surfaces.batchnorm.bn_aware_direction`, seeds
-    ``seed + 1`` and ``seed + 2``, BN entries zero) span the plane :math:`\theta^* + \alpha d_1 + \beta d_2`
+    moved to ``device``; two filter-normalised directions (:func:`landscape.surfaces.batchnorm.bn_aware_direction`,
+    seeds ``seed + 1`` and ``seed + 2``, BN entries zero) span the plane :math:`\theta^* + \alpha d_1 + \beta d_2`
     evaluated on ``grid`` x ``grid`` (Li et al.'s eq (12)).
 
     Parameters
@@ -87,6 +109,7 @@ def family_member(depth: int, width: int, skip: bool, *, train, splits, loss_fn:
     centre = surf[(surf.alpha == 0) & (surf.beta == 0)].set_index("split")
     row = {"depth": depth, "width": width, "skip": skip, "layers": 2 * depth + 2,
            "n_params": sum(p.numel() for p in net.parameters()), "train_loss": res.best_loss,
+           "plane_loss": float(centre.loc["train", "loss"]) if "train" in centre.index else float("nan"),
            "nonconvexity": convexity.surface_nonconvexity(grid, grid, export.surface_arrays(surf)[2]),
            "sharpness": convexity.sharpness(surf, 0.5 * float(np.abs(grid).max())),
            "test_error": 1 - float(centre.loc["test", "accuracy"]) if "accuracy" in centre else float("nan")}

@@ -40,10 +40,10 @@ import pandas as pd
 from landscape.infra.results import save_table
 
 table = pd.read_csv(dataset) if dataset.endswith(".csv") else pd.DataFrame({"x": range(10)})
-save_table(table.head(n), "50_tiny", profile, "first")
+save_table(table.head(n), chapter, profile, "first")  # `chapter` is injected by the runner
 if fail:
     raise RuntimeError("asked to fail")
-save_table(table.head(1), "50_tiny", profile, "second")
+save_table(table.head(1), chapter, profile, "second")
 ```
 '''
 
@@ -123,7 +123,7 @@ def test_a_failed_run_publishes_nothing_and_names_its_notebook(tiny, capsys):
     assert stamp.read_bytes() == stamp_before
     lines = []
     runner.execute("50_tiny", "paper", {"n": 2}, label="L", progress=False, log=lines.append)
-    assert lines == ["[landscape] 50_tiny (L): up to date"]  # the published results still match their stamp
+    assert lines == ["50_tiny (L): up to date"]  # the published results still match their stamp
     assert not (tiny / "book" / "_executed" / "_staging").exists()
 
 
@@ -149,7 +149,7 @@ def test_the_page_has_a_rerun_box_and_provenance(tiny):
 
 def test_clean(tiny, capsys):
     (tiny / "data" / "cache").mkdir(parents=True)
-    runner.execute("50_tiny", progress=False, log=lambda *a: None)
+    runner.execute("50_tiny", "quick", progress=False, log=lambda *a: None)
     assert main(["clean", "--cache", "--executed"]) == 0
     assert not (tiny / "data" / "cache").exists() and not (tiny / "book" / "_executed").exists()
     assert (tiny / "data" / "results").exists()

@@ -160,7 +160,7 @@ def test_gather_names_columns_apart_from_every_chapters_tables(tiny, tmp_path):
     (the worst case: chapter 01's tables have epochs and dataset, 02's seed, lr, rcond, eps_factor, 05's seed):
     each table keeps its own columns, led by one sweep_ column per parameter."""
     real = paths.root()  # the tiny root; the book's chapters are read from the repository itself
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     with paths.environment(LANDSCAPE_ROOT=str(repo)):
         names = {c: [p for p in runner.read_parameters(c) if p not in runner.RESERVED]
                  for c in runner.chapters()}
@@ -183,7 +183,7 @@ def test_no_chapter_or_library_code_names_a_column_like_a_sweep_column():
     """A table column can only clash with sweep_<parameter> if some chapter or library source spells it."""
     import re
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     sources = [p.read_text() for p in sorted((repo / "notebooks").glob("*.md"))]
     sources += [p.read_text() for p in sorted((repo / "lib" / "landscape").rglob("*.py")) if p.name != "sweep.py"]
     with paths.environment(LANDSCAPE_ROOT=str(repo)):

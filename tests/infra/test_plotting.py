@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -27,7 +29,7 @@ def test_verdict_counts_per_chapter_in_order_of_appearance():
     counts = plotting.verdict_counts(CLAIMS)
     assert list(counts.index) == ["02_x", "03_y", "05_z"]
     assert list(counts.columns) == list(VERDICTS)
-    assert counts.loc["02_x"].tolist() == [2, 0, 1, 0, 0]
+    assert counts.loc["02_x"].tolist() == [2, 0, 1, 0, 0, 0, 0]
     assert counts.to_numpy().sum() == len(CLAIMS)
 
 
@@ -55,7 +57,23 @@ def test_claims_table_fits_the_page_and_tints_verdicts():
     assert "overflow-wrap: break-word" in html
     assert "02_\u200bx" in html  # chapter names may break after underscores
     assert plotting.verdict_tint("not reproduced") in html
-    assert sum(plotting.CLAIMS_TABLE_WIDTHS.values()) == 100
+    widths = [float(w) for w in re.findall(r"width: ([0-9.]+)%", html) if w != "100"]
+    assert len(widths) == 6 and abs(sum(widths) - 100) < 0.5  # chapter, claim, source, measured, verdict, note
+
+
+def test_claims_table_shows_the_full_text_and_the_interval():
+    claims = CLAIMS.assign(key="k", kind="value", ci_low="", ci_high="", n_runs="1", reading="", premise="")
+    claims.loc[0, ["measured", "ci_low", "ci_high", "n_runs"]] = ["16.2", "15.1", "17.3", "5"]
+    html = plotting.claims_table(claims).to_html()
+    assert ("a long note " * 20).strip() in html  # never cut at 50 characters
+    assert "16.2 [15.1, 17.3], 5 runs" in html
+    assert ">premise<" not in html and ">reading<" not in html  # empty columns left out
+
+
+def test_sensitivity_table_has_variants_and_no_tint():
+    variants = CLAIMS.drop(columns="verdict").assign(variant="lr 0.05")
+    html = plotting.claims_table(variants).to_html()
+    assert "lr 0.05" in html and "background-color" not in html
 
 
 def test_no_claims_yet_gives_an_empty_figure_and_table():

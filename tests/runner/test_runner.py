@@ -110,22 +110,31 @@ def test_check_notebook_finds_missing_glue_and_errors(tmp_path):
 
 
 def test_fingerprint_follows_only_the_library_code_a_chapter_imports(tmp_root):
+    """On the real chapter 01 and the real library (where its files are, whatever the layout): the Hessian
+    package is not a dependency, the model file is. The general rule is tested on a fake tree in
+    test_fingerprint_files.py."""
     import shutil
     from pathlib import Path
 
     import landscape
+    from landscape.curvature import hessian
+    from landscape.nets import models, recording
 
+    real = Path(landscape.__file__).parent
     (tmp_root / "lib").unlink()  # a private copy of the library to edit
-    shutil.copytree(Path(landscape.__file__).parents[1], tmp_root / "lib")
-    deps = {p.stem for p in runner.library_modules("01_trajectories")}
-    assert {"recording", "models", "data", "results"} <= deps and "hessian" not in deps
+    shutil.copytree(real.parent, tmp_root / "lib")
+    lib = tmp_root / "lib" / "landscape"
+    deps = {p.relative_to(lib) for p in runner.library_modules("01_trajectories")}
+    model_file = Path(models.__file__).relative_to(real)
+    hessian_files = {p.relative_to(real) for p in Path(hessian.__file__).parent.rglob("*.py")}
+    assert {model_file, Path(recording.__file__).relative_to(real), Path("__init__.py")} <= deps
+    assert not deps & hessian_files
     p = runner.resolve("01_trajectories", "quick")
     fp = runner.fingerprint("01_trajectories", p)
-    lib = tmp_root / "lib" / "landscape"
-    hessian = lib / "curvature" / "hessian" / "__init__.py"
-    hessian.write_text(hessian.read_text() + "\n# unrelated edit\n")
+    for rel in hessian_files:
+        (lib / rel).write_text((lib / rel).read_text() + "\n# unrelated edit\n")
     assert runner.fingerprint("01_trajectories", p) == fp
-    (lib / "nets" / "models.py").write_text((lib / "nets" / "models.py").read_text() + "\n# edit\n")
+    (lib / model_file).write_text((lib / model_file).read_text() + "\n# edit\n")
     assert runner.fingerprint("01_trajectories", p) != fp
 
 
@@ -150,19 +159,19 @@ def test_claims_check_reads_the_source_value_and_tolerances(tmp_path, monkeypatc
     monkeypatch.setenv("LANDSCAPE_ROOT", str(tmp_path))
     (tmp_path / "data" / "sources").mkdir(parents=True)
     (tmp_path / "data" / "sources" / "900.csv").write_text(
-        "key,claim,value,section,tol,partly,relative,note\n"
-        "d,intrinsic dimension,17,Table 2,0,0.25,true,\n"
-        "falls,the trace falls,true,Fig. 2,,,false,\n")
-    c = Claims("01_x", "quick")
-    assert c.check("900", "d", 17) == "reproduced"
-    assert c.check("900", "d", 20) == "partly"  # 3/17 = 0.18 <= 0.25
-    assert c.check("900", "d", 22) == "not reproduced"  # 5/17 = 0.29
-    assert c.check("900", "d", 17, reading="rcond 6e-4") == "reproduced under reading"
+        "key,claim,kind,value,section,tol,partly,relative,scale_dependent,note\n"
+        "d,intrinsic dimension,value,17,Table 2,0,0.25,true,true,\n"
+        "falls,the trace falls,qualitative,true,Fig. 2,,,false,,\n")
+    verdicts = []
+    for measured, reading in [(17, None), (20, None), (22, None), (17, "rcond 6e-4")]:
+        c = Claims("01_x", "quick")
+        verdicts.append(c.check("900", "d", measured, reading=reading))
+    assert verdicts == ["reproduced", "partly", "not reproduced", "reproduced under reading"]  # 3/17, 5/17
     assert c.check("900", "falls", True) == "reproduced"
-    assert c.check("900", "falls", False) == "not reproduced"
     df = c.frame()
-    assert df.claim[0] == "intrinsic dimension (Table 2)" and df.source[0] == "17"
-    assert df.note[3].startswith("under reading: rcond 6e-4")
+    assert df.claim[0] == "intrinsic dimension (Table 2)" and df.source[0] == "17" and df.kind[0] == "value"
+    assert df.reading[0] == "rcond 6e-4" and df.scale_dependent[0] == "yes" and df.scale_dependent[1] == ""
+    assert Claims("01_x", "quick").check("900", "falls", False) == "not reproduced"
     with pytest.raises(ValueError, match="key 'nope'"):
         sources.source_value("900", "nope")
     with pytest.raises(ValueError, match="source must be a three-digit id"):
@@ -177,7 +186,7 @@ def test_rules_are_read_statically_with_their_meaning():
     assert params["profile"]["rule"] is None and params["profile"]["allowed"] == "str"
     for chapter in runner.chapters():  # every parameter of the book's chapters states its allowed values
         if chapter in ("01_trajectories", "02_diffusion_maps", "03_hessian_directions"):
-            missing = [n for n, s in runner.read_parameters(chapter).items() if s["rule"] is None and n != "profile"]
+            missing = [n for n, s in runner.read_parameters(chapter).items() if s["rule"] is None and n not in runner.RESERVED]
             assert missing == [], f"{chapter}: no rule for {missing}"
 
 
