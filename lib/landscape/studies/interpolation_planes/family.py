@@ -70,7 +70,8 @@ def family_member(depth: int, width: int, skip: bool, *, train, splits, loss_fn:
     depth, width, skip
         The architecture (:func:`residual_mlp`).
     train : tuple of tensors
-        ``(X, y)`` training data (class labels).
+        ``(X, y)`` training data: int64 class labels (outputs: the largest label + 1) or float regression targets
+        of shape (N, r) (r outputs, with a matching ``loss_fn``).
     splits : mapping
         ``{name: (X, y)}`` evaluated on the plane; a ``"test"`` split with an ``accuracy`` metric gives
         ``test_error``.
@@ -95,7 +96,8 @@ def family_member(depth: int, width: int, skip: bool, *, train, splits, loss_fn:
         The trained member and its plane.
     """
     X, y = train
-    net = residual_mlp(int(X.shape[1]), int(y.max()) + 1, width=width, depth=depth, skip=skip, bn=bn, seed=seed)
+    n_out = int(y.shape[1]) if y.is_floating_point() else int(y.max()) + 1  # regression targets (N, r): r outputs
+    net = residual_mlp(int(X.shape[1]), n_out, width=width, depth=depth, skip=skip, bn=bn, seed=seed)
     res = approximation.cached_train(net, loss_fn, X, y, key={**dict(key or {}), "depth": depth, "width": width,
                                                               "skip": skip, "bn": bn, "seed": seed},
                                      epochs=epochs, lr=lr, batch_size=batch_size, momentum=0.9, nesterov=True,

@@ -13,14 +13,15 @@ import torch
 from landscape.geometry.linearise import hessian_split, jacobian, linearisation_error, min_norm_step, residual_targets, two_layer
 from landscape.infra.validation import check_scalar
 
-__all__ = ["width_sweep", "split_study"]
+__all__ = ["width_sweep", "split_study", "dataset_targets"]
 
 
 def _width_unit(X, y, width: int, s: int, seed: int, device: str) -> dict:
     """One (width, initialisation) of :func:`width_sweep` (a unit for :func:`~landscape.infra.executor.map_units`)."""
-    net = two_layer(X.shape[1], width, activation="tanh", seed=seed).to(device)
+    n_out = 1 if y.ndim == 1 else y.shape[1]
+    net = two_layer(X.shape[1], width, n_out=n_out, activation="tanh", seed=seed).to(device)
     J = jacobian(net, X)
-    r = y - net(torch.as_tensor(X, device=device)).detach().cpu().numpy().ravel()
+    r = y.ravel() - net(torch.as_tensor(X, device=device)).detach().cpu().numpy().ravel()
     step = min_norm_step(net, X, y)
     sv, Vt = np.linalg.svd(J, full_matrices=False)[1:]
     rank = int(np.sum(sv > 1e-10 * sv[0]))
@@ -31,14 +32,50 @@ def _width_unit(X, y, width: int, s: int, seed: int, device: str) -> dict:
             "lin_error": linearisation_error(net, X, step).max_abs, "residual_norm": float(np.linalg.norm(r))}
 
 
+def dataset_targets(ds, m: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Inputs and square-loss targets of the width study from a dataset (a user CSV or a built-in one).
+
+    The slides' linearisation is a statement about the square loss :math:`(2m)^{-1}\sum_\mu\|H(x_\mu)-y_\mu\|^2`
+    (source 001, slide "Least squares loss and linearized network"), so a classification target becomes its one-hot
+    vector (one output per class) and a regression target is standardised with the training part's mean and
+    standard deviation (the slides' targets :math:`\sin(x_1+x_2)` are of order one).
+
+    Parameters
+    ----------
+    ds : landscape.nets.data.Dataset
+        The loaded dataset (features already standardised on its training part).
+    m : int
+        Data points: the first ``min(m, ds.N)`` training rows.
+
+    Returns
+    -------
+    (ndarray (m', d), ndarray (m',) or (m', k))
+        ``X`` and ``y``: ``y`` is 1-d for a single regression target, ``(m', k)`` one-hot for ``k`` classes and
+        ``(m', r)`` for ``r`` regression targets.
+    """
+    check_scalar(m, "m", int, min_val=1)
+    rows = min(int(m), ds.N)
+    X = np.asarray(ds.X_train[:rows], dtype=np.float64)
+    if ds.task == "classification":
+        y = np.eye(ds.n_out)[np.asarray(ds.y_train[:rows], dtype=np.int64)]
+    else:
+        full = np.asarray(ds.y_train, dtype=np.float64).reshape(ds.N, -1)
+        scale = np.where(full.std(axis=0) > 0, full.std(axis=0), 1.0)
+        y = (full[:rows] - full.mean(axis=0)) / scale
+        y = y[:, 0] if y.shape[1] == 1 else y
+    return X, y
+
+
 def width_sweep(X, y, widths, *, seeds: int = 1, seed: int = 0, device: str = "cpu", jobs=None,
                 progress: bool = False) -> pd.DataFrame:
     r"""The min-norm step :math:`J_0^+(y-\hat y)` of the slides' tanh net (:func:`two_layer`) across widths.
 
     Parameters
     ----------
-    X, y : arrays (m, d), (m,)
-        Data and targets.
+    X, y : arrays (m, d), (m,) or (m, r)
+        Data and targets; a 2-d ``y`` (e.g. one-hot classes) gives the net ``r`` outputs, so :math:`J_0` has
+        ``m r`` rows (row :math:`\mu r + i` is output ``i`` of sample :math:`\mu`, :func:`jacobian`) and
+        ``p = (d + r) p_h``.
     widths : sequence of int
         Hidden widths :math:`p_h` (``p = (d + 1) p_h`` parameters).
     seeds : int

@@ -15,6 +15,7 @@ from torch import nn
 
 from landscape.nets import models
 from landscape.curvature import outliers
+from landscape.infra.validation import check_choice
 
 __all__ = ["Tracking", "track_spectra"]
 
@@ -38,16 +39,17 @@ class Tracking:
 
 
 def _track_one(name: str, model: nn.Module, sigma_batch: int | None, train, evaluate, snapshots: list[int],
-               train_kwargs: dict, k: int, slq, seed: int, key: dict, device: str) -> list[tuple[dict, object]]:
+               train_kwargs: dict, k: int, slq, seed: int, key: dict, device: str,
+               loss: str = "cce") -> list[tuple[dict, object]]:
     """The snapshots of one net of :func:`track_spectra` (module-level so that worker processes can run it)."""
     from landscape.nets.approximation import cached_train
 
     out, done = [], 0
     for epoch in snapshots:
         if epoch > done:
-            cached_train(model.to(device), models.loss_function("cce"), *train, key={**key, "net": name, "to": epoch},
+            cached_train(model.to(device), models.loss_function(loss), *train, key={**key, "net": name, "to": epoch},
                          epochs=epoch - done, seed=seed + epoch, **train_kwargs)
-        snap = outliers.snapshot(model.cpu(), "cce", *evaluate, k=k, sigma_batch=sigma_batch, seed=seed, slq=slq)
+        snap = outliers.snapshot(model.cpu(), loss, *evaluate, k=k, sigma_batch=sigma_batch, seed=seed, slq=slq)
         out.append(({"net": name, "epoch": epoch, "loss": snap.loss, "lambda_1": float(snap.top[0]),
                      f"lambda_{k}": float(snap.top[-1]), "zeta": snap.zeta, "overlap": snap.overlap,
                      "grad_in_outliers": snap.grad_in_outliers, "sigma_top_share": snap.sigma_top_share},
@@ -58,9 +60,9 @@ def _track_one(name: str, model: nn.Module, sigma_batch: int | None, train, eval
 
 def track_spectra(nets: dict, train, evaluate, snapshots, *, lr: float, k: int = 10, slq=None, seed: int = 0,
                   key=None, device: str = "cpu", cache_dir=None, jobs: int | None = None,
-                  progress: bool = False) -> Tracking:
+                  progress: bool = False, loss: str = "cce") -> Tracking:
     """:func:`landscape.curvature.outliers.snapshot` of each net at the epochs ``snapshots`` of its training (SGD, momentum
-    0.9, batch 32, categorical cross entropy), Sec. 5.5's outliers through training.
+    0.9, batch 32, categorical cross entropy unless ``loss`` says otherwise), Sec. 5.5's outliers through training.
 
     Parameters
     ----------
@@ -89,6 +91,9 @@ def track_spectra(nets: dict, train, evaluate, snapshots, *, lr: float, k: int =
         Worker processes, one net each (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
     progress : bool
         A progress bar over the nets.
+    loss : str, default "cce"
+        Training and Hessian loss (:func:`landscape.nets.models.loss_function`); a regression target takes its
+        dataset's loss (e.g. ``"mse"``). Another loss than "cce" is part of the cache key.
 
     Returns
     -------
@@ -100,8 +105,10 @@ def track_spectra(nets: dict, train, evaluate, snapshots, *, lr: float, k: int =
     epochs = [int(e) for e in snapshots]
     if not epochs or any(e < 0 for e in epochs) or epochs != sorted(epochs):
         raise ValueError(f"snapshots must be increasing epochs >= 0, got {snapshots!r}")
+    check_choice(loss, "loss", models.LOSSES)
     kw = {"lr": lr, "batch_size": 32, "momentum": 0.9, "cache_dir": cache_dir}
-    units = [(name, model, sb, train, evaluate, epochs, kw, k, slq, seed, dict(key or {}), device)
+    key = {**dict(key or {}), **({} if loss == "cce" else {"loss": loss})}
+    units = [(name, model, sb, train, evaluate, epochs, kw, k, slq, seed, key, device, loss)
              for name, (model, sb) in nets.items()]
     per_net = map_units(_track_one, units, star=True, jobs=jobs, progress=progress, desc="spectra")
     pairs = [pair for i in range(len(epochs)) for net_pairs in per_net for pair in net_pairs[i:i + 1]]

@@ -23,7 +23,7 @@ from torch import nn
 
 from landscape.nets import models
 from landscape.geometry import symmetry
-from landscape.infra.validation import check_scalar
+from landscape.infra.validation import check_choice, check_scalar
 
 __all__ = ["EquioutputChecks", "equioutput_checks", "student_distances", "solution_distances", "fdc_points"]
 
@@ -210,17 +210,19 @@ def equioutput_checks(net: nn.Module, X, small: nn.Module, n_elements: int, *, s
         sum(symmetry.in_wedge(symmetry.apply_element(copy.deepcopy(small), e)) for e in elements), len(canon))
 
 
-def _solution_unit(sizes, X, y, s: int, init_seed: int, train_kwargs: dict) -> tuple[np.ndarray, np.ndarray]:
+def _solution_unit(sizes, X, y, s: int, init_seed: int, train_kwargs: dict,
+                   loss: str = "cce") -> tuple[np.ndarray, np.ndarray]:
     """One solution of :func:`solution_distances`: raw and canonical flat vectors."""
     from landscape.nets.approximation import train
 
     m = models.mlp(sizes, "tanh", seed=init_seed, dtype=torch.float64)
-    train(m, models.loss_function("cce"), X, y, seed=s, **train_kwargs)
+    train(m, models.loss_function(loss), X, y, seed=s, **train_kwargs)
     return models.flatten(m).numpy(), _canonical_vector(m)
 
 
 def solution_distances(sizes, X, y, n_solutions: int, *, epochs: int, lr: float = 0.05, batch_size: int = 32,
-                       momentum: float = 0.9, seed: int = 0, jobs: int | None = None) -> pd.DataFrame:
+                       momentum: float = 0.9, seed: int = 0, jobs: int | None = None,
+                       loss: str = "cce") -> pd.DataFrame:
     """Pairwise distances between independently trained tanh classifiers, raw and between canonical forms
     (Sec. 5.2: does moving every solution into Chen's wedge eq (3) bring them together?).
 
@@ -229,7 +231,7 @@ def solution_distances(sizes, X, y, n_solutions: int, *, epochs: int, lr: float 
     sizes : sequence of int
         Layer widths of the tanh MLP (float64).
     X, y : torch.Tensor
-        Training data (class labels), categorical cross entropy.
+        Training data: class labels with ``loss="cce"``, float targets (N, r) with ``"mse"`` / ``"mae"``.
     n_solutions : int
         Solution ``s`` starts from ``models.mlp(..., seed=seed + s)`` and its minibatches use seed ``s``.
     epochs, lr, batch_size, momentum
@@ -239,6 +241,9 @@ def solution_distances(sizes, X, y, n_solutions: int, *, epochs: int, lr: float 
     jobs : int or None
         Worker processes, one solution each (:func:`landscape.infra.executor.map_units`); the numbers do not depend
         on it.
+    loss : str, default "cce"
+        Training loss (:func:`landscape.nets.models.loss_function`): categorical cross entropy for class labels
+        (source 003's classifiers), the data's own loss for a regression target.
 
     Returns
     -------
@@ -248,9 +253,10 @@ def solution_distances(sizes, X, y, n_solutions: int, *, epochs: int, lr: float 
     from landscape.infra.executor import map_units
 
     check_scalar(n_solutions, "n_solutions", int, min_val=2)
+    check_choice(loss, "loss", models.LOSSES)
     kw = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "momentum": momentum}
-    sols = map_units(_solution_unit, [(list(sizes), X, y, s, seed + s, kw) for s in range(n_solutions)], star=True,
-                     jobs=jobs, progress=False)
+    units = [(list(sizes), X, y, s, seed + s, kw, loss) for s in range(n_solutions)]
+    sols = map_units(_solution_unit, units, star=True, jobs=jobs, progress=False)
     return pd.DataFrame([{"a": i, "b": j, "raw": float(np.linalg.norm(sols[i][0] - sols[j][0])),
                           "canonical": float(np.linalg.norm(sols[i][1] - sols[j][1]))}
                          for i in range(n_solutions) for j in range(i + 1, n_solutions)])
