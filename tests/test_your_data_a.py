@@ -122,10 +122,10 @@ def test_chapter04_on_a_regression_csv(book_root, tmp_path):
     alignment = pd.read_csv(results / "alignment.csv")
     assert set(alignment.loss) == {"MSE"}
     assert (alignment.step == alignment.epoch * math.ceil(n_train / 32)).all()
-    for name in ("valley_path", "shuffled_path"):  # the MLP stand-in of the CNNs, batch 32
+    for name, n in (("valley_path", n_train), ("shuffled_path", n_train - 40)):  # SGD on A: B's 40 rows left out
         path = pd.read_csv(results / f"{name}.csv")
         whole = path[path.epoch == path.epoch.round()]
-        assert len(whole) and (whole.iteration == whole.epoch * math.ceil(n_train / 32)).all()
+        assert len(whole) and (whole.iteration == whole.epoch * math.ceil(n / 32)).all(), name
     neg = pd.read_csv(results / "negative_eigenvalues.csv")
     m = models.n_params(models.mlp([10, 8, 1]))  # the quick profile's neg_hidden 8
     assert (neg.n_negative <= m).all()
