@@ -116,13 +116,14 @@ def test_chapter04_on_a_regression_csv(book_root, tmp_path):
     csv = write_csv(frame, tmp_path / "diabetes.csv")
     results = run_chapter(book_root, "04_noise_hessian", {
         "dataset": csv, "target": "target", "task": "regression", "mlp_hidden": [8], "cs_batch": 32,
-        "shuffled": True, "shuffled_n": 40, "valley_batch": 32,
+        "shuffled": True, "valley_batch": 32,
         "neg_lrs": [0.003, 0.01]})  # lr 0.1 diverges from the sharp L-BFGS minimum of a 97-parameter regressor
     n_train = 160  # 200 rows, 80/20 split
     alignment = pd.read_csv(results / "alignment.csv")
     assert set(alignment.loss) == {"MSE"}
     assert (alignment.step == alignment.epoch * math.ceil(n_train / 32)).all()
-    for name, n in (("valley_path", n_train), ("shuffled_path", n_train - 40)):  # SGD on A: B's 40 rows left out
+    # shuffled_n = 400 is more than half of the 160 rows: B is a quarter of them, and SGD runs on the other 120
+    for name, n in (("valley_path", n_train), ("shuffled_path", n_train - n_train // 4)):
         path = pd.read_csv(results / f"{name}.csv")
         whole = path[path.epoch == path.epoch.round()]
         assert len(whole) and (whole.iteration == whole.epoch * math.ceil(n / 32)).all(), name
