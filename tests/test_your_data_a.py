@@ -135,3 +135,60 @@ def test_chapter04_on_a_regression_csv(book_root, tmp_path):
                                                       "fig1_connected", "fig3_trace", "a22_diffuse")]
     assert not any(claim.startswith(c) for claim in claims.claim for c in network)
     assert len(claims) > 0  # the toys do not depend on the data and stay judged
+
+
+# The library side of the three chapters' data parameters: fast, exact checks.
+
+
+def test_stand_ins_take_the_data_shapes():
+    """digits_net with n_in = 5 and n_out = 2: stem 5 x 8 + 8, two residual blocks 2 x 2 x (8 x 8 + 8), head
+    8 x 2 + 2 = 354 parameters; the digits' default (64 -> 10) keeps its 6,634."""
+    import torch
+
+    from landscape.studies.hessian_directions import digits_nets
+
+    net = digits_nets.digits_net("resnet", width=8, n_in=5, n_out=2)
+    assert sum(p.numel() for p in net.parameters()) == 5 * 8 + 8 + 2 * 2 * (8 * 8 + 8) + 8 * 2 + 2
+    assert net(torch.zeros(3, 5)).shape == (3, 2)
+    assert sum(p.numel() for p in digits_nets.digits_net("resnet").parameters()) == 6634
+    with pytest.raises(ValueError, match="n_in"):
+        digits_nets.digits_net("resnet", n_in=0)
+
+
+def test_table2_comparison_reads_the_named_metric():
+    from landscape.studies.hessian_directions import trained_point
+
+    t = pd.DataFrame({"row": ["random plane", "Hessian plane"] * 2, "test_mae": [0.5, 0.505, 0.3, 0.2],
+                      "train_test_distance": [1.0, 0.5, 0.2, 0.3]})
+    assert trained_point.table2_comparison(t, metric="mae") == {"comparable": False, "aligned": 1, "networks": 2}
+    assert trained_point.table2_comparison(t, accuracy_tol=0.1, metric="mae")["comparable"]
+
+
+def test_a_knn_kernel_on_fewer_points_keeps_every_point():
+    """A window of 10 points under a 64-NN reading (a best reading of the study on a short window): the same
+    spectrum as a 10-NN kernel, where it used to raise."""
+    import numpy as np
+
+    from landscape.studies.diffusion_maps import dimension_tables, readings
+
+    x = np.random.default_rng(0).normal(size=(10, 3))
+    sq = ((x[:, None] - x[None]) ** 2).sum(-1)
+    d64, a64, lam64 = dimension_tables.summary(sq, 1.0, readings.Reading(knn=64))
+    d10, a10, lam10 = dimension_tables.summary(sq, 1.0, readings.Reading(knn=10))
+    assert (d64, a64) == (d10, a10) and np.array_equal(lam64, lam10)
+
+
+def test_alignment_study_builds_its_mlp_with_the_data_outputs():
+    """A regression target of width 1: the MLP ends in one output (the digits' 10 would not fit the target)."""
+    import torch
+
+    from landscape.studies.noise_hessian import experiments
+
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(16, 4, generator=gen), torch.randn(16, 1, generator=gen)
+    df = experiments.alignment_study([("MSE", torch.nn.functional.mse_loss, y, 0.1)], X, hidden=3, batch_size=8,
+                                     checkpoints=[0, 1], n_eval=8, n_probes=2, n_out=1)
+    assert list(df.epoch) == [0, 1] and df.cs.between(-1, 1).all()
+    with pytest.raises(ValueError, match="n_out"):
+        experiments.alignment_study([("MSE", torch.nn.functional.mse_loss, y, 0.1)], X, hidden=3, batch_size=8,
+                                    checkpoints=[0], n_eval=8, n_out=0)
