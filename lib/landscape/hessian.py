@@ -5,18 +5,14 @@ the code and its documentation live in :mod:`landscape.curvature.hessian`. Libra
 """
 
 from landscape.curvature.hessian import (  # noqa: F401
-    CurvatureOperator,
-    Eigenpairs,
-    OppositeExtreme,
-    PowerIteration,
-    SLQDensity,
-    TraceEstimate,
     curvature_trace,
     curvature_trace_scan,
+    CurvatureOperator,
     dense_function_hessian,
     dense_gauss_newton,
     dense_hessian,
     density_l1,
+    Eigenpairs,
     eigenpairs,
     flat_loss,
     function_hessian_operator,
@@ -25,10 +21,14 @@ from landscape.curvature.hessian import (  # noqa: F401
     hutchinson_trace,
     lanczos,
     opposite_extreme,
+    OppositeExtreme,
     power_iteration,
+    PowerIteration,
     probe_vectors,
     slq_density,
+    SLQDensity,
     smoothed_density,
+    TraceEstimate,
 )
 
 __all__ = [

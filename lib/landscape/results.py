@@ -6,6 +6,7 @@ the code and its documentation live in :mod:`landscape.infra.results`. Library c
 
 from landscape.infra.results import (  # noqa: F401
     CLAIM_COLUMNS,
+    NOT_JUDGED,
     SENSITIVITY_COLUMNS,
     VERDICTS,
     Claims,
@@ -27,6 +28,7 @@ __all__ = [
     'gather_sensitivity',
     'interval95',
     'is_evidence',
+    'NOT_JUDGED',
     'results_dir',
     'save_table',
     'SENSITIVITY_COLUMNS',

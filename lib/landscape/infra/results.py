@@ -224,6 +224,10 @@ def _is_sample(measured) -> bool:
     return isinstance(measured, (list, tuple, np.ndarray, pd.Series)) and not isinstance(measured, str)
 
 
+#: What a :class:`Claims` that is not ``active`` returns instead of a verdict.
+NOT_JUDGED = "not judged (other data)"
+
+
 class Claims:
     """The ledger of one chapter: one verdict per claim of a source, and the claim's variants apart.
 
@@ -237,11 +241,16 @@ class Claims:
         Chapter name.
     profile : str
         Run label.
+    active : bool
+        False on data other than the source's (a user's CSV): nothing compares with the source's numbers there, so
+        :meth:`check`, :meth:`add`, :meth:`substitute` and :meth:`variant` record nothing (they return
+        :data:`NOT_JUDGED`) and the run's ledger is empty; the page says why. Settable later (``claims.active``).
     """
 
-    def __init__(self, chapter: str, profile: str):
+    def __init__(self, chapter: str, profile: str, *, active: bool = True):
         self.chapter = _check_name("chapter", chapter)
         self.profile = _check_name("profile", profile)
+        self.active = bool(active)
         self._rows: list[dict] = []
         self._variants: list[dict] = []
 
@@ -361,6 +370,8 @@ class Claims:
         str
             The verdict.
         """
+        if not self.active:
+            return NOT_JUDGED
         fit_set = list(fit_set) if fit_set else None
         sv, value, ci, ok, row = self._row(source, key, measured, interval=interval, n_runs=n_runs, reading=reading,
                                            premise=premise, note=note, fit_set=fit_set)
@@ -390,6 +401,8 @@ class Claims:
         str
             The verdict.
         """
+        if not self.active:
+            return NOT_JUDGED
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {list(VERDICTS)}, got {verdict!r}")
         _, _, _, _, row = self._row(source, key, measured, interval=interval, n_runs=n_runs, reading=reading,
@@ -419,6 +432,8 @@ class Claims:
         str
             "substituted".
         """
+        if not self.active:
+            return NOT_JUDGED
         if judge:
             sv, value, ci, ok, _ = self._row(source, key, measured, interval=kw.get("interval"),
                                              n_runs=kw.get("n_runs"), reading=kw.get("reading"),
@@ -441,6 +456,8 @@ class Claims:
         variant : str
             What differs from the claim's row, in words (``"lr 0.05"``, ``"best reading (fitted)"``).
         """
+        if not self.active:
+            return None
         if not isinstance(variant, str) or not variant:
             raise ValueError("variant must be a non-empty description of what differs")
         _, _, _, _, row = self._row(source, key, measured, interval=interval, n_runs=n_runs, reading=reading,

@@ -199,7 +199,9 @@ def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple
     eps : float
         Kernel scale ε before the reading's factor (the kernel uses ``reading.kernel * eps``).
     reading : landscape.studies.diffusion_maps.readings.Reading
-        The reading: kernel scale, k-NN sparsification, whether λ0 counts, AUC rule.
+        The reading: kernel scale, k-NN sparsification, whether λ0 counts, AUC rule. A k-NN kernel on fewer
+        than ``knn`` points (a short window) keeps every point, as
+        :func:`landscape.studies.diffusion_maps.readings.summaries` does.
     beta : float, default 0.99
         Energy threshold of ``d`` (eq 3.3).
 
@@ -208,7 +210,8 @@ def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple
     tuple of (int, float, numpy.ndarray)
         ``d``, the AUC ratio and the descending spectrum of ``P`` (eq 2.11).
     """
-    lam = dm.diffusion_spectrum(sq, reading.kernel * float(eps), knn=reading.knn)
+    knn = reading.knn if reading.knn is None else min(reading.knn, len(sq))
+    lam = dm.diffusion_spectrum(sq, reading.kernel * float(eps), knn=knn)
     d, a = rd.summaries(lam, beta)[reading.trivial, reading.auc]
     return d, a, lam
 

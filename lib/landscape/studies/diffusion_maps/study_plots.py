@@ -45,7 +45,7 @@ def plot_study(ranked: pd.DataFrame, tables) -> plt.Figure:
     return fig
 
 
-def plot_null_models(scans: dict, sgd: pd.DataFrame | None = None) -> plt.Figure:
+def plot_null_models(scans: dict, sgd: pd.DataFrame | None = None, sgd_label: str = "SGD (iris)") -> plt.Figure:
     """(a) ``d`` against ``ε / median(d²)`` on log axes with a ``ε^(-1/2)`` guide; (b) AUC ratio against ``d``.
     ``scans``: name -> :func:`landscape.studies.diffusion_maps.null_models.dimension_scan` frame; ``sgd`` (optional): the same columns
     for an SGD trajectory.
@@ -56,13 +56,15 @@ def plot_null_models(scans: dict, sgd: pd.DataFrame | None = None) -> plt.Figure
         Name -> :func:`landscape.studies.diffusion_maps.null_models.dimension_scan` frame (non-empty; the first sets the guide line).
     sgd : pandas.DataFrame, optional
         The same columns for an SGD trajectory, drawn last.
+    sgd_label : str, default "SGD (iris)"
+        Its legend entry (the trajectory's dataset).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     fig, axes = plt.subplots(1, 2, figsize=plotting.fig_size("wide"))
-    items = list(scans.items()) + ([("SGD (iris)", sgd)] if sgd is not None else [])
+    items = list(scans.items()) + ([(sgd_label, sgd)] if sgd is not None else [])
     for k, (name, s) in enumerate(items):
         c = plotting.COLORS[k % len(plotting.COLORS)]
         axes[0].loglog(s.eps_factor, s.d, "o-", ms=3, color=c, label=name)

@@ -75,8 +75,8 @@ class _Inception(nn.Module):
         return torch.relu(torch.cat([self.b1(x), self.b2(x)], dim=1))
 
 
-def _body(name: str, w: int) -> tuple[list[nn.Module], int]:
-    stem = [nn.Linear(64, w), nn.ReLU()]
+def _body(name: str, w: int, n_in: int = 64) -> tuple[list[nn.Module], int]:
+    stem = [nn.Linear(n_in, w), nn.ReLU()]
     if name in ("resnet", "resnet_noskip"):
         skip = name == "resnet"
         return stem + [_Residual(w, skip), _Residual(w, skip)], w
@@ -89,9 +89,11 @@ def _body(name: str, w: int) -> tuple[list[nn.Module], int]:
     raise ValueError(f"name must be one of {sorted(ARCHITECTURES)}, got {name!r}")
 
 
-def digits_net(name: str, seed: int = 0, width: int = 32, *, dtype=torch.float32) -> nn.Sequential:
+def digits_net(name: str, seed: int = 0, width: int = 32, *, dtype=torch.float32, n_in: int = 64,
+               n_out: int = 10) -> nn.Sequential:
     """The stand-in ``name`` (a key of :data:`ARCHITECTURES`) on flat 64-pixel inputs, ``width`` units after
-    the stem, a linear classifier to 10 logits; PyTorch's default initialisation drawn with ``seed``.
+    the stem, a linear classifier to 10 logits; PyTorch's default initialisation drawn with ``seed``. Other data:
+    ``n_in`` features and ``n_out`` outputs (its classes, or the width of a regression target).
 
     Parameters
     ----------
@@ -103,6 +105,8 @@ def digits_net(name: str, seed: int = 0, width: int = 32, *, dtype=torch.float32
         Units after the stem (>= 2).
     dtype : torch.dtype
         Parameter dtype.
+    n_in, n_out : int, default 64 and 10
+        Input width and outputs.
 
     Returns
     -------
@@ -114,9 +118,11 @@ def digits_net(name: str, seed: int = 0, width: int = 32, *, dtype=torch.float32
     6634
     """
     check_scalar(width, "width", int, min_val=2)
+    check_scalar(n_in, "n_in", int, min_val=1)
+    check_scalar(n_out, "n_out", int, min_val=1)
     torch.manual_seed(seed)
-    layers, w = _body(name, width)
-    return nn.Sequential(*layers, nn.Linear(w, 10)).to(dtype)
+    layers, w = _body(name, width, n_in)
+    return nn.Sequential(*layers, nn.Linear(w, n_out)).to(dtype)
 
 
 def source_name(name: str) -> str:

@@ -26,7 +26,9 @@ from landscape.surfaces import planes, projections
 from landscape.infra.validation import check_finite, check_scalar
 
 __all__ = ["TrainedPoint", "study_point", "study_points", "point_planes", "classifier_studies", "headline", "table2",
-           "table2_comparison", "network_traces", "trace_interval_z"]
+           "table2_comparison", "network_traces", "trace_interval_z", "mean_absolute_error"]
+
+TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True)
@@ -298,10 +300,13 @@ def network_traces(model: nn.Module, loss_fn: Callable, train, half_widths: Sequ
 def classifier_studies(names: Sequence[str], data, *, seed: int, width: int, epochs: int, lr: float,
                        plane_factor: float, plane_range: float, n_points: int, plane_seed: int,
                        ncv: int | None = None, eig_tol: float = 1e-6, dtype=torch.float32, device=None,
-                       cache_dir=None, jobs: int | None = None, progress: bool = False) -> dict[str, tuple]:
+                       cache_dir=None, jobs: int | None = None, progress: bool = False, n_in: int = 64,
+                       n_out: int = 10, task: str = "classification") -> dict[str, tuple]:
     """Train each digits stand-in of Table 2 (:func:`landscape.studies.hessian_directions.digits_nets.digits_net`; SGD with Nesterov momentum
     0.9, batch 64, cached), study its point and draw its Hessian plane (``plane_factor`` x scale) and filter plane
     (``plane_range``), with the accuracy: one unit of :func:`landscape.infra.executor.map_units` per network.
+    On other data (``n_in``, ``n_out``, ``task``) the same stand-ins take its inputs; a regression trains with the
+    mean squared error and reports the mean absolute error (:func:`mean_absolute_error`) instead of the accuracy.
 
     Parameters
     ----------
@@ -324,6 +329,11 @@ def classifier_studies(names: Sequence[str], data, *, seed: int, width: int, epo
         Worker processes (None: ``$LANDSCAPE_JOBS``, else 1); the numbers do not depend on it.
     progress : bool
         Show a progress bar.
+    n_in, n_out : int, default 64 and 10
+        Input width and outputs of the stand-ins (the digits' 64 pixels and 10 classes; other data: its features
+        and its classes or target width).
+    task : {"classification", "regression"}, default "classification"
+        Cross entropy and the accuracy, or the mean squared error and the mean absolute error.
 
     Returns
     -------
@@ -335,7 +345,12 @@ def classifier_studies(names: Sequence[str], data, *, seed: int, width: int, epo
 
     for name in names:
         digits_nets.source_name(name)
-    config = {"data": data, "seed": seed, "width": width, "epochs": epochs, "lr": lr, "plane_factor": plane_factor,
+    check_scalar(n_in, "n_in", int, min_val=1)
+    check_scalar(n_out, "n_out", int, min_val=1)
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}")
+    config = {"data": data, "seed": seed, "width": width, "n_in": n_in, "n_out": n_out, "task": task,
+              "epochs": epochs, "lr": lr, "plane_factor": plane_factor,
               "plane_range": plane_range, "n_points": n_points, "plane_seed": plane_seed, "ncv": ncv,
               "eig_tol": eig_tol, "dtype": dtype, "device": device,
               "cache_dir": cache_dir if cache_dir is not None else default_cache() / "hessian"}
@@ -347,21 +362,47 @@ def classifier_studies(names: Sequence[str], data, *, seed: int, width: int, epo
 def _classifier_unit(name: str, c: dict) -> tuple:
     from landscape.nets import approximation
 
-    ce = torch.nn.functional.cross_entropy
-    net = digits_nets.digits_net(name, c["seed"], c["width"])
-    approximation.cached_train(net, ce, *c["data"]["train"], epochs=c["epochs"], lr=c["lr"],
-                               key={"experiment": "digits_net", "name": name, "width": c["width"], "seed": c["seed"]},
+    classify = c["task"] == "classification"
+    ce = torch.nn.functional.cross_entropy if classify else torch.nn.functional.mse_loss
+    net = digits_nets.digits_net(name, c["seed"], c["width"], n_in=c["n_in"], n_out=c["n_out"])
+    key = {"experiment": "digits_net", "name": name, "width": c["width"], "seed": c["seed"]}
+    if not classify:  # the digits' keys stay as they were; the data's hash is part of every key
+        key["task"] = c["task"]
+    approximation.cached_train(net, ce, *c["data"]["train"], epochs=c["epochs"], lr=c["lr"], key=key,
                                cache_dir=c["cache_dir"], batch_size=64, momentum=0.9, nesterov=True, seed=c["seed"],
                                log_every=1, **({} if c["device"] is None else {"device": c["device"]}))
     point = study_point(name, net, ce, c["data"], lr=c["lr"], seed=c["seed"], ncv=c["ncv"], eig_tol=c["eig_tol"],
                         dtype=c["dtype"], device=c["device"])
     sweep = point_planes(point, ce, c["data"], factors=[c["plane_factor"]], random_ranges=[c["plane_range"]],
                          n_points=c["n_points"], seed=c["plane_seed"], random_on_factors=False,
-                         metrics={"accuracy": projections.accuracy}, jobs=1)
+                         metrics={"accuracy": projections.accuracy} if classify else {"mae": mean_absolute_error},
+                         jobs=1)
     return point, sweep
 
 
-def table2_comparison(table: pd.DataFrame, accuracy_tol: float = 0.01) -> dict:
+def mean_absolute_error(output: torch.Tensor, target: torch.Tensor) -> float:
+    """Mean absolute error, the metric of a regression in :func:`classifier_studies` (the accuracy's place).
+
+    Parameters
+    ----------
+    output : torch.Tensor
+        Predictions, shape ``(N, k)``.
+    target : torch.Tensor
+        Targets of the same shape.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> mean_absolute_error(torch.tensor([[1.0], [3.0]]), torch.tensor([[2.0], [3.0]]))
+    0.5
+    """
+    return float((output - target).abs().double().mean())
+
+
+def table2_comparison(table: pd.DataFrame, accuracy_tol: float = 0.01, metric: str = "accuracy") -> dict:
     """Read the comparison of Table 2 and App. C off :func:`table2` rows of several networks.
 
     Parameters
@@ -371,6 +412,8 @@ def table2_comparison(table: pd.DataFrame, accuracy_tol: float = 0.01) -> dict:
         same network order).
     accuracy_tol : float
         Largest difference of test accuracy that still counts as a tie.
+    metric : str, default "accuracy"
+        The metric of :func:`table2` whose test values are compared (``mae`` for a regression).
 
     Returns
     -------
@@ -388,7 +431,8 @@ def table2_comparison(table: pd.DataFrame, accuracy_tol: float = 0.01) -> dict:
     rnd = table[table.row == "random plane"].reset_index(drop=True)
     if len(hes) != len(rnd):
         raise ValueError(f"table: {len(hes)} Hessian-plane rows but {len(rnd)} random-plane rows")
-    return {"comparable": bool((np.abs(hes.test_accuracy - rnd.test_accuracy) <= accuracy_tol).all()),
+    col = f"test_{metric}"
+    return {"comparable": bool((np.abs(hes[col] - rnd[col]) <= accuracy_tol).all()),
             "aligned": int((hes.train_test_distance < rnd.train_test_distance).sum()), "networks": len(hes)}
 
 

@@ -234,16 +234,17 @@ def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: in
     return pd.DataFrame(rows)
 
 
-def _alignment_unit(name: str, loss_fn, X, targets, lr: float, hidden: int, kw: dict) -> pd.DataFrame:
+def _alignment_unit(name: str, loss_fn, X, targets, lr: float, hidden: int, n_out: int, kw: dict) -> pd.DataFrame:
     """One loss of :func:`alignment_study`: a fresh MLP trained with ``loss_fn`` (a module-level unit)."""
-    net = models.mlp([X.shape[1], hidden, 10], seed=kw["seed"], device=X.device)
+    net = models.mlp([X.shape[1], hidden, n_out], seed=kw["seed"], device=X.device)
     return alignment_during_training(net, loss_fn, X, targets, lr=lr, **kw).assign(loss=name, lr=lr)
 
 
 def alignment_study(runs, X, *, hidden: int, batch_size: int, checkpoints, n_eval: int, n_probes: int = 30,
-                    seed: int = 0, jobs=None, progress: bool = False) -> pd.DataFrame:
-    """Fig. 5 / App. A.4 for several losses: per run a one-hidden-layer MLP (``hidden`` units, seed ``seed``)
-    trained by :func:`alignment_during_training`, CS(H, C) and CS(G, C) on the first ``n_eval`` samples.
+                    seed: int = 0, jobs=None, progress: bool = False, n_out: int = 10) -> pd.DataFrame:
+    """Fig. 5 / App. A.4 for several losses: per run a one-hidden-layer MLP (``hidden`` units, ``n_out`` outputs,
+    seed ``seed``) trained by :func:`alignment_during_training`, CS(H, C) and CS(G, C) on the first ``n_eval``
+    samples.
 
     Parameters
     ----------
@@ -259,6 +260,8 @@ def alignment_study(runs, X, *, hidden: int, batch_size: int, checkpoints, n_eva
         Worker processes for the runs (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
     progress : bool, default False
         Show a progress bar over the runs.
+    n_out : int, default 10
+        Outputs of the MLP: the classes (the digits' 10), or the target width of a regression.
 
     Returns
     -------
@@ -267,12 +270,13 @@ def alignment_study(runs, X, *, hidden: int, batch_size: int, checkpoints, n_eva
     """
     check_scalar(hidden, "hidden", int, min_val=1)
     check_scalar(n_eval, "n_eval", int, min_val=1)
+    check_scalar(n_out, "n_out", int, min_val=1)
     X = torch.as_tensor(X)
     units = []
     for name, loss_fn, targets, lr in runs:
         kw = {"batch_size": min(int(batch_size), len(X)), "checkpoints": checkpoints, "X_eval": X[:n_eval],
               "y_eval": targets[:n_eval], "n_probes": n_probes, "seed": seed, "gauss_newton": True}
-        units.append((name, loss_fn, X, targets, lr, hidden, kw))
+        units.append((name, loss_fn, X, targets, lr, hidden, n_out, kw))
     frames = map_units(_alignment_unit, units, star=True, jobs=jobs, progress=progress, desc="alignment")
     return pd.concat(frames, ignore_index=True)
 
