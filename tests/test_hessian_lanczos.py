@@ -62,7 +62,9 @@ def test_lanczos_eigenpairs_match_dense(trained, which, k):
     assert res.method == "lanczos" and res.converged
     # residual <= 1e-8 |lambda| bounds the eigenvalue error by 1e-8 |lambda| (here it is at rounding: 1e-13 |lambda|)
     np.testing.assert_allclose(res.eigenvalues, ref, rtol=1e-8, atol=0)
-    assert np.all(res.residuals <= 1e-8 * np.abs(res.eigenvalues) * 1.01 + 1e-14)
+    true = np.linalg.norm(H @ res.eigenvectors - res.eigenvectors * res.eigenvalues, axis=0)
+    assert np.all(true <= 1e-8 * np.abs(res.eigenvalues) + 1e-13)  # the tolerance holds for the true residuals
+    np.testing.assert_allclose(res.residuals, true, rtol=0, atol=1e-13)  # reported = true up to rounding
     np.testing.assert_allclose(res.eigenvectors.T @ res.eigenvectors, np.eye(k), atol=1e-10)
     for j in range(k):  # the dense eigenvector, up to sign (isolated eigenvalues: gap >> residual)
         i = int(np.argmin(np.abs(w - res.eigenvalues[j])))
@@ -75,6 +77,11 @@ def test_tolerance_is_met_and_looser_tolerance_costs_fewer_products(trained):
     op = hs.hessian_operator(model, CE, data, dtype=torch.float64)
     loose, tight = (hs.eigenpairs(op, 1, "smallest", seed=0, tol=t) for t in (1e-3, 1e-10))
     assert loose.n_matvecs < tight.n_matvecs
+    op.reset_count()
+    checked = hs.eigenpairs(op, 1, "smallest", seed=0, tol=1e-3, true_residuals=True)
+    assert op.n_matvecs == loose.n_matvecs + 1  # one product more for the check
+    assert checked.n_matvecs == loose.n_matvecs and checked.eigenvalues[0] == loose.eigenvalues[0]
+    assert checked.residuals[0] == pytest.approx(loose.residuals[0], rel=1e-6)
     for r, t in ((loose, 1e-3), (tight, 1e-10)):
         assert r.residuals[0] <= t * abs(r.eigenvalues[0]) * 1.01 + 1e-14
         assert abs(r.eigenvalues[0] - w[0]) <= t * abs(w[0])  # the residual bounds the eigenvalue error

@@ -51,7 +51,7 @@ def lanczos(op, v0, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _lanczos(op, v0, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """:func:`lanczos` and the last :math:`\beta_m` (0 at an invariant subspace): the Ritz residuals are
+    r""":func:`lanczos` and the last :math:`\beta_m` (0 at an invariant subspace): the Ritz residuals are
     :math:`\beta_m |s_{mi}|`."""
     A = _as_operator(op)
     n = A.shape[0]
@@ -59,18 +59,18 @@ def _lanczos(op, v0, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     q = np.asarray(v0, dtype=np.float64).reshape(-1)
     if q.shape != (n,) or not np.all(np.isfinite(q)) or not np.any(q):
         raise ValueError(f"v0 must be a finite non-zero vector of length {n}")
-    Q = np.zeros((n, n_steps))
+    Q = np.zeros((n_steps, n))  # the basis as rows: each vector contiguous
     alpha, beta = [], []
-    Q[:, 0] = q / np.linalg.norm(q)
+    Q[0] = q / np.linalg.norm(q)
     scale = 0.0
     for j in range(n_steps):
-        w = A.matvec(Q[:, j])
-        a = float(Q[:, j] @ w)
+        w = np.asarray(A.matvec(Q[j]), dtype=np.float64).reshape(-1)
+        a = float(Q[j] @ w)
         alpha.append(a)
-        w = w - a * Q[:, j] - (beta[-1] * Q[:, j - 1] if j > 0 else 0.0)
+        w = w - a * Q[j] - (beta[-1] * Q[j - 1] if j > 0 else 0.0)
         # full reorthogonalisation (twice is enough)
         for _ in range(2):
-            w -= Q[:, :j + 1] @ (Q[:, :j + 1].T @ w)
+            w -= Q[:j + 1].T @ (Q[:j + 1] @ w)
         b = float(np.linalg.norm(w))
         scale = max(scale, abs(a), b)
         if b <= 1e-10 * max(scale, 1e-300):
@@ -79,9 +79,9 @@ def _lanczos(op, v0, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         if j == n_steps - 1:
             break
         beta.append(b)
-        Q[:, j + 1] = w / b
+        Q[j + 1] = w / b
     m = len(alpha)
-    return np.asarray(alpha), np.asarray(beta[:m - 1]), Q[:, :m], b
+    return np.asarray(alpha), np.asarray(beta[:m - 1]), Q[:m].T, b
 
 
 @dataclass(frozen=True)
