@@ -153,6 +153,19 @@ def test_repeated_eigenvalues_are_found_through_restart_blocks():
     np.testing.assert_allclose(bot.eigenvalues, [-2.0, -2.0], rtol=1e-10)
 
 
+def test_exact_multiplicity_stops_once_a_new_block_adds_nothing():
+    # chapter 03's toy saddle: +-1 with multiplicity 1000 each; every block is an invariant subspace of size 2,
+    # the 2nd block supplies the second copy of 1, the 3rd adds nothing new: 6 products, not n
+    from landscape import toys
+
+    A = toys.saddle_equal(2000).hessian_operator()  # diag(+-1), a counting operator
+    assert sorted(set(np.asarray(toys.saddle_equal(2000).hessian_diagonal).tolist())) == [-1.0, 1.0]
+    for which, ref in (("largest", [1.0, 1.0]), ("smallest", [-1.0, -1.0])):
+        res = hs.eigenpairs(A, 2, which)
+        np.testing.assert_allclose(res.eigenvalues, ref, rtol=1e-12)
+        assert res.converged and res.n_matvecs == 6
+
+
 def test_not_converged_warns_and_says_so(trained):
     model, data, _, _, _ = trained
     op = hs.hessian_operator(model, CE, data, dtype=torch.float64)

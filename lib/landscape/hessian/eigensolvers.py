@@ -63,7 +63,7 @@ def _krylov(A, seed: int, max_steps: int, want) -> _Krylov:
     below :math:`10^{-10}\|T\|`) the Ritz values are exact eigenvalues but the Krylov space can miss copies of
     a repeated eigenvalue, so a new block starts from a seeded random vector orthogonal to the basis
     (:math:`T` is then block diagonal); the run stops only once the current block's own wanted values
-    are converged and add nothing to the wanted set of all blocks.
+    are converged and do not change the wanted values of all blocks (beyond their thresholds).
     """
     n = A.shape[0]
     rng = np.random.default_rng(seed)
@@ -97,14 +97,21 @@ def _krylov(A, seed: int, max_steps: int, want) -> _Krylov:
             idx, thr = want(theta)
             floor = 10 * _EPS * max(float(np.abs(theta).max()), norm_est * 1e-300)
             ok = bool(np.all(resid[idx] <= np.maximum(thr, floor)))
-            if ok and len(blocks) > 1 and not broke:
+            if ok and len(blocks) > 1:
                 # after a restart: the current block must have converged its own wanted values and add none
                 cur = np.linalg.norm(S[start:, :], axis=0) > 0.5
                 sub = np.nonzero(cur)[0]
                 sidx, sthr = want(theta[sub])
                 own_ok = bool(np.all(resid[sub][sidx] <= np.maximum(sthr, floor)))
-                ok = own_ok and not np.any(cur[idx])
-            if ok and not broke:
+                prev = np.nonzero(~cur)[0]
+                pidx, _ = want(theta[prev])
+                # the block adds nothing if the wanted values without it are the same (ties count as the same)
+                same = len(pidx) == len(idx) and bool(np.all(
+                    np.abs(np.sort(theta[prev][pidx]) - np.sort(theta[idx])) <= np.maximum(thr, floor)))
+                ok = own_ok and same
+            elif ok and broke:
+                ok = False  # the first invariant subspace: a new block looks for copies of the wanted values
+            if ok:
                 converged = True
                 break
         if last:
