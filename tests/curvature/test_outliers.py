@@ -70,7 +70,7 @@ def test_slq_error_is_the_probe_error():
     lam, U = np.linalg.eigh(H)
     sigma = 0.01 * (lam.max() - lam.min())
     grid = np.linspace(lam.min() - 5 * sigma, lam.max() + 5 * sigma, 4000)
-    est = hessian.slq_density(H, n_probes=10, n_steps=90, grid=grid, sigma=sigma, seed=3)
+    est = hessian.slq_density(H, n_probes=10, n_steps=90, grid=grid, sigma=sigma, seed=3, deflate=False)
     rng = np.random.default_rng(3)
     w = np.mean([(U.T @ (v / np.linalg.norm(v))) ** 2 for v in rng.standard_normal((10, len(lam)))], axis=0)
     probe_weighted = hessian.smoothed_density(lam, grid, sigma, w)

@@ -10,10 +10,14 @@ One operator per concept, estimators as plain functions (the layout of curvlinop
   (eqs (9)--(11): the empirical Fisher for MSE / cross entropy at a perfect fit), so :math:`H - G` is available.
 * :func:`dense_hessian`, :func:`dense_function_hessian`, :func:`dense_gauss_newton` -- dense float64
   matrices from ``torch.func`` for small models: the oracles of the test-suite.
-* :func:`eigenpairs` (Lanczos, ``scipy.sparse.linalg.eigsh``), :func:`opposite_extreme` (the annihilation
-  step of Appendix B), :func:`power_iteration` (the PyHessian baseline), :func:`hutchinson_trace` (eq (25)),
-  :func:`curvature_trace` (the curvature-based estimate, eq (23)), :func:`slq_density` (stochastic Lanczos
-  quadrature, Ghorbani et al. 2019, Algorithm 1), :func:`smoothed_density` (the exact smoothed density).
+* :func:`eigenpairs` (our Lanczos with full reorthogonalisation, seeded and stopped by a Ritz-residual test:
+  the same bits in every process; ARPACK's ``eigsh`` with ``method="arpack"``), :func:`opposite_extreme` (the
+  annihilation step of Appendix B, one Lanczos run for both ends), :func:`power_iteration` (the PyHessian
+  baseline), :func:`hutchinson_trace` (eq (25)), :func:`curvature_trace` (the curvature-based estimate, eq (23)),
+  :func:`slq_density` (stochastic Lanczos quadrature, Ghorbani et al. 2019, Algorithm 1, with the converged
+  outliers deflated as exact point masses by default), :func:`smoothed_density` (the exact smoothed density).
+* ``params=`` of :func:`hessian_operator` and :func:`gauss_newton` (names from :func:`parameter_indices`): the
+  block of one layer or any named parameter subset, through the same solvers (per-layer spectra).
 
 Layout (one idea per file): ``linear_operator`` (:class:`CurvatureOperator`), ``operators`` (Hessian,
 function Hessian, Gauss--Newton), ``dense`` (the oracles), ``eigensolvers`` (Lanczos eigenpairs, annihilation,
@@ -31,7 +35,7 @@ from landscape.curvature.hessian.dense import dense_function_hessian, dense_gaus
 from landscape.curvature.hessian.eigensolvers import Eigenpairs, OppositeExtreme, PowerIteration, eigenpairs, opposite_extreme, power_iteration
 from landscape.curvature.hessian.inputs import _check_int  # noqa: F401 - used by landscape.surfaces.projections
 from landscape.curvature.hessian.linear_operator import CurvatureOperator
-from landscape.curvature.hessian.operators import function_hessian_operator, gauss_newton, hessian_operator
+from landscape.curvature.hessian.operators import function_hessian_operator, gauss_newton, hessian_operator, parameter_indices
 from landscape.curvature.hessian.spectral_density import SLQDensity, density_l1, lanczos, slq_density, smoothed_density
 from landscape.curvature.hessian.trace import TraceEstimate, curvature_trace, curvature_trace_scan, flat_loss, hutchinson_trace, probe_vectors
 
@@ -40,6 +44,7 @@ __all__ = [
     "hessian_operator",
     "function_hessian_operator",
     "gauss_newton",
+    "parameter_indices",
     "dense_hessian",
     "dense_function_hessian",
     "dense_gauss_newton",

@@ -39,6 +39,79 @@ def _flat_batches(model, data, batch_size, dtype, device):
     return fm, _batches(data, batch_size, fm.dtype, fm.device)
 
 
+def parameter_indices(model: nn.Module, params) -> np.ndarray:
+    r"""Positions of named parameters in the flat ``parameters_to_vector`` order: the index set :math:`S` of a
+    Hessian block :math:`H_{SS}` (one layer's spectrum, a user ask of the peers).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+    params : str or sequence of str
+        Parameter names as in ``model.named_parameters()`` (``"0.weight"``) or module prefixes (``"0"``: every
+        parameter of module ``0``; ``"layer1.conv"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted int64 positions.
+
+    Examples
+    --------
+    >>> from landscape import hessian  # np, torch and nn as imported by this module
+    >>> net = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1))  # 8 + 3 parameters
+    >>> hessian.parameter_indices(net, "2"), hessian.parameter_indices(net, ["0.bias"])
+    (array([ 8,  9, 10]), array([6, 7]))
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    names = [params] if isinstance(params, str) else list(params) if params is not None else []
+    if not names or not all(isinstance(p, str) and p for p in names):
+        raise ValueError(f"params must be a parameter name or module prefix or a non-empty list of them, "
+                         f"got {params!r}")
+    spans, start = [], 0
+    for name, p in model.named_parameters():
+        spans.append((name, start, start + p.numel()))
+        start += p.numel()
+    out = []
+    for want in names:
+        hit = [(a, b) for name, a, b in spans if name == want or name.startswith(want + ".")]
+        if not hit:
+            raise ValueError(f"params: {want!r} names no parameter of the model (names: {[n for n, _, _ in spans]})")
+        out.extend(np.arange(a, b) for a, b in hit)
+    return np.unique(np.concatenate(out)).astype(np.int64)
+
+
+def _restrict(full: CurvatureOperator, idx: np.ndarray, label: str) -> CurvatureOperator:
+    """The block :math:`P_S^\top A P_S` of a curvature operator: embed, multiply, select (one full product each)."""
+    sel = torch.as_tensor(idx, device=full.device)
+    n = full.shape[0]
+
+    def embed(V: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(*V.shape[:-1], n, dtype=V.dtype, device=V.device)
+        out[..., sel] = V
+        return out
+
+    def matvec(v: torch.Tensor) -> torch.Tensor:
+        return full.torch_matvec(embed(v))[sel]
+
+    matmat = None
+    if full._torch_matmat is not None:
+        def matmat(V: torch.Tensor) -> torch.Tensor:
+            return full._torch_matmat(embed(V))[:, sel]
+
+    return CurvatureOperator(len(idx), matvec, dtype=full.torch_dtype, device=full.device,
+                             name=f"{full.name} block ({label})", torch_matmat=matmat)
+
+
+def _maybe_block(full: CurvatureOperator, model: nn.Module, params) -> CurvatureOperator:
+    if params is None:
+        return full
+    idx = parameter_indices(model, params)
+    label = params if isinstance(params, str) else ", ".join(params)
+    return _restrict(full, idx, label)
+
+
 class _Cache:
     """Per-process memo of autograd graphs (or pullbacks) that an operator reuses between products; pickling
     (to a worker process) drops the contents, which the worker then builds again."""
@@ -56,7 +129,8 @@ class _Cache:
 
 
 def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: int | None = None,
-                     dtype=None, device=None, method: str = "auto", cache: bool | None = None) -> CurvatureOperator:
+                     dtype=None, device=None, method: str = "auto", cache: bool | None = None,
+                     params=None) -> CurvatureOperator:
     r"""Hessian of the data loss as a matrix-free ``LinearOperator`` (Böttcher & Wheeler, eq (33)).
 
     .. math:: H v = \nabla_\theta\bigl(\nabla_\theta L(\theta)^\top v\bigr),
@@ -93,11 +167,17 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
         products, so each product is one backward pass through it instead of a forward and two backward passes
         (about twice as fast, the same numbers to the last bit; memory: the graphs of all batches). Default: cache
         when the data form a single batch (no ``batch_size`` split).
+    params : str or sequence of str, optional
+        Restrict to the Hessian block :math:`H_{SS}` of these parameters (names or module prefixes, see
+        :func:`parameter_indices`), e.g. one layer: the operator then has shape ``(|S|, |S|)`` and multiplies by
+        embedding a vector with zeros, one full product and selecting :math:`S` (exact; same cost as a full HVP).
+        Every solver (``eigenpairs``, ``slq_density``, ...) then gives that layer's spectrum.
 
     Returns
     -------
     CurvatureOperator
-        Shape ``(m, m)`` in ``parameters_to_vector`` order; ``n_matvecs`` counts the HVPs.
+        Shape ``(m, m)`` in ``parameters_to_vector`` order (``(|S|, |S|)`` with ``params``); ``n_matvecs`` counts
+        the HVPs.
 
     Examples
     --------
@@ -116,6 +196,8 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
         raise ValueError(f"method must be 'auto', 'forward' or 'reverse', got {method!r}")
     if not callable(loss_fn):
         raise ValueError("loss_fn must be callable")
+    if params is not None:
+        parameter_indices(model, params)  # a bad name fails before any work
     fm, batches = _flat_batches(model, data, batch_size, dtype, device)
     dtype, device, theta = fm.dtype, fm.device, fm.theta
 
@@ -155,10 +237,11 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
         return out.detach()
 
     if method == "reverse":
-        return CurvatureOperator(fm.n, hvp_reverse, dtype=dtype, device=device, name="hessian")
+        return _maybe_block(CurvatureOperator(fm.n, hvp_reverse, dtype=dtype, device=device, name="hessian"),
+                            model, params)
     if method == "forward":
-        return CurvatureOperator(fm.n, hvp_forward, dtype=dtype, device=device, name="hessian",
-                                 torch_matmat=_block(hvp_forward))
+        return _maybe_block(CurvatureOperator(fm.n, hvp_forward, dtype=dtype, device=device, name="hessian",
+                                              torch_matmat=_block(hvp_forward)), model, params)
     state = {"forward_ok": True}
     block_fwd = _block(hvp_forward, fallback=False)
 
@@ -170,7 +253,8 @@ def hessian_operator(model: nn.Module, loss_fn: Callable, data, *, batch_size: i
                 state["forward_ok"] = False
         return torch.stack([hvp_reverse(v) for v in V])
 
-    return CurvatureOperator(fm.n, hvp_reverse, dtype=dtype, device=device, name="hessian", torch_matmat=matmat)
+    return _maybe_block(CurvatureOperator(fm.n, hvp_reverse, dtype=dtype, device=device, name="hessian",
+                                          torch_matmat=matmat), model, params)
 
 
 def function_hessian_operator(fn: Callable[[torch.Tensor], torch.Tensor], x0, *, dtype=torch.float64,
@@ -231,7 +315,7 @@ def _output_hessian_product(loss_fn: Callable, o: torch.Tensor, y: torch.Tensor,
 
 
 def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int | None = None, dtype=None,
-                 device=None, cache: bool | None = None) -> CurvatureOperator:
+                 device=None, cache: bool | None = None, params=None) -> CurvatureOperator:
     r"""Generalised Gauss--Newton matrix :math:`G = \sum_b \frac{n_b}{N} J_b^\top H_{L,b} J_b` as an operator.
 
     :math:`J_b = \partial f(X_b;\theta)/\partial\theta` is the Jacobian of the network outputs on batch
@@ -248,8 +332,8 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
 
     Parameters
     ----------
-    model, loss_fn, data, batch_size, dtype, device, cache
-        As in :func:`hessian_operator`.
+    model, loss_fn, data, batch_size, dtype, device, cache, params
+        As in :func:`hessian_operator` (``params``: the block :math:`G_{SS}` of one layer).
 
     Returns
     -------
@@ -266,6 +350,8 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
            [0., 4., 2.],
            [1., 2., 2.]])
     """
+    if params is not None:
+        parameter_indices(model, params)
     fm, batches = _flat_batches(model, data, batch_size, dtype, device)
     dtype, device, theta = fm.dtype, fm.device, fm.theta
 
@@ -289,5 +375,5 @@ def gauss_newton(model: nn.Module, loss_fn: Callable, data, *, batch_size: int |
                 out = out + w * pullback(hl)[0]
         return out.detach()
 
-    return CurvatureOperator(fm.n, ggn_single, dtype=dtype, device=device, name="gauss-newton",
-                             torch_matmat=_block(ggn_single))
+    return _maybe_block(CurvatureOperator(fm.n, ggn_single, dtype=dtype, device=device, name="gauss-newton",
+                                          torch_matmat=_block(ggn_single)), model, params)
