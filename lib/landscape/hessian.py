@@ -5,14 +5,18 @@ the code and its documentation live in :mod:`landscape.curvature.hessian`. Libra
 """
 
 from landscape.curvature.hessian import (  # noqa: F401
+    CurvatureOperator,
+    Eigenpairs,
+    OppositeExtreme,
+    PowerIteration,
+    SLQDensity,
+    TraceEstimate,
     curvature_trace,
     curvature_trace_scan,
-    CurvatureOperator,
     dense_function_hessian,
     dense_gauss_newton,
     dense_hessian,
     density_l1,
-    Eigenpairs,
     eigenpairs,
     flat_loss,
     function_hessian_operator,
@@ -21,14 +25,11 @@ from landscape.curvature.hessian import (  # noqa: F401
     hutchinson_trace,
     lanczos,
     opposite_extreme,
-    OppositeExtreme,
+    parameter_indices,
     power_iteration,
-    PowerIteration,
     probe_vectors,
     slq_density,
-    SLQDensity,
     smoothed_density,
-    TraceEstimate,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     'lanczos',
     'opposite_extreme',
     'OppositeExtreme',
+    'parameter_indices',
     'power_iteration',
     'PowerIteration',
     'probe_vectors',

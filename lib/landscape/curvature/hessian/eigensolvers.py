@@ -142,6 +142,23 @@ class Eigenpairs:
     ``n_matvecs`` counts the operator products the solver used (a residual check costs ``k`` more: ARPACK and
     ``true_residuals=True``; otherwise the residuals are Lanczos's :math:`\beta_m |s_{mi}|`);
     ``converged`` says whether the solver met its tolerance; ``method`` names the solver.
+
+    Parameters
+    ----------
+    eigenvalues : numpy.ndarray, shape (k,)
+        In the order ``which`` asks for.
+    eigenvectors : numpy.ndarray, shape (n, k)
+        Unit eigenvectors as columns (sign rule of :func:`landscape.infra.linalg.fix_signs`).
+    residuals : numpy.ndarray, shape (k,)
+        ``‖Hv − λv‖`` per pair (Lanczos's estimate unless ``true_residuals``).
+    which : str
+        "largest", "smallest" or "magnitude".
+    n_matvecs : int
+        Operator products used.
+    converged : bool
+        The tolerance was met within ``maxiter``.
+    method : str
+        "lanczos" or "arpack".
     """
 
     eigenvalues: np.ndarray
@@ -153,6 +170,7 @@ class Eigenpairs:
     method: str = "lanczos"
 
     def __len__(self) -> int:
+        """Number of eigenpairs."""
         return len(self.eigenvalues)
 
 
@@ -336,6 +354,27 @@ class OppositeExtreme:
     opposite sign, or ``None`` when there is none (``is_saddle`` False: the operator is semi-definite up to
     ``tol``; ``extreme_value`` then holds the other end of the spectrum, of the same sign as
     :math:`\lambda_1` or zero). ``message`` says which case occurred.
+
+    Parameters
+    ----------
+    dominant_value : float
+        :math:`\lambda_1`, the eigenvalue of largest magnitude.
+    dominant_vector : numpy.ndarray, shape (n,)
+        Its unit eigenvector.
+    opposite_value : float or None
+        The extreme eigenvalue of the opposite sign, or None.
+    opposite_vector : numpy.ndarray or None
+        Its unit eigenvector, or None.
+    extreme_value : float
+        The other end of the spectrum (whatever its sign).
+    is_saddle : bool
+        Eigenvalues of both signs beyond ``tol``.
+    message : str
+        Which case occurred, in words.
+    n_matvecs : int
+        Operator products used (both ends).
+    residuals : (float, float)
+        ``‖Hv − λv‖`` of the dominant and the opposite pair.
     """
 
     dominant_value: float
@@ -462,8 +501,21 @@ def opposite_extreme(op, *, seed: int = 0, tol: float = 1e-6, eig_tol: float = 1
 
 @dataclass(frozen=True)
 class PowerIteration:
-    """Power iteration history: ``eigenvalue`` estimate, ``vector``, ``history`` (Rayleigh quotient after each
-    product), ``n_matvecs``, ``converged``."""
+    """Power iteration history (:func:`power_iteration`).
+
+    Parameters
+    ----------
+    eigenvalue : float
+        The last Rayleigh quotient :math:`v^\top H v`.
+    vector : numpy.ndarray, shape (n,)
+        The last unit iterate.
+    history : numpy.ndarray
+        The Rayleigh quotient after each product.
+    n_matvecs : int
+        Operator products used.
+    converged : bool
+        PyHessian's stopping rule was met before ``maxiter``.
+    """
 
     eigenvalue: float
     vector: np.ndarray

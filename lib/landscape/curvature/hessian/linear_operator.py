@@ -16,6 +16,21 @@ class CurvatureOperator(spla.LinearOperator):
     ``n_matvecs`` is the number of operator applications to single vectors so far (a block of ``k`` columns
     counts ``k``); :meth:`reset_count` sets it to zero. ``torch_matvec`` applies the operator to a torch
     vector of the compute dtype without the numpy round trip. ``name`` says what the operator is.
+
+    Parameters
+    ----------
+    n : int
+        Dimension (the operator is n x n).
+    torch_matvec : callable
+        ``v -> H v`` on torch vectors of ``dtype`` on ``device``.
+    dtype : torch.dtype
+        Compute dtype of the products.
+    device : str or torch.device
+        Where the products run.
+    name : str
+        What the operator is ("Hessian", "Gauss-Newton", ...).
+    torch_matmat : callable or None
+        ``V -> H V`` on a block of columns, when faster than one product per column.
     """
 
     def __init__(self, n: int, torch_matvec: Callable[[torch.Tensor], torch.Tensor], *, dtype: torch.dtype,
@@ -29,6 +44,7 @@ class CurvatureOperator(spla.LinearOperator):
         self.n_matvecs = 0
 
     def reset_count(self) -> None:
+        """Set :attr:`n_matvecs` to zero."""
         self.n_matvecs = 0
 
     def _matvec(self, x):

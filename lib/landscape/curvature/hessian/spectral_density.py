@@ -89,7 +89,23 @@ class SLQDensity:
     r"""Spectral density estimate: ``density`` on ``grid``; quadrature ``nodes`` and ``weights`` per probe
     (lists of arrays: each probe's weights sum to 1); ``sigma`` the Gaussian smoothing standard deviation;
     ``n_matvecs`` the operator products used; ``deflated`` the eigenvalues deflated as exact point masses
-    (see :func:`slq_density`)."""
+    (see :func:`slq_density`).
+
+    Parameters
+    ----------
+    grid : numpy.ndarray
+        Where the density is evaluated.
+    density : numpy.ndarray
+        The smoothed density on ``grid`` (integrates to about 1).
+    nodes, weights : list of numpy.ndarray
+        Gauss quadrature nodes (Ritz values) and weights of each probe.
+    sigma : float
+        Standard deviation of the Gaussian smoothing.
+    n_matvecs : int
+        Operator products used.
+    deflated : numpy.ndarray
+        Eigenvalues deflated as exact point masses (empty without deflation).
+    """
 
     grid: np.ndarray
     density: np.ndarray

@@ -14,7 +14,17 @@ from landscape.curvature.hessian.linear_operator import _as_operator
 
 @dataclass(frozen=True)
 class TraceEstimate:
-    """A Monte-Carlo trace estimate: ``estimate`` (mean of ``samples``), ``stderr`` (std/√k, ddof=1)."""
+    """A Monte-Carlo trace estimate.
+
+    Parameters
+    ----------
+    estimate : float
+        Mean of ``samples``.
+    stderr : float
+        Standard error, std/√k (ddof=1).
+    samples : numpy.ndarray, shape (k,)
+        One estimate per probe.
+    """
 
     estimate: float
     stderr: float
@@ -22,6 +32,7 @@ class TraceEstimate:
 
     @property
     def n_probes(self) -> int:
+        """Number of probes, k."""
         return len(self.samples)
 
     def running(self) -> np.ndarray:
