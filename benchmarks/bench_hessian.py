@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from landscape.nets import data as ldata
 from landscape.curvature import hessian as hs
+from landscape.nets import data as ldata
 
 OUT = Path(__file__).resolve().parent / "results"
 

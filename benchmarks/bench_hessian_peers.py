@@ -5,7 +5,8 @@ SGD; cross entropy; one torch/BLAS thread; the model in float32 for both tools (
 reference from the dense float64 Hessian (cached in benchmarks/results/, git-ignored).
 
 1. Top-k eigenvalues: PyHessian's ``hessian.eigenvalues`` (power iteration with deflation, maxIter 100,
-   tol 1e-3 -- its defaults) for lambda_max and the top 3, against ``landscape.curvature.hessian.eigenpairs`` (our Lanczos,
+   tol 1e-3 -- its defaults) for lambda_max and the top 3, against ``landscape.curvature.hessian.eigenpairs`` (our
+   Lanczos,
    default) at ``tol=1e-3``; and lambda_min: PyHessian has no lambda_min, so its power iteration is run on the
    shifted operator H - lambda_max I with its stopping rule (``landscape.curvature.hessian.power_iteration``, a faithful
    re-implementation: same update, same rule), counting the products for lambda_max too, against the annihilation
@@ -38,8 +39,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from landscape.nets import data as ldata
 from landscape.curvature import hessian as hs
+from landscape.nets import data as ldata
 
 OUT = Path(__file__).resolve().parent / "results"
 
@@ -151,7 +152,7 @@ def main(repeat: int, skip_slq: bool):
     def operator():
         return hs.hessian_operator(model, nn.functional.cross_entropy, data)
 
-    op = operator()
+    operator()  # warm-up: build the graph once
     try:
         import pyhessian  # noqa: F401
         peer = "PyHessian 0.1 (pip --no-deps)"

@@ -20,10 +20,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from landscape.curvature import covariance as cov
 from landscape import diffusion as dm
+from landscape.curvature import covariance as cov
 from landscape.diffusion import manifold
-from landscape.studies.diffusion_maps import readings
 from landscape.diffusion.distances import Blocks, right_svd
 from landscape.infra.linalg import limit_threads
 from landscape.nets.recording import RecordConfig, record_sgd

@@ -1,5 +1,6 @@
 """Install and configuration consistency: pyproject and environment.yml list the same pins; the CI script runs the
-README's test command; the book config keeps the facts that make an offline, -W build work."""
+README's test command; the book config keeps the facts that make an offline, -W build work.
+"""
 
 import re
 import tomllib

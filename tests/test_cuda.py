@@ -36,10 +36,10 @@ def test_per_sample_grads_and_hvp_on_cuda_match_cpu():
 
 def test_distances_on_cuda_match_cpu(tmp_root):
     """Eq (2.5) on the GPU (gradients, QR-first SVDs, blocked products, cumulative sums): the same float64
-    arithmetic in another order, so equal to rounding; cached apart from the CPU's results."""
+    arithmetic in another order, so equal to rounding; cached apart from the CPU's results.
+    """
     from landscape import diffusion
     from landscape.diffusion import manifold
-    from landscape.studies.diffusion_maps import readings
     from landscape.nets.recording import record_sgd
 
     traj = record_sgd(RecordConfig(batch_size=20, epochs=20, lr=0.01, seed=0), progress=False)  # M = 120

@@ -1,6 +1,7 @@
 """The library's layout holds (docs/architecture.md "Layout"): the import contract, no import cycles, no private
 name imported across packages, the stable public aliases in step with their modules, the API page generated from
-the package tree."""
+the package tree.
+"""
 
 import ast
 import importlib
@@ -100,7 +101,8 @@ def test_no_private_name_crosses_a_package():
 @pytest.mark.parametrize("alias", ALIASES)
 def test_public_alias_exports_its_module(alias):
     """``landscape.<alias>`` (the design's module names) re-exports every public name of the module it stands for,
-    and the very same objects."""
+    and the very same objects.
+    """
     mod = importlib.import_module(f"landscape.{alias}")
     real = importlib.import_module(next(m for m in mod.__doc__.split("`") if m.startswith("landscape.")))
     if hasattr(real, "__all__"):

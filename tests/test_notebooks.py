@@ -3,7 +3,8 @@ and writes its results; then the whole book builds with -W (broken references an
 
 The chapters execute once, side by side on two worker processes (``build_book(jobs=2)``, as ``make book`` does), and
 the tests below check what that build left. ``make test`` distributes by file (pytest-xdist ``--dist loadfile``),
-so the book is built once, on one worker, while the other workers run the rest of the suite."""
+so the book is built once, on one worker, while the other workers run the rest of the suite.
+"""
 
 import re
 import shutil
@@ -11,8 +12,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from landscape.infra import paths
 from landscape import runner
+from landscape.infra import paths
 from landscape.infra.results import CLAIM_COLUMNS, VERDICTS
 
 CHAPTERS = list(runner.chapters())  # book order, the report last

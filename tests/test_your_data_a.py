@@ -56,7 +56,8 @@ def write_csv(frame: pd.DataFrame, path) -> str:
 @pytest.mark.slow
 def test_chapter02_on_a_csv(book_root, tmp_path):
     """The diffusion-map pipeline on a wine trajectory (13 inputs, 3 classes): Table 2 holds its N and m and
-    labels the run by the file's name; claims.csv has no rows (every claim compares with iris). About 3 min."""
+    labels the run by the file's name; claims.csv has no rows (every claim compares with iris). About 3 min.
+    """
     from sklearn.datasets import load_wine
 
     wine = load_wine(as_frame=True).frame.rename(columns={"target": "cultivar"})
@@ -79,7 +80,8 @@ def test_chapter02_on_a_csv(book_root, tmp_path):
 @pytest.mark.slow
 def test_chapter03_on_a_csv(book_root, tmp_path):
     """Sec. IV on a binary CSV (10 features of breast_cancer, 200 rows): the five stand-ins take 10 inputs and
-    2 outputs, an MLP replaces the digits CNN, and none of the classifier claims is judged. About 2 min."""
+    2 outputs, an MLP replaces the digits CNN, and none of the classifier claims is judged. About 2 min.
+    """
     from sklearn.datasets import load_breast_cancer
 
     from landscape.studies.hessian_directions import digits_nets
@@ -108,7 +110,8 @@ def test_chapter03_on_a_csv(book_root, tmp_path):
 def test_chapter04_on_a_regression_csv(book_root, tmp_path):
     """The network experiments on a regression CSV (diabetes, 10 features, 200 rows): MSE everywhere, one
     CS(H, C) run, an MLP in place of the CNNs; the steps per epoch follow N, and only the toy claims are judged.
-    About 1 min."""
+    About 1 min.
+    """
     from sklearn.datasets import load_diabetes
 
     frame = load_diabetes(as_frame=True).frame.iloc[:200]
@@ -142,7 +145,8 @@ def test_chapter04_on_a_regression_csv(book_root, tmp_path):
 
 def test_stand_ins_take_the_data_shapes():
     """digits_net with n_in = 5 and n_out = 2: stem 5 x 8 + 8, two residual blocks 2 x 2 x (8 x 8 + 8), head
-    8 x 2 + 2 = 354 parameters; the digits' default (64 -> 10) keeps its 6,634."""
+    8 x 2 + 2 = 354 parameters; the digits' default (64 -> 10) keeps its 6,634.
+    """
     import torch
 
     from landscape.studies.hessian_directions import digits_nets
@@ -166,7 +170,8 @@ def test_table2_comparison_reads_the_named_metric():
 
 def test_a_knn_kernel_on_fewer_points_keeps_every_point():
     """A window of 10 points under a 64-NN reading (a best reading of the study on a short window): the same
-    spectrum as a 10-NN kernel, where it used to raise."""
+    spectrum as a 10-NN kernel, where it used to raise.
+    """
     import numpy as np
 
     from landscape.studies.diffusion_maps import dimension_tables, readings

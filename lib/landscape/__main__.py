@@ -15,10 +15,9 @@ import shutil
 import sys
 
 import landscape
-from landscape.runner.logs import configure, level_of
-
-from landscape.infra import paths
 from landscape import runner
+from landscape.infra import paths
+from landscape.runner.logs import configure, level_of
 
 log = logging.getLogger("landscape.cli")
 
@@ -313,7 +312,8 @@ def main(argv=None) -> int:
 
 def _quiet_exit() -> None:
     """After Ctrl-C the one line has been said: what the interrupted kernel client leaves behind (an asyncio task
-    whose "Kernel died" is never retrieved, reported when it is collected at exit) must not add tracebacks."""
+    whose "Kernel died" is never retrieved, reported when it is collected at exit) must not add tracebacks.
+    """
     logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
     sys.unraisablehook = lambda unraisable: None
 

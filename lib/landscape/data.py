@@ -6,13 +6,13 @@ the code and its documentation live in :mod:`landscape.nets.data`. Library code 
 
 from landscape.nets.data import (  # noqa: F401
     BUILTIN,
+    SPLITS,
+    TASKS,
     Dataset,
     keras_split,
     load,
     sha256,
-    SPLITS,
     synthetic_function,
-    TASKS,
 )
 
 __all__ = [

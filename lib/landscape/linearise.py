@@ -5,18 +5,18 @@ the code and its documentation live in :mod:`landscape.geometry.linearise`. Libr
 """
 
 from landscape.geometry.linearise import (  # noqa: F401
+    LinearisationError,
+    PowerLaw,
+    TwoLayer,
     gd_rate,
     hessian_split,
     jacobian,
     linear_gd,
     linearisation_error,
-    LinearisationError,
     min_norm_step,
     power_law_fit,
-    PowerLaw,
     residual_targets,
     two_layer,
-    TwoLayer,
 )
 
 __all__ = [

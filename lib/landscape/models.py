@@ -6,15 +6,15 @@ the code and its documentation live in :mod:`landscape.nets.models`. Library cod
 
 from landscape.nets.models import (  # noqa: F401
     ACTIVATIONS,
+    BIAS_RULE,
+    INITS,
+    LOSSES,
     assign,
     assign_buffers,
-    BIAS_RULE,
     buffer_vector,
     evaluating,
     flatten,
-    INITS,
     loss_function,
-    LOSSES,
     mlp,
     n_params,
     unflatten,

@@ -5,19 +5,19 @@ the code and its documentation live in :mod:`landscape.infra.plotting`. Library 
 """
 
 from landscape.infra.plotting import (  # noqa: F401
-    claims_table,
     CLAIMS_TABLE_WIDTHS,
     CMAP,
     COLORS,
     DIVERGING,
-    fig_size,
-    pairplot,
     SIZES,
     STYLE,
+    VERDICT_COLORS,
+    claims_table,
+    fig_size,
+    pairplot,
     training_curves,
     use_style,
     verdict_bars,
-    VERDICT_COLORS,
     verdict_counts,
     verdict_tint,
 )

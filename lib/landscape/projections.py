@@ -5,10 +5,10 @@ the code and its documentation live in :mod:`landscape.surfaces.projections`. Li
 """
 
 from landscape.surfaces.projections import (  # noqa: F401
+    HessianDirections,
     accuracy,
     check_grid,
     hessian_directions,
-    HessianDirections,
     loss_line,
     loss_surface,
     random_direction,

@@ -5,21 +5,21 @@ the code and its documentation live in :mod:`landscape.nets.recording`. Library 
 """
 
 from landscape.nets.recording import (  # noqa: F401
+    DTYPES,
+    FORMAT_VERSION,
+    MAX_BYTES,
+    STAGES_ENV,
+    CorruptRecordError,
+    RecordConfig,
+    Trajectory,
     build_model,
     cache_path,
     check_batch_size,
     check_record_size,
-    CorruptRecordError,
-    DTYPES,
     format_bytes,
-    FORMAT_VERSION,
-    MAX_BYTES,
     provenance,
     record_sgd,
     record_size,
-    RecordConfig,
-    STAGES_ENV,
-    Trajectory,
 )
 
 __all__ = [

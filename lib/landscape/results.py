@@ -6,18 +6,18 @@ the code and its documentation live in :mod:`landscape.infra.results`. Library c
 
 from landscape.infra.results import (  # noqa: F401
     CLAIM_COLUMNS,
+    NOT_JUDGED,
+    SENSITIVITY_COLUMNS,
+    VERDICTS,
     Claims,
     gather_claims,
     gather_sensitivity,
     interval95,
     is_evidence,
-    NOT_JUDGED,
     results_dir,
     save_table,
-    SENSITIVITY_COLUMNS,
     strip_section,
     verdict,
-    VERDICTS,
     what_holds,
 )
 

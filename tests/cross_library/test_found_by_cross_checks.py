@@ -9,7 +9,8 @@ from landscape.curvature import hessian
 
 def test_gauss_newton_accepts_nn_mseloss():
     """``nn.MSELoss`` has no forward-mode rule for its gradient in torch 2.13 ("ZeroTensors are immutable"):
-    the Gauss-Newton product falls back to reverse-over-reverse and must equal the dense ``J^T H_L J``."""
+    the Gauss-Newton product falls back to reverse-over-reverse and must equal the dense ``J^T H_L J``.
+    """
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
     X, y = torch.randn(11, 3, dtype=torch.float64), torch.randn(11, 2, dtype=torch.float64)

@@ -1,5 +1,6 @@
 """Our Lanczos (issue 26): eigenpairs and the annihilation step against dense float64 Hessians of a trained network,
-bit-identical results across processes, repeated eigenvalues, deflated SLQ and per-layer Hessian blocks."""
+bit-identical results across processes, repeated eigenvalues, deflated SLQ and per-layer Hessian blocks.
+"""
 
 import json
 import subprocess
@@ -11,8 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from landscape.nets import data as ldata
 from landscape.curvature import hessian as hs
+from landscape.nets import data as ldata
 
 CE = nn.functional.cross_entropy
 LIB = str(Path(__file__).resolve().parents[1] / "lib")
@@ -20,7 +21,8 @@ LIB = str(Path(__file__).resolve().parents[1] / "lib")
 
 def _trained(hidden=10, n=400, epochs=40, seed=0):
     """A digits MLP 64-hidden-10 (tanh, float64) after SGD: the book's regime (a few outliers, a bulk of tiny
-    clustered eigenvalues, a small negative end)."""
+    clustered eigenvalues, a small negative end).
+    """
     ds = ldata.load("digits", seed=seed)
     X, y = ds.tensors("train", dtype=torch.float64)
     X, y = X[:n], y[:n]

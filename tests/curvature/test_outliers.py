@@ -64,7 +64,8 @@ def test_exact_eigenvalues_match_dense_hessian(tmp_path, monkeypatch):
 
 def test_slq_error_is_the_probe_error():
     """SLQ with 10 probes and 90 steps equals, to quadrature accuracy, the exact density weighted by the probes'
-    squared projections on the eigenvectors; its distance to the uniform exact density is that probe error."""
+    squared projections on the eigenvectors; its distance to the uniform exact density is that probe error.
+    """
     net, X, y = _problem(hidden=20)  # 183 parameters
     H = hessian.dense_hessian(net, models.loss_function("cce"), (X, y))
     lam, U = np.linalg.eigh(H)

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from landscape.diffusion import bgh
-from landscape.diffusion import euclidean_sq
+from landscape.diffusion import bgh, euclidean_sq
 
 
 @pytest.mark.parametrize("shape, k", [((300, 3), 64), ((200, 10), 30), ((50, 2), 64)])

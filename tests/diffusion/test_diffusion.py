@@ -65,7 +65,8 @@ def test_float32_product_on_a_trained_trajectory(tmp_path):
     """The float32 option in the regime of the book (trained iris network, per-point SGD noise factors):
     issue 15 allows a float32 product only where d² stays within 1e-6 of float64. It does at the float32-style
     cutoffs (measured 3.6e-7 at 6e-5 and 3.0e-7 at 6e-4) but not at numpy's 1e-15 (measured 2.7e-6: the
-    smallest kept directions amplify the rounding), so the book's distances stay float64."""
+    smallest kept directions amplify the rounding), so the book's distances stay float64.
+    """
     from landscape.diffusion import manifold
     from landscape.nets.recording import RecordConfig, record_sgd
 

@@ -1,5 +1,6 @@
 """The blocked all-pairs product of eq (2.5): stacking the W_i of several points into one GEMM gives the distances
-of the one-point-at-a-time product (to rounding), whatever the block size, ranks differing between points."""
+of the one-point-at-a-time product (to rounding), whatever the block size, ranks differing between points.
+"""
 
 import numpy as np
 import pytest

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape.curvature import covariance as cov
 from landscape import diffusion as dm
+from landscape.curvature import covariance as cov
 from landscape.diffusion import manifold as mf
 from landscape.nets.recording import RecordConfig, record_sgd
 

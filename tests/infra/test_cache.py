@@ -1,5 +1,6 @@
 """landscape.infra.cache: stable content keys, one atomic-write helper (unique temp files: concurrent writers never lose
-or mix a write), verified loads."""
+or mix a write), verified loads.
+"""
 
 import hashlib
 import json

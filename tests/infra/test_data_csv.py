@@ -1,7 +1,8 @@
 """User CSVs that never mislead (issue 24 item 2): each case that pandas would silently turn into a different
 table (a stray token one-hot encoding a numeric column, a renamed duplicate, a saved index, a wrong separator) or a
 different task (True/False or integer labels trained as a regressor) is an error naming the file and the column,
-or the right behaviour; and the ``dataset`` parameter rule runs the same file checks before a kernel starts."""
+or the right behaviour; and the ``dataset`` parameter rule runs the same file checks before a kernel starts.
+"""
 
 import re
 
@@ -9,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landscape.nets import data
 from landscape.infra.validation import RuleViolation, parse_rule
+from landscape.nets import data
 
 N = 30
 
@@ -28,7 +29,7 @@ def _table(**columns):
 
 
 def _refused(path, match, **kwargs):
-    """load and the dataset rule both refuse, with the same one-line message."""
+    """Load and the dataset rule both refuse, with the same one-line message."""
     with pytest.raises(ValueError, match=match) as err:
         data.load(path, target="y", **kwargs)
     assert "\n" not in str(err.value) and str(path) in str(err.value)

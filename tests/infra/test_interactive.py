@@ -46,8 +46,9 @@ def test_html_loads_the_local_plotlyjs_and_nothing_remote():
 
 
 def test_ensure_plotlyjs_copies_the_installed_bundle(tmp_path):
-    import plotly
     from pathlib import Path
+
+    import plotly
 
     src = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     dest = interactive.ensure_plotlyjs(tmp_path)

@@ -1,5 +1,6 @@
 """landscape.infra.validation: the scalar checks (against scikit-learn's semantics) and the parameter-rule grammar,
-each alternative with values on both sides of its boundaries."""
+each alternative with values on both sides of its boundaries.
+"""
 
 import numpy as np
 import pytest

@@ -62,7 +62,8 @@ def test_restored_bn_net_equals_the_net_trained_for_its_best_epoch(batch_size, l
 @pytest.mark.parametrize(("batch_size", "lr"), SETTINGS)
 def test_parameters_alone_would_keep_the_wrong_statistics(batch_size, lr):
     """The test above can fail: the last epoch's running statistics differ from the best epoch's, and a net with
-    the best weights but the last statistics (what restoring the parameters alone gave) has another eval loss."""
+    the best weights but the last statistics (what restoring the parameters alone gave) has another eval loss.
+    """
     X, y = _data()
     kw = dict(lr=lr, batch_size=batch_size, momentum=0.9, seed=3, log_every=1)
     best = _net()
@@ -125,9 +126,10 @@ def test_only_nets_with_buffers_get_new_cache_names(tmp_path, bn):
 
 def test_family_member_reports_the_plane_loss_of_the_restored_net(tmp_path):
     """``plane_loss`` is the eval-mode loss the plane shows at its centre: the restored net with its own running
-    statistics (float32 net: the plane evaluates the same forward pass, so agreement to float32 rounding)."""
-    from landscape.surfaces import projections
+    statistics (float32 net: the plane evaluates the same forward pass, so agreement to float32 rounding).
+    """
     from landscape.studies.interpolation_planes.family import family_member
+    from landscape.surfaces import projections
 
     X, y = _data()
     X = X.float()

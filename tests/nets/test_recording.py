@@ -117,7 +117,8 @@ def test_a_cached_record_of_another_config_is_not_used(tmp_path):
 def test_task_trains_a_classifier_on_an_integer_target(tmp_path):
     """The README's wine example: integer class labels train 3 outputs with cross entropy when the task is
     stated (m = 13*24+24 + 24*14+14 + 14*3+3 = 731), a 1-output regressor with task="regression" (m = 701), and
-    without a task they are refused before training (issue 24: they silently trained a regressor)."""
+    without a task they are refused before training (issue 24: they silently trained a regressor).
+    """
     from sklearn.datasets import load_wine
 
     csv = tmp_path / "wine.csv"
@@ -177,7 +178,8 @@ def test_summary_and_loss_frame_describe_the_run(tmp_path):
 
 def test_split_option_keeps_every_existing_cache_key(tmp_path):
     """Adding ``split`` must not rename cached records: the default config's key is pinned (the hash every
-    chapter's cache used before the field existed); the Keras split is a different record."""
+    chapter's cache used before the field existed); the Keras split is a different record.
+    """
     assert RecordConfig().key() == "765f61a863294c735998"
     assert RecordConfig(split="stratified").key() == RecordConfig().key()
     keras = RecordConfig(split="keras")

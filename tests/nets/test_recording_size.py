@@ -1,7 +1,8 @@
 """Recording size (issue 24 item 3): the memory and disk of a record are known exactly before training, a recording
 above ``max_bytes`` is refused with the estimate and a ``record_every`` that fits, ``record_every=k`` keeps exactly
 every k-th row of the full record (and the last) without changing the cache keys of k = 1, ``batch_size`` follows
-the data, and long recordings report named stages."""
+the data, and long recordings report named stages.
+"""
 
 import dataclasses
 import json
@@ -92,7 +93,8 @@ def test_record_size_is_exact(tmp_path, k):
 
 def test_the_issues_large_csv_is_estimated_before_training():
     """100,000 x 50 with a 24-14-1 network, batch 20: ~1.9 GiB under the quick profile's 40 epochs (fits the
-    4 GiB default), ~19 GiB under the paper profile's 400 (refused, with the record_every that fits)."""
+    4 GiB default), ~19 GiB under the paper profile's 400 (refused, with the record_every that fits).
+    """
     quick = recording.check_record_size(RecordConfig(epochs=40), 80_000, 50 * 24 + 24 + 24 * 14 + 14 + 14 + 1)
     assert round(quick["memory"] / 2**30, 2) == 1.92
     with pytest.raises(ValueError, match=r"^max_bytes: recording iris \(1600000 SGD steps, 1600000 recorded x "

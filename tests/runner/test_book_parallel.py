@@ -1,12 +1,13 @@
 """`landscape book --jobs N`: chapters execute side by side in worker processes, with the same notebooks' tables as
-a serial build; a failing chapter does not stop the others and is named; a bad --jobs fails before anything runs."""
+a serial build; a failing chapter does not stop the others and is named; a bad --jobs fails before anything runs.
+"""
 
 import pandas as pd
 import pytest
 
-from landscape.infra import paths
 from landscape import runner
 from landscape.__main__ import main
+from landscape.infra import paths
 
 CHAPTER = '''---
 jupytext:

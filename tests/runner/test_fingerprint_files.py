@@ -1,5 +1,6 @@
 """Fingerprints by module file (issue 25 item 1): editing one tool re-executes only the chapters whose import
-closure holds its file. A fake library tree in a scratch root, so the test does not depend on the real layout."""
+closure holds its file. A fake library tree in a scratch root, so the test does not depend on the real layout.
+"""
 
 import pytest
 

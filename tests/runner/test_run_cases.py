@@ -19,9 +19,9 @@ import time
 import pandas as pd
 import pytest
 
-from landscape.infra import paths
 from landscape import runner
 from landscape.__main__ import build_parser, main
+from landscape.infra import paths
 
 TINY = '''---
 jupytext:
@@ -101,7 +101,8 @@ def test_up_to_date_needs_the_published_tables(tiny, capsys):
 
 def _unprivileged(cmd):
     """``cmd`` run so that file permissions apply: as is for a normal user; for root without the capabilities
-    that override them (setpriv), else the case cannot be simulated here."""
+    that override them (setpriv), else the case cannot be simulated here.
+    """
     if os.geteuid() != 0:
         return cmd
     setpriv = shutil.which("setpriv")

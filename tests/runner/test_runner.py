@@ -1,5 +1,6 @@
 """The runner's contract: chapters and parameters are discovered from the notebooks, profiles override them,
-bad names and types fail at once with the valid choices listed."""
+bad names and types fail at once with the valid choices listed.
+"""
 
 import json
 
@@ -112,7 +113,8 @@ def test_check_notebook_finds_missing_glue_and_errors(tmp_path):
 def test_fingerprint_follows_only_the_library_code_a_chapter_imports(tmp_root):
     """On the real chapter 01 and the real library (where its files are, whatever the layout): the Hessian
     package is not a dependency, the model file is. The general rule is tested on a fake tree in
-    test_fingerprint_files.py."""
+    test_fingerprint_files.py.
+    """
     import shutil
     from pathlib import Path
 

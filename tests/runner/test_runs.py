@@ -1,7 +1,8 @@
 """Trustworthy runs, end to end through the command line (issue 7): bad values stop at the door (exit 2, one
 line, nothing written), results are never stale (data files are fingerprinted by content) nor mixed (a failed run
 publishes nothing and leaves its notebook in one named place), labels stay inside the book, and every executed
-page carries its rerun box and provenance. A tiny chapter keeps the kernel runs to seconds."""
+page carries its rerun box and provenance. A tiny chapter keeps the kernel runs to seconds.
+"""
 
 import json
 

@@ -1,6 +1,7 @@
 """Sweeps and the executor: the grid is the cartesian product, bad points fail before anything runs, a failed
 point is reported by name without losing the others, a rerun resumes, and serial, local-process and Dask runs
-give identical tables."""
+give identical tables.
+"""
 
 import shutil
 from pathlib import Path
@@ -8,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from landscape.infra import executor, paths
 from landscape import runner, sweep
+from landscape.infra import executor, paths
 
 TINY = '''---
 jupytext:
@@ -158,7 +159,8 @@ def test_a_point_without_tables_is_a_failure_not_ok_with_zero_tables(tiny):
 def test_gather_names_columns_apart_from_every_chapters_tables(tiny, tmp_path):
     """Every parameter of every chapter of the book swept at once, over tables whose columns are those very names
     (the worst case: chapter 01's tables have epochs and dataset, 02's seed, lr, rcond, eps_factor, 05's seed):
-    each table keeps its own columns, led by one sweep_ column per parameter."""
+    each table keeps its own columns, led by one sweep_ column per parameter.
+    """
     real = paths.root()  # the tiny root; the book's chapters are read from the repository itself
     repo = Path(__file__).resolve().parents[2]
     with paths.environment(LANDSCAPE_ROOT=str(repo)):

@@ -1,6 +1,7 @@
 """The chapter template (notebooks/_template.md, docs/adding-a-chapter.md): it is no chapter of the book, and a
 chapter built from it by the guide's steps (copy, a quick section) runs under the quick profile through the runner,
-which injects the chapter's name."""
+which injects the chapter's name.
+"""
 
 import pandas as pd
 import pytest

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape.surfaces import asymmetry as asy
 from landscape.nets import models
+from landscape.surfaces import asymmetry as asy
 
 
 def test_integer_c_average_is_exact_over_whole_periods():
@@ -17,8 +17,9 @@ def test_integer_c_average_is_exact_over_whole_periods():
 
 
 def test_irrational_c_average_within_denjoy_koksma_bound():
-    """c = golden ratio: rotation number 1/(1 + c) = 1/phi^2, convergent denominators are Fibonacci numbers q,
-    and after q steps |mean - midpoint| <= P / q with P = lr a (1 + c) (Denjoy--Koksma, variation of w on I = P)."""
+    """C = golden ratio: rotation number 1/(1 + c) = 1/phi^2, convergent denominators are Fibonacci numbers q,
+    and after q steps |mean - midpoint| <= P / q with P = lr a (1 + c) (Denjoy--Koksma, variation of w on I = P).
+    """
     lr, a = 0.1, 1.0
     c = (1 + 5 ** 0.5) / 2
     q = 10946  # a Fibonacci number

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from landscape.surfaces import batchnorm as bnm
-from landscape.surfaces import interpolation as ip
 from landscape.nets import models
 from landscape.nets.residual import residual_mlp
+from landscape.surfaces import batchnorm as bnm
+from landscape.surfaces import interpolation as ip
 
 F = torch.nn.functional
 
@@ -51,7 +51,8 @@ def test_filter_normalised_rows_have_the_weights_norms():
 
 def test_function_unchanged_along_bn_zero_and_scale_directions():
     """Along a direction that is zero except on a linear layer that feeds a BN layer and equal to that layer's
-    weights and bias (a pure rescaling), a BN network (batch statistics, eps = 1e-30) computes the same function."""
+    weights and bias (a pure rescaling), a BN network (batch statistics, eps = 1e-30) computes the same function.
+    """
     net = _bn_net()
     X = torch.randn(40, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     theta = models.flatten(net).numpy()
@@ -96,7 +97,8 @@ def test_buffers_roundtrip_interpolation_and_recompute():
 
 def test_filter_normalisation_is_blind_to_relu_rescaling():
     """Li et al.'s point (Sec. 5.4.2): rescaling layer 1 by c and layer 2 by 1/c leaves a ReLU net's function
-    unchanged; the filter-normalised line is then identical, a Gaussian line is not."""
+    unchanged; the filter-normalised line is then identical, a Gaussian line is not.
+    """
     X = torch.randn(30, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     y = torch.randint(0, 3, (30,), generator=torch.Generator().manual_seed(1))
     net = models.mlp([4, 6, 3], seed=0, dtype=torch.float64)

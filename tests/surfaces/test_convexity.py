@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 import torch
 
-from landscape.surfaces import convexity
 from landscape.curvature import hessian
 from landscape.nets import models
-from landscape.surfaces.export import read_vts, surface_to_vtk
 from landscape.nets.residual import residual_mlp
+from landscape.surfaces import convexity
+from landscape.surfaces.export import read_vts, surface_to_vtk
 
 F = torch.nn.functional
 
@@ -99,8 +99,8 @@ def test_residual_mlp_counts_and_skip():
 
 
 def test_train_family_is_bit_identical_for_one_and_two_workers(tmp_path):
-    from landscape.surfaces import projections
     from landscape.studies.interpolation_planes.family import train_family
+    from landscape.surfaces import projections
 
     g = torch.Generator().manual_seed(0)
     X, y = torch.randn(40, 5, generator=g), torch.randint(0, 3, (40,), generator=g)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape.surfaces import interpolation as ip
 from landscape.nets import models
+from landscape.surfaces import interpolation as ip
 
 
 def _vecs(k, m=37, seed=0):

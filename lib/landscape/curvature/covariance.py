@@ -130,7 +130,8 @@ def per_sample_grads(
 
 def _layered(model: torch.nn.Module) -> bool:
     """True for an ``nn.Sequential`` of ``nn.Linear`` layers and parameter-free elementwise activations
-    (:data:`landscape.nets.models.ACTIVATIONS`): every sample then passes through the network on its own."""
+    (:data:`landscape.nets.models.ACTIVATIONS`): every sample then passes through the network on its own.
+    """
     elementwise = tuple(models.ACTIVATIONS.values())
     return (isinstance(model, torch.nn.Sequential) and len(model) > 0
             and all(isinstance(mod, torch.nn.Linear) or (isinstance(mod, elementwise)
@@ -144,7 +145,8 @@ def _layered_grads(model, pdict, loss, X, y) -> torch.Tensor:
     With samples independent, ``∂(N·loss)/∂z_l`` at sample ``i`` is ``∂f_i/∂z_l[i]`` for every pre-activation
     ``z_l = a_l Wᵀ + b``, so ``∇_W f_i = δ_i a_iᵀ`` and ``∇_b f_i = δ_i`` (the outer-product rule of BackPACK and
     Opacus). The named losses are means over samples of per-sample terms of equal size, so ``N·loss`` is their
-    sum. Equal to the ``vmap`` path up to rounding (tests)."""
+    sum. Equal to the ``vmap`` path up to rounding (tests).
+    """
     p = {k: v.detach().requires_grad_(True) for k, v in pdict.items()}
     h, inputs, outputs, names = X, [], [], []
     with torch.enable_grad():

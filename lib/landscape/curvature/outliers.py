@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from landscape.nets import models
 from landscape.infra.validation import check_finite, check_scalar
+from landscape.nets import models
 
 __all__ = [
     "outlier_ratio",

@@ -33,8 +33,13 @@ from __future__ import annotations
 
 from landscape.diffusion.bandwidth import KernelSumScan, kernel_slope, kernel_sum
 from landscape.diffusion.distances import DEFAULT_RCOND, euclidean_sq, inverse_root, mahalanobis_sq
-from landscape.diffusion.embedding import BACKENDS  # noqa: F401 - public name, outside __all__ as before the split
-from landscape.diffusion.embedding import DiffusionMap, diffusion_distance, diffusion_map, diffusion_spectrum
+from landscape.diffusion.embedding import (
+    BACKENDS,  # noqa: F401 - public name, outside __all__ as before the split
+    DiffusionMap,
+    diffusion_distance,
+    diffusion_map,
+    diffusion_spectrum,
+)
 from landscape.diffusion.kernels import gaussian_kernel
 from landscape.diffusion.spectrum import ZERO_TOL, auc_ratio, energy_ratio, intrinsic_dimension, s_alpha
 

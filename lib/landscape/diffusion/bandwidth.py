@@ -1,5 +1,6 @@
 """Choosing the kernel scale ε (section 3.3): ``L(ε)`` of eq (3.4), its log-log slope (3.6)-(3.7) and the
-Berry-Harlim dimension estimate ``d ≈ 2 max a``."""
+Berry-Harlim dimension estimate ``d ≈ 2 max a``.
+"""
 
 from __future__ import annotations
 

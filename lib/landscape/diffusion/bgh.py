@@ -94,7 +94,7 @@ def knn_sq_values(sq_dists, k: int = 64) -> np.ndarray:
 
 
 def bgh_bandwidth(sq_dists, *, k: int = 64, epsilons=None, kernel_scale: float = 4.0) -> BGHChoice:
-    """pyDiffMap's ``choose_optimal_epsilon_BGH`` on the ``k``-nearest-neighbour entries of ``sq_dists``.
+    """PyDiffMap's ``choose_optimal_epsilon_BGH`` on the ``k``-nearest-neighbour entries of ``sq_dists``.
 
     Parameters
     ----------

@@ -1,5 +1,6 @@
 """Pairwise squared distances between trajectory points: the modified Mahalanobis distance of eq (2.5)
-and the Euclidean one (eq 2.2 with identity covariance)."""
+and the Euclidean one (eq 2.2 with identity covariance).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from landscape.infra.linalg import limit_threads
 from landscape.diffusion.inputs import _check_points
+from landscape.infra.linalg import limit_threads
 
 #: Default relative tolerance of the Moore-Penrose pseudo-inverse in eq (2.5): an eigenvalue of ``C`` is
 #: kept when it exceeds ``rcond`` times the largest eigenvalue of ``C``. 1e-15 is the long-standing

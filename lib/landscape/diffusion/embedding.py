@@ -1,5 +1,6 @@
 """The diffusion map of section 2.2: Markov matrix ``P`` (eq 2.11), its eigenpairs, the embedding
-``Ψ_τ`` (eq 2.14) and the diffusion distance (eq 2.13)."""
+``Ψ_τ`` (eq 2.14) and the diffusion distance (eq 2.13).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from landscape.infra.linalg import fix_signs
 from landscape.diffusion.distances import euclidean_sq
 from landscape.diffusion.kernels import _symmetric_conjugate, gaussian_kernel
+from landscape.infra.linalg import fix_signs
 
 
 @dataclass(frozen=True)

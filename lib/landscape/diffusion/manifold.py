@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from landscape.curvature import covariance as cov
 from landscape import diffusion as dm
+from landscape.curvature import covariance as cov
 from landscape.diffusion.distances import check_device, mahalanobis_pass
 from landscape.infra.cache import atomic_write, canonical_json, same_config
 from landscape.infra.linalg import limit_threads
@@ -180,7 +180,8 @@ def _digest(array: np.ndarray) -> str:
 
 def _load(path: Path, config: dict, M: int) -> np.ndarray | None:
     """The cached ``(M, M)`` matrix, verified: its sidecar must hold ``config`` and the checksum of the stored bytes
-    (a matrix of the right shape but other content, or one without a sidecar, is recomputed)."""
+    (a matrix of the right shape but other content, or one without a sidecar, is recomputed).
+    """
     sidecar = path.with_suffix(".json")
     if not (path.exists() and sidecar.exists()):
         return None
@@ -199,7 +200,8 @@ def _pack(sq: np.ndarray) -> np.ndarray:
     """The strict upper triangle of a symmetric, zero-diagonal ``(M, M)`` matrix, row by row, as :data:`STORAGE`.
 
     Lossless for the matrices of :func:`_pass` (``½ (Q + Qᵀ)`` is symmetric bit for bit, its diagonal zero), so
-    ``_unpack(_pack(a), M) == a.astype(STORAGE)`` exactly, at half the bytes of the full matrix."""
+    ``_unpack(_pack(a), M) == a.astype(STORAGE)`` exactly, at half the bytes of the full matrix.
+    """
     return sq[np.triu_indices(sq.shape[0], 1)].astype(STORAGE)
 
 
@@ -230,7 +232,8 @@ def _cache_path(traj, kind: str, rcond: float, cache_dir, device="cpu") -> Path:
 
 def _pass(traj, kinds, rconds, progress, device="cpu") -> dict:
     """Eq (2.5) on a trajectory by :func:`landscape.diffusion.distances.mahalanobis_pass`: per point one
-    per-sample gradient evaluation (float64) serves every factor kind. Returns ``{(kind, rcond): (M, M)}``."""
+    per-sample gradient evaluation (float64) serves every factor kind. Returns ``{(kind, rcond): (M, M)}``.
+    """
     dev = torch.device(device)
     net, X, y, loss = _grad_setup(traj)
     net, X, y = net.to(dev), X.to(dev), y.to(dev)

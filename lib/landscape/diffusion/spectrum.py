@@ -1,10 +1,10 @@
 """Summaries of a diffusion spectrum (section 3.2): ``s(α)`` (eq 3.1), energy ratio (eq 3.3), dimension ``d``
-and the AUC ratio."""
+and the AUC ratio.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-
 
 #: Eigenvalues of ``P`` with ``|λ| <= ZERO_TOL`` are treated as exactly 0 by the spectrum summaries. ``P`` is a
 #: Markov matrix (``|λ| <= 1``), and eigenvalues that vanish in exact arithmetic (e.g. a constant kernel when all

@@ -25,8 +25,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from landscape.nets import models
 from landscape.infra.validation import check_finite, check_scalar
+from landscape.nets import models
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
 

@@ -3,7 +3,8 @@ environment variable ``LANDSCAPE_ROOT``; every other location derives from it.
 
 While the runner executes a chapter it sets ``LANDSCAPE_STAGING`` to a fresh folder: the chapter's tables are
 written there (:func:`results_write_root`) and moved into ``data/results/`` only when the run succeeds, so a failed
-run never mixes its tables with older ones. Reading (the report gathering claims) always uses ``data/results/``."""
+run never mixes its tables with older ones. Reading (the report gathering claims) always uses ``data/results/``.
+"""
 
 from __future__ import annotations
 

@@ -45,7 +45,8 @@ __all__ = ["ParameterTypeError", "Rule", "RuleSyntaxError", "RuleViolation", "ch
 
 class ParameterTypeError(TypeError, ValueError):
     """A value of the wrong type (a ``TypeError`` as in scikit-learn, and a ``ValueError`` as the library's other
-    input errors, so either ``except`` catches it)."""
+    input errors, so either ``except`` catches it).
+    """
 
 
 class RuleSyntaxError(ValueError):

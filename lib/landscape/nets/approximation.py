@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -23,9 +23,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from landscape.nets import data
 from landscape.infra.cache import atomic_write, canonical_json, same_config
 from landscape.infra.validation import check_finite, check_scalar
+from landscape.nets import data
 
 __all__ = [
     "function_data",
@@ -168,7 +168,8 @@ class TrainResult:
 
 def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached copy of the whole ``state_dict``: parameters *and* buffers (batch-norm running means, variances
-    and batch counts), so that a restored model is evaluated with the statistics of its own epoch."""
+    and batch counts), so that a restored model is evaluated with the statistics of its own epoch.
+    """
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 

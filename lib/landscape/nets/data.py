@@ -366,7 +366,8 @@ def _csv_target(path: Path, y_raw: pd.Series, target: str, task: str | None):
     """``(y, class_names, task, loss)`` of a CSV's target column.
 
     Without ``task``: text, True/False and any two-valued target are classes; integers with more than two values
-    are refused (class labels or counts? the user says which); other numbers are a regression target."""
+    are refused (class labels or counts? the user says which); other numbers are a regression target.
+    """
     distinct = int(y_raw.nunique())
     if task is None:
         if not pd.api.types.is_numeric_dtype(y_raw) or pd.api.types.is_bool_dtype(y_raw) or distinct == 2:

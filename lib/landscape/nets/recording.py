@@ -57,10 +57,10 @@ import numpy as np
 import torch
 
 from landscape import __version__
-from landscape.nets import data, models
 from landscape.infra import paths
 from landscape.infra.cache import atomic_write, content_key, verified_load
 from landscape.infra.validation import check_choice, check_finite, check_scalar
+from landscape.nets import data, models
 
 FORMAT_VERSION = 1
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -162,7 +162,8 @@ class RecordConfig:
     def key(self) -> str:
         """A hash of the config (and of a user CSV's content), naming the cache file. ``task=None``, the
         default ``split="stratified"`` and ``record_every=1`` are left out, so records made before these fields
-        existed keep their keys."""
+        existed keep their keys.
+        """
         d = dataclasses.asdict(self)
         if d["task"] is None:
             del d["task"]

@@ -38,7 +38,8 @@ def _factor(C: np.ndarray, state: dict) -> np.ndarray:
     """A batched square root ``A`` with ``A Aᵀ = C`` for ``(R, d, d)`` PSD matrices.
 
     Diagonal covariances (every noise structure of the theorems) take the exact elementwise square root; full
-    ones a Cholesky factor, falling back for good to a clipped ``eigh`` once a singular matrix is seen."""
+    ones a Cholesky factor, falling back for good to a clipped ``eigh`` once a singular matrix is seen.
+    """
     d = C.shape[-1]
     off = C[..., ~np.eye(d, dtype=bool)]
     if not off.any():

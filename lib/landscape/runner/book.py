@@ -1,5 +1,6 @@
 """Build the book: execute what changed, place the executed notebooks under ``book/chapters/``, serve MathJax
-from the book itself, and run Jupyter Book with ``-W``."""
+from the book itself, and run Jupyter Book with ``-W``.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from landscape.runner.logs import emitter
-
 from landscape.infra import paths
 from landscape.runner.chapters import PAPER, ChapterError, chapters, resolve
 from landscape.runner.execute import _read_stamp, execute_all
+from landscape.runner.logs import emitter
 
 
 def _sync(src: Path, dst: Path) -> None:

@@ -76,7 +76,8 @@ def chapter_path(chapter: str) -> Path:
 @functools.lru_cache(maxsize=64)
 def _parameters_cell(source: str) -> str:
     """The parameters cell of a chapter's source text (memoised on the text: a book build asks ~140 times, and
-    parsing MyST with jupytext costs ~0.1 s each)."""
+    parsing MyST with jupytext costs ~0.1 s each).
+    """
     import jupytext
 
     nb = jupytext.reads(source, fmt="md:myst")

@@ -13,16 +13,22 @@ import time
 import uuid
 from pathlib import Path
 
-from landscape.infra.executor import JOBS_ENV
-from landscape.runner.chapters import ChapterError
-from landscape.runner.fingerprint import library_modules
-from landscape.runner.logs import configure, configured_level, emitter
-
 from landscape.infra import paths
 from landscape.infra.cache import atomic_write
+from landscape.infra.executor import JOBS_ENV
 from landscape.runner import pages
-from landscape.runner.chapters import PAPER, REPORT, chapter_path, chapters, check_label, resolve, run_label
-from landscape.runner.fingerprint import fingerprint
+from landscape.runner.chapters import (
+    PAPER,
+    REPORT,
+    ChapterError,
+    chapter_path,
+    chapters,
+    check_label,
+    resolve,
+    run_label,
+)
+from landscape.runner.fingerprint import fingerprint, library_modules
+from landscape.runner.logs import configure, configured_level, emitter
 
 _GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|figure|math))?\}`([^`:]+)(?::[^`]*)?`")
 _NUMPY_REPR = re.compile(r"^np\.(float|int|uint|bool_)\w*\(")
@@ -68,7 +74,8 @@ def check_notebook(path: str | Path) -> list[str]:
 
 class RunError(RuntimeError):
     """A chapter's notebook failed, or its results could not be published; the message names the failing cell
-    and where the partial notebook is."""
+    and where the partial notebook is.
+    """
 
 
 class Interrupted(KeyboardInterrupt):
@@ -141,7 +148,8 @@ def _tables(folder: Path) -> dict[str, str]:
 def _current(out: Path, stamp: Path, fp: str) -> bool:
     """The published run is the answer: notebook there, stamp with this fingerprint, and every table the stamp
     lists present with the content it recorded (a stamp of an older runner, without the list, needs the
-    results folder to exist)."""
+    results folder to exist).
+    """
     record = _read_stamp(stamp)
     if not out.exists() or record.get("fingerprint") != fp:
         return False
@@ -156,7 +164,8 @@ def _current(out: Path, stamp: Path, fp: str) -> bool:
 
 def _probe(folder: Path) -> None:
     """Raise :class:`ChapterError` unless a file can be created in ``folder`` (or, when it does not exist yet, in
-    its nearest existing parent, where it would be created)."""
+    its nearest existing parent, where it would be created).
+    """
     where = folder
     while not where.exists() and where != where.parent:
         where = where.parent
@@ -286,7 +295,8 @@ _QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progress: bool,
                    jobs: int | str | None = None) -> None:
     """Execute into ``staging/notebook.ipynb`` with tables going to ``staging/results``; on failure move the
-    partial notebook to :func:`failed_path` and raise :class:`RunError` (:class:`Interrupted` for Ctrl-C)."""
+    partial notebook to :func:`failed_path` and raise :class:`RunError` (:class:`Interrupted` for Ctrl-C).
+    """
     import jupytext
     import papermill
 
@@ -349,7 +359,8 @@ def _publish(staging: Path, out: Path, stamp: Path, chapter: str, label: str, re
 def _execute_unit(root: str, chapter: str, profile: str, force: bool,
                   level: int | None = None) -> tuple[str | None, str | None]:
     """One chapter in a worker process: ``(notebook path, None)`` or ``(None, the one-line error)``; its messages
-    go through a handler like the caller's when the caller configured one (``level``)."""
+    go through a handler like the caller's when the caller configured one (``level``).
+    """
     if level is not None and configured_level() != level:
         configure(level)
     with paths.rooted(root):
@@ -361,7 +372,8 @@ def _execute_unit(root: str, chapter: str, profile: str, force: bool,
 
 def _abandon_staging(label: str, chapters_: list[str]) -> None:
     """After Ctrl-C stopped worker processes (which may not reach their own clean-up): each staging folder of
-    these chapters under ``label`` gives its partial notebook to :func:`failed_path` and is removed."""
+    these chapters under ``label`` gives its partial notebook to :func:`failed_path` and is removed.
+    """
     staging = paths.executed_root() / "_staging"
     for chapter in chapters_:
         for folder in staging.glob(f"{label}.{chapter}.*"):

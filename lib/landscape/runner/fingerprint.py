@@ -6,7 +6,8 @@ The library code a chapter depends on is found statically, by module *file*: the
 chapter's code cells are resolved to the files on disk (``lib/landscape/**.py``), and each file's own imports
 (absolute and relative, with the ``__init__.py`` of every package on the way) are followed until nothing new is
 found (:func:`library_modules`). Nothing here lists the library's modules: a file moved into a subpackage is
-found where it is."""
+found where it is.
+"""
 
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ def _imported_names(source: str, package: tuple[str, ...] = ()) -> frozenset[str
 def _module_file(lib: Path, dotted: str) -> Path | None:
     """The file that defines the dotted module name under ``lib`` (the ``landscape`` folder): ``a/b.py`` or
     ``a/b/__init__.py``; the longest prefix that is a module when the tail names an attribute
-    (``landscape.curvature.hessian.trace.hutchinson_trace`` -> ``hessian/trace.py``); None outside the library."""
+    (``landscape.curvature.hessian.trace.hutchinson_trace`` -> ``hessian/trace.py``); None outside the library.
+    """
     parts = dotted.split(".")[1:]
     while True:
         base = lib.joinpath(*parts)

@@ -20,7 +20,8 @@ log = logging.getLogger(LOGGER_NAME)
 
 class _Handler(logging.Handler):
     """Writes INFO and below to ``sys.stdout``, WARNING and above to ``sys.stderr``, looked up at each record (so
-    that redirected or captured streams, e.g. pytest's, are honoured)."""
+    that redirected or captured streams, e.g. pytest's, are honoured).
+    """
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

@@ -1,7 +1,8 @@
 """What the runner adds to an executed page: a folded "Rerun this chapter" box after the title (the command and a
 table of the parameters: default, quick value, allowed values, meaning), the parameters cells tidied, and a
 "Provenance" section at the end (label and profile, the parameters used, git commit, library versions, run time).
-Everything comes from the parameters cell and ``notebooks/profiles/quick.yaml``, read statically."""
+Everything comes from the parameters cell and ``notebooks/profiles/quick.yaml``, read statically.
+"""
 
 from __future__ import annotations
 

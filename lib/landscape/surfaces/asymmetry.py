@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from landscape.surfaces import projections
 from landscape.infra.validation import check_finite, check_scalar
+from landscape.surfaces import projections
 
 __all__ = ["asymmetric_loss", "asymmetric_sgd", "oscillation_average", "average_iterates",
            "direction_asymmetry"]

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from landscape.nets.models import assign_buffers, buffer_vector
 from landscape.surfaces import projections
 from landscape.surfaces.interpolation import segment
 

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from landscape.infra.validation import check_finite, check_scalar
 from landscape.nets.models import assign_buffers, buffer_vector, evaluating
 from landscape.surfaces.projections import split_data
-from landscape.infra.validation import check_finite, check_scalar
 
 __all__ = ["segment", "barycentric_weights", "barycentric", "bilinear", "Plane", "plane_through", "loss_at",
            "barrier"]

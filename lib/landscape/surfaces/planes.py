@@ -26,8 +26,8 @@ import scipy.sparse.linalg as spla
 import torch
 from torch import nn
 
-from landscape.surfaces.projections import HessianDirections, loss_line, loss_surface, split_data, symmetric_grid
 from landscape.infra.validation import check_finite, check_scalar
+from landscape.surfaces.projections import HessianDirections, loss_line, loss_surface, split_data, symmetric_grid
 
 __all__ = [
     "curvature_scale",

@@ -11,8 +11,8 @@ Sec. III.3 / IV). Directions are float64 numpy vectors in ``parameters_to_vector
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -300,7 +300,8 @@ def _direction(d, n: int, name: str) -> torch.Tensor:
 
 def _evaluate(model, loss_fn, splits, metrics, points, dirs, progress, desc):
     """Loss (and metrics) at theta0 + sum_j c_j d_j for every coefficient tuple; weights and train/eval flags
-    restored after (:func:`landscape.nets.models.evaluating`)."""
+    restored after (:func:`landscape.nets.models.evaluating`).
+    """
     from landscape.nets.models import evaluating
 
     params = list(model.parameters())

@@ -18,9 +18,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from landscape.surfaces.interpolation import loss_at
-from landscape.nets.models import evaluating
 from landscape.infra.validation import check_finite
+from landscape.nets.models import evaluating
+from landscape.surfaces.interpolation import loss_at
 
 __all__ = ["functional_difference", "scaling_profile", "basin_width", "n_local_maxima", "basin_profiles",
            "profile_distances"]

@@ -1,5 +1,6 @@
 """Tests of chapter 02's readings (the sensitivity study of issue 8), dimension tables and null models
-(landscape.studies.diffusion_maps), against the direct eq (2.5) implementation and hand-computed spectra."""
+(landscape.studies.diffusion_maps), against the direct eq (2.5) implementation and hand-computed spectra.
+"""
 
 from pathlib import Path
 
@@ -9,9 +10,9 @@ import pytest
 import torch
 
 from landscape import diffusion
-from landscape.studies.diffusion_maps import dimension_tables, null_models, readings, readings_study
 from landscape.diffusion import manifold
 from landscape.nets.recording import RecordConfig, record_sgd
+from landscape.studies.diffusion_maps import dimension_tables, null_models, readings, readings_study
 
 
 @pytest.fixture

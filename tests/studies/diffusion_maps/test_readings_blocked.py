@@ -1,15 +1,14 @@
 """The cutoff pass (landscape.diffusion.manifold.cutoff_distances, through distances.mahalanobis_pass) runs its
 products blocked: the distances equal those of the one-point-at-a-time form it replaced, whatever the block size, and
-the dense pseudo-inverse of eq (2.5)."""
+the dense pseudo-inverse of eq (2.5).
+"""
 
 import numpy as np
 import pytest
 import torch
 
 from landscape.curvature import covariance
-from landscape.diffusion import manifold
-from landscape.studies.diffusion_maps import readings
-from landscape.diffusion import distances
+from landscape.diffusion import distances, manifold
 from landscape.nets.recording import RecordConfig, record_sgd
 
 RCONDS = (1e-15, 6e-4, 1e-2)

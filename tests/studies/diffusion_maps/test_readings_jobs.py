@@ -1,6 +1,7 @@
 """Chapter 02's units of work (trajectories of dimension_table, distance passes and eigenproblems of the readings
 study) give bit-identical results on one worker and on two; readings whose computation is identical share one
-eigenproblem; a sweep's grid points run in workers keep LANDSCAPE_JOBS=1 for their chapters."""
+eigenproblem; a sweep's grid points run in workers keep LANDSCAPE_JOBS=1 for their chapters.
+"""
 
 import dataclasses
 import os
@@ -10,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landscape.studies.diffusion_maps import dimension_tables, readings, readings_study
-from landscape.infra import executor
-from landscape.diffusion import manifold
 from landscape import sweep
+from landscape.diffusion import manifold
+from landscape.infra import executor
 from landscape.nets.recording import RecordConfig, record_sgd
+from landscape.studies.diffusion_maps import dimension_tables, readings, readings_study
 
 CFG = RecordConfig(hidden=(3,), epochs=2, batch_size=20, seed=1)
 

@@ -1,12 +1,13 @@
 """The readings cache stores the upper triangle of d² as float32 (manifold.STORAGE): the effect on d², d and the AUC
-ratio of a real trained trajectory is bounded against the float64 distances, and the cache holds nothing else."""
+ratio of a real trained trajectory is bounded against the float64 distances, and the cache holds nothing else.
+"""
 
 import numpy as np
 import pytest
 
-from landscape.studies.diffusion_maps import dimension_tables, readings
 from landscape.diffusion import manifold
 from landscape.nets.recording import RecordConfig, record_sgd
+from landscape.studies.diffusion_maps import dimension_tables, readings
 
 RCONDS = (1e-15, 6e-4)
 

@@ -1,13 +1,13 @@
 """Rolling windows under a reading (landscape.studies.diffusion_maps.rolling) against the literal implementation
-and hand-made spectra."""
+and hand-made spectra.
+"""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from landscape.diffusion import manifold
+from landscape.diffusion import diffusion_spectrum, euclidean_sq, manifold
 from landscape.studies.diffusion_maps import readings, rolling
-from landscape.diffusion import diffusion_spectrum, euclidean_sq
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,17 @@
 """Learning-rate / split table of chapter 02 (landscape.studies.diffusion_maps.training_choices) against direct
-computations."""
+computations.
+"""
 
 import dataclasses
 
 import numpy as np
 import pytest
 
-from landscape.diffusion import bgh
 from landscape import diffusion
+from landscape.diffusion import bgh
+from landscape.nets.recording import RecordConfig, record_sgd
 from landscape.studies.diffusion_maps import readings, training_choices
 from landscape.studies.diffusion_maps.dimension_tables import reading_distances, summary
-from landscape.nets.recording import RecordConfig, record_sgd
 
 CFG = RecordConfig(hidden=(4,), epochs=2, batch_size=20, seed=1)
 GRID = np.geomspace(1e-4, 1e8, 40)

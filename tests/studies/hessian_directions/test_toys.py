@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape.nets import approximation as ap
 from landscape.curvature import hessian as hs
+from landscape.nets import approximation as ap
 from landscape.studies.hessian_directions import random_directions, toy_pictures, toys
 
 

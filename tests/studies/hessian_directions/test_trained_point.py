@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from landscape.studies.hessian_directions import digits_nets, trained_point
 from landscape.curvature import hessian
+from landscape.studies.hessian_directions import digits_nets, trained_point
 from landscape.surfaces import projections
 
 MSE = nn.functional.mse_loss

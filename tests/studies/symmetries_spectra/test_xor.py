@@ -5,8 +5,8 @@ import copy
 import numpy as np
 import torch
 
-from landscape.nets import models
 from landscape.geometry import symmetry
+from landscape.nets import models
 from landscape.studies.symmetries_spectra import xor
 
 

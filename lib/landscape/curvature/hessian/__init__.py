@@ -32,12 +32,31 @@ Every random draw takes an explicit ``seed``.
 from __future__ import annotations
 
 from landscape.curvature.hessian.dense import dense_function_hessian, dense_gauss_newton, dense_hessian
-from landscape.curvature.hessian.eigensolvers import Eigenpairs, OppositeExtreme, PowerIteration, eigenpairs, opposite_extreme, power_iteration
+from landscape.curvature.hessian.eigensolvers import (
+    Eigenpairs,
+    OppositeExtreme,
+    PowerIteration,
+    eigenpairs,
+    opposite_extreme,
+    power_iteration,
+)
 from landscape.curvature.hessian.inputs import _check_int  # noqa: F401 - used by landscape.surfaces.projections
 from landscape.curvature.hessian.linear_operator import CurvatureOperator
-from landscape.curvature.hessian.operators import function_hessian_operator, gauss_newton, hessian_operator, parameter_indices
+from landscape.curvature.hessian.operators import (
+    function_hessian_operator,
+    gauss_newton,
+    hessian_operator,
+    parameter_indices,
+)
 from landscape.curvature.hessian.spectral_density import SLQDensity, density_l1, lanczos, slq_density, smoothed_density
-from landscape.curvature.hessian.trace import TraceEstimate, curvature_trace, curvature_trace_scan, flat_loss, hutchinson_trace, probe_vectors
+from landscape.curvature.hessian.trace import (
+    TraceEstimate,
+    curvature_trace,
+    curvature_trace_scan,
+    flat_loss,
+    hutchinson_trace,
+    probe_vectors,
+)
 
 __all__ = [
     "CurvatureOperator",

@@ -1,5 +1,6 @@
 """Dense float64 Hessian and Gauss--Newton matrices from ``torch.func``: the oracles of the test-suite
-(small models only)."""
+(small models only).
+"""
 
 from __future__ import annotations
 

@@ -1,20 +1,20 @@
 """Extreme eigenpairs of a curvature operator: our Lanczos (full reorthogonalisation, seeded, stopped by a
 Ritz-residual test; ARPACK's ``eigsh`` as an option), the annihilation step for the opposite end of the spectrum,
-and power iteration (the PyHessian baseline)."""
+and power iteration (the PyHessian baseline).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg as spla
 
-from landscape.infra.linalg import fix_signs
 from landscape.curvature.hessian.inputs import _check_int
-from landscape.curvature.hessian.linear_operator import _Symmetric, _as_operator, _count
+from landscape.curvature.hessian.linear_operator import _as_operator, _count, _Symmetric
+from landscape.infra.linalg import fix_signs
 
 
 def _start_vector(n: int, seed: int) -> np.ndarray:
@@ -28,7 +28,8 @@ _CHECK_EVERY_FROM = 200  # basis size above which the Ritz test runs every m // 
 @dataclass
 class _Krylov:
     """State of a Lanczos run: basis ``Q`` (n, m), tridiagonal ``alpha``/``beta``, Ritz values ``theta``
-    (ascending), their vectors ``S`` in the basis, residual estimates ``resid`` and the start of every block."""
+    (ascending), their vectors ``S`` in the basis, residual estimates ``resid`` and the start of every block.
+    """
 
     Q: np.ndarray
     alpha: np.ndarray
@@ -313,7 +314,8 @@ def eigenpairs(op, k: int = 1, which: str = "largest", *, seed: int = 0, tol: fl
 
 def _opposite_lanczos(A, seed: int, eig_tol: float, zero_tol: float, dominant, max_steps: int):
     """Both ends from one Lanczos run: the dominant pair (unless given) and the opposite end (see
-    :func:`opposite_extreme`)."""
+    :func:`opposite_extreme`).
+    """
 
     def ends(theta):
         if dominant is None:
@@ -501,7 +503,7 @@ def opposite_extreme(op, *, seed: int = 0, tol: float = 1e-6, eig_tol: float = 1
 
 @dataclass(frozen=True)
 class PowerIteration:
-    """Power iteration history (:func:`power_iteration`).
+    r"""Power iteration history (:func:`power_iteration`).
 
     Parameters
     ----------

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from landscape.nets import models
 from landscape.curvature.hessian.inputs import _resolve_dtype
+from landscape.nets import models
 
 
 class _FlatModel:
@@ -61,7 +61,8 @@ class _EvalMode:
 
 def _flat_model(model: nn.Module, dtype, device) -> _FlatModel:
     """The flat view of ``model`` in the compute ``dtype`` (default: the model's) on ``device`` (default: the
-    device of the model's parameters)."""
+    device of the model's parameters).
+    """
     dtype = _resolve_dtype(model, dtype)
     if device is None:
         device = next(model.parameters()).device

@@ -1,5 +1,6 @@
 """The symmetric, product-counting ``LinearOperator`` that every curvature operator returns, and helpers
-that accept an operator or a dense matrix wherever one is expected."""
+that accept an operator or a dense matrix wherever one is expected.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 r"""Matrix-free curvature operators: the loss Hessian (HVPs), the Hessian of a plain function, and the
-Gauss--Newton matrix."""
+Gauss--Newton matrix.
+"""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def parameter_indices(model: nn.Module, params) -> np.ndarray:
 
 
 def _restrict(full: CurvatureOperator, idx: np.ndarray, label: str) -> CurvatureOperator:
-    """The block :math:`P_S^\top A P_S` of a curvature operator: embed, multiply, select (one full product each)."""
+    r"""The block :math:`P_S^\top A P_S` of a curvature operator: embed, multiply, select (one full product each)."""
     sel = torch.as_tensor(idx, device=full.device)
     n = full.shape[0]
 
@@ -114,7 +115,8 @@ def _maybe_block(full: CurvatureOperator, model: nn.Module, params) -> Curvature
 
 class _Cache:
     """Per-process memo of autograd graphs (or pullbacks) that an operator reuses between products; pickling
-    (to a worker process) drops the contents, which the worker then builds again."""
+    (to a worker process) drops the contents, which the worker then builds again.
+    """
 
     def __init__(self, build: Callable[[], list]):
         self.build, self.items = build, None
@@ -306,7 +308,8 @@ def function_hessian_operator(fn: Callable[[torch.Tensor], torch.Tensor], x0, *,
 def _output_hessian_product(loss_fn: Callable, o: torch.Tensor, y: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     r""":math:`H_L u` with :math:`H_L = \partial^2 L / \partial f^2` at the outputs ``o``: forward-over-reverse, or
     reverse-over-reverse where the loss has no forward-mode rule for its gradient (``nn.MSELoss`` in torch 2.13
-    raises "ZeroTensors are immutable"; found by the cross-check against curvlinops)."""
+    raises "ZeroTensors are immutable"; found by the cross-check against curvlinops).
+    """
     g = grad(lambda z: loss_fn(z, y))
     try:
         return jvp(g, (o,), (u,))[1]

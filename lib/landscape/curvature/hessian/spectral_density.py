@@ -1,5 +1,6 @@
 """Spectral density of a curvature operator by stochastic Lanczos quadrature (Ghorbani et al. 2019), the
-exact smoothed density it estimates, and their L1 distance."""
+exact smoothed density it estimates, and their L1 distance.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg as spla
 
-from landscape.infra.validation import check_finite, check_scalar
 from landscape.curvature.hessian.inputs import _check_int
 from landscape.curvature.hessian.linear_operator import _as_operator, _count
+from landscape.infra.validation import check_finite, check_scalar
 
 
 def lanczos(op, v0, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,7 +53,8 @@ def lanczos(op, v0, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _lanczos(op, v0, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     r""":func:`lanczos` and the last :math:`\beta_m` (0 at an invariant subspace): the Ritz residuals are
-    :math:`\beta_m |s_{mi}|`."""
+    :math:`\beta_m |s_{mi}|`.
+    """
     A = _as_operator(op)
     n = A.shape[0]
     n_steps = min(_check_int(n_steps, "n_steps"), n)
@@ -351,7 +353,8 @@ def _quadrature(A, v: np.ndarray, n_steps: int) -> tuple[np.ndarray, np.ndarray,
 
 def _deflating_run(A, v: np.ndarray, n_steps: int, sigma: float | None):
     """The first probe of deflated SLQ: its Lanczos run, the converged Ritz pairs (eigenvalues and vectors) and the
-    quadrature of the rest (weights rescaled to one)."""
+    quadrature of the rest (weights rescaled to one).
+    """
     before = _count(A)
     n = A.shape[0]
     a, b, Q, b_last = _lanczos(A, v, n_steps)
@@ -382,8 +385,9 @@ _KEEP_FIRST = False
 
 
 class _Deflated(spla.LinearOperator):
-    """The deflated operator :math:`(I - YY^\top) A (I - YY^\top)` (``Y`` orthonormal columns); counts the
-    products of ``A`` and pickles to the workers of :func:`landscape.infra.executor.map_units`."""
+    r"""The deflated operator :math:`(I - YY^\top) A (I - YY^\top)` (``Y`` orthonormal columns); counts the
+    products of ``A`` and pickles to the workers of :func:`landscape.infra.executor.map_units`.
+    """
 
     def __init__(self, A, Y: np.ndarray):
         super().__init__(dtype=np.float64, shape=A.shape)

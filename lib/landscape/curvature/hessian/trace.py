@@ -1,5 +1,6 @@
 """Trace estimators: Hutchinson's (Hessian-vector products) and the curvature-based one (loss
-evaluations only)."""
+evaluations only).
+"""
 
 from __future__ import annotations
 

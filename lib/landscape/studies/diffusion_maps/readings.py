@@ -18,17 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from landscape.curvature import covariance as cov
 from landscape import diffusion as dm
-from landscape.diffusion import manifold
+from landscape.curvature import covariance as cov
 
 __all__ = [
     "CUTOFFS",
@@ -291,7 +287,8 @@ def _spectral_keys(readings, fps: dict, eps: float, N: int, n: int):
     """Which eigenproblem each reading needs: ``keyed[reading] = key`` and, per distance matrix ``(kind, rcond)``,
     the distinct problems ``(key, scale, kernel ε, knn)`` to solve on it (each key once). Two readings share a key
     only when the computation is the same bit for bit: equal matrices (fingerprints), equal scale, equal kernel ε
-    and neighbours; with a zero scale (eq 2.6 at ``n = N``) all distances are 0 whatever the matrix."""
+    and neighbours; with a zero scale (eq 2.6 at ``n = N``) all distances are 0 whatever the matrix.
+    """
     keyed, todo, seen = {}, {}, set()
     for r in readings:
         kind = COVARIANCES[r.covariance][0]

@@ -1,7 +1,8 @@
 """The sensitivity study of :mod:`landscape.studies.diffusion_maps.readings` (issue 8) as units of work for
 :func:`landscape.infra.executor.map_units`: per stage one distance pass per target, then the distinct eigenproblems
 grouped by distance matrix. Workers return fingerprints and summaries, never distance matrices (those stay in the
-readings cache), so the result is the same for any number of workers."""
+readings cache), so the result is the same for any number of workers.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from landscape.diffusion.manifold import cutoff_distances
 from landscape.studies.diffusion_maps.readings import (
     COVARIANCES,
     LITERAL,
@@ -21,7 +23,6 @@ from landscape.studies.diffusion_maps.readings import (
     from_row,
     judge,
 )
-from landscape.diffusion.manifold import cutoff_distances
 
 __all__ = ["Target", "study"]
 
@@ -75,7 +76,8 @@ def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads:
     stages : sequence of sequence of Target
         The targets, stage by stage.
     grid : sequence of landscape.studies.diffusion_maps.readings.Reading
-        Candidate readings (:func:`landscape.studies.diffusion_maps.readings.spectral_grid`); made spectral (λ0 dropped, trapezoid AUC).
+        Candidate readings (:func:`landscape.studies.diffusion_maps.readings.spectral_grid`); made spectral (λ0
+        dropped, trapezoid AUC).
     always : sequence of float, default (the literal reading's cutoff,)
         Cutoffs whose distances are computed and cached in the same passes, whether or not a reading uses them.
     beta : float, default 0.99
@@ -98,12 +100,11 @@ def study(stages, grid, *, always=(LITERAL.rcond,), beta: float = 0.99, threads:
     Returns
     -------
     tuple of (pandas.DataFrame, pandas.DataFrame)
-        ``long`` (one row per reading and number, :func:`landscape.studies.diffusion_maps.readings.measure`) and ``judged`` (one row per
+        ``long`` (one row per reading and number, :func:`landscape.studies.diffusion_maps.readings.measure`) and
+        ``judged`` (one row per
         reading, a bool column per table, :func:`landscape.studies.diffusion_maps.readings.judge`).
     """
-    from landscape.infra import executor
-
-    from landscape.infra import paths
+    from landscape.infra import executor, paths
 
     workers = executor.resolve_jobs(jobs)
     unit_threads = threads if workers == 1 else 1

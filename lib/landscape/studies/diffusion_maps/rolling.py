@@ -2,7 +2,8 @@
 
 The covariance in eq (2.5) belongs to each point, so the distance between two points of a window is the same as in
 the whole trajectory: a window's distance matrix is a diagonal sub-block of the full ``d²``. The windows are
-therefore analysed from one precomputed matrix, under a :class:`landscape.studies.diffusion_maps.readings.Reading` (its cutoff and
+therefore analysed from one precomputed matrix, under a :class:`landscape.studies.diffusion_maps.readings.Reading` (its
+cutoff and
 covariance already applied to ``sq``; its kernel scale, k-NN kernel, ``λ_0`` and AUC conventions applied here).
 """
 
@@ -24,7 +25,8 @@ def rolling_windows(sq, window: int, stride: int, eps: float, reading: rd.Readin
 
     Columns ``start, stop, eps_fixed, d_fixed, auc_fixed`` and, with ``retune``, ``eps_retuned, d_retuned,
     auc_retuned``: ε re-tuned per window by :func:`landscape.diffusion.manifold.retune_eps` (scaled by the ratio of the
-    window's median ``d²`` to the first window's). With :data:`~landscape.studies.diffusion_maps.readings.LITERAL` the numbers equal
+    window's median ``d²`` to the first window's). With :data:`~landscape.studies.diffusion_maps.readings.LITERAL` the
+    numbers equal
     :func:`landscape.diffusion.manifold.rolling_windows`.
 
     Parameters

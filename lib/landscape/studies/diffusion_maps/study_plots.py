@@ -1,5 +1,6 @@
 """Figures of chapter 02's sensitivity study and null models (issue 8): which readings reproduce which tables,
-``d``, AUC against ε for point clouds that are curves by construction, and the learning-rate scan."""
+``d``, AUC against ε for point clouds that are curves by construction, and the learning-rate scan.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def plot_study(ranked: pd.DataFrame, tables) -> plt.Figure:
     Parameters
     ----------
     ranked : pandas.DataFrame
-        Judged readings (:func:`landscape.studies.diffusion_maps.readings.rank_readings`): columns ``rcond, covariance, kernel, knn`` and a
+        Judged readings (:func:`landscape.studies.diffusion_maps.readings.rank_readings`): columns ``rcond, covariance,
+        kernel, knn`` and a
         bool column per table.
     tables : sequence of str
         The table columns counted (e.g. ``["Table 2", "Table 3"]``).
@@ -47,13 +49,15 @@ def plot_study(ranked: pd.DataFrame, tables) -> plt.Figure:
 
 def plot_null_models(scans: dict, sgd: pd.DataFrame | None = None, sgd_label: str = "SGD (iris)") -> plt.Figure:
     """(a) ``d`` against ``ε / median(d²)`` on log axes with a ``ε^(-1/2)`` guide; (b) AUC ratio against ``d``.
-    ``scans``: name -> :func:`landscape.studies.diffusion_maps.null_models.dimension_scan` frame; ``sgd`` (optional): the same columns
+    ``scans``: name -> :func:`landscape.studies.diffusion_maps.null_models.dimension_scan` frame; ``sgd`` (optional):
+    the same columns
     for an SGD trajectory.
 
     Parameters
     ----------
     scans : dict of str to pandas.DataFrame
-        Name -> :func:`landscape.studies.diffusion_maps.null_models.dimension_scan` frame (non-empty; the first sets the guide line).
+        Name -> :func:`landscape.studies.diffusion_maps.null_models.dimension_scan` frame (non-empty; the first sets
+        the guide line).
     sgd : pandas.DataFrame, optional
         The same columns for an SGD trajectory, drawn last.
     sgd_label : str, default "SGD (iris)"
@@ -84,13 +88,15 @@ def plot_null_models(scans: dict, sgd: pd.DataFrame | None = None, sgd_label: st
 def plot_lr_scan(table: pd.DataFrame, source: dict) -> plt.Figure:
     """Three panels against the learning rate, one line per reading: (a) the largest slope of ``L(ε)`` with the
     curve level 1/2 and the source's value, (b) ``d`` and (c) the AUC ratio at the source's ε with the source's
-    values. ``table``: :func:`landscape.studies.diffusion_maps.training_choices.bandwidth_table` rows (column ``lr``); ``source``: keys
+    values. ``table``: :func:`landscape.studies.diffusion_maps.training_choices.bandwidth_table` rows (column ``lr``);
+    ``source``: keys
     ``a_max``, ``d``, ``auc`` (the source's numbers, drawn as dashed lines).
 
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`landscape.studies.diffusion_maps.training_choices.bandwidth_table` rows with columns ``lr, reading, a_max, d, auc``.
+        :func:`landscape.studies.diffusion_maps.training_choices.bandwidth_table` rows with columns ``lr, reading,
+        a_max, d, auc``.
     source : dict
         The source's ``a_max``, ``d`` and ``auc``.
 

@@ -9,7 +9,8 @@ learning rate, one per split, the two reference networks) and any readings of th
 - the largest log-log slope ``a`` of ``L(ε) = Σ_ij K_ε[i, j]`` (eqs 3.4-3.6) and where it is reached; ``a > 1/2``
   means the points look locally wider than a curve (Berry-Harlim: ``d ≈ 2a``; the source reports 1.07);
 - ``d`` (eq 3.3) and the AUC ratio at the source's ε;
-- pyDiffMap's automatic choice of ε and dimension (:mod:`landscape.diffusion.bgh`), to test the reading that the source's
+- pyDiffMap's automatic choice of ε and dimension (:mod:`landscape.diffusion.bgh`), to test the reading that the
+source's
   ``ε = 0.06 ≈ 2^-4`` and ``d = 2`` came from it.
 """
 
@@ -21,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from landscape import diffusion as dm
-from landscape.studies.diffusion_maps import readings as rd
 from landscape.diffusion.bgh import bgh_bandwidth
+from landscape.studies.diffusion_maps import readings as rd
 
 __all__ = ["auto_grid", "bandwidth_row", "bandwidth_table", "lr_configs"]
 
@@ -117,8 +118,8 @@ def _summary(sq, eps, reading, beta):
 
 
 def _one(label, config, reading_set, eps, eps_grid, beta, threads, k, wider, cache_dir, device="cpu") -> list[dict]:
-    from landscape.studies.diffusion_maps.dimension_tables import reading_distances
     from landscape.nets.recording import record_sgd
+    from landscape.studies.diffusion_maps.dimension_tables import reading_distances
 
     base = {"label": label, "lr": float(config.lr), "split": config.split}
     try:
@@ -144,7 +145,8 @@ def bandwidth_table(configs: Mapping[object, object], reading_set: Mapping[str, 
     reading_set : name -> :class:`~landscape.studies.diffusion_maps.readings.Reading`.
     eps : the source's ε: a number, a mapping label -> ε, or a callable ``label -> ε``.
     eps_grid : the ε grid of the ``L(ε)`` scan, in the reading's units (``None``: :func:`auto_grid` per matrix).
-    jobs : worker processes for the trajectories (:func:`landscape.infra.executor.map_units`; ``None``: $LANDSCAPE_JOBS).
+    jobs : worker processes for the trajectories (:func:`landscape.infra.executor.map_units`; ``None``:
+    $LANDSCAPE_JOBS).
     device : where the distance passes run (:func:`landscape.diffusion.manifold.cutoff_distances`).
     beta : float, default 0.99
         Energy threshold of ``d`` (eq 3.3).

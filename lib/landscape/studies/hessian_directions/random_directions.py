@@ -1,5 +1,5 @@
 r"""Near-orthogonality of random directions (Böttcher & Wheeler, Sec. II.2): sampled inner products of Gaussian
-pairs and the reconstructed tail bound eq (18). The names are also importable from :mod:`landscape.studies.hessian_directions.toys`.
+pairs and the reconstructed tail bound eq (18).
 
 * eq (18): :math:`P(|\langle\delta,\eta\rangle|/n \ge \epsilon) \lesssim 4 e^{-n\epsilon^2/4}` for large
   :math:`n` (Laurent--Massart bounds (15)--(16) on the two :math:`\chi^2_n` variables of eq (13), union bound).

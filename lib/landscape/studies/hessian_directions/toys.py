@@ -22,8 +22,8 @@ Reconstructions (the extracted source lost its equations; these follow the prose
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

@@ -20,10 +20,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from landscape.studies.hessian_directions import digits_nets
 from landscape.curvature import hessian
-from landscape.surfaces import planes, projections
 from landscape.infra.validation import check_finite, check_scalar
+from landscape.studies.hessian_directions import digits_nets
+from landscape.surfaces import planes, projections
 
 __all__ = ["TrainedPoint", "study_point", "study_points", "point_planes", "classifier_studies", "headline", "table2",
            "table2_comparison", "network_traces", "trace_interval_z", "mean_absolute_error"]
@@ -34,7 +34,8 @@ TASKS = ("classification", "regression")
 @dataclass(frozen=True)
 class TrainedPoint:
     r"""A trained network at its weights: ``directions`` (:class:`landscape.surfaces.projections.HessianDirections`),
-    ``diagnostics`` (:class:`landscape.surfaces.planes.PointDiagnostics`), ``scale`` (:math:`\sqrt{L_0/\lambda_{\max}}`),
+    ``diagnostics`` (:class:`landscape.surfaces.planes.PointDiagnostics`), ``scale``
+    (:math:`\sqrt{L_0/\lambda_{\max}}`),
     ``n_params``.
 
     Parameters
@@ -302,8 +303,8 @@ def classifier_studies(names: Sequence[str], data, *, seed: int, width: int, epo
                        ncv: int | None = None, eig_tol: float = 1e-6, dtype=torch.float32, device=None,
                        cache_dir=None, jobs: int | None = None, progress: bool = False, n_in: int = 64,
                        n_out: int = 10, task: str = "classification") -> dict[str, tuple]:
-    """Train each digits stand-in of Table 2 (:func:`landscape.studies.hessian_directions.digits_nets.digits_net`; SGD with Nesterov momentum
-    0.9, batch 64, cached), study its point and draw its Hessian plane (``plane_factor`` x scale) and filter plane
+    """Train each digits stand-in of Table 2 (:func:`landscape.studies.hessian_directions.digits_nets.digits_net`; SGD
+    with Nesterov momentum 0.9, batch 64, cached), study its point and draw its Hessian plane (``plane_factor`` x scale) and filter plane
     (``plane_range``), with the accuracy: one unit of :func:`landscape.infra.executor.map_units` per network.
     On other data (``n_in``, ``n_out``, ``task``) the same stand-ins take its inputs; a regression trains with the
     mean squared error and reports the mean absolute error (:func:`mean_absolute_error`) instead of the accuracy.

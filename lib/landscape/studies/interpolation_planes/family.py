@@ -1,5 +1,6 @@
 r"""The residual family of chapter 06 (source 003, Sec. 5.4.3): residual MLPs of several depths and widths, with
-and without skip connections, trained (cached) and each looked at on its filter-normalised plane."""
+and without skip connections, trained (cached) and each looked at on its filter-normalised plane.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from landscape.infra.executor import map_units
 from landscape.nets import approximation
 from landscape.nets.residual import ResidualMLP, residual_mlp
-from landscape.infra.executor import map_units
 from landscape.surfaces import batchnorm, convexity, export, projections
 
 __all__ = ["FamilyMember", "family_member", "train_family"]

@@ -1,5 +1,6 @@
 r"""Im et al.'s batch-norm experiment of chapter 06 (source 003, Sec. 5.1.4): SGD-to-Adam segments of "noshort"
-residual MLPs with and without batch norm, the running statistics interpolated along with the weights."""
+residual MLPs with and without batch norm, the running statistics interpolated along with the weights.
+"""
 
 from __future__ import annotations
 

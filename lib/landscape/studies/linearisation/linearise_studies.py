@@ -1,5 +1,5 @@
-r"""The chapter-05 studies built on :mod:`landscape.geometry.linearise` (source 001, Tanner lecture 9): the min-norm step of the
-slides' two-layer net across widths (independent (width, initialisation) units through
+r"""The chapter-05 studies built on :mod:`landscape.geometry.linearise` (source 001, Tanner lecture 9): the min-norm
+step of the slides' two-layer net across widths (independent (width, initialisation) units through
 :func:`landscape.infra.executor.map_units`) and the index of :math:`H = H_0 + H_1` for the slides' ``n``-``n``-``n`` net
 beside the Wishart + Wigner model.
 """
@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from landscape.geometry.linearise import hessian_split, jacobian, linearisation_error, min_norm_step, residual_targets, two_layer
+from landscape.geometry.linearise import (
+    hessian_split,
+    jacobian,
+    linearisation_error,
+    min_norm_step,
+    residual_targets,
+    two_layer,
+)
 from landscape.infra.validation import check_scalar
 
 __all__ = ["width_sweep", "split_study", "dataset_targets"]

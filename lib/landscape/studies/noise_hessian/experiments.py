@@ -16,12 +16,12 @@ import torch
 from tqdm.auto import tqdm
 
 from landscape.curvature import hessian
-from landscape.nets import models
 from landscape.infra.executor import map_units
 from landscape.infra.validation import check_finite, check_scalar
+from landscape.nets import models
 from landscape.noise.alignment import dense_alignment, matrix_free_alignment
-from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 from landscape.noise.valley import Projection, ValleyPath, line_connected, project_to_valley, projected_path
+from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 
 __all__ = ["lbfgs_minimum", "negative_eigen_sweep", "alignment_during_training", "alignment_study",
            "NegativeCurvatureFit", "negative_curvature_fit", "valley_run",
@@ -69,9 +69,11 @@ def lbfgs_minimum(model, loss_fn, X, y, *, max_iter: int = 1000) -> tuple[float,
 
 
 def _negative_eigen_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, seed: int) -> dict:
-    """One setting of :func:`negative_eigen_sweep` (a module-level unit for :func:`~landscape.infra.executor.map_units`):
+    """One setting of :func:`negative_eigen_sweep` (a module-level unit for
+    :func:`~landscape.infra.executor.map_units`):
     SGD from ``theta0``, then the loss and the dense Hessian's negative eigenvalues. ``theta0`` is copied:
-    :func:`landscape.nets.models.assign` makes the parameters views of the vector it is given, so SGD would move it."""
+    :func:`landscape.nets.models.assign` makes the parameters views of the vector it is given, so SGD would move it.
+    """
     models.assign(model, theta0.clone())
     sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
     with torch.no_grad():
@@ -101,7 +103,8 @@ def negative_eigen_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, 
     seed : int
         Seed of the shuffles.
     jobs : int or None
-        Worker processes for the settings (:func:`landscape.infra.executor.map_units`; None: ``$LANDSCAPE_JOBS``, else 1);
+        Worker processes for the settings (:func:`landscape.infra.executor.map_units`; None: ``$LANDSCAPE_JOBS``, else
+        1);
         the numbers do not depend on it.
     progress : bool, default False
         Show a progress bar over the settings.

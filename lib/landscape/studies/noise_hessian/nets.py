@@ -1,6 +1,7 @@
 """Networks and training records for the chapter-04 experiments on digits (stand-ins for the source's MNIST /
 CIFAR runs): resized inputs, the small CNN of App. A.5, SGD runs that keep every state and minibatch gradient,
-flat loss/gradient callables for valley projection, and per-epoch FDR criteria along a run."""
+flat loss/gradient callables for valley projection, and per-epoch FDR criteria along a run.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from landscape.curvature import hessian
-from landscape.nets import models
 from landscape.infra.executor import map_units
 from landscape.infra.validation import check_choice, check_scalar
+from landscape.nets import models
 from landscape.noise.fdr import fdr_sides
 
 __all__ = ["resize_digits", "small_cnn", "SGDRecord", "sgd_record", "flat_loss", "flat_loss_grad",
@@ -280,7 +281,8 @@ def _fdr_epoch(model: nn.Module, loss_fn, X, y, state, thetas, grads, lr: float,
 def fdr_along(record: SGDRecord, model: nn.Module, loss_fn, X, y, lr: float, *, top_k: int = 1,
               seed: int = 0, jobs=None, progress: bool = False) -> pd.DataFrame:
     r"""Per epoch, :math:`|O_L/O_R - 1|` (App. A.5, Fig. 6) over that epoch's steps in the raw parameter space and
-    in the top-``top_k`` Hessian eigenspace at the epoch's start (Lanczos, :func:`landscape.curvature.hessian.eigenpairs`).
+    in the top-``top_k`` Hessian eigenspace at the epoch's start (Lanczos,
+    :func:`landscape.curvature.hessian.eigenpairs`).
 
     Parameters
     ----------

@@ -13,7 +13,13 @@ import pandas as pd
 
 from landscape.infra.validation import check_scalar
 from landscape.noise.descent import isotropic_noise, noisy_descent, sgd_noise
-from landscape.noise.toy_losses import anticorrelated_toy, entropic_equilibrium, entropic_toy, expected_change, four_d_toy
+from landscape.noise.toy_losses import (
+    anticorrelated_toy,
+    entropic_equilibrium,
+    entropic_toy,
+    expected_change,
+    four_d_toy,
+)
 
 __all__ = ["trace_drift", "anticorrelated_run", "entropic_grid"]
 

@@ -1,4 +1,5 @@
-r"""Hessian outliers through training (source 003, Sec. 5.5): :func:`landscape.curvature.outliers.snapshot` of a few nets at
+r"""Hessian outliers through training (source 003, Sec. 5.5): :func:`landscape.curvature.outliers.snapshot` of a few
+nets at
 chosen epochs of their SGD runs.
 
 Each net's run is one independent unit of :func:`landscape.infra.executor.map_units` (``jobs``): it trains from one
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 import pandas as pd
 from torch import nn
 
-from landscape.nets import models
 from landscape.curvature import outliers
 from landscape.infra.validation import check_choice
+from landscape.nets import models
 
 __all__ = ["Tracking", "track_spectra"]
 
@@ -61,7 +62,8 @@ def _track_one(name: str, model: nn.Module, sigma_batch: int | None, train, eval
 def track_spectra(nets: dict, train, evaluate, snapshots, *, lr: float, k: int = 10, slq=None, seed: int = 0,
                   key=None, device: str = "cpu", cache_dir=None, jobs: int | None = None,
                   progress: bool = False, loss: str = "cce") -> Tracking:
-    """:func:`landscape.curvature.outliers.snapshot` of each net at the epochs ``snapshots`` of its training (SGD, momentum
+    """:func:`landscape.curvature.outliers.snapshot` of each net at the epochs ``snapshots`` of its training (SGD,
+    momentum
     0.9, batch 32, categorical cross entropy unless ``loss`` says otherwise), Sec. 5.5's outliers through training.
 
     Parameters

@@ -21,9 +21,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from landscape.nets import models
 from landscape.geometry import symmetry
 from landscape.infra.validation import check_choice, check_scalar
+from landscape.nets import models
 
 __all__ = ["EquioutputChecks", "equioutput_checks", "student_distances", "solution_distances", "fdc_points"]
 

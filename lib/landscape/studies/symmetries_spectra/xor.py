@@ -189,7 +189,8 @@ def _monotone(t: torch.Tensor, e: torch.Tensor, d: torch.Tensor) -> torch.Tensor
 def _saddle_free(t: torch.Tensor, g: torch.Tensor, damping: float = 1e-8) -> torch.Tensor:
     """Saddle-free Newton directions (|H| + damping)^-1 g per row (|H|: eigenvalues replaced by their absolute
     values; H from central differences of gradients); a descent direction wherever g != 0, long along flat,
-    saturated directions."""
+    saturated directions.
+    """
     S, h = t.shape[0], 1e-5  # Hessians by central differences of gradients (a search direction only)
     E = torch.eye(9, dtype=torch.float64) * h
     _, G = _grad(torch.cat([t[:, None, :] + E, t[:, None, :] - E], dim=1).reshape(-1, 9))
