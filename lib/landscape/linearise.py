@@ -3,6 +3,7 @@
 
 from landscape.geometry.linearise import (  # noqa: F401
     gd_rate,
+    gd_step_scan,
     hessian_split,
     jacobian,
     linear_gd,
@@ -18,6 +19,7 @@ from landscape.geometry.linearise import (  # noqa: F401
 
 __all__ = [
     'gd_rate',
+    'gd_step_scan',
     'hessian_split',
     'jacobian',
     'linear_gd',
