@@ -153,7 +153,7 @@ def hessian_index(eigenvalues, zero_tol: float = 1e-8, *, abs_tol: float | None 
 
 
 def _newton_step(lam: np.ndarray, V: np.ndarray, g: np.ndarray, cutoff: float) -> np.ndarray:
-    """:math:`-H^+ g` on the eigenvalues with :math:`|\\lambda| >` ``cutoff`` (pseudo-inverse)."""
+    r""":math:`-H^+ g` on the eigenvalues with :math:`|\lambda| >` ``cutoff`` (pseudo-inverse)."""
     keep = np.abs(lam) > cutoff
     gv = V.T @ g
     return -V[:, keep] @ (gv[keep] / lam[keep])
@@ -206,7 +206,8 @@ def residual_tolerance(loss: Loss, theta, *, factor: float = 10.0, zero_tol: flo
     return max(factor * float(np.linalg.norm(H2 - H, 2)), floor)
 
 
-def polish(loss: Loss, theta, *, tol: float = 1e-10, max_iter: int = 50, cutoff: float = 1e-12) -> tuple[np.ndarray, float, int]:
+def polish(loss: Loss, theta, *, tol: float = 1e-10, max_iter: int = 50,
+           cutoff: float = 1e-12) -> tuple[np.ndarray, float, int]:
     r"""Newton's method on :math:`\nabla L = 0` from ``theta``: steps :math:`-H^+\nabla L` (pseudo-inverse over
     :math:`|\lambda| >` ``cutoff`` :math:`\max|\lambda|`, so flat directions do not blow the step up), halved while
     they do not lower :math:`\|\nabla L\|`, until :math:`\|\nabla L\| \le` ``tol`` or no step lowers it. Converges
