@@ -9,6 +9,7 @@ from landscape.geometry.linearise import (  # noqa: F401
     PowerLaw,
     TwoLayer,
     gd_rate,
+    gd_step_scan,
     hessian_split,
     jacobian,
     linear_gd,
@@ -21,6 +22,7 @@ from landscape.geometry.linearise import (  # noqa: F401
 
 __all__ = [
     'gd_rate',
+    'gd_step_scan',
     'hessian_split',
     'jacobian',
     'linear_gd',

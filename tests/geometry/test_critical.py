@@ -58,7 +58,8 @@ def test_index_energy_fit_recovers_parameters():
     e = 0.2 + (a / 1.5) ** (2 / 3)
     fit = critical.index_energy_fit(e, a)
     assert fit.eps_c == pytest.approx(0.2, abs=1e-12) and fit.alpha0 == pytest.approx(1.5, rel=1e-10)
-    assert fit.exponent == pytest.approx(1.5, rel=1e-5) and fit.n_levels == 5
+    assert fit.exponent == pytest.approx(1.5, rel=1e-5) and fit.n_levels == 4  # the positive index levels
+    assert fit.n_points == 12
 
 
 def test_validation():
@@ -66,7 +67,7 @@ def test_validation():
         critical.find_critical_points(lambda t: (t**2).sum(), np.array([[np.nan, 1.0]]))
     with pytest.raises(ValueError, match="eigenvalues"):
         critical.hessian_index([])
-    with pytest.raises(ValueError, match="two different"):
+    with pytest.raises(ValueError, match="two different positive"):
         critical.index_energy_fit([0.1, 0.2], [0.0, 0.0])
     with pytest.raises(ValueError, match="rows"):
         critical.model_loss(linearise.two_layer(2, 3), np.ones((4, 2)), np.ones((3, 1)))
@@ -97,7 +98,8 @@ def test_index_energy_study_units_bit_identical():
     for a, b in zip(one, two, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
     cps, fits = one
-    assert list(fits.m) == [8, 5] and (cps.grad_norm <= 1e-3).all()
+    assert list(fits.m) == [8, 5] and (cps.grad_norm <= 1e-8).all()  # polished; the table keeps only critical points
+    assert {"minima", "bracketed", "fit_points", "max_grad_norm"} <= set(fits.columns)
     assert fits.critical.sum() == len(cps)
     np.testing.assert_allclose(fits.eps_c_linear_source, 0.5 * (1 - fits.phi), rtol=1e-15)
 
@@ -107,3 +109,68 @@ def test_cooper_ranks_exact_fit():
     df = critical.cooper_ranks([3, 5], [1, 2], width=6, seed=1)
     assert (df["rank"] == df.m_r).all() and (df.null_dim == df.p_minus_mr).all() and (df.negative == 0).all()
     assert list(df.p) == [3 * 6 + 6 * r for r in (1, 2)] * 2
+
+
+def _linear_net_points():
+    from landscape.geometry import linear_networks as ln
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((4, 30))
+    Y = rng.standard_normal((3, 4)) @ X + 0.3 * rng.standard_normal((3, 30))
+    problem = ln.linear_problem(X, Y, 2)
+    exact = ln.critical_points(problem, tol=1e-9)
+    return problem, exact, ln
+
+
+def test_polished_points_of_a_linear_net_have_the_exact_baldi_hornik_indices():
+    """Baldi-Hornik critical points of a two-layer linear net (3 of them, index 0, 1 and 2 by their count), each
+    perturbed by 1e-3: the search polishes them to |grad| <= 1e-10 at the exact point's loss (to 1e-12) and counts
+    the exact index with the residual's tolerance; the GL(p) orbit's p^2 = 4 flat directions count as zero. The
+    loose Levenberg-Marquardt end point (|grad| ~ 1e-3, the chapter's former rule) does not give the index."""
+    problem, exact, ln = _linear_net_points()
+    L = lambda t: ln.loss(problem, t)  # noqa: E731
+    rng = np.random.default_rng(0)
+    starts = np.array([ln.critical_point(problem, [int(i) for i in s.split()]) for s in exact.subset])
+    starts = starts + 1e-3 * rng.standard_normal(starts.shape)
+    cp = critical.find_critical_points(L, starts, max_iter=50, grad_tol=1e-3, polish_iter=100)
+    t = cp.table
+    assert sorted(exact.expected_index) == [0, 1, 2] and (exact.index == exact.expected_index).all()
+    assert (t.grad_norm <= 1e-10).all() and t.critical.all()
+    np.testing.assert_allclose(t.loss, exact.loss, rtol=0, atol=1e-12)
+    assert list(t.n_negative) == list(exact.expected_index)
+    assert list(t.n_zero) == [4, 4, 4] and (t.index_tol < 1e-6).all()
+    assert (t["index"] == t.n_negative / problem.n_params).all()
+    assert (t["grad_norm_lm"] > 1e-6).any()  # Levenberg-Marquardt alone stopped far above the polish
+    # without the polish the zero modes carry signs: the relative rule miscounts somewhere
+    loose = critical.find_critical_points(L, starts, max_iter=50, grad_tol=1e-3, polish_iter=0, zero_tol=1e-8)
+    naive = [critical.hessian_index(ev, 1e-8)[1] for ev in loose.eigenvalues]
+    assert naive != list(exact.expected_index)
+
+
+def test_residual_tolerance_and_polish():
+    # L = t0^2/2 - t1^2/2 + t0^3: at (1e-6, 0) the Newton step is ~ -1e-6 along t0, where H00 = 1 + 6 t0 changes by 6e-6
+    quad = lambda t: 0.5 * (t[0] ** 2 - t[1] ** 2) + t[0] ** 3  # noqa: E731
+    tau = critical.residual_tolerance(quad, np.array([1e-6, 0.0]))
+    assert tau == pytest.approx(10 * 6e-6, rel=1e-3)
+    assert critical.residual_tolerance(quad, np.zeros(2)) == pytest.approx(1e-10, rel=1e-12)  # the floor at |g| = 0
+    th, gn, it = critical.polish(quad, np.array([0.05, 0.01]))
+    assert gn <= 1e-10 and np.allclose(th, 0, atol=1e-10) and it <= 8
+    assert critical.hessian_index([-1e-4, 0.5, 5.0], abs_tol=1e-3) == (0.0, 0, 1)
+    assert critical.hessian_index([-1e-4, 0.5, 5.0]) == (1 / 3, 1, 0)
+    with pytest.raises(ValueError, match="abs_tol"):
+        critical.hessian_index([1.0], abs_tol=-1.0)
+    with pytest.raises(ValueError, match="factor"):
+        critical.residual_tolerance(quad, np.zeros(2), factor=0.0)
+
+
+def test_index_energy_fit_uses_the_saddles_and_checks_the_bracket():
+    a = np.array([0.0, 0.0, 0.1, 0.1, 0.2, 0.3])
+    e = np.where(a > 0, 0.2 + (a / 1.5) ** (2 / 3), [0.15, 0.19, 0, 0, 0, 0])
+    fit = critical.index_energy_fit(e, a)  # the minima (below 0.2) do not pull the line
+    assert fit.eps_c == pytest.approx(0.2, abs=1e-12) and fit.alpha0 == pytest.approx(1.5, rel=1e-10)
+    assert (fit.n_points, fit.n_levels, fit.n_below, fit.n_above, fit.bracketed) == (4, 3, 2, 4, True)
+    e2 = np.where(a > 0, e, 0.25)  # minima above the fitted eps_c: it is not bracketed
+    fit2 = critical.index_energy_fit(e2, a)
+    assert fit2.n_below == 0 and not fit2.bracketed
+    with pytest.raises(ValueError, match="positive"):
+        critical.index_energy_fit([0.1, 0.2, 0.3], [0.0, 0.0, 0.1])

@@ -143,3 +143,33 @@ def test_split_study_symmetry_null_space():
     assert list(df.m) == [12, 12] and (df.null_H0 == 9).all()
     assert df.alpha.iloc[0] == 0.0 and df.alpha.iloc[1] > 0
     assert spectra_[("linear", 0.5, 0.3)].shape == (18,)
+
+
+def test_gd_step_scan_threshold_and_rates():
+    """GD on ||J Delta - r||^2 (slide update) converges iff alpha sigma_max < 2, exactly (grid 2 % either side of
+    the threshold); the late per-step factor is rho(alpha) = max|1 - alpha sigma| to 1e-6 where it converges; the
+    slide's rate (kappa-1)/(kappa+1) is met only at alpha* = 2/(sigma_max + sigma_min): below alpha* (inside the
+    slide's condition) the factor is larger, between alpha* and 2/sigma_max GD still converges."""
+    rng = np.random.default_rng(4)
+    J = rng.standard_normal((6, 20)) / np.sqrt(20) + np.eye(6, 20)
+    r = rng.standard_normal(6)
+    sig = np.linalg.eigvalsh(J @ J.T)
+    smin, smax = sig.min(), sig.max()
+    lrs = np.array([0.3, 0.8, 1.0, 1.3, 1.98, 2.02, 2.5]) / smax
+    df = linearise.gd_step_scan(J, r, lrs, steps=4000)
+    assert df.converged.tolist() == [True, True, True, True, True, False, False]
+    assert np.allclose(df.lr_sigma_max, lrs * smax, rtol=1e-12)
+    np.testing.assert_allclose(df.rho, np.maximum(np.abs(1 - lrs * smin), np.abs(1 - lrs * smax)), rtol=1e-12)
+    fast = df[df.converged & (df.loss_ratio > 1e-250)]  # not yet at float underflow
+    np.testing.assert_allclose(fast.observed, fast.rho, rtol=1e-6)
+    star = 2 / (smax + smin)
+    at = linearise.gd_step_scan(J, r, [star, 0.5 * star], steps=200)
+    kappa = smax / smin
+    assert at.rho.iloc[0] == pytest.approx((kappa - 1) / (kappa + 1), rel=1e-12)
+    assert at.below_slide_step.tolist() == [False, True]
+    assert at.observed.iloc[1] > at.slide_rate.iloc[1] * 1.01  # the slide's condition does not give its rate
+    assert (star * smax < 1.9) and df[(df.lr > star) & df.converged].shape[0] >= 1  # nor is it needed to converge
+    with pytest.raises(ValueError, match="lrs"):
+        linearise.gd_step_scan(J, r, [0.0], steps=10)
+    with pytest.raises(ValueError, match="steps"):
+        linearise.gd_step_scan(J, r, [0.1], steps=1)

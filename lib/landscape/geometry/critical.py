@@ -4,9 +4,16 @@ Pennington & Bahri 2017, Fig. 6).
 
 Each start is moved by Levenberg--Marquardt on :math:`f(\theta) = \tfrac12\|\nabla L(\theta)\|^2` (the Jacobian
 of :math:`\nabla L` is the dense float64 Hessian :math:`H`, from ``torch.func``): damped steps far from a critical
-point, Newton steps near one, so it converges quadratically to a critical point of any index. A point is *critical* when
-:math:`\|\nabla L\| \le` ``grad_tol``; its *index* is the fraction of eigenvalues of :math:`H` below
-:math:`-` ``zero_tol`` :math:`\cdot\max|\lambda|`.
+point, Newton steps near one, so it converges quadratically to a critical point of any index. Every end point is then
+*polished* by Newton steps on the range of :math:`H` (:func:`polish`) to :math:`\|\nabla L\| \le` ``polish_tol``
+(default :math:`10^{-10}`, float64). A point is *critical* when its polished :math:`\|\nabla L\| \le`
+``critical_tol`` (default :math:`10^{-8}`); its
+*index* is the fraction of eigenvalues of :math:`H` below :math:`-\tau`, with the tolerance :math:`\tau` tied to the
+residual (:func:`residual_tolerance`): :math:`\tau = \max\bigl(c\,\|H(\theta+\delta)-H(\theta)\|_2,\;
+\text{zero\_tol}\cdot\max|\lambda|\bigr)` with :math:`\delta = -H^+\nabla L` the Newton step to the nearby exact
+critical point and :math:`c = 10`: by Weyl's inequality no eigenvalue of the exact critical point's Hessian lies
+further than :math:`\|H(\theta^*)-H(\theta)\|_2 \approx \|H(\theta+\delta)-H(\theta)\|_2` from ours, so an
+eigenvalue inside :math:`\pm\tau` has an unresolved sign and counts as zero, not negative.
 
 The loss is a closure of the flat float64 parameter vector (:func:`model_loss` builds one from a model and data),
 so the same code serves the chapter-05 tanh networks and the chapter-07 XOR networks.
@@ -107,8 +114,10 @@ def descent_starts(loss: Loss, n_params: int, n_starts: int, *, seed: int = 0, s
     return out
 
 
-def hessian_index(eigenvalues, zero_tol: float = 1e-8) -> tuple[float, int, int]:
-    """(fraction negative, number negative, number zero) of a spectrum; zero means ``|lam| <= zero_tol * max|lam|``.
+def hessian_index(eigenvalues, zero_tol: float = 1e-8, *, abs_tol: float | None = None) -> tuple[float, int, int]:
+    """(fraction negative, number negative, number zero) of a spectrum; zero means ``|lam| <= thr`` with
+    ``thr = max(zero_tol * max|lam|, abs_tol)`` (``abs_tol``, e.g. :func:`residual_tolerance`, ties the threshold to
+    the residual of an approximate critical point).
 
     Parameters
     ----------
@@ -116,6 +125,8 @@ def hessian_index(eigenvalues, zero_tol: float = 1e-8) -> tuple[float, int, int]
         Non-empty, finite.
     zero_tol : float
         Relative threshold of a zero eigenvalue.
+    abs_tol : float or None, default None
+        Absolute threshold (>= 0); the larger of the two applies.
 
     Returns
     -------
@@ -125,22 +136,144 @@ def hessian_index(eigenvalues, zero_tol: float = 1e-8) -> tuple[float, int, int]
     --------
     >>> hessian_index([-2.0, 0.0, 1.0, 3.0])
     (0.25, 1, 1)
+    >>> hessian_index([-1e-4, 0.5, 5.0], abs_tol=1e-3)  # a sign below the residual's resolution: zero
+    (0.0, 0, 1)
     """
     ev = np.asarray(eigenvalues, dtype=np.float64).ravel()
     if ev.size == 0:
         raise ValueError("eigenvalues must be a non-empty array")
     check_finite(ev, "eigenvalues")
     thr = zero_tol * np.abs(ev).max()
+    if abs_tol is not None:
+        if not (np.isfinite(abs_tol) and abs_tol >= 0):
+            raise ValueError(f"abs_tol must be a finite number >= 0, got {abs_tol!r}")
+        thr = max(thr, float(abs_tol))
     neg, zero = int(np.sum(ev < -thr)), int(np.sum(np.abs(ev) <= thr))
     return neg / ev.size, neg, zero
+
+
+def _newton_step(lam: np.ndarray, V: np.ndarray, g: np.ndarray, cutoff: float) -> np.ndarray:
+    r""":math:`-H^+ g` on the eigenvalues with :math:`|\lambda| >` ``cutoff`` (pseudo-inverse)."""
+    keep = np.abs(lam) > cutoff
+    gv = V.T @ g
+    return -V[:, keep] @ (gv[keep] / lam[keep])
+
+
+def residual_tolerance(loss: Loss, theta, *, factor: float = 10.0, zero_tol: float = 1e-10) -> float:
+    r"""Eigenvalue tolerance of an approximate critical point, tied to its gradient residual.
+
+    With :math:`g = \nabla L(\theta)` and :math:`\delta = -H^+g` (pseudo-inverse over :math:`|\lambda| >`
+    ``zero_tol`` :math:`\max|\lambda|`), the exact critical point lies at :math:`\theta^* \approx \theta+\delta`
+    and, by Weyl's inequality, each eigenvalue of :math:`H(\theta^*)` within
+    :math:`\|H(\theta^*)-H(\theta)\|_2 \approx \|H(\theta+\delta)-H(\theta)\|_2` of ours. The tolerance is
+    :math:`\tau = \max(\text{factor}\cdot\|H(\theta+\delta)-H(\theta)\|_2,\ \text{zero\_tol}\cdot\max|\lambda|)`,
+    the floor covering the float64 round-off of the dense eigensolver.
+
+    Parameters
+    ----------
+    loss : callable
+        Closure of the flat float64 parameter vector.
+    theta : array_like, shape (p,)
+        The approximate critical point.
+    factor : float, default 10.0
+        Safety factor :math:`c` on the Hessian change over the Newton step (covers its higher orders).
+    zero_tol : float, default 1e-10
+        Relative floor of the tolerance and cutoff of the pseudo-inverse.
+
+    Returns
+    -------
+    float
+        :math:`\tau`.
+
+    Examples
+    --------
+    >>> quad = lambda t: 0.5 * (t[0] ** 2 - t[1] ** 2) + t[0] ** 3  # Hessian diag(1 + 6 t0, -1)
+    >>> tau = residual_tolerance(quad, np.array([1e-6, 0.0]))  # Newton step ~ -1e-6 in t0: H changes by ~6e-6
+    >>> bool(1e-5 < tau < 1e-4)
+    True
+    """
+    check_scalar(factor, "factor", float, min_val=0, include_boundaries="neither")
+    check_scalar(zero_tol, "zero_tol", float, min_val=0)
+    theta = np.asarray(check_finite(np.asarray(theta, dtype=np.float64), "theta"))
+    h_fn = torch.func.hessian(loss)
+    t = torch.as_tensor(theta, dtype=torch.float64)
+    g = grad(loss)(t).detach().numpy()
+    H = h_fn(t).detach().numpy()
+    lam, V = np.linalg.eigh(H)
+    floor = zero_tol * float(np.abs(lam).max())
+    delta = _newton_step(lam, V, g, floor)
+    H2 = h_fn(torch.as_tensor(theta + delta, dtype=torch.float64)).detach().numpy()
+    return max(factor * float(np.linalg.norm(H2 - H, 2)), floor)
+
+
+def polish(loss: Loss, theta, *, tol: float = 1e-10, max_iter: int = 50,
+           cutoff: float = 1e-12) -> tuple[np.ndarray, float, int]:
+    r"""Newton's method on :math:`\nabla L = 0` from ``theta``: steps :math:`-H^+\nabla L` (pseudo-inverse over
+    :math:`|\lambda| >` ``cutoff`` :math:`\max|\lambda|`, so flat directions do not blow the step up), halved while
+    they do not lower :math:`\|\nabla L\|`, until :math:`\|\nabla L\| \le` ``tol`` or no step lowers it. Converges
+    quadratically to the nearby critical point of any index (it does not minimise :math:`L`).
+
+    Parameters
+    ----------
+    loss : callable
+        Closure of the flat float64 parameter vector.
+    theta : array_like, shape (p,)
+        Start (e.g. a Levenberg--Marquardt end point).
+    tol : float, default 1e-10
+        Target gradient norm.
+    max_iter : int, default 50
+        Newton iterations at most.
+    cutoff : float, default 1e-12
+        Relative cutoff of the pseudo-inverse.
+
+    Returns
+    -------
+    (numpy.ndarray, float, int)
+        The polished point, its gradient norm, and the Newton iterations taken.
+
+    Examples
+    --------
+    >>> quartic = lambda t: ((t**2 - 1) ** 2).sum()
+    >>> th, gn, it = polish(quartic, np.array([0.9, 0.05]))
+    >>> np.round(th, 12).tolist(), bool(gn <= 1e-10)
+    ([1.0, 0.0], True)
+    """
+    check_scalar(tol, "tol", float, min_val=0, include_boundaries="neither")
+    check_scalar(max_iter, "max_iter", int, min_val=0)
+    theta = np.array(check_finite(np.asarray(theta, dtype=np.float64), "theta"))
+    g_fn, h_fn = grad(loss), torch.func.hessian(loss)
+
+    def g_of(th):
+        return g_fn(torch.as_tensor(th, dtype=torch.float64)).detach().numpy()
+
+    g = g_of(theta)
+    gn, it = float(np.linalg.norm(g)), 0
+    for it in range(1, max_iter + 1):
+        if gn <= tol:
+            return theta, gn, it - 1
+        lam, V = np.linalg.eigh(h_fn(torch.as_tensor(theta, dtype=torch.float64)).detach().numpy())
+        step = _newton_step(lam, V, g, cutoff * float(np.abs(lam).max()))
+        for _ in range(40):
+            trial = theta + step
+            g_t = g_of(trial)
+            gn_t = float(np.linalg.norm(g_t))
+            if gn_t < gn:
+                theta, g, gn = trial, g_t, gn_t
+                break
+            step = step / 2
+        else:
+            return theta, gn, it  # no Newton step lowers |g|: as close as float64 gets
+    return theta, gn, it
 
 
 @dataclass(frozen=True)
 class CriticalPoints:
     """Result of :func:`find_critical_points`: one table row per start, and the points' vectors and spectra.
 
-    ``table`` columns: ``start, loss, grad_norm, critical, index, n_negative, n_zero, n_params, iterations``;
-    ``thetas[i]`` and ``eigenvalues[i]`` (ascending, dense Hessian) belong to row ``i``.
+    ``table`` columns: ``start, loss, grad_norm`` (after polishing), ``grad_norm_lm`` (Levenberg--Marquardt's end),
+    ``critical, index, n_negative, n_zero, index_tol`` (:func:`residual_tolerance`), ``lambda_max, n_params,
+    iterations, polish_iterations``; ``thetas[i]`` and ``eigenvalues[i]`` (ascending, dense Hessian) belong to row
+    ``i``.
 
     Parameters
     ----------
@@ -192,11 +325,14 @@ def _levenberg_marquardt(loss: Loss, theta: np.ndarray, max_iter: int, grad_tol:
 
 
 def find_critical_points(loss: Loss, starts, *, max_iter: int = 200, grad_tol: float = 1e-8,
-                         zero_tol: float = 1e-8, progress: bool = False) -> CriticalPoints:
+                         zero_tol: float = 1e-10, polish_tol: float = 1e-10, polish_iter: int = 50,
+                         critical_tol: float = 1e-8, tol_factor: float = 10.0,
+                         progress: bool = False) -> CriticalPoints:
     r"""Minimise :math:`\tfrac12\|\nabla L\|^2` (Levenberg--Marquardt, Newton near the end) from each row of
-    ``starts`` (k, p).
+    ``starts`` (k, p), then polish (:func:`polish`) and count the index with the residual's tolerance
+    (:func:`residual_tolerance`).
 
-    Returns every end point with its loss, gradient norm, index and dense-Hessian eigenvalues; filter with
+    Returns every end point with its loss, polished gradient norm, index and dense-Hessian eigenvalues; filter with
     :meth:`CriticalPoints.critical`. Deterministic for fixed starts.
 
     Parameters
@@ -207,9 +343,18 @@ def find_critical_points(loss: Loss, starts, *, max_iter: int = 200, grad_tol: f
     max_iter : int
         Levenberg-Marquardt iterations per start.
     grad_tol : float
-        Gradient norm of a critical point.
-    zero_tol : float
-        Relative threshold of a zero eigenvalue (the index).
+        Gradient norm at which Levenberg--Marquardt hands over to the polish.
+    zero_tol : float, default 1e-10
+        Relative floor of the eigenvalue tolerance (float64 round-off).
+    polish_tol : float, default 1e-10
+        Gradient norm the polish aims at (it stops earlier when no step lowers the norm or its iterations run out).
+    polish_iter : int, default 50
+        Polish of a point that Levenberg--Marquardt brought to ``grad_tol``: that many more Levenberg--Marquardt
+        iterations aiming at ``polish_tol``, then up to 10 Newton steps (:func:`polish`); 0: no polish.
+    critical_tol : float, default 1e-8
+        A point is critical when its polished gradient norm is at most this.
+    tol_factor : float, default 10.0
+        Factor :math:`c` of :func:`residual_tolerance`.
     progress : bool, default False
         Show a progress bar over the starts.
 
@@ -228,15 +373,26 @@ def find_critical_points(loss: Loss, starts, *, max_iter: int = 200, grad_tol: f
     if starts.ndim != 2 or starts.shape[0] < 1:
         raise ValueError(f"starts must be a (k, p) array, got shape {starts.shape}")
     check_finite(starts, "starts")
+    check_scalar(grad_tol, "grad_tol", float, min_val=0, include_boundaries="neither")
+    check_scalar(critical_tol, "critical_tol", float, min_val=0, include_boundaries="neither")
     rows, thetas, spectra = [], [], []
     for i, s in enumerate(tqdm(starts, desc="critical points", disable=not progress)):
         theta, iters = _levenberg_marquardt(loss, s, max_iter, grad_tol)
+        gnorm_lm = float(grad(loss)(torch.as_tensor(theta, dtype=torch.float64)).norm())
+        p_iters = 0
+        if gnorm_lm <= grad_tol and polish_iter > 0:  # polish: Levenberg--Marquardt on to polish_tol, then Newton
+            theta, p_iters = _levenberg_marquardt(loss, theta, polish_iter, polish_tol)
+            theta, _, n_iters = polish(loss, theta, tol=polish_tol, max_iter=10)
+            p_iters += n_iters
+        gnorm = float(grad(loss)(torch.as_tensor(theta, dtype=torch.float64)).norm())
         t = torch.as_tensor(theta, dtype=torch.float64)
-        gnorm = float(grad(loss)(t).norm())
         ev = np.linalg.eigvalsh(torch.func.hessian(loss)(t).detach().numpy())
-        frac, neg, zero = hessian_index(ev, zero_tol)
-        rows.append({"start": i, "loss": float(loss(t)), "grad_norm": gnorm, "critical": gnorm <= grad_tol,
-                     "index": frac, "n_negative": neg, "n_zero": zero, "n_params": theta.size, "iterations": iters})
+        tau = residual_tolerance(loss, theta, factor=tol_factor, zero_tol=zero_tol)
+        frac, neg, zero = hessian_index(ev, zero_tol, abs_tol=tau)
+        rows.append({"start": i, "loss": float(loss(t)), "grad_norm": gnorm, "grad_norm_lm": gnorm_lm,
+                     "critical": gnorm <= critical_tol, "index": frac, "n_negative": neg, "n_zero": zero,
+                     "index_tol": tau, "lambda_max": float(np.abs(ev).max()), "n_params": theta.size,
+                     "iterations": iters, "polish_iterations": p_iters})
         thetas.append(theta)
         spectra.append(ev)
     return CriticalPoints(pd.DataFrame(rows), np.array(thetas), np.array(spectra))
@@ -247,8 +403,10 @@ class IndexEnergyFit:
     r"""Fits of the energy of critical points against their index.
 
     ``eps_c, alpha0``: :math:`\alpha = \alpha_0(\epsilon-\epsilon_c)^{3/2}`, i.e. a straight line
-    :math:`\epsilon = \epsilon_c + \alpha_0^{-2/3}\alpha^{2/3}`; ``exponent``: the free fit
-    :math:`\epsilon = \epsilon_c' + c\,\alpha^{1/\beta}` returns :math:`\beta` (theory 3/2), ``nan`` if it fails.
+    :math:`\epsilon = \epsilon_c + \alpha_0^{-2/3}\alpha^{2/3}` through the saddles (index > 0, where the law
+    holds); ``exponent``: the free fit :math:`\epsilon = \epsilon_c' + c\,\alpha^{1/\beta}` returns :math:`\beta`
+    (theory 3/2), ``nan`` if it fails. ``eps_c`` is *bracketed* when some minimum (index 0) lies at or below it and
+    some saddle at or above it: only then do the points decide where the index switches on.
 
     Parameters
     ----------
@@ -261,7 +419,13 @@ class IndexEnergyFit:
     eps_c_free : float
         :math:`\epsilon_c'` of the free fit (``nan`` likewise).
     n_levels : int
-        Distinct indices the energies were averaged over.
+        Distinct positive indices the energies were averaged over (the fit's levels).
+    n_points : int, default 0
+        Critical points on those levels (the points the fit used).
+    n_below : int, default 0
+        Minima (index 0) with energy at or below ``eps_c``.
+    n_above : int, default 0
+        Saddles (index > 0) with energy at or above ``eps_c``.
     """
 
     eps_c: float
@@ -269,17 +433,28 @@ class IndexEnergyFit:
     exponent: float
     eps_c_free: float
     n_levels: int
+    n_points: int = 0
+    n_below: int = 0
+    n_above: int = 0
+
+    @property
+    def bracketed(self) -> bool:
+        """Whether minima below and saddles above the fitted ``eps_c`` both exist."""
+        return bool(np.isfinite(self.eps_c) and self.n_below > 0 and self.n_above > 0)
 
 
 def index_energy_fit(energy, index) -> IndexEnergyFit:
     r"""Fit the source's :math:`\alpha \approx \alpha_0|\epsilon-\epsilon_c|^{3/2}` to critical points (Fig. 6a).
 
-    As in the source, the energies are first averaged over points of equal index.
+    As in the source, the energies are first averaged over points of equal index. The law holds above
+    :math:`\epsilon_c` (:math:`\alpha > 0`); below it every critical point is a minimum at whatever energy, so the
+    line is fitted to the positive index levels only, and the minima serve to check that :math:`\epsilon_c` is
+    bracketed (:attr:`IndexEnergyFit.bracketed`).
 
     Parameters
     ----------
     energy, index : array_like
-        One entry per critical point (index >= 0); at least two distinct indices.
+        One entry per critical point (index >= 0); at least two distinct positive indices.
 
     Returns
     -------
@@ -287,18 +462,19 @@ def index_energy_fit(energy, index) -> IndexEnergyFit:
 
     Examples
     --------
-    >>> a = np.array([0.0, 0.01, 0.02, 0.05]); e = 0.1 + (a / 2.0) ** (2 / 3)
-    >>> f = index_energy_fit(e, a); round(f.eps_c, 9), round(f.alpha0, 9)
-    (0.1, 2.0)
+    >>> a = np.array([0.0, 0.01, 0.02, 0.05]); e = np.array([0.05, *(0.1 + (a[1:] / 2.0) ** (2 / 3))])
+    >>> f = index_energy_fit(e, a); round(f.eps_c, 9), round(f.alpha0, 9), f.n_points, f.bracketed
+    (0.1, 2.0, 3, True)
     """
     e, a = np.asarray(energy, dtype=np.float64).ravel(), np.asarray(index, dtype=np.float64).ravel()
     check_finite(e, "energy")
     check_finite(a, "index")
     if e.size != a.size or np.any(a < 0):
         raise ValueError("energy and index must be of equal length, index >= 0")
-    levels = pd.DataFrame({"a": a, "e": e}).groupby("a", as_index=False)["e"].mean()
+    pos = a > 0
+    levels = pd.DataFrame({"a": a[pos], "e": e[pos]}).groupby("a", as_index=False)["e"].mean()
     if len(levels) < 2:
-        raise ValueError("need critical points of at least two different indices")
+        raise ValueError("need critical points of at least two different positive indices")
     slope, eps_c = np.polyfit(levels["a"] ** (2 / 3), levels["e"], 1)
     alpha0 = float(slope ** -1.5) if slope > 0 else float("nan")
     beta, eps_free = float("nan"), float("nan")
@@ -309,10 +485,11 @@ def index_energy_fit(energy, index) -> IndexEnergyFit:
             beta, eps_free = float(1 / g), float(c0)
         except (RuntimeError, ValueError):
             pass
-    return IndexEnergyFit(float(eps_c), alpha0, beta, eps_free, int(len(levels)))
+    return IndexEnergyFit(float(eps_c), alpha0, beta, eps_free, int(len(levels)), int(pos.sum()),
+                          int(np.sum(~pos & (e <= eps_c))), int(np.sum(pos & (e >= eps_c))))
 
 
-def _study_unit(n: int, phi: float, n_starts: int, max_iter: int, grad_tol: float, seed: int):
+def _study_unit(n: int, phi: float, n_starts: int, max_iter: int, grad_tol: float, seed: int, polish_iter: int):
     """One value of phi of :func:`index_energy_study` (a unit for :func:`~landscape.infra.executor.map_units`)."""
     from landscape.geometry import linearise
 
@@ -322,18 +499,25 @@ def _study_unit(n: int, phi: float, n_starts: int, max_iter: int, grad_tol: floa
     net = linearise.two_layer(n, n, n_out=n, activation="tanh", seed=seed, scaled=False, second="normal")
     loss = model_loss(net, X, Y, "mse", scale=0.5)  # = n^{-1} (2m)^{-1} sum ||e||^2, the energy eps
     starts = descent_starts(loss, 2 * n**2, n_starts, seed=seed, scale=0.8, lr=0.5, max_steps=3000)
-    tab = find_critical_points(loss, starts, max_iter=max_iter, grad_tol=grad_tol).critical()
+    tab = find_critical_points(loss, starts, max_iter=max_iter, grad_tol=grad_tol, polish_iter=polish_iter).critical()
     tab = tab.assign(phi=2 * n / m, m=m)
-    fit = index_energy_fit(tab.loss, tab["index"]) if tab["index"].nunique() >= 2 else None
+    fit = index_energy_fit(tab.loss, tab["index"]) if tab.loc[tab["index"] > 0, "index"].nunique() >= 2 else None
     nan = float("nan")
+    ok = fit is not None and fit.bracketed
     return tab, {"phi": 2 * n / m, "m": m, "critical": len(tab), "starts": n_starts,
-                 "eps_c": fit.eps_c if fit else nan, "alpha0": fit.alpha0 if fit else nan,
+                 "minima": int((tab["index"] == 0).sum()),
+                 "max_grad_norm": float(tab.grad_norm.max()) if len(tab) else nan,
+                 "eps_c": fit.eps_c if ok else nan, "eps_c_line": fit.eps_c if fit else nan,
+                 "bracketed": ok, "fit_points": fit.n_points if fit else 0,
+                 "fit_levels": fit.n_levels if fit else 0, "minima_below": fit.n_below if fit else 0,
+                 "saddles_above": fit.n_above if fit else 0,
+                 "alpha0": fit.alpha0 if fit else nan,
                  "exponent": fit.exponent if fit else nan, "min_energy": float(tab.loss.min()) if len(tab) else nan,
                  "eps_c_tanh_source": 0.5 * (1 - 2 * n / m) ** 2, "eps_c_linear_source": 0.5 * (1 - 2 * n / m)}
 
 
 def index_energy_study(n: int, phis, *, n_starts: int, max_iter: int, grad_tol: float, seed: int = 0, jobs=None,
-                       progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                       polish_iter: int = 100, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     r"""Fig. 6 of Pennington & Bahri on tanh nets (``n`` inputs, ``n`` hidden, ``n`` outputs, no biases): for each
     :math:`\phi = 2n/m`, Gaussian data ``(m, n)`` and targets (seed ``[seed, m, 6]``), ``n_starts`` snapshots of
     gradient-descent runs (:func:`descent_starts`), moved to critical points (:func:`find_critical_points`), and the
@@ -346,12 +530,16 @@ def index_energy_study(n: int, phis, *, n_starts: int, max_iter: int, grad_tol: 
     phis : sequence of float
         Ratios :math:`\phi`; ``m = round(2n/phi)`` data points each.
     n_starts, max_iter, grad_tol
-        Starts per :math:`\phi`, Levenberg--Marquardt iterations, gradient-norm tolerance of a critical point.
+        Starts per :math:`\phi`, Levenberg--Marquardt iterations, and the gradient norm at which Levenberg--Marquardt
+        hands over to the Newton polish (every point is polished to ~1e-10 and counts as critical at
+        :math:`\le 10^{-8}`; its index uses :func:`residual_tolerance`).
     seed : int
         Seed of the data, the net and the starts.
     jobs : int or None
         Worker processes for the values of :math:`\phi` (:func:`landscape.infra.executor.map_units`); the numbers do not
         depend on it.
+    polish_iter : int, default 100
+        Levenberg--Marquardt iterations of the polish (:func:`find_critical_points`).
     progress : bool, default False
         Show a progress bar over the values of :math:`\phi`.
 
@@ -359,13 +547,17 @@ def index_energy_study(n: int, phis, *, n_starts: int, max_iter: int, grad_tol: 
     -------
     (pandas.DataFrame, pandas.DataFrame)
         The critical points (columns of :class:`CriticalPoints` plus ``phi``, ``m``) and one fit row per
-        :math:`\phi` (phi, m, critical, starts, eps_c, alpha0, exponent, min_energy, and the source's laws
+        :math:`\phi` (phi, m, critical, starts, minima (index-0 points), max_grad_norm (largest polished gradient
+        norm), eps_c (``nan`` unless bracketed), eps_c_line (the line fit whatever the bracketing), bracketed,
+        fit_points and fit_levels (what the fit used), minima_below, saddles_above, alpha0, exponent, min_energy,
+        and the source's laws
         eps_c_tanh_source :math:`(1-\phi)^2/2`, eps_c_linear_source :math:`(1-\phi)/2`).
     """
     from landscape.infra.executor import map_units
 
     check_scalar(n, "n", int, min_val=1)
-    units = [(n, float(phi), n_starts, max_iter, grad_tol, seed) for phi in phis]
+    check_scalar(polish_iter, "polish_iter", int, min_val=0)
+    units = [(n, float(phi), n_starts, max_iter, grad_tol, seed, polish_iter) for phi in phis]
     out = map_units(_study_unit, units, star=True, jobs=jobs, progress=progress, desc="critical points")
     return pd.concat([t for t, _ in out], ignore_index=True), pd.DataFrame([f for _, f in out])
 

@@ -29,7 +29,7 @@ from landscape.nets import models
 from landscape.infra.validation import check_choice, check_finite, check_scalar
 
 __all__ = ["TwoLayer", "two_layer", "jacobian", "min_norm_step", "LinearisationError", "linearisation_error",
-           "linear_gd", "gd_rate", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split"]
+           "linear_gd", "gd_rate", "gd_step_scan", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split"]
 
 _ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": torch.erf}
 
@@ -325,6 +325,75 @@ def linear_gd(J, r, steps: int, lr: float | None = None) -> np.ndarray:
         out[k] = e @ e
         e = e - lr * (K @ e)
     return out
+
+
+def gd_step_scan(J, r, lrs, steps: int):
+    r"""Gradient descent on the linearised least squares :math:`\tilde L = \|J\Delta - r\|^2` for a range of step
+    sizes: where it converges and how fast (the slide's ":math:`\alpha < 2/(\sigma_{\max}+\sigma_{\min})`" tested).
+
+    With the slide's update (the factor 2 of the gradient absorbed in :math:`\alpha`) the residual obeys
+    :math:`e_{k+1} = (I-\alpha K)e_k`, :math:`K = JJ^\top` with eigenvalues :math:`\sigma_{\min}\le\dots\le
+    \sigma_{\max}`, so :math:`\tilde L_{k+1} \le \rho(\alpha)^2\tilde L_k` with
+    :math:`\rho(\alpha) = \max(|1-\alpha\sigma_{\min}|, |1-\alpha\sigma_{\max}|)`, sharp on the slowest mode. What
+    holds: GD converges iff :math:`0 < \alpha < 2/\sigma_{\max}` (for the true gradient :math:`2J^\top(J\Delta-r)`:
+    :math:`\eta < 1/\sigma_{\max} = 2/\lambda_{\max}(\nabla^2\tilde L)`, the Hessian being :math:`2J^\top J`);
+    :math:`\rho` is smallest, :math:`(\kappa-1)/(\kappa+1)`, at :math:`\alpha^* = 2/(\sigma_{\max}+\sigma_{\min})`
+    only. The slide's condition is neither necessary (GD converges up to :math:`2/\sigma_{\max}`) nor sufficient for
+    its rate (for :math:`\alpha < \alpha^*`, :math:`\rho = 1-\alpha\sigma_{\min} > (\kappa-1)/(\kappa+1)`); and the
+    per-step factor of the loss is :math:`\rho^2`, not :math:`\rho`.
+
+    Parameters
+    ----------
+    J : array_like, shape (m, p)
+        The Jacobian :math:`J_0`, finite.
+    r : array_like, shape (m,)
+        The residual target :math:`y - \hat y`.
+    lrs : sequence of float
+        Step sizes :math:`\alpha > 0`.
+    steps : int
+        Steps per step size (>= 2).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step size: lr, lr_sigma_max (:math:`\alpha\sigma_{\max}`; convergence iff < 2), converged
+        (final loss below the initial one), loss_ratio (final / initial), observed (late per-step factor
+        :math:`(\tilde L_k/\tilde L_{k-1})^{1/2}` at the last step), rho (:math:`\rho(\alpha)`), slide_rate
+        (:math:`(\kappa-1)/(\kappa+1)`), below_slide_step (:math:`\alpha < 2/(\sigma_{\max}+\sigma_{\min})`).
+
+    Examples
+    --------
+    >>> J = np.diag([1.0, 2.0])  # sigma = 1, 4: converges iff alpha < 0.5
+    >>> df = gd_step_scan(J, [1.0, 1.0], [0.1, 0.4, 0.45, 0.55], steps=200)
+    >>> df.converged.tolist(), df.rho.round(3).tolist()
+    ([True, True, True, False], [0.9, 0.6, 0.8, 1.2])
+    """
+    import pandas as pd
+
+    J, r = np.asarray(J, dtype=np.float64), np.asarray(r, dtype=np.float64).ravel()
+    if J.ndim != 2 or r.size != J.shape[0]:
+        raise ValueError(f"r must have {J.shape[0]} entries (rows of J), got {r.size}")
+    check_finite(J, "J")
+    check_finite(r, "r")
+    check_scalar(steps, "steps", int, min_val=2)
+    lrs = np.asarray(lrs, dtype=np.float64).ravel()
+    if lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
+        raise ValueError(f"lrs must be a non-empty sequence of step sizes > 0, got {lrs!r}")
+    ev = np.linalg.eigvalsh(J @ J.T)
+    ev = ev[ev > ev.max() * J.shape[0] * np.finfo(float).eps * 10]
+    smin, smax = float(ev.min()), float(ev.max())
+    kappa = smax / smin
+    rows = []
+    for lr in lrs:
+        with np.errstate(over="ignore", invalid="ignore"):
+            losses = linear_gd(J, r, steps, lr=float(lr))
+            observed = float(np.sqrt(losses[-1] / losses[-2])) if losses[-2] > 0 else float("nan")
+        rows.append({"lr": float(lr), "lr_sigma_max": float(lr) * smax,
+                     "converged": bool(np.isfinite(losses[-1]) and losses[-1] < losses[0]),
+                     "loss_ratio": float(losses[-1] / losses[0]), "observed": observed,
+                     "rho": max(abs(1 - lr * smin), abs(1 - lr * smax)), "slide_rate": (kappa - 1) / (kappa + 1),
+                     "below_slide_step": bool(lr < 2 / (smax + smin))})
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ __all__ = [
     "negative_fraction",
     "critical_energy",
     "critical_energy_relu_slide",
+    "energy_from_h1_moment",
     "sample_hessian_model",
     "ACTIVATIONS",
 ]
@@ -321,6 +322,43 @@ def critical_energy_relu_slide(phi) -> float:
     0.25
     """
     return float(_positive(phi, "phi") ** 2 * critical_energy(phi, "relu"))
+
+
+def energy_from_h1_moment(second_moment, phi, activation: str = "linear") -> float:
+    r"""The model energy :math:`\epsilon` whose :math:`H_1` has the given second spectral moment
+    :math:`m_2 = \int\lambda^2\rho_{H_1}` (mean 0).
+
+    The R-transform's expansion :math:`\mathcal R(z) = \kappa_1 + \kappa_2 z + \kappa_3 z^2 + \dots` gives the free
+    cumulants; with :math:`\kappa_1 = 0`, :math:`m_2 = \kappa_2`. Linear: :math:`\mathcal R_{H_1} = 2\epsilon z`,
+    so :math:`m_2 = 2\epsilon` and :math:`\epsilon = m_2/2`. ReLU: :math:`\mathcal R_{H_1} =
+    \epsilon\phi z/(2-\epsilon\phi^2z^2) = \tfrac{\epsilon\phi}{2}z + O(z^3)`, so :math:`m_2 = \epsilon\phi/2`
+    and :math:`\epsilon = 2m_2/\phi` -- :math:`4/\phi` times the linear relation (8 at :math:`\phi = 0.5`).
+    Free cumulants add, so :math:`\operatorname{Var}\rho_H = \phi + m_2` for the mean-1 Marchenko--Pastur
+    :math:`H_0` of ratio :math:`\phi`: the test suite checks both relations on the densities and on sampled matrices.
+
+    Parameters
+    ----------
+    second_moment : float
+        :math:`m_2 \ge 0` of the (normalised) :math:`H_1` spectrum.
+    phi : float
+        Ratio :math:`\phi > 0`.
+    activation : str, default "linear"
+        "linear" or "relu".
+
+    Returns
+    -------
+    float
+        :math:`\epsilon`.
+
+    Examples
+    --------
+    >>> energy_from_h1_moment(0.1, 0.5), energy_from_h1_moment(0.1, 0.5, "relu")
+    (0.05, 0.4)
+    """
+    m2 = _positive(second_moment, "second_moment", allow_zero=True)
+    phi = _positive(phi, "phi")
+    check_choice(activation, "activation", ACTIVATIONS)
+    return m2 / 2 if activation == "linear" else 2 * m2 / phi
 
 
 def sample_hessian_model(n: int, eps: float, phi: float, seed: int = 0) -> np.ndarray:

@@ -119,7 +119,9 @@ def split_study(n: int, phis, eps_values, activations=("linear", "relu"), *, see
     :func:`~landscape.geometry.spectra.negative_fraction` at the measured energy :math:`\epsilon'`.
 
     Every matrix is divided by the mean eigenvalue of :math:`H_0` (the model's :math:`H_0` has mean 1);
-    :math:`\epsilon'` is half the mean square eigenvalue of :math:`H_1`.
+    :math:`\epsilon'` is the model energy whose :math:`H_1` has the measured mean square eigenvalue
+    (:func:`~landscape.geometry.spectra.energy_from_h1_moment`: half of it for the linear model, :math:`2/\phi`
+    times it for the ReLU model).
 
     Parameters
     ----------
@@ -137,7 +139,7 @@ def split_study(n: int, phis, eps_values, activations=("linear", "relu"), *, see
         and the normalised spectra of H keyed by (activation, phi as given, eps).
     """
     from landscape.geometry.critical import hessian_index
-    from landscape.geometry.spectra import negative_fraction
+    from landscape.geometry.spectra import energy_from_h1_moment, negative_fraction
 
     rows, spectra = [], {}
     for act in activations:
@@ -149,7 +151,7 @@ def split_study(n: int, phis, eps_values, activations=("linear", "relu"), *, see
                 H, H0, H1 = hessian_split(net, X, residual_targets(net, X, eps, seed=seed + 1))
                 scale = np.trace(H0) / H.shape[0]
                 ev, ev0, ev1 = (np.linalg.eigvalsh(A / scale) for A in (H, H0, H1))
-                eps_eff = float(np.mean(ev1**2) / 2)
+                eps_eff = energy_from_h1_moment(float(np.mean(ev1**2)), 2 * n / m, act)
                 lam0, V0 = np.linalg.eigh(H0 / scale)
                 Vr = V0[:, lam0 > 1e-9 * lam0.max()]  # H restricted to the range of H0 (symmetry null space removed)
                 rows.append({"activation": act, "phi": 2 * n / m, "m": m, "eps": eps, "eps_model": eps_eff,

@@ -126,7 +126,8 @@ def entropic_grid(alphas, lrs, *, replicas: int, steps: int, seed: int = 0) -> t
     Returns
     -------
     (pandas.DataFrame, pandas.DataFrame)
-        The grid: alpha, lr, theta2, theta2_se, theory (eq (38)), theory_exact (the discrete balance); and the
+        The grid: alpha, lr, theta2, theta2_se, theory (eq (38)), theory_discrete (the discrete balance with its
+        covariance term, :func:`~landscape.noise.toy_losses.entropic_equilibrium`); and the
         tidy mean trajectory: alpha, lr, step, theta2.
     """
     check_scalar(replicas, "replicas", int, min_val=1)
@@ -139,7 +140,7 @@ def entropic_grid(alphas, lrs, *, replicas: int, steps: int, seed: int = 0) -> t
     tail = path[int(0.75 * len(path)):, :, 1].mean(0).reshape(len(grid), replicas)
     grid["theta2"], grid["theta2_se"] = tail.mean(1), tail.std(1, ddof=1) / np.sqrt(replicas)
     grid["theory"] = entropic_equilibrium(grid.alpha.to_numpy(), grid.lr.to_numpy())
-    grid["theory_exact"] = entropic_equilibrium(grid.alpha.to_numpy(), grid.lr.to_numpy(), exact=True)
+    grid["theory_discrete"] = entropic_equilibrium(grid.alpha.to_numpy(), grid.lr.to_numpy(), discrete=True)
     mean = path[:, :, 1].reshape(len(path), len(grid), replicas).mean(2)
     traj = pd.DataFrame({"alpha": np.tile(grid.alpha.to_numpy(), len(path)), "lr": np.tile(grid.lr.to_numpy(),
                                                                                            len(path)),
