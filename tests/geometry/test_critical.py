@@ -1,4 +1,6 @@
-"""landscape.geometry.critical: known critical points of toy functions, exact minima of networks (Cooper's rank count)."""
+"""landscape.geometry.critical: known critical points of toy functions, exact minima of networks (Cooper's rank
+count).
+"""
 
 import doctest
 
@@ -6,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from landscape.geometry import critical, linearise
 from landscape.curvature.hessian import dense_hessian
+from landscape.geometry import critical, linearise
 
 
 def test_finds_every_critical_point_of_a_separable_quartic():
@@ -89,7 +91,8 @@ def test_descent_starts_are_gradient_descent_snapshots():
 
 def test_index_energy_study_units_bit_identical():
     """Issue 15: the values of phi are independent units; one worker or two give the same frames to the bit, and
-    every reported point meets the gradient tolerance with its energy at least the fitted eps_c's minimum."""
+    every reported point meets the gradient tolerance with its energy at least the fitted eps_c's minimum.
+    """
     import pandas as pd
 
     kw = {"n_starts": 3, "max_iter": 15, "grad_tol": 1e-3, "seed": 0}
@@ -126,7 +129,8 @@ def test_polished_points_of_a_linear_net_have_the_exact_baldi_hornik_indices():
     """Baldi-Hornik critical points of a two-layer linear net (3 of them, index 0, 1 and 2 by their count), each
     perturbed by 1e-3: the search polishes them to |grad| <= 1e-10 at the exact point's loss (to 1e-12) and counts
     the exact index with the residual's tolerance; the GL(p) orbit's p^2 = 4 flat directions count as zero. The
-    loose Levenberg-Marquardt end point (|grad| ~ 1e-3, the chapter's former rule) does not give the index."""
+    loose Levenberg-Marquardt end point (|grad| ~ 1e-3, the chapter's former rule) does not give the index.
+    """
     problem, exact, ln = _linear_net_points()
     L = lambda t: ln.loss(problem, t)  # noqa: E731
     rng = np.random.default_rng(0)

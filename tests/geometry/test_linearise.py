@@ -1,4 +1,6 @@
-"""landscape.geometry.linearise against exact answers: lstsq, analytic Jacobians, the GD contraction of a linear system."""
+"""landscape.geometry.linearise against exact answers: lstsq, analytic Jacobians, the GD contraction of a linear
+system.
+"""
 
 import doctest
 
@@ -123,7 +125,8 @@ def test_residual_targets_have_the_stated_energy():
 
 def test_width_sweep_units_bit_identical_and_exact():
     """Issue 15: (width, initialisation) units; one worker or two give the same frame; the min-norm step fits the
-    linearised problem (rank m, nullity p - m) to rounding at every width."""
+    linearised problem (rank m, nullity p - m) to rounding at every width.
+    """
     import pandas as pd
 
     rng = np.random.default_rng(0)
@@ -138,7 +141,8 @@ def test_width_sweep_units_bit_identical_and_exact():
 
 def test_split_study_symmetry_null_space():
     """The linear n-n-n net: H0 has the GL(n) null space of dimension n^2; with eps = 0 (targets = outputs) H1 = 0 and
-    no eigenvalue is negative."""
+    no eigenvalue is negative.
+    """
     df, spectra_ = linearise_studies.split_study(3, [0.5], [0.0, 0.3], activations=["linear"], seed=0)
     assert list(df.m) == [12, 12] and (df.null_H0 == 9).all()
     assert df.alpha.iloc[0] == 0.0 and df.alpha.iloc[1] > 0
@@ -149,7 +153,8 @@ def test_gd_step_scan_threshold_and_rates():
     """GD on ||J Delta - r||^2 (slide update) converges iff alpha sigma_max < 2, exactly (grid 2 % either side of
     the threshold); the late per-step factor is rho(alpha) = max|1 - alpha sigma| to 1e-6 where it converges; the
     slide's rate (kappa-1)/(kappa+1) is met only at alpha* = 2/(sigma_max + sigma_min): below alpha* (inside the
-    slide's condition) the factor is larger, between alpha* and 2/sigma_max GD still converges."""
+    slide's condition) the factor is larger, between alpha* and 2/sigma_max GD still converges.
+    """
     rng = np.random.default_rng(4)
     J = rng.standard_normal((6, 20)) / np.sqrt(20) + np.eye(6, 20)
     r = rng.standard_normal(6)

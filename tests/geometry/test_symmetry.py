@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from landscape.nets import models
 from landscape.geometry import symmetry
+from landscape.nets import models
 from landscape.studies.symmetries_spectra import symmetry_studies
 
 

@@ -1,6 +1,7 @@
 """landscape.noise against exact answers: stationary variances (eq 8), the 4-D toy's trace drift (Theorem 1),
 CS(H, C) against dense matrices (eq 35), the FDR identity on a quadratic (App. A.5), valley projection and the
-recursive bisection on a circular valley (Sec. 2.1.1)."""
+recursive bisection on a circular valley (Sec. 2.1.1).
+"""
 
 import numpy as np
 import pandas as pd
@@ -8,9 +9,9 @@ import pytest
 import scipy.linalg
 import torch
 
+from landscape import noise
 from landscape.curvature import hessian
 from landscape.nets import models
-from landscape import noise
 from landscape.studies.noise_hessian import nets
 
 
@@ -114,7 +115,8 @@ def test_entropic_equilibrium_discrete_against_simulation(alpha, lr, steps):
     """The discrete balance with its covariance term against noisy descent on the tilted toy: within 3 standard
     errors of the replica mean (1,000 replicas, 40 relaxation times 2 / eta^2, started at the prediction, the
     first 10 % dropped), where eq (38) and the covariance-free balance are both more than 3 s.e. off
-    (measured: 1.0 / 4.0 / 25 s.e. at eta = 0.08 and 0.8 / 5.1 / 28 s.e. at eta = 0.1)."""
+    (measured: 1.0 / 4.0 / 25 s.e. at eta = 0.08 and 0.8 / 5.1 / 28 s.e. at eta = 0.1).
+    """
     R = 1000
     toy = noise.entropic_toy(np.full(R, alpha))
     pred = noise.entropic_equilibrium(alpha, lr, discrete=True)
@@ -253,7 +255,8 @@ def _digits_like(n=48, seed=0):
 
 def test_parallel_units_bit_identical():
     """Issue 15: the chapter's independent units (sweep settings, alignment runs, FDR epochs, valley projections
-    and traces) give the same numbers, to the last bit, with one worker process or two."""
+    and traces) give the same numbers, to the last bit, with one worker process or two.
+    """
     from landscape.studies.noise_hessian import experiments
 
     X, y = _digits_like()
@@ -293,7 +296,8 @@ def test_parallel_units_bit_identical():
 def test_toy_runs_against_theory():
     """The chapter's toy experiments as frames: the tilted toy settles at the discrete balance (eq (38) with its
     first correction, entropic_equilibrium(discrete=True)) within 4 standard errors; the 4-D toy's drift matches the
-    exact discrete prediction within 4 standard errors."""
+    exact discrete prediction within 4 standard errors.
+    """
     from landscape.studies.noise_hessian import toy_runs
 
     grid, traj = toy_runs.entropic_grid([1e-3, 2e-3], [0.1], replicas=40, steps=8000, seed=2)

@@ -32,8 +32,8 @@ from torch import nn
 from torch.func import functional_call, grad
 from tqdm.auto import tqdm
 
-from landscape.nets import models
 from landscape.infra.validation import check_finite, check_scalar
+from landscape.nets import models
 
 __all__ = ["model_loss", "descent_starts", "CriticalPoints", "find_critical_points", "hessian_index", "IndexEnergyFit",
            "index_energy_fit", "index_energy_study", "cooper_ranks"]
@@ -297,7 +297,8 @@ class CriticalPoints:
 def _levenberg_marquardt(loss: Loss, theta: np.ndarray, max_iter: int, grad_tol: float):
     r"""Minimise :math:`\tfrac12\|g\|^2`, :math:`g=\nabla L`, whose Jacobian is :math:`H`: steps
     :math:`\delta = -(H^2+\mu I)^{-1}Hg` from the eigendecomposition of the dense Hessian; :math:`\mu` shrinks on
-    success and grows on failure, so the method is gradient descent on :math:`\|g\|^2` far away and Newton near."""
+    success and grows on failure, so the method is gradient descent on :math:`\|g\|^2` far away and Newton near.
+    """
     g_fn, h_fn = grad(loss), torch.func.hessian(loss)
 
     def g_of(th):

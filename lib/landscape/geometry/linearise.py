@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev, jvp, vjp
 
-from landscape.nets import models
 from landscape.infra.validation import check_choice, check_finite, check_scalar
+from landscape.nets import models
 
 __all__ = ["TwoLayer", "two_layer", "jacobian", "min_norm_step", "LinearisationError", "linearisation_error",
            "linear_gd", "gd_rate", "gd_step_scan", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split"]

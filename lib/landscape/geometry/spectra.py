@@ -144,7 +144,8 @@ def _coefficients(z: np.ndarray, eps: float, phi: float, activation: str) -> np.
 def _roots(coef: np.ndarray) -> np.ndarray:
     """Roots G of many polynomials at once, found as w = 1/G from the reversed polynomials (batched companion
     eigenvalues). The constant term never vanishes (it is -1 or 2) while the leading one may (the quartic's at
-    z = 0), so the reversed form is always of full degree."""
+    z = 0), so the reversed form is always of full degree.
+    """
     rev = coef[:, ::-1]
     monic = rev[:, 1:] / rev[:, :1]
     k = monic.shape[1]

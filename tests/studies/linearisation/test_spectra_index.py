@@ -1,5 +1,6 @@
 """landscape.studies.linearisation: the two-layer nets' H1 mapped to the model energy with the relation of their own
-activation (issue 22: the ReLU rows used the linear relation, eps = m2 / 2, 4 / phi too small)."""
+activation (issue 22: the ReLU rows used the linear relation, eps = m2 / 2, 4 / phi too small).
+"""
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ from landscape.studies.linearisation import linearise_studies
 @pytest.mark.parametrize("activation, eps, phi", [("linear", 0.1, 0.5), ("relu", 0.2, 0.5), ("relu", 0.05, 0.25)])
 def test_model_density_variance_is_phi_plus_the_h1_moment(activation, eps, phi):
     """Free cumulants add: Var rho_H = phi (Marchenko-Pastur, mean 1) + m2(H1); energy_from_h1_moment inverts m2 to
-    the energy on the density itself (quadrature on 40,001 points: 1e-3 relative)."""
+    the energy on the density itself (quadrature on 40,001 points: 1e-3 relative).
+    """
     x = np.linspace(-4.0, 8.0, 40001)
     rho = spectra.pennington_bahri_density(x, eps, phi, activation)
     mass = np.trapezoid(rho, x)
@@ -26,7 +28,8 @@ def test_model_density_variance_is_phi_plus_the_h1_moment(activation, eps, phi):
 def test_sampled_linear_model_recovers_its_energy():
     """Sampled Wishart + Wigner matrices (n = 600, two draws): Var(H) - Var(H0) (the same H0 draw) / 2 = eps within
     3 % (the sampling error of a mean square of ~n^2 / 2 independent entries is ~0.3 %, the H0-H1 cross term
-    ~1 / n)."""
+    ~1 / n).
+    """
     eps, phi, n = 0.1, 0.5, 600
     for seed in range(2):
         ev = spectra.sample_hessian_model(n, eps, phi, seed=seed)
@@ -37,7 +40,8 @@ def test_sampled_linear_model_recovers_its_energy():
 
 def test_split_study_maps_each_activation_with_its_own_relation():
     """The ReLU and linear nets' sampled H1: eps_model = m2 / 2 (linear) and 2 m2 / phi (ReLU), m2 the mean square
-    eigenvalue of the normalised H1 recomputed here, and alpha_model the density's index at that energy."""
+    eigenvalue of the normalised H1 recomputed here, and alpha_model the density's index at that energy.
+    """
     n, phi, eps = 3, 0.5, 0.3
     df, _ = linearise_studies.split_study(n, [phi], [eps], seed=0)
     m = int(round(2 * n / phi))
