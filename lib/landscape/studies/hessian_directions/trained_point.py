@@ -305,7 +305,8 @@ def classifier_studies(names: Sequence[str], data, *, seed: int, width: int, epo
                        n_out: int = 10, task: str = "classification") -> dict[str, tuple]:
     """Train each digits stand-in of Table 2 (:func:`landscape.studies.hessian_directions.digits_nets.digits_net`; SGD
     with Nesterov momentum 0.9, batch 64, cached), study its point and draw its Hessian plane (``plane_factor`` x
-    scale) and filter plane (``plane_range``), with the accuracy: one unit of :func:`landscape.infra.executor.map_units` per network.
+    scale) and filter plane (``plane_range``), with the accuracy: one unit of
+    :func:`landscape.infra.executor.map_units` per network.
     On other data (``n_in``, ``n_out``, ``task``) the same stand-ins take its inputs; a regression trains with the
     mean squared error and reports the mean absolute error (:func:`mean_absolute_error`) instead of the accuracy.
 
