@@ -9,9 +9,8 @@ learning rate, one per split, the two reference networks) and any readings of th
 - the largest log-log slope ``a`` of ``L(ε) = Σ_ij K_ε[i, j]`` (eqs 3.4-3.6) and where it is reached; ``a > 1/2``
   means the points look locally wider than a curve (Berry-Harlim: ``d ≈ 2a``; the source reports 1.07);
 - ``d`` (eq 3.3) and the AUC ratio at the source's ε;
-- pyDiffMap's automatic choice of ε and dimension (:mod:`landscape.diffusion.bgh`), to test the reading that the
-source's
-  ``ε = 0.06 ≈ 2^-4`` and ``d = 2`` came from it.
+- pyDiffMap's automatic choice of ε and dimension (:mod:`landscape.diffusion.bgh`), to test the reading that
+  the source's ``ε = 0.06 ≈ 2^-4`` and ``d = 2`` came from it.
 """
 
 from __future__ import annotations
