@@ -500,12 +500,13 @@ def _study_unit(n: int, phi: float, n_starts: int, max_iter: int, grad_tol: floa
     net = linearise.two_layer(n, n, n_out=n, activation="tanh", seed=seed, scaled=False, second="normal")
     loss = model_loss(net, X, Y, "mse", scale=0.5)  # = n^{-1} (2m)^{-1} sum ||e||^2, the energy eps
     starts = descent_starts(loss, 2 * n**2, n_starts, seed=seed, scale=0.8, lr=0.5, max_steps=3000)
-    tab = find_critical_points(loss, starts, max_iter=max_iter, grad_tol=grad_tol, polish_iter=polish_iter).critical()
-    tab = tab.assign(phi=2 * n / m, m=m)
+    every = find_critical_points(loss, starts, max_iter=max_iter, grad_tol=grad_tol, polish_iter=polish_iter).table
+    every = every.assign(phi=2 * n / m, m=m)  # every start, the polished critical points flagged ``critical``
+    tab = every[every["critical"]].reset_index(drop=True)
     fit = index_energy_fit(tab.loss, tab["index"]) if tab.loc[tab["index"] > 0, "index"].nunique() >= 2 else None
     nan = float("nan")
     ok = fit is not None and fit.bracketed
-    return tab, {"phi": 2 * n / m, "m": m, "critical": len(tab), "starts": n_starts,
+    return every, {"phi": 2 * n / m, "m": m, "critical": len(tab), "starts": n_starts,
                  "minima": int((tab["index"] == 0).sum()),
                  "max_grad_norm": float(tab.grad_norm.max()) if len(tab) else nan,
                  "eps_c": fit.eps_c if ok else nan, "eps_c_line": fit.eps_c if fit else nan,
@@ -547,7 +548,8 @@ def index_energy_study(n: int, phis, *, n_starts: int, max_iter: int, grad_tol: 
     Returns
     -------
     (pandas.DataFrame, pandas.DataFrame)
-        The critical points (columns of :class:`CriticalPoints` plus ``phi``, ``m``) and one fit row per
+        Every start after polishing (columns of :class:`CriticalPoints` plus ``phi``, ``m``; the critical points
+        are the rows with ``critical`` true) and one fit row per
         :math:`\phi` (phi, m, critical, starts, minima (index-0 points), max_grad_norm (largest polished gradient
         norm), eps_c (``nan`` unless bracketed), eps_c_line (the line fit whatever the bracketing), bracketed,
         fit_points and fit_levels (what the fit used), minima_below, saddles_above, alpha0, exponent, min_energy,
