@@ -6,8 +6,7 @@ reference from the dense float64 Hessian (cached in benchmarks/results/, git-ign
 
 1. Top-k eigenvalues: PyHessian's ``hessian.eigenvalues`` (power iteration with deflation, maxIter 100,
    tol 1e-3 -- its defaults) for lambda_max and the top 3, against ``landscape.curvature.hessian.eigenpairs`` (our
-   Lanczos,
-   default) at ``tol=1e-3``; and lambda_min: PyHessian has no lambda_min, so its power iteration is run on the
+   Lanczos, default) at ``tol=1e-3``; and lambda_min: PyHessian has no lambda_min, so its power iteration is run on the
    shifted operator H - lambda_max I with its stopping rule (``landscape.curvature.hessian.power_iteration``, a faithful
    re-implementation: same update, same rule), counting the products for lambda_max too, against the annihilation
    step ``landscape.curvature.hessian.opposite_extreme`` (one Lanczos run, ``eig_tol=1e-3``). Wall time is the best of
