@@ -42,6 +42,10 @@ from landscape.curvature import hessian as hs
 from landscape.nets import data as ldata
 
 OUT = Path(__file__).resolve().parent / "results"
+#: our residual tolerances (the eigenvalue error is about their square times the spectral scale); PyHessian runs at its
+#: defaults (power iteration, tol 1e-3 on the eigenvalue), so the fair comparison is the fastest of ours at least as
+#: accurate as it
+TOLS = (1e-3, 1e-2, 3e-2, 1e-1)
 
 
 def build(hidden: int = 100, epochs: int = 20, seed: int = 0):
@@ -164,7 +168,7 @@ def main(repeat: int, skip_slq: bool):
             t_p, (vals_p, n_p) = best_of(lambda k=k: pyhessian_top(model, data, k, 0), repeat)
         else:
             t_p, (vals_p, n_p) = best_of(lambda k=k: reimplemented_top(operator(), k, 0), repeat)
-        for tol in (1e-3, 1e-2):
+        for tol in TOLS:
             t_l, res = best_of(lambda k=k, tol=tol: hs.eigenpairs(operator(), k, "largest", seed=0, tol=tol), repeat)
             rows.append({"quantity": "lambda_max" if k == 1 else "top-3", "peer": peer, "peer_seconds": t_p,
                          "peer_hvps": n_p, "peer_rel_err": rel_err(np.sort(vals_p)[::-1], ref), "ours_tol": tol,
@@ -179,7 +183,7 @@ def main(repeat: int, skip_slq: bool):
         return bot.eigenvalue + 0.0, top.n_matvecs + bot.n_matvecs, bot.converged
 
     t_p, (val_p, n_p, conv_p) = best_of(power_min, repeat)
-    for tol in (1e-3, 1e-2):
+    for tol in TOLS:
         t_l, res = best_of(lambda tol=tol: hs.opposite_extreme(operator(), seed=0, eig_tol=tol), repeat)
         rows.append({"quantity": "lambda_min", "peer": "PyHessian power iteration on H - lambda_max I "
                      f"(re-implemented; {'converged' if conv_p else 'not converged'})", "peer_seconds": t_p,
@@ -191,6 +195,12 @@ def main(repeat: int, skip_slq: bool):
     eig.to_csv(OUT / "hessian_peers_eigen.csv", index=False)
     with pd.option_context("display.width", 250, "display.max_colwidth", 40):
         print(eig.to_string(index=False))
+    # at PyHessian's accuracy: our fastest run whose error is at most the peer's
+    fair = eig[eig.ours_rel_err <= eig.peer_rel_err].sort_values("ours_seconds").groupby("quantity", sort=False).head(1)
+    fair.to_csv(OUT / "hessian_peers_equal_accuracy.csv", index=False)
+    print("at PyHessian's accuracy (our fastest run with an error at most the peer's):")
+    print(fair[["quantity", "peer_rel_err", "ours_tol", "ours_rel_err", "ours_hvps", "peer_hvps", "time_ratio"]]
+          .to_string(index=False))
 
     # determinism: ARPACK vs Lanczos, the same call twice in one process
     op64 = hs.hessian_operator(model, nn.functional.cross_entropy, data, dtype=torch.float64)
