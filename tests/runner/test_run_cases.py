@@ -259,8 +259,9 @@ def test_ctrl_c_prints_one_line(tiny):
 def test_make_install_says_what_it_does():
     if shutil.which("make") is None:
         pytest.skip("no make")
-    done = subprocess.run(["make", "-n", "-W", "pyproject.toml", "install"], cwd=paths.root(), capture_output=True,
-                          text=True, timeout=60)
+    # --no-print-directory: under `make test` (MAKELEVEL set) make would print "make[1]: Entering directory ..." first
+    done = subprocess.run(["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "install"], cwd=paths.root(),
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     pips = [i for i, line in enumerate(lines) if " -m pip install" in line]
