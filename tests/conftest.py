@@ -22,3 +22,23 @@ def tmp_root(tmp_path, monkeypatch):
     (tmp_path / "lib").symlink_to(real / "lib")
     monkeypatch.setenv("LANDSCAPE_ROOT", str(tmp_path))
     return tmp_path
+
+
+def book_sources(root, *, pages: bool = True):
+    """Copy the book's sources into a scratch ``root`` (notebooks, shipped data, the source documents' numbers; with
+    ``pages`` also the Jupyter Book config and pages) and link the library; returns ``root``. Runs pointed at it with
+    ``LANDSCAPE_ROOT`` write their results, caches and executed notebooks there.
+    """
+    import shutil
+
+    from landscape.infra import paths
+
+    real = paths.root()
+    for name in ("notebooks", "data/raw", "data/sources"):
+        shutil.copytree(real / name, root / name)
+    if pages:
+        for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/api.md", "book/references.bib"):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(real / name, root / name)
+    (root / "lib").symlink_to(real / "lib")
+    return root

@@ -11,6 +11,7 @@ import shutil
 
 import pandas as pd
 import pytest
+from conftest import book_sources
 
 from landscape import runner
 from landscape.infra import paths
@@ -22,15 +23,8 @@ CHAPTERS = list(runner.chapters())  # book order, the report last
 @pytest.fixture(scope="module")
 def quick_root(tmp_path_factory):
     """A scratch root holding the book sources; results, caches and executed notebooks land there."""
-    real = paths.root()
-    root = tmp_path_factory.mktemp("book")
-    for name in ("notebooks", "data/raw", "data/sources"):
-        shutil.copytree(real / name, root / name)
-    for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/api.md", "book/references.bib"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(real / name, root / name)
+    root = book_sources(tmp_path_factory.mktemp("book"))
     (root / "book" / "_static").mkdir()
-    (root / "lib").symlink_to(real / "lib")
     mp = pytest.MonkeyPatch()
     mp.setenv("LANDSCAPE_ROOT", str(root))
     yield root

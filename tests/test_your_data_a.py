@@ -9,13 +9,12 @@ overrides only shorten the runs (fewer batch sizes, seeds, toys); the data param
 from __future__ import annotations
 
 import math
-import shutil
 
 import pandas as pd
 import pytest
+from conftest import book_sources
 
 from landscape import runner
-from landscape.infra import paths
 from landscape.infra.results import CLAIM_COLUMNS
 from landscape.infra.sources import source_value
 from landscape.nets import models
@@ -26,11 +25,7 @@ LABEL = "yourdata"
 @pytest.fixture
 def book_root(tmp_path, monkeypatch):
     """A scratch root holding the book's sources; results, caches and executed notebooks land there."""
-    real = paths.root()
-    root = tmp_path / "book"
-    for name in ("notebooks", "data/raw", "data/sources"):
-        shutil.copytree(real / name, root / name)
-    (root / "lib").symlink_to(real / "lib")
+    root = book_sources(tmp_path / "book", pages=False)
     monkeypatch.setenv("LANDSCAPE_ROOT", str(root))
     return root
 

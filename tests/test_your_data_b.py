@@ -3,10 +3,10 @@ written from scikit-learn's bundled data, its tables show that the CSV was used 
 its claims ledger holds no verdict (the comparison with the source's numbers is left out on other data).
 """
 
-import shutil
 
 import pandas as pd
 import pytest
+from conftest import book_sources
 
 from landscape import runner
 from landscape.infra import paths
@@ -16,14 +16,7 @@ from landscape.infra.results import CLAIM_COLUMNS
 @pytest.fixture(scope="module")
 def csv_root(tmp_path_factory):
     """A scratch root holding the book sources (as tests/test_notebooks.py::quick_root); results land there."""
-    real = paths.root()
-    root = tmp_path_factory.mktemp("yourdata")
-    for name in ("notebooks", "data/raw", "data/sources"):
-        shutil.copytree(real / name, root / name)
-    for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/api.md", "book/references.bib"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(real / name, root / name)
-    (root / "lib").symlink_to(real / "lib")
+    root = book_sources(tmp_path_factory.mktemp("yourdata"))
     mp = pytest.MonkeyPatch()
     mp.setenv("LANDSCAPE_ROOT", str(root))
     yield root
