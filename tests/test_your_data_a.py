@@ -55,18 +55,20 @@ def test_chapter02_on_a_csv(book_root, tmp_path):
     """
     from sklearn.datasets import load_wine
 
+    EPOCHS = 6  # noqa: N806 -- the -p overrides shorten every run: the test checks shapes, not numbers
     wine = load_wine(as_frame=True).frame.rename(columns={"target": "cultivar"})
     csv = write_csv(wine, tmp_path / "wine.csv")
     results = run_chapter(book_root, "02_diffusion_maps", {
-        "dataset": csv, "target": "cultivar", "task": "classification",
-        "batch_sizes": [20], "epochs_batch_sizes": [20], "depths": [2], "inits": ["glorot_uniform"], "n_seeds": 2,
-        "lrs": [0.01], "study_rconds": [1e-15], "study_kernels": [1.0], "study_covariances": ["eq 2.6"],
-        "rcond_values": [], "n_subsamples": 2, "null_M": 60, "n_eps_L": 20, "n_eps_scan": 3})
+        "dataset": csv, "target": "cultivar", "task": "classification", "epochs_iris": EPOCHS, "epochs_mpg": 2,
+        "batch_sizes": [20], "batch_steps": 40, "epochs_batch_sizes": [20], "depths": [2],
+        "inits": ["glorot_uniform"], "n_seeds": 2, "window": 20, "stride": 20, "lrs": [0.01],
+        "study_rconds": [1e-15], "study_kernels": [1.0], "study_covariances": ["eq 2.6"], "rcond_values": [],
+        "n_subsamples": 2, "null_M": 30, "null_m": 20, "null_eps": [1e-2], "n_eps_L": 10, "n_eps_scan": 2})
     t2 = pd.read_csv(results / "table2.csv").set_index("model")
     n_train = 142  # 178 wines, 80/20 stratified split
     assert t2.loc["wine", "N"] == n_train
     assert t2.loc["wine", "m"] == models.n_params(models.mlp([13, 24, 14, 3]))
-    assert t2.loc["wine", "M"] == 20 * math.ceil(n_train / 20)  # epochs_iris of the quick profile
+    assert t2.loc["wine", "M"] == EPOCHS * math.ceil(n_train / 20)
     assert t2.loc["auto-mpg", "m"] == 510  # the second network stays the source's
     assert set(pd.read_csv(results / "eps_scan.csv").dataset) == {"wine", "auto-mpg"}
     assert read_claims(results).empty
@@ -87,7 +89,12 @@ def test_chapter03_on_a_csv(book_root, tmp_path):
     results = run_chapter(book_root, "03_hessian_directions", {
         "dataset": csv, "target": "diagnosis", "task": "classification", "mlp_hidden": [16],
         "table2_archs": ["resnet", "densenet"], "cnn_epochs": 5, "cnn_plane_points": 5, "slq_probes": 2,
-        "slq_steps": 10})
+        "slq_steps": 10,
+        # the parts that do not read the CSV, as small as they run: the test checks the classifier side
+        "orth_dims": [10, 100], "orth_pairs": 50, "toy_n": 1000, "n_projections": 200, "scan_dims": [1000, 2000],
+        "trace_probes": 10, "toy_grid": 11, "fa_layers": [1, 2], "fa_width": 10, "fa_epochs": [200, 100], "gain_seeds": [2, 2],
+        "plane_points": 7, "line_points": 21, "sweep_points": 5, "plane_factors": [1.0, 3.0], "sgd_epochs": 20,
+        "trace_net_probes": 3, "trace_net_ranges": [1.0], "small_dims": [4]})
     points = pd.read_csv(results / "classifier_points.csv").set_index("network")
     for name in ("resnet", "densenet"):
         net = digits_nets.digits_net(name, width=8, n_in=10, n_out=2)  # the quick profile's table2_width
