@@ -72,6 +72,20 @@ def test_bad_profile_file_is_caught(tmp_root):
         runner.load_profile("broken")
 
 
+def test_a_profile_inherits_another_parameter_by_parameter(tmp_root):
+    profiles = tmp_root / "notebooks" / "profiles"
+    (profiles / "base.yaml").write_text("01_trajectories:\n  epochs: 40\n  compare_epochs: 15\n")
+    (profiles / "child.yaml").write_text("inherit: base\n01_trajectories:\n  epochs: 3\n")
+    assert runner.load_profile("child")["01_trajectories"] == {"epochs": 3, "compare_epochs": 15}
+    assert runner.load_profile("base")["01_trajectories"] == {"epochs": 40, "compare_epochs": 15}
+    (profiles / "base.yaml").write_text("inherit: child\n")
+    with pytest.raises(runner.ChapterError, match="no cycle"):
+        runner.load_profile("child")
+    (profiles / "child.yaml").write_text("inherit: paper\n")
+    with pytest.raises(runner.ChapterError, match="inherit must name another profile"):
+        runner.load_profile("child")
+
+
 def test_cli_errors_exit_2(capsys):
     assert main(["run", "01_trajectories", "-p", "epoch=3"]) == 2
     assert "unknown parameter 'epoch'" in capsys.readouterr().err

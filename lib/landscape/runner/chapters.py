@@ -131,6 +131,9 @@ def read_parameters(chapter: str) -> dict[str, dict]:
     return out
 
 
+INHERIT = "inherit"  # key of a profile file naming the profile it starts from
+
+
 def profiles() -> list[str]:
     """``paper`` (the defaults themselves), then every ``notebooks/profiles/<name>.yaml``.
 
@@ -141,7 +144,7 @@ def profiles() -> list[str]:
     return [PAPER] + sorted(p.stem for p in (paths.notebooks_dir() / "profiles").glob("*.yaml"))
 
 
-def load_profile(profile: str, *, base: str | Path | None = None) -> dict[str, dict]:
+def load_profile(profile: str, *, base: str | Path | None = None, _chain: tuple = ()) -> dict[str, dict]:
     """Per-chapter values of a profile, checked against the chapters' parameters (rules or types); dataset paths
     in it are resolved against ``base`` (default: the working directory).
 
@@ -156,6 +159,11 @@ def load_profile(profile: str, *, base: str | Path | None = None) -> dict[str, d
     -------
     dict
         Chapter -> {parameter: checked value}.
+
+    Notes
+    -----
+    A profile file may start with ``inherit: <other profile>``: the other file's values come first and this
+    file's override them, parameter by parameter (``smoke`` inherits ``quick`` this way).
     """
     if profile == PAPER:
         return {}
@@ -166,10 +174,17 @@ def load_profile(profile: str, *, base: str | Path | None = None) -> dict[str, d
     if not isinstance(spec, dict):
         raise ChapterError(f"{path.name}: expected a mapping of chapter -> parameters")
     out = {}
+    parent = spec.pop(INHERIT, None)
+    if parent is not None:  # another profile's values first, then this file's, chapter by chapter
+        if not isinstance(parent, str) or parent == PAPER or parent in (*_chain, profile):
+            raise ChapterError(f"{path.name}: {INHERIT} must name another profile file (no cycle), got {parent!r}")
+        inherited = load_profile(parent, base=base, _chain=(*_chain, profile))
+        out = {chapter: dict(values) for chapter, values in inherited.items()}
     for chapter, overrides in spec.items():
         params = read_parameters(chapter)  # raises for an unknown chapter
-        out[chapter] = {name: check_value(chapter, name, value, params, base=base, where=f"profile {profile!r}")
-                        for name, value in (overrides or {}).items()}
+        out.setdefault(chapter, {}).update(
+            {name: check_value(chapter, name, value, params, base=base, where=f"profile {profile!r}")
+             for name, value in (overrides or {}).items()})
     return out
 
 
