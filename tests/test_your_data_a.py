@@ -92,7 +92,8 @@ def test_chapter03_on_a_csv(book_root, tmp_path):
         "slq_steps": 10,
         # the parts that do not read the CSV, as small as they run: the test checks the classifier side
         "orth_dims": [10, 100], "orth_pairs": 50, "toy_n": 1000, "n_projections": 200, "scan_dims": [1000, 2000],
-        "trace_probes": 10, "toy_grid": 11, "fa_layers": [1, 2], "fa_width": 10, "fa_epochs": [200, 100], "gain_seeds": [2, 2],
+        "trace_probes": 10, "toy_grid": 11, "fa_layers": [1, 2], "fa_width": 10, "fa_epochs": [200, 100],
+        "gain_seeds": [2, 2],
         "plane_points": 7, "line_points": 21, "sweep_points": 5, "plane_factors": [1.0, 3.0], "sgd_epochs": 20,
         "trace_net_probes": 3, "trace_net_ranges": [1.0], "small_dims": [4]})
     points = pd.read_csv(results / "classifier_points.csv").set_index("network")
