@@ -206,8 +206,8 @@ def n_local_maxima(curve, rel_tol: float = 1e-3) -> int:
 
 
 def _basin_unit(sizes, loss_fn, train, method: str, lr: float, epochs: int, init_seed: int, run_seed: int,
-                rerun: int, batch_size: int, alphas, level: float, device: str) -> pd.DataFrame:
-    """One (optimizer, re-run) of :func:`basin_profiles` (module-level so that worker processes can run it)."""
+                rerun: int, batch_size: int, alphas, level: float, device: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """One (optimizer, re-run) of :func:`basin_profiles` and its final parameters (module-level for the workers)."""
     from landscape.nets import models, optimizers
 
     net = models.mlp(sizes, seed=init_seed, device=device)
@@ -217,12 +217,12 @@ def _basin_unit(sizes, loss_fn, train, method: str, lr: float, epochs: int, init
     low, high, closed_low, closed_high = basin_interval(prof.alpha, prof.loss, level)
     return prof.assign(optimizer=method, rerun=rerun, basin_width=basin_width(prof.alpha, prof.loss, level),
                        basin_low=low, basin_high=high, basin_closed=closed_low and closed_high,
-                       weight_norm=np.linalg.norm(theta))
+                       weight_norm=np.linalg.norm(theta)), theta
 
 
 def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *, epochs: int, reruns: int, alphas,
                    level: float, batch_size: int = 64, seed: int = 0, device: str = "cpu",
-                   jobs: int | None = None) -> pd.DataFrame:
+                   jobs: int | None = None, return_params: bool = False):
     r"""Im et al.'s basins along :math:`\alpha\theta` (Sec. 5.1, Fig. 4) for several optimizers and re-runs.
 
     Re-run ``r`` of each optimizer trains ``models.mlp(sizes, seed=seed + 100 + r)`` with
@@ -252,12 +252,14 @@ def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *,
     jobs : int or None
         Worker processes, one (optimizer, re-run) each (:func:`landscape.infra.executor.map_units`); the numbers do
         not depend on it.
+    return_params : bool
+        Also return the final parameters of every run.
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or (pandas.DataFrame, dict)
         The :func:`scaling_profile` rows with ``optimizer, rerun, basin_width, basin_low, basin_high,
-        basin_closed, weight_norm``.
+        basin_closed, weight_norm``; with ``return_params`` also ``{(optimizer, rerun): final flat parameters}``.
     """
     from landscape.infra.executor import map_units
     from landscape.infra.validation import check_scalar
@@ -265,7 +267,11 @@ def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *,
     check_scalar(reruns, "reruns", int, min_val=1)
     units = [(list(sizes), loss_fn, train, m, float(lr), epochs, seed + 100 + r, seed + r, r, batch_size,
               np.asarray(alphas, dtype=float), float(level), device) for m, lr in lrs.items() for r in range(reruns)]
-    return pd.concat(map_units(_basin_unit, units, star=True, jobs=jobs, progress=False), ignore_index=True)
+    out = map_units(_basin_unit, units, star=True, jobs=jobs, progress=False)
+    frame = pd.concat([fr for fr, _ in out], ignore_index=True)
+    if not return_params:
+        return frame
+    return frame, {(u[3], u[8]): theta for u, (_, theta) in zip(units, out, strict=True)}
 
 
 def profile_distances(profiles: pd.DataFrame, floor: float = 1e-12) -> tuple[float, float]:

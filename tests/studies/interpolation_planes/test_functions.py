@@ -1,6 +1,7 @@
 """Optimizer families against the within-basin null of chapter 06 (source 003, Sec. 5.1.1)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -52,3 +53,20 @@ def test_bad_input():
         disagreement_vs_null([4, 3], F, (X, y), X, {"sgd": 0.1}, methods=("sgd", "sgd"), epochs=1, seeds=[0])
     with pytest.raises(ValueError, match="lrs"):
         disagreement_vs_null([4, 3], F, (X, y), X, {"sgd": 0.1}, epochs=1, seeds=[0])
+
+
+def test_known_runs_from_basin_profiles_give_the_same_rows():
+    from landscape.surfaces.solutions import basin_profiles
+
+    X, y = _data()
+    lrs = {"sgd": 0.2, "adam": 0.02}
+    kw = dict(epochs=3, batch_size=16)
+    _, params = basin_profiles([4, 6, 3], F, (X, y), lrs, reruns=2, alphas=[0.0, 1.0, 2.0], level=1.0, seed=5,
+                               return_params=True, **kw)
+    seeds, batch = [105, 106], [5, 6]  # basin_profiles: initialisation seed + 100 + r, batches seed + r
+    known = {(105 + r, m, 0): params[m, r] for m in lrs for r in range(2)}
+    fresh = disagreement_vs_null([4, 6, 3], F, (X, y), X, lrs, seeds=seeds, batch_seeds=batch, **kw)
+    reused = disagreement_vs_null([4, 6, 3], F, (X, y), X, lrs, seeds=seeds, batch_seeds=batch, known=known, **kw)
+    pd.testing.assert_frame_equal(fresh, reused)
+    with pytest.raises(ValueError, match="batch_seeds"):
+        disagreement_vs_null([4, 6, 3], F, (X, y), X, lrs, seeds=seeds, batch_seeds=[5], **kw)

@@ -9,7 +9,7 @@ the two families, SGD-type and Adam-type, and the within-family reference is the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,13 +36,15 @@ def _run_unit(sizes, loss_fn, train, method: str, lr: float, epochs: int, init_s
 
 def disagreement_vs_null(sizes: Sequence[int], loss_fn: Callable, train, X_test, lrs: dict[str, float], *,
                          methods: tuple[str, str] = ("sgd", "adam"), epochs: int, seeds: Sequence[int],
+                         batch_seeds: Sequence[int] | None = None, known: Mapping | None = None,
                          batch_size: int = 64, device: str = "cpu", jobs: int | None = None) -> pd.DataFrame:
     r"""Test disagreement between two optimizer families and the within-basin null, one row per seed.
 
-    For each seed ``s`` both methods train ``models.mlp(sizes, seed=s)`` twice, with minibatch orders ``s`` and
-    ``s + 1000`` (:func:`landscape.nets.optimizers.train`; the same initialisation and, per order, the same
-    batches for both methods). With :math:`D(a, b)` the share of test inputs on which the predicted classes of
-    two solutions differ (:func:`landscape.surfaces.solutions.functional_difference`):
+    For each seed ``s`` (with batch seed ``b``, by default ``s``) both methods train ``models.mlp(sizes, seed=s)``
+    twice, with minibatch orders ``b`` and ``b + 1000`` (:func:`landscape.nets.optimizers.train`; the same
+    initialisation and, per order, the same batches for both methods). With :math:`D(a, b)` the share of test
+    inputs on which the predicted classes of two solutions differ
+    (:func:`landscape.surfaces.solutions.functional_difference`):
 
     * ``cross`` = mean of :math:`D(a_k, b_k)` over the two orders :math:`k` (method ``a`` vs method ``b``);
     * ``null`` = mean of :math:`D(a_0, a_1)` and :math:`D(b_0, b_1)` (one method, two batch orders);
@@ -66,6 +68,12 @@ def disagreement_vs_null(sizes: Sequence[int], loss_fn: Callable, train, X_test,
         Epochs of every run.
     seeds : sequence of int
         Initialisation seeds (at least one); each is one sample of ``excess``.
+    batch_seeds : sequence of int or None
+        The first minibatch order of each seed (None: the seed itself); the second is it + 1000.
+    known : mapping or None
+        ``{(seed, method, k): final parameters}`` of runs already trained exactly as above (``k`` = 0: first order,
+        1: second), e.g. by :func:`landscape.surfaces.solutions.basin_profiles` with ``return_params``; they are
+        not trained again.
     batch_size, device
         Minibatch size, where to train.
     jobs : int or None
@@ -86,10 +94,15 @@ def disagreement_vs_null(sizes: Sequence[int], loss_fn: Callable, train, X_test,
     missing = [m for m in methods if m not in lrs]
     if missing:
         raise ValueError(f"lrs: no step size for {missing}")
-    keys = [(s, m, k) for s in seeds for m in methods for k in (0, 1)]
-    units = [(tuple(sizes), loss_fn, train, m, float(lrs[m]), epochs, s, s + k * BATCH_OFFSET, batch_size, device)
-             for s, m, k in keys]
-    thetas = dict(zip(keys, map_units(_run_unit, units, star=True, jobs=jobs, progress=False), strict=True))
+    batch_seeds = seeds if batch_seeds is None else [int(b) for b in batch_seeds]
+    if len(batch_seeds) != len(seeds):
+        raise ValueError(f"batch_seeds must hold one seed per seed, got {len(batch_seeds)} for {len(seeds)}")
+    first = dict(zip(seeds, batch_seeds, strict=True))
+    thetas = {key: np.asarray(v) for key, v in dict(known or {}).items()}
+    keys = [(s, m, k) for s in seeds for m in methods for k in (0, 1) if (s, m, k) not in thetas]
+    units = [(tuple(sizes), loss_fn, train, m, float(lrs[m]), epochs, s, first[s] + k * BATCH_OFFSET, batch_size,
+              device) for s, m, k in keys]
+    thetas.update(zip(keys, map_units(_run_unit, units, star=True, jobs=jobs, progress=False), strict=True))
     from landscape.nets import models
 
     net = models.mlp(list(sizes), seed=0, device=device)
