@@ -116,3 +116,19 @@ def test_train_family_is_bit_identical_for_one_and_two_workers(tmp_path):
     assert one[0].row["n_params"] == 6 * 4 + 2 * 20 + 2 * 2 * 4 + 4 * 3 + 3  # inp, fc1 + fc2, two BNs, out
     centre = one[0].surface.query("alpha == 0 and beta == 0 and split == 'test'")
     assert one[0].row["test_error"] == 1 - float(centre.accuracy.iloc[0])
+
+
+def test_random_direction_curvatures_chi_square_decomposition_and_mean():
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((12, 12)))
+    lam = np.array([5.0, 2.0, 1.0, 0.5, 0.1, 0.0, 0.0, -0.05, -0.2, -0.3, -1.0, -2.0])  # tr = 5.05
+    H = Q @ np.diag(lam) @ Q.T
+    fr = convexity.random_direction_curvatures(H, 4000, seed=1)
+    assert np.allclose(fr.curvature, fr.chi2_sum, rtol=0, atol=1e-10)
+    assert fr.trace.iloc[0] == pytest.approx(lam.sum(), abs=1e-12)
+    # the variance of sum lambda_i z_i^2 is 2 sum lambda_i^2 = 67.2: the mean of 4000 is within 4 sd (0.52) of tr H
+    assert abs(fr.curvature.mean() - lam.sum()) < 4 * np.sqrt(2 * (lam ** 2).sum() / 4000)
+    with pytest.raises(ValueError, match="symmetric"):
+        convexity.random_direction_curvatures(np.triu(H), 3)
+    with pytest.raises(ValueError, match="square"):
+        convexity.random_direction_curvatures(H[:3], 3)

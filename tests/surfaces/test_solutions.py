@@ -51,6 +51,18 @@ def test_basin_width_and_local_maxima():
     assert solutions.n_local_maxima(x + 1e-6 * np.sin(50 * x)) == 0  # wiggles below the tolerance
 
 
+def test_basin_interval_flags_the_grid_edge():
+    a = np.linspace(0, 2, 21)
+    ell = (a - 1) ** 2  # crosses 0.25 at alpha = 0.5 and 1.5: both ends closed
+    assert solutions.basin_interval(a, ell, 0.25) == pytest.approx((0.5, 1.5, True, True), abs=1e-12)
+    lo, hi, c_lo, c_hi = solutions.basin_interval(a, np.maximum(1 - a, 0.0) ** 2, 0.25)  # below the level to the end
+    assert (lo, hi, c_lo, c_hi) == (pytest.approx(0.5, abs=1e-12), 2.0, True, False)
+    lo, hi, c_lo, c_hi = solutions.basin_interval(a, ell + 1, 0.25)  # the centre is above the level: no basin
+    assert np.isnan(lo) and np.isnan(hi) and not c_lo and not c_hi
+    with pytest.raises(ValueError, match="alphas"):
+        solutions.basin_interval(a[::-1], ell, 0.25)
+
+
 def _digits_like():
     g = torch.Generator().manual_seed(0)
     return torch.randn(48, 6, generator=g), torch.randint(0, 3, (48,), generator=g)

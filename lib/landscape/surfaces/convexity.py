@@ -9,6 +9,9 @@ r"""How convex is a landscape, and what does a 2-D picture hide? (source 003, Se
 * :func:`surface_nonconvexity`: the share of grid points where the *picture* has a negative principal curvature
   (finite differences of the plotted surface): what the eye sees.
 * :func:`sharpness`: mean rise of the loss over a disc of the plane, the flatness summary we set beside test error.
+* :func:`random_direction_curvatures`: the curvature a plot along a random Gaussian direction shows,
+  :math:`d^T H d = \sum_i \lambda_i z_i^2` with :math:`z_i^2 \sim \chi^2_1` (Li et al.'s chi-square-weighted average of
+  the principal curvatures, Sec. 5.4.3), whose mean is :math:`\operatorname{tr} H`.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from landscape.curvature import hessian
 from landscape.infra.executor import map_units
 from landscape.infra.validation import check_finite, check_scalar
 
-__all__ = ["CurvatureRatio", "curvature_ratio", "curvature_ratio_map", "surface_nonconvexity", "sharpness"]
+__all__ = ["CurvatureRatio", "curvature_ratio", "curvature_ratio_map", "surface_nonconvexity", "sharpness",
+           "random_direction_curvatures"]
 
 
 @dataclass(frozen=True)
@@ -203,3 +207,47 @@ def sharpness(frame: pd.DataFrame, radius: float, split: str = "train") -> float
         raise ValueError("frame: the grid must contain (0, 0)")
     disc = sub[sub.alpha ** 2 + sub.beta ** 2 <= radius ** 2]
     return float((disc["loss"] - float(centre.iloc[0])).mean())
+
+
+def random_direction_curvatures(H, n_directions: int, seed: int = 0) -> pd.DataFrame:
+    r"""The curvatures that 1-D plots along random Gaussian directions show, and their chi-square decomposition
+    (Li et al., Sec. 5.4.3 of source 003: "the principal curvatures of a dimensionality reduced plot (with random
+    Gaussian directions) are weighted averages of the principal curvatures of the full-dimensional surface (the
+    weights are Chi-square random variables)").
+
+    For :math:`d \sim N(0, I_n)` the plot :math:`\alpha \mapsto L(\theta + \alpha d)` has curvature
+    :math:`d^T H d` at :math:`\alpha = 0`. With :math:`H = U \Lambda U^T` and :math:`z = U^T d \sim N(0, I_n)`,
+    :math:`d^T H d = \sum_i \lambda_i z_i^2`, the :math:`z_i^2` independent :math:`\chi^2_1` weights, so
+    :math:`E[d^T H d] = \operatorname{tr} H`. Both sides are computed independently (a quadratic form and an
+    eigen-decomposition).
+
+    Parameters
+    ----------
+    H : array_like, shape (n, n)
+        A symmetric matrix (a dense Hessian).
+    n_directions : int
+        Number of Gaussian directions, >= 1.
+    seed : int
+        Seed of the directions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per direction: ``curvature`` (:math:`d^T H d`), ``chi2_sum`` (:math:`\sum_i \lambda_i z_i^2`) and
+        ``trace`` (:math:`\operatorname{tr} H`, the same in every row).
+
+    >>> fr = random_direction_curvatures(np.diag([2.0, -1.0]), 3, seed=0)
+    >>> bool(np.allclose(fr.curvature, fr.chi2_sum)), float(fr.trace.iloc[0])
+    (True, 1.0)
+    """
+    A = check_finite(np.asarray(H, dtype=np.float64), "H")
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"H must be a square matrix, got shape {A.shape}")
+    if not np.allclose(A, A.T, rtol=0, atol=1e-12 * max(np.abs(A).max(), 1e-300)):
+        raise ValueError("H must be symmetric")
+    check_scalar(n_directions, "n_directions", int, min_val=1)
+    lam, U = np.linalg.eigh(0.5 * (A + A.T))
+    D = np.random.default_rng(seed).standard_normal((int(n_directions), A.shape[0]))
+    curv = ((D @ A) * D).sum(axis=1)
+    chi2 = ((D @ U) ** 2) @ lam
+    return pd.DataFrame({"curvature": curv, "chi2_sum": chi2, "trace": float(np.trace(A))})

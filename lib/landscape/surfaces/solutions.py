@@ -22,8 +22,8 @@ from landscape.infra.validation import check_finite
 from landscape.nets.models import evaluating
 from landscape.surfaces.interpolation import loss_at
 
-__all__ = ["functional_difference", "scaling_profile", "basin_width", "n_local_maxima", "basin_profiles",
-           "profile_distances"]
+__all__ = ["functional_difference", "scaling_profile", "basin_width", "basin_interval", "n_local_maxima",
+           "basin_profiles", "profile_distances"]
 
 
 def functional_difference(model: nn.Module, points: Mapping[str, np.ndarray], X) -> pd.DataFrame:
@@ -126,6 +126,48 @@ def basin_width(alphas, losses, threshold: float, center: float = 1.0) -> float:
     return float(a[hi] - a[lo])
 
 
+def basin_interval(alphas, losses, threshold: float, center: float = 1.0) -> tuple[float, float, bool, bool]:
+    r"""The connected interval of ``alphas`` around ``center`` on which ``losses`` :math:`\le` ``threshold``, and
+    whether each end is a real crossing of the level (Im et al.'s basin, Fig. 4) rather than the grid's edge.
+
+    A basin width read from a profile that is still below the level at the last grid point is a lower bound set by
+    the grid, not a width: ``closed_low``/``closed_high`` say whether the loss rises above ``threshold`` before the
+    grid ends on that side.
+
+    Parameters
+    ----------
+    alphas : array_like
+        Increasing grid.
+    losses : array_like
+        Loss at each grid point.
+    threshold : float
+        Loss level.
+    center : float
+        Where the basin is looked for.
+
+    Returns
+    -------
+    (float, float, bool, bool)
+        ``(low, high, closed_low, closed_high)``: the first and last grid points of the interval (both ``nan``
+        and both flags False when the loss at the grid point nearest ``center`` is above the level).
+
+    >>> basin_interval([0.0, 0.5, 1.0, 1.5, 2.0], [3.0, 1.0, 0.1, 0.5, 0.9], 1.0)
+    (0.5, 2.0, True, False)
+    """
+    a, ell = np.asarray(alphas, float).reshape(-1), np.asarray(losses, float).reshape(-1)
+    if a.shape != ell.shape or a.size < 2 or np.any(np.diff(a) <= 0):
+        raise ValueError("alphas must be increasing and match losses in length")
+    i = int(np.argmin(np.abs(a - center)))
+    if not ell[i] <= threshold:
+        return float("nan"), float("nan"), False, False
+    lo = hi = i
+    while lo > 0 and ell[lo - 1] <= threshold:
+        lo -= 1
+    while hi < a.size - 1 and ell[hi + 1] <= threshold:
+        hi += 1
+    return float(a[lo]), float(a[hi]), bool(lo > 0), bool(hi < a.size - 1)
+
+
 def n_local_maxima(curve, rel_tol: float = 1e-3) -> int:
     r"""Number of strict interior local maxima of a sampled curve, ignoring wiggles smaller than
     ``rel_tol`` times its range (a maximum counts only if the curve falls by more than that on both sides before
@@ -164,27 +206,30 @@ def n_local_maxima(curve, rel_tol: float = 1e-3) -> int:
 
 
 def _basin_unit(sizes, loss_fn, train, method: str, lr: float, epochs: int, init_seed: int, run_seed: int,
-                rerun: int, batch_size: int, alphas, level: float, device: str) -> pd.DataFrame:
-    """One (optimizer, re-run) of :func:`basin_profiles` (module-level so that worker processes can run it)."""
+                rerun: int, batch_size: int, alphas, level: float, device: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """One (optimizer, re-run) of :func:`basin_profiles` and its final parameters (module-level for the workers)."""
     from landscape.nets import models, optimizers
 
     net = models.mlp(sizes, seed=init_seed, device=device)
     theta = optimizers.train(net, loss_fn, *train, [(method, epochs, lr)], batch_size=batch_size,
                              seed=run_seed).params[-1]
     prof = scaling_profile(net, loss_fn, train, theta, alphas)
+    low, high, closed_low, closed_high = basin_interval(prof.alpha, prof.loss, level)
     return prof.assign(optimizer=method, rerun=rerun, basin_width=basin_width(prof.alpha, prof.loss, level),
-                       weight_norm=np.linalg.norm(theta))
+                       basin_low=low, basin_high=high, basin_closed=closed_low and closed_high,
+                       weight_norm=np.linalg.norm(theta)), theta
 
 
 def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *, epochs: int, reruns: int, alphas,
                    level: float, batch_size: int = 64, seed: int = 0, device: str = "cpu",
-                   jobs: int | None = None) -> pd.DataFrame:
+                   jobs: int | None = None, return_params: bool = False):
     r"""Im et al.'s basins along :math:`\alpha\theta` (Sec. 5.1, Fig. 4) for several optimizers and re-runs.
 
     Re-run ``r`` of each optimizer trains ``models.mlp(sizes, seed=seed + 100 + r)`` with
     :func:`landscape.nets.optimizers.train` (one phase, batches from seed ``seed + r``, so the optimizers of a re-run
-    see the same initialisation and batches), then records :func:`scaling_profile` on ``train`` and
-    :func:`basin_width` at loss ``level``.
+    see the same initialisation and batches), then records :func:`scaling_profile` on ``train``,
+    :func:`basin_width` at loss ``level`` and the interval's ends (:func:`basin_interval`: ``basin_low``,
+    ``basin_high``, and ``basin_closed``, True when the loss crosses the level on both sides inside the grid).
 
     Parameters
     ----------
@@ -207,11 +252,14 @@ def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *,
     jobs : int or None
         Worker processes, one (optimizer, re-run) each (:func:`landscape.infra.executor.map_units`); the numbers do
         not depend on it.
+    return_params : bool
+        Also return the final parameters of every run.
 
     Returns
     -------
-    pandas.DataFrame
-        The :func:`scaling_profile` rows with ``optimizer, rerun, basin_width, weight_norm``.
+    pandas.DataFrame or (pandas.DataFrame, dict)
+        The :func:`scaling_profile` rows with ``optimizer, rerun, basin_width, basin_low, basin_high,
+        basin_closed, weight_norm``; with ``return_params`` also ``{(optimizer, rerun): final flat parameters}``.
     """
     from landscape.infra.executor import map_units
     from landscape.infra.validation import check_scalar
@@ -219,7 +267,11 @@ def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *,
     check_scalar(reruns, "reruns", int, min_val=1)
     units = [(list(sizes), loss_fn, train, m, float(lr), epochs, seed + 100 + r, seed + r, r, batch_size,
               np.asarray(alphas, dtype=float), float(level), device) for m, lr in lrs.items() for r in range(reruns)]
-    return pd.concat(map_units(_basin_unit, units, star=True, jobs=jobs, progress=False), ignore_index=True)
+    out = map_units(_basin_unit, units, star=True, jobs=jobs, progress=False)
+    frame = pd.concat([fr for fr, _ in out], ignore_index=True)
+    if not return_params:
+        return frame
+    return frame, {(u[3], u[8]): theta for u, (_, theta) in zip(units, out, strict=True)}
 
 
 def profile_distances(profiles: pd.DataFrame, floor: float = 1e-12) -> tuple[float, float]:
