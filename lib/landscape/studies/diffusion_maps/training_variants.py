@@ -123,7 +123,8 @@ def variant_dataset(config: VariantConfig) -> data.Dataset:
 
 class VariantTrajectory(Trajectory):
     """A :class:`~landscape.nets.recording.Trajectory` of a :class:`VariantConfig`: its data come from
-    :func:`variant_dataset`, so distances and covariances are taken on the data it was trained on."""
+    :func:`variant_dataset`, so distances and covariances are taken on the data it was trained on.
+    """
 
     def dataset(self) -> data.Dataset:
         """The training data of the run (:func:`variant_dataset` of its config)."""
