@@ -52,6 +52,11 @@ class VariantConfig(RecordConfig):
 
     Parameters
     ----------
+    dataset, target, hidden, activation, init, init_value, loss, batch_size
+        As :class:`~landscape.nets.recording.RecordConfig`.
+    epochs, lr, seed, data_seed, dtype, task, split, record_every
+        As :class:`~landscape.nets.recording.RecordConfig` (``record_every`` must be 1: a variant records every
+        step).
     standardise : bool, default True
         Standardise the inputs with the training part's statistics (False: raw inputs).
     missing : {"impute", "drop"}, default "impute"
@@ -124,6 +129,13 @@ def variant_dataset(config: VariantConfig) -> data.Dataset:
 class VariantTrajectory(Trajectory):
     """A :class:`~landscape.nets.recording.Trajectory` of a :class:`VariantConfig`: its data come from
     :func:`variant_dataset`, so distances and covariances are taken on the data it was trained on.
+
+    Parameters
+    ----------
+    config : VariantConfig
+        The configuration that produced the record (:func:`record_variant`).
+    params, initial, batch_indices, batch_sizes, batch_loss, epoch_train_loss, epoch_val_loss, provenance, steps
+        As :class:`~landscape.nets.recording.Trajectory`.
     """
 
     def dataset(self) -> data.Dataset:
