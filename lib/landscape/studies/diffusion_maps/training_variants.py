@@ -258,7 +258,8 @@ def numpy_float32_distances(traj, *, rcond: float = 1e-15, batch_size: int | Non
     Returns
     -------
     numpy.ndarray, shape (M, M)
-        Symmetric squared distances with a zero diagonal, float64.
+        Symmetric "squared distances" with a zero diagonal, float64. Some may be negative: in float32 the
+        rounding eigenvalues of ``C_i`` take either sign and ``pinv`` keeps them, so ``P_i`` is indefinite.
     """
     from landscape.diffusion import manifold
 
