@@ -40,9 +40,11 @@ __all__ = [
     "rank_readings",
 ]
 
-#: Pseudo-inverse cutoffs of the study, relative to the largest eigenvalue of ``C``: numpy's 1e-15, a stricter
-#: 1e-13, ``m · eps(float32)`` ≈ 6e-5 (numpy/scipy/torch pinv on float32) and ``10 · m · eps(float32)`` ≈ 6e-4
-#: (TensorFlow's pinv) for ``m = 515``, and two coarser ones.
+#: Pseudo-inverse cutoffs of the study, relative to the largest eigenvalue of ``C``: numpy's 1e-15 (its default
+#: for every dtype), a stricter 1e-13, ``m · eps(float32)`` ≈ 6e-5 (scipy's and torch's default pinv cutoff on
+#: float32) and ``10 · m · eps(float32)`` ≈ 6e-4 (TensorFlow's) for ``m = 515``, and two coarser ones. numpy's
+#: 1e-15 applied in float32 arithmetic is
+#: :func:`landscape.studies.diffusion_maps.training_variants.numpy_float32_distances`.
 CUTOFFS = (1e-15, 1e-13, 6e-5, 6e-4, 3e-3, 1e-2)
 
 #: Covariance readings: name -> (factor kind of :func:`landscape.curvature.covariance.sgd_noise_factor` whose distances
