@@ -216,7 +216,8 @@ def test_two_layer_positive_output_weights():
 def test_gd_step_scan_bounds_along_the_run():
     """J = diag(1, 2): sigma = 1, 4, kappa = 4, rate 0.6. A residual on the slow mode contracts by 1 - alpha per
     step exactly, the loss by (1 - alpha)^2: the slide's bound 0.6^k fails for alpha = 0.1 (0.81 > 0.6) and holds at
-    alpha* = 0.4 (0.36) and at 0.45 (0.3025); rho^2k holds for every converging step."""
+    alpha* = 0.4 (0.36) and at 0.45 (0.3025); rho^2k holds for every converging step.
+    """
     J = np.diag([1.0, 2.0])
     df = linearise.gd_step_scan(J, [1.0, 0.0], [0.1, 0.4, 0.45], steps=50)
     assert df.slide_bound_run.tolist() == [False, True, True]

@@ -432,8 +432,9 @@ def _common_unit(sizes, activation, X, Y, seed, ends, level, tol, depth) -> floa
 
 def common_level_barriers(nets, pairs, level: float, *, tol: float, depth: int = 5, seed: int = 0,
                           jobs=None) -> pd.DataFrame:
-    r"""Barriers of every pair at one common level :math:`\lambda`: is there a path in
-    :math:`\Omega(\lambda) = \{\theta: L(\theta)\le\lambda\}` between the two solutions?
+    r"""Barriers of every pair at one common level :math:`\lambda`.
+
+    Is there a path in :math:`\Omega(\lambda) = \{\theta: L(\theta)\le\lambda\}` between the two solutions?
 
     Each pair's own level is its larger endpoint loss (:func:`tolerance_scan`), which differs between nets (a
     narrow net stops at a poorer fit), so its barrier says nothing about another net's. Here every pair is

@@ -29,7 +29,8 @@ from landscape.infra.validation import check_choice, check_finite, check_scalar
 from landscape.nets import models
 
 __all__ = ["TwoLayer", "two_layer", "jacobian", "min_norm_step", "LinearisationError", "linearisation_error",
-           "output_hessian_norm", "linear_gd", "gd_rate", "gd_step_scan", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split"]
+           "output_hessian_norm", "linear_gd", "gd_rate", "gd_step_scan", "PowerLaw", "power_law_fit",
+           "residual_targets", "hessian_split"]
 
 _ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": torch.erf,
         "softplus": torch.nn.functional.softplus}
@@ -71,7 +72,8 @@ def two_layer(d: int, p: int, n_out: int = 1, activation: str = "tanh", seed: in
     r"""The network of slide "Network approaches linear in large width limit", in float64.
 
     :math:`w^{(1)}_i \sim \mathcal N(0, \sigma_w^2/d)`; :math:`w^{(2)}_i = \pm1` (``second="sign"``),
-    :math:`\mathcal N(0, 1)` (``"normal"``) or :math:`+1` (``"positive"``: no sign cancellation in sums over units); output scale :math:`p^{-1/2}` when ``scaled`` (else 1 and
+    :math:`\mathcal N(0, 1)` (``"normal"``) or :math:`+1` (``"positive"``: no sign cancellation in sums over
+    units); output scale :math:`p^{-1/2}` when ``scaled`` (else 1 and
     :math:`w^{(2)}\sim\mathcal N(0,1/p)`, the same law of the output: the two-layer net of the Hessian slides).
 
     Parameters
@@ -265,7 +267,8 @@ def linearisation_error(model: nn.Module, X, delta) -> LinearisationError:
 
 
 def output_hessian_norm(model: TwoLayer, X) -> float:
-    r"""Lipschitz constant of :math:`\nabla_\theta H` at :math:`\theta_0`: :math:`\max_\mu\|\nabla^2_\theta H(x_\mu;\theta_0)\|_2`
+    r"""Lipschitz constant of :math:`\nabla_\theta H` at :math:`\theta_0`:
+    :math:`L = \max_\mu\|\nabla^2_\theta H(x_\mu;\theta_0)\|_2`
     (slide "Network approaches linear in large width limit", which bounds it by :math:`O(p^{-1/2})`).
 
     For :math:`H(x) = s\sum_i w^{(2)}_i\phi(w^{(1)\top}_i x)` the Hessian in :math:`\theta` is block diagonal over

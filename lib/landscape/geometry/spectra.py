@@ -232,7 +232,8 @@ def _support_start(eps: float, phi: float, activation: str) -> float:
 @functools.lru_cache(maxsize=8)
 def _gauss_legendre_01(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss--Legendre nodes and weights on [0, 1], computed once per ``nodes`` (numpy's ``leggauss(256)`` takes
-    about 2 s, far more than the quadrature it serves)."""
+    about 2 s, far more than the quadrature it serves).
+    """
     t, w = np.polynomial.legendre.leggauss(nodes)
     t, w = 0.5 * (t + 1), 0.5 * w
     t.setflags(write=False)
