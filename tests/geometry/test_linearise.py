@@ -222,3 +222,19 @@ def test_gd_step_scan_bounds_along_the_run():
     df = linearise.gd_step_scan(J, [1.0, 0.0], [0.1, 0.4, 0.45], steps=50)
     assert df.slide_bound_run.tolist() == [False, True, True]
     assert df.rho_bound_run.all()
+
+
+def test_width_sweep_centred_tight_case():
+    """centred=True: the residual is y itself (the initial output of the positive-weight net is removed exactly);
+    hess_norm is output_hessian_norm of the same net and bound = L |step|^2 / 2."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((6, 2))
+    y = np.sin(X[:, 0])
+    df = linearise_studies.width_sweep(X, y, [30], seeds=1, jobs=1, activation="softplus", second="positive",
+                                       centred=True)
+    row = df.iloc[0]
+    assert row.residual_norm == pytest.approx(np.linalg.norm(y), rel=1e-12)
+    net = linearise.two_layer(2, 30, activation="softplus", seed=0, second="positive")
+    assert row.hess_norm == pytest.approx(linearise.output_hessian_norm(net, X), rel=1e-14)
+    assert row.bound == pytest.approx(0.5 * row.hess_norm * row.step_norm**2, rel=1e-14)
+    assert row.fit_residual < 1e-10
