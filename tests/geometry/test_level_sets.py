@@ -120,3 +120,14 @@ def test_common_level_barriers():
         assert top <= p.straight.loss.max() + 1e-12
     with pytest.raises(ValueError, match="pairs"):
         level_sets.common_level_barriers(nets, pairs[:1], level, tol=1e-3)
+
+
+def test_common_level_at_a_pairs_own_level_is_its_own_search():
+    """At a pair's own level with its own tolerance the common-level search is tolerance_scan's search (same level,
+    target and seed): the reused path and a fresh search agree to the bit."""
+    nets = _linear_and_relu()[1:]
+    _, pairs = level_sets.tolerance_scan(nets, [1e-2], seed=0, train_steps=60, depth=2, jobs=1)
+    c = level_sets.common_level_barriers(nets, pairs, pairs[0].level, tol=1e-2, depth=2, jobs=1)
+    fresh = level_sets._common_unit(nets[0][1], "relu", nets[0][3], nets[0][4], 0, pairs[0].ends, pairs[0].level,
+                                    1e-2, 2)
+    assert c.path_max.iloc[0] == fresh

@@ -468,9 +468,12 @@ def common_level_barriers(nets, pairs, level: float, *, tol: float, depth: int =
     _check_pos(tol, "tol")
     if len(pairs) != len(nets) or any(len(p.ends) != 2 for p in pairs):
         raise ValueError("pairs must be tolerance_scan's pairs for nets (one with two ends per net)")
+    # a pair whose own level is the common one was searched for exactly this path by tolerance_scan: reuse it
+    reuse = [p.level == float(level) and float(tol) in p.by_tol for p in pairs]
     units = [(sizes, act, X, Y, seed, p.ends, float(level), float(tol), depth)
-             for (_, sizes, act, X, Y), p in zip(nets, pairs, strict=True)]
-    tops = map_units(_common_unit, units, star=True, jobs=jobs, desc="common level")
+             for (_, sizes, act, X, Y), p, r in zip(nets, pairs, reuse, strict=True) if not r]
+    computed = iter(map_units(_common_unit, units, star=True, jobs=jobs, desc="common level"))
+    tops = [float(p.by_tol[float(tol)].loss.max()) if r else next(computed) for p, r in zip(pairs, reuse, strict=True)]
     return pd.DataFrame([{"net": name, "width": sizes[1], "level": float(level), "tol": float(tol),
                           "ends_below": bool(p.level <= level), "path_max": top, "common_barrier": top - level}
                          for (name, sizes, *_), p, top in zip(nets, pairs, tops, strict=True)])
