@@ -124,7 +124,8 @@ def test_common_level_barriers():
 
 def test_common_level_at_a_pairs_own_level_is_its_own_search():
     """At a pair's own level with its own tolerance the common-level search is tolerance_scan's search (same level,
-    target and seed): the reused path and a fresh search agree to the bit."""
+    target and seed): the reused path and a fresh search agree to the bit.
+    """
     nets = _linear_and_relu()[1:]
     _, pairs = level_sets.tolerance_scan(nets, [1e-2], seed=0, train_steps=60, depth=2, jobs=1)
     c = level_sets.common_level_barriers(nets, pairs, pairs[0].level, tol=1e-2, depth=2, jobs=1)

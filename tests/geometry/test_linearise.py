@@ -226,7 +226,8 @@ def test_gd_step_scan_bounds_along_the_run():
 
 def test_width_sweep_centred_tight_case():
     """centred=True: the residual is y itself (the initial output of the positive-weight net is removed exactly);
-    hess_norm is output_hessian_norm of the same net and bound = L |step|^2 / 2."""
+    hess_norm is output_hessian_norm of the same net and bound = L |step|^2 / 2.
+    """
     rng = np.random.default_rng(3)
     X = rng.standard_normal((6, 2))
     y = np.sin(X[:, 0])
