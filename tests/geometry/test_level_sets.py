@@ -84,3 +84,51 @@ def test_solution_pairs_units_bit_identical():
     assert list(t1.width) == [3, 4] and (t1.found_max == t1["lambda"] + t1.found_barrier).all()
     ends = max(p1[0].straight.loss.iloc[0], p1[0].straight.loss.iloc[-1])  # (1 - s) a + s b at s = 0, 1: to rounding
     assert t1["lambda"][0] == p1[0].level == pytest.approx(ends, rel=1e-12)
+
+
+def _linear_and_relu():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 2))
+    Y = X @ rng.standard_normal((2, 1))  # realisable by the linear net: its minima have loss 0
+    return [("linear", [2, 3, 1], "identity", X, Y), ("relu", [2, 4, 1], "relu", X, Y)]
+
+
+def test_tolerance_scan_rows_and_linear_barrier_within_each_tolerance():
+    nets = _linear_and_relu()
+    table, pairs = level_sets.tolerance_scan(nets, [1e-2, 1e-3], seed=0, train_steps=400, depth=5, jobs=1)
+    assert list(table.net) == ["linear", "linear", "relu", "relu"] and list(table.tol) == [1e-2, 1e-3] * 2
+    lin = table[table.net == "linear"]
+    assert (lin.found_barrier <= lin.tol).all()  # one component: the search meets every tolerance
+    assert (table.resolved == (table.found_barrier > 10 * table.tol)).all()
+    assert all(set(p.by_tol) == {1e-2, 1e-3} and p.found is p.by_tol[1e-3] and len(p.ends) == 2 for p in pairs)
+    with pytest.raises(ValueError, match="tols"):
+        level_sets.tolerance_scan(nets, [])
+    with pytest.raises(ValueError, match="tols"):
+        level_sets.tolerance_scan(nets, [0.0])
+
+
+def test_common_level_barriers():
+    """Far above both endpoints the straight segment already lies in the sublevel set: path max < level."""
+    nets = _linear_and_relu()
+    _, pairs = level_sets.tolerance_scan(nets, [1e-2], seed=0, train_steps=100, depth=1, jobs=1)
+    level = 10.0 + max(p.straight.loss.max() for p in pairs)
+    c = level_sets.common_level_barriers(nets, pairs, level, tol=1e-3, depth=1, jobs=1)
+    assert c.ends_below.all() and (c.common_barrier < 0).all()
+    for top, p in zip(c.path_max, pairs, strict=True):  # the path is the segment itself, on a coarser grid
+        assert top <= p.straight.loss.max() + 1e-12
+    with pytest.raises(ValueError, match="pairs"):
+        level_sets.common_level_barriers(nets, pairs[:1], level, tol=1e-3)
+
+
+def test_common_level_at_a_pairs_own_level_is_its_own_search():
+    """At a pair's own level with its own tolerance the common-level search is tolerance_scan's search (same level,
+    target and seed): the reused path and a fresh search agree to the bit.
+    """
+    nets = _linear_and_relu()[1:]
+    _, pairs = level_sets.tolerance_scan(nets, [1e-2], seed=0, train_steps=60, depth=2, jobs=1)
+    c = level_sets.common_level_barriers(nets, pairs, pairs[0].level, tol=1e-2, depth=2, jobs=1)
+    fresh = level_sets._common_unit(nets[0][1], "relu", nets[0][3], nets[0][4], 0, pairs[0].ends, pairs[0].level,
+                                    1e-2, 2)
+    assert c.path_max.iloc[0] == fresh

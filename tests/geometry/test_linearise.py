@@ -178,3 +178,64 @@ def test_gd_step_scan_threshold_and_rates():
         linearise.gd_step_scan(J, r, [0.0], steps=10)
     with pytest.raises(ValueError, match="steps"):
         linearise.gd_step_scan(J, r, [0.1], steps=1)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "erf", "linear"])
+def test_output_hessian_norm_is_the_dense_hessian_norm(activation):
+    """The closed form per hidden unit equals max_mu ||d^2 H(x_mu) / d theta^2||_2 of the dense Hessian (float64)."""
+    from torch.func import functional_call, hessian
+
+    from landscape.nets import models
+
+    net = linearise.two_layer(3, 7, activation=activation, seed=1, second="normal")
+    X = np.random.default_rng(0).standard_normal((4, 3))
+    Xt, theta = torch.as_tensor(X), models.flatten(net)
+    dense = max(np.abs(np.linalg.eigvalsh(hessian(
+        lambda t, mu=mu: functional_call(net, models.unflatten(net, t), (Xt[mu:mu + 1],)).sum())(theta).numpy())).max()
+        for mu in range(4))
+    assert linearise.output_hessian_norm(net, X) == pytest.approx(dense, rel=1e-12)
+
+
+def test_output_hessian_norm_falls_as_p_to_minus_half_and_rejects_bad_input():
+    """For the linear net every block is [[0, x], [x^T, 0]] p^(-1/2), so L = |x| p^(-1/2) exactly."""
+    X = np.array([[1.0, 2.0, 2.0]])
+    for p in (4, 16, 64):
+        net = linearise.two_layer(3, p, activation="linear", seed=0)
+        assert linearise.output_hessian_norm(net, X) == pytest.approx(3.0 / np.sqrt(p), rel=1e-14)
+    with pytest.raises(ValueError, match="model"):
+        linearise.output_hessian_norm(linearise.two_layer(3, 4, n_out=2, seed=0), X)
+
+
+def test_two_layer_positive_output_weights():
+    net = linearise.two_layer(2, 5, activation="softplus", seed=0, second="positive")
+    assert torch.equal(net.w2.detach(), torch.ones(1, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="second"):
+        linearise.two_layer(2, 5, second="negative")
+
+
+def test_gd_step_scan_bounds_along_the_run():
+    """J = diag(1, 2): sigma = 1, 4, kappa = 4, rate 0.6. A residual on the slow mode contracts by 1 - alpha per
+    step exactly, the loss by (1 - alpha)^2: the slide's bound 0.6^k fails for alpha = 0.1 (0.81 > 0.6) and holds at
+    alpha* = 0.4 (0.36) and at 0.45 (0.3025); rho^2k holds for every converging step.
+    """
+    J = np.diag([1.0, 2.0])
+    df = linearise.gd_step_scan(J, [1.0, 0.0], [0.1, 0.4, 0.45], steps=50)
+    assert df.slide_bound_run.tolist() == [False, True, True]
+    assert df.rho_bound_run.all()
+
+
+def test_width_sweep_centred_tight_case():
+    """centred=True: the residual is y itself (the initial output of the positive-weight net is removed exactly);
+    hess_norm is output_hessian_norm of the same net and bound = L |step|^2 / 2.
+    """
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((6, 2))
+    y = np.sin(X[:, 0])
+    df = linearise_studies.width_sweep(X, y, [30], seeds=1, jobs=1, activation="softplus", second="positive",
+                                       centred=True)
+    row = df.iloc[0]
+    assert row.residual_norm == pytest.approx(np.linalg.norm(y), rel=1e-12)
+    net = linearise.two_layer(2, 30, activation="softplus", seed=0, second="positive")
+    assert row.hess_norm == pytest.approx(linearise.output_hessian_norm(net, X), rel=1e-14)
+    assert row.bound == pytest.approx(0.5 * row.hess_norm * row.step_norm**2, rel=1e-14)
+    assert row.fit_residual < 1e-10

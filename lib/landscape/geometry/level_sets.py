@@ -18,7 +18,7 @@ the two solutions lie in one component of the sublevel set at the endpoints' lev
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -269,11 +269,17 @@ class SolutionPair:
         The loss along the bisection path (:func:`bisection_path`).
     level : float
         The larger of the two endpoint losses.
+    ends : tuple of torch.Tensor
+        The two trained endpoints (flat float64 vectors; empty when not kept).
+    by_tol : dict
+        Bisection paths keyed by the search tolerance (:func:`tolerance_scan`; ``found`` is the smallest's).
     """
 
     straight: pd.DataFrame
     found: pd.DataFrame
     level: float
+    ends: tuple = ()
+    by_tol: dict = field(default_factory=dict)
 
 
 def solution_pair(sizes, activation: str, X, Y, *, seed: int = 0, train_steps: int = 1500, tol: float = 1e-3,
@@ -341,3 +347,133 @@ def solution_pairs(nets, *, seed: int = 0, train_steps: int = 1500, tol: float =
 
 def _pair_unit(args, kw) -> SolutionPair:
     return solution_pair(*args, **kw)
+
+
+def _ends(sizes, activation: str, X, Y, seed: int, train_steps: int):
+    """The loss closure of :func:`solution_pair` and its two trained endpoints."""
+    f = mse_loss(models.mlp(sizes, activation=activation, seed=seed, dtype=torch.float64), X, Y)
+    ends = [train(f, models.flatten(models.mlp(sizes, activation=activation, seed=seed + 1 + k, dtype=torch.float64)),
+                  steps=train_steps, lr=0.02) for k in range(2)]
+    return f, ends
+
+
+def _scan_unit(sizes, activation, X, Y, seed, train_steps, tols, depth) -> SolutionPair:
+    f, ends = _ends(sizes, activation, X, Y, seed, train_steps)
+    by_tol = {t: bisection_path(f, *ends, tol=t, depth=depth, steps=300, seed=seed) for t in tols}
+    return SolutionPair(straight_path(f, *ends), by_tol[min(tols)], max(float(f(e).detach()) for e in ends),
+                        tuple(ends), by_tol)
+
+
+def tolerance_scan(nets, tols, *, seed: int = 0, train_steps: int = 1500, depth: int = 5, jobs=None,
+                   progress: bool = False) -> tuple[pd.DataFrame, list[SolutionPair]]:
+    r"""Barriers of :func:`solution_pair`'s bisection path against the search tolerance.
+
+    :func:`bisection_path` stops once a path lies within ``tol`` of the larger endpoint loss, so a found barrier
+    of about ``tol`` is built in: a barrier is resolved only where it stays well above the tolerance as the
+    tolerance falls, and a path joins two solutions in one component only if its barrier falls with the
+    tolerance. Each net's two solutions are trained once (as :func:`solution_pair`) and searched at every
+    tolerance.
+
+    Parameters
+    ----------
+    nets : sequence of (name, sizes, activation, X, Y)
+        As :func:`solution_pairs`.
+    tols : sequence of float
+        Search tolerances (> 0), e.g. ``[1e-3, 1e-4, 1e-5]``.
+    seed, train_steps, depth
+        As :func:`solution_pair`.
+    jobs : int or None
+        Worker processes for the nets (:func:`landscape.infra.executor.map_units`); the numbers do not depend on it.
+    progress : bool, default False
+        Show a progress bar over the nets.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of SolutionPair)
+        One row per (net, tol): net, width, lambda (larger endpoint loss), lambda_low (smaller), tol,
+        straight_barrier, found_barrier, found_max, resolved (found_barrier > 10 tol); and the pairs (``found``
+        is the smallest tolerance's path, ``by_tol`` holds all, ``ends`` the endpoints).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.linspace(-1, 1, 6)[:, None]; Y = 2 * X
+    >>> t, _ = tolerance_scan([("lin", [1, 2, 1], "identity", X, Y)], [1e-2, 1e-3], train_steps=200, depth=2)
+    >>> list(t.tol)
+    [0.01, 0.001]
+    """
+    from landscape.infra.executor import map_units
+
+    tols = [float(t) for t in tols]
+    if not tols:
+        raise ValueError("tols must hold at least one tolerance")
+    for t in tols:
+        _check_pos(t, "tols")
+    _check_int(depth, "depth", 0)
+    _check_int(train_steps, "train_steps", 0)
+    units = [(sizes, act, X, Y, seed, train_steps, tols, depth) for _, sizes, act, X, Y in nets]
+    pairs = map_units(_scan_unit, units, star=True, jobs=jobs, progress=progress, desc="tolerance scan")
+    rows = []
+    for (name, sizes, *_), p in zip(nets, pairs, strict=True):
+        low = min(float(p.straight.loss.iloc[0]), float(p.straight.loss.iloc[-1]))
+        for t in tols:
+            b = barrier(p.by_tol[t])
+            rows.append({"net": name, "width": sizes[1], "lambda": p.level, "lambda_low": low, "tol": t,
+                         "straight_barrier": barrier(p.straight), "found_barrier": b, "found_max": p.level + b,
+                         "resolved": bool(b > 10 * t)})
+    return pd.DataFrame(rows), pairs
+
+
+def _common_unit(sizes, activation, X, Y, seed, ends, level, tol, depth) -> float:
+    f = mse_loss(models.mlp(sizes, activation=activation, seed=seed, dtype=torch.float64), X, Y)
+    path = bisection_path(f, *ends, level=level + tol, tol=tol, depth=depth, steps=300, seed=seed)
+    return float(path.loss.max())
+
+
+def common_level_barriers(nets, pairs, level: float, *, tol: float, depth: int = 5, seed: int = 0,
+                          jobs=None) -> pd.DataFrame:
+    r"""Barriers of every pair at one common level :math:`\lambda`.
+
+    Is there a path in :math:`\Omega(\lambda) = \{\theta: L(\theta)\le\lambda\}` between the two solutions?
+
+    Each pair's own level is its larger endpoint loss (:func:`tolerance_scan`), which differs between nets (a
+    narrow net stops at a poorer fit), so its barrier says nothing about another net's. Here every pair is
+    searched (:func:`bisection_path` with ``level = level + tol``) for a path below one level.
+
+    Parameters
+    ----------
+    nets : sequence of (name, sizes, activation, X, Y)
+        As :func:`tolerance_scan`.
+    pairs : sequence of SolutionPair
+        :func:`tolerance_scan`'s pairs for ``nets`` (their ``ends``).
+    level : float
+        The common level :math:`\lambda`.
+    tol : float
+        Search tolerance (> 0).
+    depth, seed
+        As :func:`bisection_path`; ``seed`` also fixes each net's structure as in :func:`solution_pair`.
+    jobs : int or None
+        Worker processes for the nets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per net: net, width, level, tol, ends_below (both endpoint losses :math:`\le\lambda`),
+        path_max, common_barrier (``path_max - level``; :math:`\le` tol: joined in :math:`\Omega(\lambda)`
+        to the search's tolerance).
+    """
+    from landscape.infra.executor import map_units
+
+    check_finite(check_scalar(level, "level", float), "level")
+    _check_pos(tol, "tol")
+    if len(pairs) != len(nets) or any(len(p.ends) != 2 for p in pairs):
+        raise ValueError("pairs must be tolerance_scan's pairs for nets (one with two ends per net)")
+    # a pair whose own level is the common one was searched for exactly this path by tolerance_scan: reuse it
+    reuse = [p.level == float(level) and float(tol) in p.by_tol for p in pairs]
+    units = [(sizes, act, X, Y, seed, p.ends, float(level), float(tol), depth)
+             for (_, sizes, act, X, Y), p, r in zip(nets, pairs, reuse, strict=True) if not r]
+    computed = iter(map_units(_common_unit, units, star=True, jobs=jobs, desc="common level"))
+    tops = [float(p.by_tol[float(tol)].loss.max()) if r else next(computed) for p, r in zip(pairs, reuse, strict=True)]
+    return pd.DataFrame([{"net": name, "width": sizes[1], "level": float(level), "tol": float(tol),
+                          "ends_below": bool(p.level <= level), "path_max": top, "common_barrier": top - level}
+                         for (name, sizes, *_), p, top in zip(nets, pairs, tops, strict=True)])

@@ -29,9 +29,11 @@ from landscape.infra.validation import check_choice, check_finite, check_scalar
 from landscape.nets import models
 
 __all__ = ["TwoLayer", "two_layer", "jacobian", "min_norm_step", "LinearisationError", "linearisation_error",
-           "linear_gd", "gd_rate", "gd_step_scan", "PowerLaw", "power_law_fit", "residual_targets", "hessian_split"]
+           "output_hessian_norm", "linear_gd", "gd_rate", "gd_step_scan", "PowerLaw", "power_law_fit",
+           "residual_targets", "hessian_split"]
 
-_ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": torch.erf}
+_ACT = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z, "erf": torch.erf,
+        "softplus": torch.nn.functional.softplus}
 
 
 class TwoLayer(nn.Module):
@@ -69,8 +71,9 @@ def two_layer(d: int, p: int, n_out: int = 1, activation: str = "tanh", seed: in
               second: str = "sign", scaled: bool = True) -> TwoLayer:
     r"""The network of slide "Network approaches linear in large width limit", in float64.
 
-    :math:`w^{(1)}_i \sim \mathcal N(0, \sigma_w^2/d)`; :math:`w^{(2)}_i = \pm1` (``second="sign"``) or
-    :math:`\mathcal N(0, 1)` (``"normal"``); output scale :math:`p^{-1/2}` when ``scaled`` (else 1 and
+    :math:`w^{(1)}_i \sim \mathcal N(0, \sigma_w^2/d)`; :math:`w^{(2)}_i = \pm1` (``second="sign"``),
+    :math:`\mathcal N(0, 1)` (``"normal"``) or :math:`+1` (``"positive"``: no sign cancellation in sums over
+    units); output scale :math:`p^{-1/2}` when ``scaled`` (else 1 and
     :math:`w^{(2)}\sim\mathcal N(0,1/p)`, the same law of the output: the two-layer net of the Hessian slides).
 
     Parameters
@@ -78,11 +81,11 @@ def two_layer(d: int, p: int, n_out: int = 1, activation: str = "tanh", seed: in
     d, p, n_out : int
         Inputs, hidden units, outputs.
     activation : str
-        "tanh", "relu", "linear" or "erf".
+        "tanh", "relu", "linear", "erf" or "softplus".
     seed : int
     sigma_w : float
     second : str
-        "sign" or "normal".
+        "sign", "normal" or "positive".
     scaled : bool
 
     Returns
@@ -92,13 +95,13 @@ def two_layer(d: int, p: int, n_out: int = 1, activation: str = "tanh", seed: in
     for name, v in (("d", d), ("p", p), ("n_out", n_out)):
         check_scalar(v, name, int, min_val=1)
     check_choice(activation, "activation", sorted(_ACT))
-    check_choice(second, "second", ("sign", "normal"))
+    check_choice(second, "second", ("sign", "normal", "positive"))
     gen = torch.Generator().manual_seed(int(seed))
     net = TwoLayer(int(d), int(p), int(n_out), activation, scaled)
     with torch.no_grad():
         net.w1.copy_(torch.randn(p, d, generator=gen, dtype=torch.float64) * sigma_w / np.sqrt(d))
         w2 = torch.randn(n_out, p, generator=gen, dtype=torch.float64)
-        net.w2.copy_(torch.sign(w2) if second == "sign" else w2)
+        net.w2.copy_({"sign": torch.sign(w2), "normal": w2, "positive": torch.ones_like(w2)}[second])
         if not scaled:
             net.w2.mul_(p**-0.5)
     return net
@@ -263,6 +266,50 @@ def linearisation_error(model: nn.Module, X, delta) -> LinearisationError:
     return LinearisationError(float(np.abs(diff).max()), float(np.sqrt(np.mean(diff**2))), float(d.norm()))
 
 
+def output_hessian_norm(model: TwoLayer, X) -> float:
+    r"""Lipschitz constant of :math:`\nabla_\theta H` at :math:`\theta_0`:
+    :math:`L = \max_\mu\|\nabla^2_\theta H(x_\mu;\theta_0)\|_2`
+    (slide "Network approaches linear in large width limit", which bounds it by :math:`O(p^{-1/2})`).
+
+    For :math:`H(x) = s\sum_i w^{(2)}_i\phi(w^{(1)\top}_i x)` the Hessian in :math:`\theta` is block diagonal over
+    hidden units; unit :math:`i`'s block on :math:`(w^{(1)}_i, w^{(2)}_i)` is
+    :math:`s\begin{pmatrix}w^{(2)}_i\phi''(z_i)xx^\top & \phi'(z_i)x\\ \phi'(z_i)x^\top & 0\end{pmatrix}`, whose
+    non-zero eigenvalues are those of :math:`s\begin{pmatrix}a|x|^2 & b|x|\\ b|x| & 0\end{pmatrix}`,
+    :math:`a = w^{(2)}_i\phi''(z_i)`, :math:`b = \phi'(z_i)`: closed form, no :math:`p\times p` matrix. With
+    :math:`\|\Delta\|` the step, :math:`\tfrac12 L\|\Delta\|^2` bounds the second-order term of the linearisation
+    error (with :math:`L` taken at :math:`\theta_0`).
+
+    Parameters
+    ----------
+    model : TwoLayer
+        One output (``n_out = 1``).
+    X : array (m, d)
+
+    Returns
+    -------
+    float
+        :math:`L = \max_\mu \|\nabla^2_\theta H(x_\mu)\|_2`.
+
+    Examples
+    --------
+    >>> net = two_layer(3, 10, activation="linear", seed=0)  # phi'' = 0: blocks [[0, x], [x^T, 0]] / sqrt(p)
+    >>> X = np.array([[1.0, 2.0, 2.0]])
+    >>> round(float(output_hessian_norm(net, X) * np.sqrt(10)), 12)  # = |x| = 3
+    3.0
+    """
+    if not isinstance(model, TwoLayer) or model.w2.shape[0] != 1:
+        raise ValueError("model must be a TwoLayer with one output (two_layer(..., n_out=1))")
+    Xt, _ = _inputs(model, X)
+    z = (Xt @ model.w1.T).detach().requires_grad_(True)  # (m, p)
+    (d1,) = torch.autograd.grad(_ACT[model.activation](z).sum(), z, create_graph=True)
+    d2 = torch.autograd.grad(d1.sum(), z, allow_unused=True)[0] if d1.requires_grad else None
+    d2 = torch.zeros_like(z) if d2 is None else d2
+    a = (model.w2.detach()[0] * d2.detach()) * (Xt**2).sum(1, keepdim=True)  # a |x|^2
+    b = d1.detach() * Xt.norm(dim=1, keepdim=True)  # b |x|
+    top = 0.5 * a.abs() + torch.sqrt(0.25 * a**2 + b**2)  # largest |eigenvalue| of [[a|x|^2, b|x|], [b|x|, 0]]
+    return float(model.scale * top.max())
+
+
 def gd_rate(J) -> tuple[float, float]:
     r"""(:math:`\kappa`, :math:`(\kappa-1)/(\kappa+1)`) for :math:`\kappa = \sigma_{\max}/\sigma_{\min}` of
     :math:`J J^\top` (smallest non-zero eigenvalue; slide "Solving the linear system with gradient descent").
@@ -359,7 +406,11 @@ def gd_step_scan(J, r, lrs, steps: int):
         One row per step size: lr, lr_sigma_max (:math:`\alpha\sigma_{\max}`; convergence iff < 2), converged
         (final loss below the initial one), loss_ratio (final / initial), observed (late per-step factor
         :math:`(\tilde L_k/\tilde L_{k-1})^{1/2}` at the last step), rho (:math:`\rho(\alpha)`), slide_rate
-        (:math:`(\kappa-1)/(\kappa+1)`), below_slide_step (:math:`\alpha < 2/(\sigma_{\max}+\sigma_{\min})`).
+        (:math:`(\kappa-1)/(\kappa+1)`), below_slide_step (:math:`\alpha < 2/(\sigma_{\max}+\sigma_{\min})`),
+        slide_bound_run (the slide's :math:`\tilde L_k \le ((\kappa-1)/(\kappa+1))^k\tilde L_0` at every step of
+        this run; it can hold for a residual with little weight on the slowest mode even where :math:`\rho` exceeds
+        the rate), rho_bound_run (:math:`\tilde L_k\le\rho^{2k}\tilde L_0` at every step: what holds for every
+        :math:`\alpha`).
 
     Examples
     --------
@@ -384,15 +435,18 @@ def gd_step_scan(J, r, lrs, steps: int):
     smin, smax = float(ev.min()), float(ev.max())
     kappa = smax / smin
     rows = []
+    rate, k = (kappa - 1) / (kappa + 1), np.arange(steps + 1)
     for lr in lrs:
+        rho = max(abs(1 - lr * smin), abs(1 - lr * smax))
         with np.errstate(over="ignore", invalid="ignore"):
             losses = linear_gd(J, r, steps, lr=float(lr))
             observed = float(np.sqrt(losses[-1] / losses[-2])) if losses[-2] > 0 else float("nan")
-        rows.append({"lr": float(lr), "lr_sigma_max": float(lr) * smax,
-                     "converged": bool(np.isfinite(losses[-1]) and losses[-1] < losses[0]),
-                     "loss_ratio": float(losses[-1] / losses[0]), "observed": observed,
-                     "rho": max(abs(1 - lr * smin), abs(1 - lr * smax)), "slide_rate": (kappa - 1) / (kappa + 1),
-                     "below_slide_step": bool(lr < 2 / (smax + smin))})
+            rows.append({"lr": float(lr), "lr_sigma_max": float(lr) * smax,
+                         "converged": bool(np.isfinite(losses[-1]) and losses[-1] < losses[0]),
+                         "loss_ratio": float(losses[-1] / losses[0]), "observed": observed,
+                         "rho": rho, "slide_rate": rate, "below_slide_step": bool(lr < 2 / (smax + smin)),
+                         "slide_bound_run": bool(np.all(losses <= rate**k * losses[0] * (1 + 1e-9))),
+                         "rho_bound_run": bool(np.all(losses <= rho ** (2 * k) * losses[0] * (1 + 1e-9)))})
     return pd.DataFrame(rows)
 
 

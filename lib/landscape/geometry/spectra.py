@@ -20,6 +20,8 @@ of :func:`marchenko_pastur_density` (see :func:`marchenko_pastur_atom`).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from landscape.infra.validation import check_choice, check_finite, check_scalar
@@ -227,6 +229,18 @@ def _support_start(eps: float, phi: float, activation: str) -> float:
     return float(a)
 
 
+@functools.lru_cache(maxsize=8)
+def _gauss_legendre_01(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss--Legendre nodes and weights on [0, 1], computed once per ``nodes`` (numpy's ``leggauss(256)`` takes
+    about 2 s, far more than the quadrature it serves).
+    """
+    t, w = np.polynomial.legendre.leggauss(nodes)
+    t, w = 0.5 * (t + 1), 0.5 * w
+    t.setflags(write=False)
+    w.setflags(write=False)
+    return t, w
+
+
 def negative_fraction(eps, phi, activation: str = "linear", nodes: int = 256) -> float:
     r"""Index :math:`\alpha(\epsilon,\phi) = \int_{-\infty}^0 \rho_H(\lambda;\epsilon,\phi)\,d\lambda`
     (slide "Fraction of negative eigenvalues").
@@ -259,8 +273,7 @@ def negative_fraction(eps, phi, activation: str = "linear", nodes: int = 256) ->
     a = _support_start(eps, phi, activation)
     if a >= 0:
         return 0.0
-    t, w = np.polynomial.legendre.leggauss(int(nodes))
-    t, w = 0.5 * (t + 1), 0.5 * w
+    t, w = _gauss_legendre_01(int(nodes))
     x = a - a * t**2
     return float(np.sum(w * pennington_bahri_density(x, eps, phi, activation) * 2 * (-a) * t))
 

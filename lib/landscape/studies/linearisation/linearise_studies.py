@@ -15,6 +15,7 @@ from landscape.geometry.linearise import (
     jacobian,
     linearisation_error,
     min_norm_step,
+    output_hessian_norm,
     residual_targets,
     two_layer,
 )
@@ -23,20 +24,26 @@ from landscape.infra.validation import check_scalar
 __all__ = ["width_sweep", "split_study", "dataset_targets"]
 
 
-def _width_unit(X, y, width: int, s: int, seed: int, device: str) -> dict:
+def _width_unit(X, y, width: int, s: int, seed: int, device: str, activation: str = "tanh", second: str = "sign",
+                centred: bool = False) -> dict:
     """One (width, initialisation) of :func:`width_sweep` (a unit for :func:`~landscape.infra.executor.map_units`)."""
     n_out = 1 if y.ndim == 1 else y.shape[1]
-    net = two_layer(X.shape[1], width, n_out=n_out, activation="tanh", seed=seed).to(device)
+    net = two_layer(X.shape[1], width, n_out=n_out, activation=activation, seed=seed, second=second).to(device)
     J = jacobian(net, X)
-    r = y.ravel() - net(torch.as_tensor(X, device=device)).detach().cpu().numpy().ravel()
+    y0 = net(torch.as_tensor(X, device=device)).detach().cpu().numpy().reshape(y.shape)
+    if centred:  # the residual y - yhat is the given y itself, whatever the initial output's size
+        y = y0 + y
+    r = y.ravel() - y0.ravel()
     step = min_norm_step(net, X, y)
+    lip = output_hessian_norm(net.cpu(), X) if n_out == 1 else float("nan")
     sv, Vt = np.linalg.svd(J, full_matrices=False)[1:]
     rank = int(np.sum(sv > 1e-10 * sv[0]))
     return {"width": width, "seed": s, "p": J.shape[1], "m": X.shape[0], "rank": rank, "nullity": J.shape[1] - rank,
             "fit_residual": float(np.abs(J @ step - r).max()), "step_norm": float(np.linalg.norm(step)),
             "rms_entry": float(np.linalg.norm(step) / np.sqrt(J.shape[1])), "sigma_min": float(sv[rank - 1] ** 2),
             "row_space_share": float(np.linalg.norm(Vt[:rank] @ step) / np.linalg.norm(step)),
-            "lin_error": linearisation_error(net, X, step).max_abs, "residual_norm": float(np.linalg.norm(r))}
+            "lin_error": linearisation_error(net, X, step).max_abs, "residual_norm": float(np.linalg.norm(r)),
+            "hess_norm": lip, "bound": 0.5 * lip * float(np.linalg.norm(step)) ** 2}
 
 
 def dataset_targets(ds, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +81,8 @@ def dataset_targets(ds, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def width_sweep(X, y, widths, *, seeds: int = 1, seed: int = 0, device: str = "cpu", jobs=None,
-                progress: bool = False) -> pd.DataFrame:
+                progress: bool = False, activation: str = "tanh", second: str = "sign",
+                centred: bool = False) -> pd.DataFrame:
     r"""The min-norm step :math:`J_0^+(y-\hat y)` of the slides' tanh net (:func:`two_layer`) across widths.
 
     Parameters
@@ -96,19 +104,29 @@ def width_sweep(X, y, widths, *, seeds: int = 1, seed: int = 0, device: str = "c
         Base of the initialisation seeds (above).
     progress : bool, default False
         Show a progress bar over the units.
+    activation, second : str
+        Of :func:`two_layer` (default: the slides' tanh net with :math:`w^{(2)} = \pm1`; ``"softplus"`` with
+        ``"positive"`` is the case without sign cancellation, where the linearisation error meets its bound's rate).
+    centred : bool, default False
+        Take the residual :math:`y - \hat y` to be ``y`` itself (targets :math:`\hat y + y`): with positive output
+        weights the initial output grows like :math:`p^{1/2}`, and the slides' argument is about an :math:`O(1)`
+        residual.
 
     Returns
     -------
     pandas.DataFrame
         One row per unit: width, seed, p, m, rank and nullity of :math:`J_0`, fit_residual
         :math:`\max|J_0\Delta - r|`, step_norm, rms_entry, sigma_min (smallest non-zero eigenvalue of
-        :math:`J_0J_0^\top`), row_space_share, lin_error (:func:`linearisation_error`), residual_norm.
+        :math:`J_0J_0^\top`), row_space_share, lin_error (:func:`linearisation_error`), residual_norm, hess_norm
+        (:math:`L`, :func:`output_hessian_norm`; NaN for several outputs) and bound
+        (:math:`\tfrac12L\|\Delta\|^2`).
     """
     from landscape.infra.executor import map_units
 
     check_scalar(seeds, "seeds", int, min_val=1)
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    units = [(X, y, int(w), s, 1000 * seed + s, device) for w in widths for s in range(seeds)]
+    units = [(X, y, int(w), s, 1000 * seed + s, device, activation, second, bool(centred)) for w in widths
+             for s in range(seeds)]
     return pd.DataFrame(map_units(_width_unit, units, star=True, jobs=jobs, progress=progress, desc="widths"))
 
 
