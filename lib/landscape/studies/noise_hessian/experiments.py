@@ -24,7 +24,7 @@ from landscape.noise.valley import Projection, ValleyPath, line_connected, proje
 from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 
 __all__ = ["lbfgs_minimum", "negative_eigen_window_sweep", "alignment_during_training", "alignment_study",
-           "NegativeCurvatureFit", "negative_curvature_fit", "valley_run",
+           "NegativeCurvatureFit", "negative_curvature_fit", "hessian_gauss_newton_cs", "valley_run",
            "shuffled_label_start"]
 
 
@@ -253,6 +253,35 @@ def negative_curvature_fit(excess, neg_sum) -> NegativeCurvatureFit:
                                 float(p - t2 * p_se), float(p + t2 * p_se), n)
 
 
+def hessian_gauss_newton_cs(model, loss_fn, X, y, *, n_probes: int = 30, seed: int = 0) -> float:
+    r"""CS(H, G), eq (35) between the Hessian and its Gauss--Newton part, matrix-free with shared Rademacher probes
+    :math:`z`: :math:`\sum_z (Hz)\cdot(Gz) / \sqrt{\sum_z |Hz|^2 \sum_z |Gz|^2}` (Hutchinson estimates of
+    :math:`\mathrm{Tr}(HG)`, :math:`\|H\|_F^2`, :math:`\|G\|_F^2`). Fig. 5's misalignment: H vs G or G vs C.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    loss_fn : callable
+    X, y : tensors
+        The samples of H and G.
+    n_probes : int
+        Probes.
+    seed : int
+        Seed of the probes.
+
+    Returns
+    -------
+    float
+    """
+    check_scalar(n_probes, "n_probes", int, min_val=1)
+    data = (torch.as_tensor(X), torch.as_tensor(y))
+    H = hessian.hessian_operator(model, loss_fn, data, dtype=torch.float64)
+    G = hessian.gauss_newton(model, loss_fn, data, dtype=torch.float64)
+    V = hessian.probe_vectors(H.shape[0], n_probes, seed).T
+    HV, GV = H.matmat(V), G.matmat(V)
+    return float(np.sum(HV * GV) / np.sqrt(np.sum(HV * HV) * np.sum(GV * GV)))
+
+
 def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: int, checkpoints, X_eval, y_eval,
                               n_probes: int = 30, seed: int = 0, gauss_newton: bool = False, dense: bool = False,
                               progress: bool = False) -> pd.DataFrame:
@@ -283,7 +312,8 @@ def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: in
     Returns
     -------
     pandas.DataFrame
-        One row per checkpoint: epoch, step, train_loss, cs (and cs_gauss_newton).
+        One row per checkpoint: epoch, step, train_loss, cs (and cs_gauss_newton, CS(G, C), and cs_h_gauss_newton,
+        CS(H, G), by :func:`hessian_gauss_newton_cs`).
     """
     cps = sorted({int(c) for c in checkpoints})
     rows, done = [], 0
@@ -300,6 +330,8 @@ def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: in
                "cs": fn(model, loss_fn, X_eval, y_eval, **kw).cs}
         if gauss_newton:
             row["cs_gauss_newton"] = fn(model, loss_fn, X_eval, y_eval, gauss_newton=True, **kw).cs
+            row["cs_h_gauss_newton"] = hessian_gauss_newton_cs(model, loss_fn, X_eval, y_eval,
+                                                               n_probes=n_probes, seed=seed + i)
         rows.append(row)
     return pd.DataFrame(rows)
 
