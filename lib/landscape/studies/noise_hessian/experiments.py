@@ -20,7 +20,8 @@ from landscape.infra.executor import map_units
 from landscape.infra.validation import check_finite, check_scalar
 from landscape.nets import models
 from landscape.noise.alignment import dense_alignment, matrix_free_alignment
-from landscape.noise.valley import Projection, ValleyPath, line_connected, project_to_valley, projected_path
+from landscape.noise.valley import (Projection, ValleyPath, line_connected, line_losses, project_to_valley,
+                                    projected_path)
 from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 
 __all__ = ["lbfgs_minimum", "negative_eigen_window_sweep", "alignment_during_training", "alignment_study",
@@ -433,7 +434,8 @@ def valley_run(model, loss_fn, X, y, X_val, y_val, *, lr: float, batch_size: int
     -------
     (ValleyPath, pandas.DataFrame, pandas.DataFrame)
         The path; a frame per projected point (iteration, epoch, losses, trace and its standard error, reached,
-        connected_next); the SGD run's per-epoch losses.
+        connected_next, segment_max_loss the highest loss of the line test to the next point, line_threshold,
+        bisected: inserted by the bisection, not an epoch end); the SGD run's per-epoch losses.
     """
     rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed, keep="all",
                      val=(X_val, y_val), progress=progress)
@@ -457,6 +459,11 @@ def valley_run(model, loss_fn, X, y, X_val, y_val, *, lr: float, batch_size: int
     df.insert(1, "epoch", path.iterations / steps_per_epoch)
     df["reached"] = path.reached.astype(bool)
     df["connected_next"] = [bool(c) for c in path.connected] + [np.nan]
+    # the highest loss on each segment to the next point (the n_points of the line test) and the threshold
+    df["segment_max_loss"] = [float(line_losses(lf, a, b, n_points).max())
+                              for a, b in zip(path.states[:-1], path.states[1:], strict=True)] + [np.nan]
+    df["line_threshold"] = line_factor * thr
+    df["bisected"] = ~df.iteration.isin(cps)  # inserted by the recursive bisection
     sgd = pd.DataFrame({"epoch": np.arange(len(rec.train_loss)), "train_loss": rec.train_loss,
                         "val_loss": rec.val_loss})
     return path, df, sgd
