@@ -21,7 +21,8 @@ from landscape.curvature import hessian
 from landscape.curvature.covariance import per_sample_grads, sgd_noise_factor
 from landscape.infra.validation import check_finite, check_scalar
 
-__all__ = ["smoothed_cross_entropy", "smoothed_ce_floor", "cosine_similarity", "Alignment", "matrix_free_alignment", "dense_alignment"]
+__all__ = ["smoothed_cross_entropy", "smoothed_ce_floor", "cosine_similarity",
+           "Alignment", "matrix_free_alignment", "dense_alignment"]
 
 
 def smoothed_cross_entropy(smoothing: float = 0.1):

@@ -20,8 +20,14 @@ from landscape.infra.executor import map_units
 from landscape.infra.validation import check_finite, check_scalar
 from landscape.nets import models
 from landscape.noise.alignment import dense_alignment, matrix_free_alignment
-from landscape.noise.valley import (Projection, ValleyPath, line_connected, line_losses, project_to_valley,
-                                    projected_path)
+from landscape.noise.valley import (
+    Projection,
+    ValleyPath,
+    line_connected,
+    line_losses,
+    project_to_valley,
+    projected_path,
+)
 from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 
 __all__ = ["lbfgs_minimum", "negative_eigen_window_sweep", "alignment_during_training", "alignment_study",
