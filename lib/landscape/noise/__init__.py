@@ -9,6 +9,7 @@ from landscape.noise.alignment import (
                       cosine_similarity,
                       dense_alignment,
                       matrix_free_alignment,
+                      smoothed_ce_floor,
                       smoothed_cross_entropy,
 )
 from landscape.noise.descent import (
@@ -41,7 +42,8 @@ from landscape.noise.valley import (
 __all__ = [
     "noisy_descent", "designed_noise", "sgd_noise", "isotropic_noise", "DiagonalNoise", "stationary_variance",
     "noise_strength", "ValleyToy", "four_d_toy", "anticorrelated_toy", "entropic_toy", "expected_change",
-    "entropic_equilibrium", "smoothed_cross_entropy", "cosine_similarity", "Alignment", "dense_alignment",
+    "entropic_equilibrium",
+    "smoothed_cross_entropy", "smoothed_ce_floor", "cosine_similarity", "Alignment", "dense_alignment",
     "matrix_free_alignment", "FDRSides", "fdr_sides", "fdr_criterion", "Projection", "project_to_valley",
     "line_losses", "line_connected", "ValleyPath", "projected_path",
 ]

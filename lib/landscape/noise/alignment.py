@@ -21,7 +21,8 @@ from landscape.curvature import hessian
 from landscape.curvature.covariance import per_sample_grads, sgd_noise_factor
 from landscape.infra.validation import check_finite, check_scalar
 
-__all__ = ["smoothed_cross_entropy", "cosine_similarity", "Alignment", "matrix_free_alignment", "dense_alignment"]
+__all__ = ["smoothed_cross_entropy", "smoothed_ce_floor", "cosine_similarity",
+           "Alignment", "matrix_free_alignment", "dense_alignment"]
 
 
 def smoothed_cross_entropy(smoothing: float = 0.1):
@@ -40,6 +41,37 @@ def smoothed_cross_entropy(smoothing: float = 0.1):
     """
     check_scalar(smoothing, "smoothing", float, min_val=0.0, max_val=1.0, include_boundaries="left")
     return functools.partial(nn.functional.cross_entropy, label_smoothing=float(smoothing))
+
+
+def smoothed_ce_floor(smoothing: float, n_classes: int) -> float:
+    r"""The lower bound of label-smoothed cross entropy: the entropy :math:`-\sum_k q_k\log q_k` of the smoothed
+    target :math:`q = (1-\epsilon)\,e_y + \epsilon/K`, reached only by a net that gives every training sample
+    exactly :math:`q` (interpolation); 0 for plain cross entropy. The floor :math:`L^*` of App. A.3.
+
+    Parameters
+    ----------
+    smoothing : float
+        :math:`\epsilon` in [0, 1).
+    n_classes : int
+        :math:`K`, at least 2.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(smoothed_ce_floor(0.1, 10), 6)  # 0.91 on the label, 0.01 elsewhere
+    0.500288
+    >>> smoothed_ce_floor(0.0, 10)
+    0.0
+    """
+    check_scalar(smoothing, "smoothing", float, min_val=0.0, max_val=1.0, include_boundaries="left")
+    check_scalar(n_classes, "n_classes", int, min_val=2)
+    q = np.full(n_classes, smoothing / n_classes)
+    q[0] += 1 - smoothing
+    q = q[q > 0]
+    return max(0.0, float(-(q * np.log(q)).sum()))
 
 
 def cosine_similarity(A, B) -> float:

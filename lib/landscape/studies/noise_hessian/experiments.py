@@ -20,11 +20,18 @@ from landscape.infra.executor import map_units
 from landscape.infra.validation import check_finite, check_scalar
 from landscape.nets import models
 from landscape.noise.alignment import dense_alignment, matrix_free_alignment
-from landscape.noise.valley import Projection, ValleyPath, line_connected, project_to_valley, projected_path
+from landscape.noise.valley import (
+    Projection,
+    ValleyPath,
+    line_connected,
+    line_losses,
+    project_to_valley,
+    projected_path,
+)
 from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 
-__all__ = ["lbfgs_minimum", "negative_eigen_sweep", "alignment_during_training", "alignment_study",
-           "NegativeCurvatureFit", "negative_curvature_fit", "valley_run",
+__all__ = ["lbfgs_minimum", "negative_eigen_window_sweep", "alignment_during_training", "alignment_study",
+           "NegativeCurvatureFit", "negative_curvature_fit", "hessian_gauss_newton_cs", "valley_run",
            "shuffled_label_start"]
 
 
@@ -68,101 +75,161 @@ def lbfgs_minimum(model, loss_fn, X, y, *, max_iter: int = 1000) -> tuple[float,
     return float(loss.detach()), gnorm
 
 
-def _negative_eigen_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, seed: int) -> dict:
-    """One setting of :func:`negative_eigen_sweep` (a module-level unit for
-    :func:`~landscape.infra.executor.map_units`):
-    SGD from ``theta0``, then the loss and the dense Hessian's negative eigenvalues. ``theta0`` is copied:
-    :func:`landscape.nets.models.assign` makes the parameters views of the vector it is given, so SGD would move it.
+def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, snapshots: int, seed: int) -> dict:
+    """One setting of :func:`negative_eigen_window_sweep` (a module-level unit): SGD from ``theta0`` for
+    ``epochs``, the second half the measuring window; the loss at every epoch end, the dense spectrum at
+    ``snapshots`` epoch ends spread over the window.
     """
     models.assign(model, theta0.clone())
-    sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
-    with torch.no_grad():
-        loss = float(loss_fn(model(torch.as_tensor(X)), torch.as_tensor(y)))
-    neg, w = negative_eigen_sum(model, loss_fn, X, y)
-    return {"batch_size": S, "lr": lr, "strength": 1 / S - 1 / len(X), "epochs": epochs, "train_loss": loss,
-            "neg_sum": neg, "n_negative": int((w < 0).sum()), "top_eigenvalue": float(w[-1])}
+    half = epochs // 2
+    marks = sorted({half + round((k + 1) * (epochs - half) / snapshots) for k in range(snapshots)})
+    sums, spectra = [], []
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
+    for e in marks:
+        models.assign(model, torch.as_tensor(rec.states[e], dtype=theta0.dtype))
+        neg, w = negative_eigen_sum(model, loss_fn, X, y)
+        sums.append(neg)
+        spectra.append(w)
+    losses = rec.train_loss
+    k = int(np.argmin(losses))
+    win = losses[half + 1:]  # at least two epoch ends (epochs >= 4)
+    mid = len(win) // 2
+    W = np.stack(spectra)
+    pos = np.where(W > 0, W, 0).sum(axis=1)
+    return {"batch_size": S, "lr": lr, "strength": 1 / S - 1 / len(X), "eta_s": lr * (1 / S - 1 / len(X)),
+            "epochs": epochs, "train_loss": float(win.mean()), "loss_first": float(win[:mid].mean()),
+            "loss_second": float(win[mid:].mean()), "lowest_loss": float(losses[k]),
+            "neg_sum": float(np.mean(sums)), "neg_sum_se": float(np.std(sums, ddof=1) / np.sqrt(len(sums)))
+            if len(sums) > 1 else math.nan, "snapshots": len(sums),
+            "n_negative": float(np.mean((W < -1e-9 * W[:, -1:]).sum(axis=1))),
+            "neg_to_pos": float(np.mean(-np.asarray(sums) / pos)),
+            "min_to_max": float(np.mean(-W[:, 0] / W[:, -1])),
+            "near_zero": float(np.mean((np.abs(W) < 1e-3 * W[:, -1:]).mean(axis=1))),
+            "top_eigenvalue": float(W[:, -1].mean()), "lowest_state": rec.states[k]}
 
 
-def negative_eigen_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, seed: int = 0, jobs=None,
-                         progress: bool = False) -> pd.DataFrame:
-    """Fig. 2(a) / App. A.3: from the model's current state (a GD minimum), SGD at each batch size and learning
-    rate for about ``steps`` steps, then the training loss and the sum of negative Hessian eigenvalues (dense).
+def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, snapshots: int = 4,
+                                seed: int = 0, max_rounds: int = 3, lbfgs_iter: int = 500, jobs=None,
+                                progress: bool = False) -> tuple[pd.DataFrame, dict]:
+    r"""Fig. 2(a) / App. A.3 with a verified minimum and stationary averages.
+
+    The model is first taken to a minimum by :func:`lbfgs_minimum`. From it, SGD runs at every batch size and
+    learning rate for about ``steps`` steps (whole epochs); the second half is the measuring window, where the mean
+    training loss (every epoch end) and the mean sum of negative Hessian eigenvalues (dense spectra at ``snapshots``
+    epoch ends) are taken. The minimum is *verified*: if any SGD epoch end of any setting lies below it, L-BFGS is
+    restarted from the lowest such state and the sweep is repeated (``max_rounds`` in all).
 
     Parameters
     ----------
     model : torch.nn.Module
-        At the minimum; restored to that state afterwards.
+        Small enough for a dense Hessian (float64 recommended); left at the minimum.
     loss_fn : callable
-        ``loss_fn(logits, y)``, picklable when ``jobs > 1`` (e.g. :func:`.smoothed_cross_entropy`).
+        ``loss_fn(logits, y)``, picklable when ``jobs > 1``.
     X, y : tensors
         The training set.
     batch_sizes, lrs : sequences
         The grid; setting ``i`` (batch-size-major) shuffles with seed ``1000 seed + i``.
     steps : int
-        About this many SGD steps per setting (whole epochs, at least one).
+        About this many SGD steps per setting (whole epochs, at least four).
+    snapshots : int
+        Dense spectra per setting in the window.
     seed : int
         Seed of the shuffles.
+    max_rounds : int
+        Sweeps at most (each after a new L-BFGS minimum).
+    lbfgs_iter : int
+        L-BFGS iterations per minimisation.
     jobs : int or None
-        Worker processes for the settings (:func:`landscape.infra.executor.map_units`; None: ``$LANDSCAPE_JOBS``, else
-        1);
-        the numbers do not depend on it.
+        Worker processes for the settings; the numbers do not depend on it.
     progress : bool, default False
         Show a progress bar over the settings.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per setting: batch_size, lr, strength (1/S - 1/M), epochs, train_loss, neg_sum, n_negative,
-        top_eigenvalue.
+    (pandas.DataFrame, dict)
+        One row per setting (batch_size, lr, strength, eta_s, epochs, train_loss and its halves loss_first /
+        loss_second, lowest_loss, neg_sum and its standard error over the snapshots, n_negative, neg_to_pos
+        :math:`|\sum\lambda_-|/\sum\lambda_+`, min_to_max :math:`|\lambda_{\min}|/\lambda_{\max}`, near_zero the
+        share with :math:`|\lambda| < 10^{-3}\lambda_{\max}`, top_eigenvalue); and the minimum: ``loss``,
+        ``grad_norm``, ``rounds``, ``below`` (lowest SGD loss minus the minimum's, >= 0 when verified),
+        ``verified``.
     """
-    steps = check_scalar(steps, "steps", int, min_val=1)
-    theta0 = models.flatten(model)
+    steps = check_scalar(steps, "steps", int, min_val=2)
+    snapshots = check_scalar(snapshots, "snapshots", int, min_val=1)
+    max_rounds = check_scalar(max_rounds, "max_rounds", int, min_val=1)
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
     N = len(X)
     grid = [(int(S), float(lr)) for S in batch_sizes for lr in lrs]
-    units = [(model, loss_fn, X, y, theta0, S, lr, max(1, round(steps / math.ceil(N / S))), seed * 1000 + i)
-             for i, (S, lr) in enumerate(grid)]
-    rows = map_units(_negative_eigen_unit, units, star=True, jobs=jobs, progress=progress, desc="sweep")
+    for r in range(1, max_rounds + 1):
+        loss_min, gnorm = lbfgs_minimum(model, loss_fn, X, y, max_iter=lbfgs_iter)
+        theta0 = models.flatten(model)
+        units = [(model, loss_fn, X, y, theta0, S, lr, max(4, round(steps / math.ceil(N / S))), snapshots,
+                  seed * 1000 + i) for i, (S, lr) in enumerate(grid)]
+        rows = map_units(_window_unit, units, star=True, jobs=jobs, progress=progress, desc="sweep")
+        low = min(rows, key=lambda row: row["lowest_loss"])
+        below = low["lowest_loss"] - loss_min
+        if below >= 0 or r == max_rounds:
+            break
+        models.assign(model, torch.as_tensor(low["lowest_state"], dtype=theta0.dtype))
     models.assign(model, theta0)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame([{k: v for k, v in row.items() if k != "lowest_state"} for row in rows])
+    return df, {"loss": loss_min, "grad_norm": gnorm, "rounds": r, "below": float(below), "verified": below >= 0}
 
 
 @dataclass(frozen=True)
 class NegativeCurvatureFit:
-    """Fig. 2(a)'s line: ``neg_sum ~ slope * excess_loss + intercept`` (least squares) with its ``r2``, the
-    intercept ``intercept_raw`` of the same fit against the raw training loss, and ``linear``: ``r2 >= r2_min`` and
-    ``|intercept| <= intercept_share * max |neg_sum|`` (proportional, the claim of App. A.3).
+    r"""Fig. 2(a)'s fits to the stationary averages (App. A.3: :math:`\langle\sum\lambda_-\rangle \propto
+    \langle L\rangle - L^*`), each with a 95 % interval (Student t over the settings).
 
     Parameters
     ----------
-    slope, intercept : float
-        The least-squares line of ``neg_sum`` against the loss above ``loss_min``.
-    r2 : float
-        Coefficient of determination of that line.
-    intercept_raw : float
-        Intercept of the same fit against the raw training loss.
-    linear : bool
-        Whether the line passes both tests above (``r2`` and the intercept's share).
+    slope, slope_low, slope_high : float
+        Least squares through the origin, ``neg_sum = slope * excess``, and its interval.
+    r2_origin : float
+        Uncentred :math:`R^2` of that fit, :math:`1 - \sum r^2/\sum y^2`.
+    intercept, intercept_low, intercept_high : float
+        The intercept of the free line ``neg_sum = a * excess + b`` and its interval (0 inside: consistent with
+        proportionality).
+    exponent, exponent_low, exponent_high : float
+        The exponent ``p`` of ``|neg_sum| ~ excess**p`` (log-log least squares; proportional: 1) and its interval.
+    n : int
+        Settings in the fit.
     """
 
     slope: float
+    slope_low: float
+    slope_high: float
+    r2_origin: float
     intercept: float
-    r2: float
-    intercept_raw: float
-    linear: bool
+    intercept_low: float
+    intercept_high: float
+    exponent: float
+    exponent_low: float
+    exponent_high: float
+    n: int
 
 
-def negative_curvature_fit(sweep: pd.DataFrame, loss_min: float, *, r2_min: float = 0.9,
-                           intercept_share: float = 0.05) -> NegativeCurvatureFit:
-    """The fit of Fig. 2(a) to a :func:`negative_eigen_sweep` frame, against the loss above ``loss_min``.
+def _ols(x: np.ndarray, y: np.ndarray, origin: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """Coefficients, their standard errors and the residual sum of squares of least squares."""
+    A = x[:, None] if origin else np.column_stack([x, np.ones_like(x)])
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    r = y - A @ coef
+    dof = len(x) - A.shape[1]
+    s2 = float(r @ r) / dof if dof > 0 else math.nan
+    se = np.sqrt(np.diag(s2 * np.linalg.inv(A.T @ A)))
+    return coef, se, float(r @ r)
+
+
+def negative_curvature_fit(excess, neg_sum) -> NegativeCurvatureFit:
+    """The fits of Fig. 2(a) to stationary averages: through the origin, free, and log-log.
 
     Parameters
     ----------
-    sweep : pandas.DataFrame
-        With columns ``train_loss`` and ``neg_sum`` (at least two rows).
-    loss_min : float
-        The training loss at the minimum (label smoothing keeps it above zero).
-    r2_min, intercept_share : float
-        The thresholds of ``linear``.
+    excess : array_like
+        Mean training loss above the minimum per setting, all > 0 (at least three settings).
+    neg_sum : array_like
+        Mean sum of negative eigenvalues per setting (<= 0).
 
     Returns
     -------
@@ -170,20 +237,56 @@ def negative_curvature_fit(sweep: pd.DataFrame, loss_min: float, *, r2_min: floa
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> fit = negative_curvature_fit(pd.DataFrame({"train_loss": [1.1, 1.2, 1.3], "neg_sum": [-2., -4., -6.]}), 1.0)
-    >>> round(fit.slope, 6), abs(round(fit.intercept, 6)), round(fit.r2, 6), fit.linear
-    (-20.0, 0.0, 1.0, True)
+    >>> fit = negative_curvature_fit([0.1, 0.2, 0.4, 0.8], [-2.0, -4.0, -8.0, -16.0])
+    >>> round(fit.slope, 6), round(fit.exponent, 6), abs(round(fit.intercept, 6)), fit.n
+    (-20.0, 1.0, 0.0, 4)
     """
-    check_finite(loss_min, "loss_min")
-    if len(sweep) < 2:
-        raise ValueError(f"sweep must have at least two rows, got {len(sweep)}")
-    excess = sweep.train_loss - loss_min
-    slope, intercept = np.polyfit(excess, sweep.neg_sum, 1)
-    r2 = np.corrcoef(excess, sweep.neg_sum)[0, 1] ** 2
-    intercept_raw = np.polyfit(sweep.train_loss, sweep.neg_sum, 1)[1]
-    linear = bool(r2 >= r2_min and abs(intercept) <= intercept_share * sweep.neg_sum.abs().max())
-    return NegativeCurvatureFit(float(slope), float(intercept), float(r2), float(intercept_raw), linear)
+    from scipy import stats
+
+    x, y = np.asarray(excess, dtype=float), np.asarray(neg_sum, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 3:
+        raise ValueError(f"excess and neg_sum must be 1-D of the same length >= 3, got {x.shape} and {y.shape}")
+    check_finite(x, "excess")
+    check_finite(y, "neg_sum")
+    if np.any(x <= 0) or np.any(y >= 0):
+        raise ValueError("excess must be > 0 and neg_sum < 0 in every setting of the fit")
+    n = len(x)
+    (k,), (k_se,), rss = _ols(x, y, origin=True)
+    t1, t2 = stats.t.ppf(0.975, n - 1), stats.t.ppf(0.975, n - 2)
+    (_, b), (_, b_se), _ = _ols(x, y, origin=False)
+    (p, _), (p_se, _), _ = _ols(np.log(x), np.log(-y), origin=False)
+    return NegativeCurvatureFit(float(k), float(k - t1 * k_se), float(k + t1 * k_se), float(1 - rss / (y @ y)),
+                                float(b), float(b - t2 * b_se), float(b + t2 * b_se), float(p),
+                                float(p - t2 * p_se), float(p + t2 * p_se), n)
+
+
+def hessian_gauss_newton_cs(model, loss_fn, X, y, *, n_probes: int = 30, seed: int = 0) -> float:
+    r"""CS(H, G), eq (35) between the Hessian and its Gauss--Newton part, matrix-free with shared Rademacher probes
+    :math:`z`: :math:`\sum_z (Hz)\cdot(Gz) / \sqrt{\sum_z |Hz|^2 \sum_z |Gz|^2}` (Hutchinson estimates of
+    :math:`\mathrm{Tr}(HG)`, :math:`\|H\|_F^2`, :math:`\|G\|_F^2`). Fig. 5's misalignment: H vs G or G vs C.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    loss_fn : callable
+    X, y : tensors
+        The samples of H and G.
+    n_probes : int
+        Probes.
+    seed : int
+        Seed of the probes.
+
+    Returns
+    -------
+    float
+    """
+    check_scalar(n_probes, "n_probes", int, min_val=1)
+    data = (torch.as_tensor(X), torch.as_tensor(y))
+    H = hessian.hessian_operator(model, loss_fn, data, dtype=torch.float64)
+    G = hessian.gauss_newton(model, loss_fn, data, dtype=torch.float64)
+    V = hessian.probe_vectors(H.shape[0], n_probes, seed).T
+    HV, GV = H.matmat(V), G.matmat(V)
+    return float(np.sum(HV * GV) / np.sqrt(np.sum(HV * HV) * np.sum(GV * GV)))
 
 
 def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: int, checkpoints, X_eval, y_eval,
@@ -216,7 +319,8 @@ def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: in
     Returns
     -------
     pandas.DataFrame
-        One row per checkpoint: epoch, step, train_loss, cs (and cs_gauss_newton).
+        One row per checkpoint: epoch, step, train_loss, cs (and cs_gauss_newton, CS(G, C), and cs_h_gauss_newton,
+        CS(H, G), by :func:`hessian_gauss_newton_cs`).
     """
     cps = sorted({int(c) for c in checkpoints})
     rows, done = [], 0
@@ -233,6 +337,8 @@ def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: in
                "cs": fn(model, loss_fn, X_eval, y_eval, **kw).cs}
         if gauss_newton:
             row["cs_gauss_newton"] = fn(model, loss_fn, X_eval, y_eval, gauss_newton=True, **kw).cs
+            row["cs_h_gauss_newton"] = hessian_gauss_newton_cs(model, loss_fn, X_eval, y_eval,
+                                                               n_probes=n_probes, seed=seed + i)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -334,7 +440,8 @@ def valley_run(model, loss_fn, X, y, X_val, y_val, *, lr: float, batch_size: int
     -------
     (ValleyPath, pandas.DataFrame, pandas.DataFrame)
         The path; a frame per projected point (iteration, epoch, losses, trace and its standard error, reached,
-        connected_next); the SGD run's per-epoch losses.
+        connected_next, segment_max_loss the highest loss of the line test to the next point, line_threshold,
+        bisected: inserted by the bisection, not an epoch end); the SGD run's per-epoch losses.
     """
     rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed, keep="all",
                      val=(X_val, y_val), progress=progress)
@@ -358,6 +465,11 @@ def valley_run(model, loss_fn, X, y, X_val, y_val, *, lr: float, batch_size: int
     df.insert(1, "epoch", path.iterations / steps_per_epoch)
     df["reached"] = path.reached.astype(bool)
     df["connected_next"] = [bool(c) for c in path.connected] + [np.nan]
+    # the highest loss on each segment to the next point (the n_points of the line test) and the threshold
+    df["segment_max_loss"] = [float(line_losses(lf, a, b, n_points).max())
+                              for a, b in zip(path.states[:-1], path.states[1:], strict=True)] + [np.nan]
+    df["line_threshold"] = line_factor * thr
+    df["bisected"] = ~df.iteration.isin(cps)  # inserted by the recursive bisection
     sgd = pd.DataFrame({"epoch": np.arange(len(rec.train_loss)), "train_loss": rec.train_loss,
                         "val_loss": rec.val_loss})
     return path, df, sgd
