@@ -144,7 +144,7 @@ def profiles() -> list[str]:
     return [PAPER] + sorted(p.stem for p in (paths.notebooks_dir() / "profiles").glob("*.yaml"))
 
 
-def load_profile(profile: str, *, base: str | Path | None = None, _chain: tuple = ()) -> dict[str, dict]:
+def load_profile(profile: str, *, base: str | Path | None = None) -> dict[str, dict]:
     """Per-chapter values of a profile, checked against the chapters' parameters (rules or types); dataset paths
     in it are resolved against ``base`` (default: the working directory).
 
@@ -165,6 +165,10 @@ def load_profile(profile: str, *, base: str | Path | None = None, _chain: tuple 
     A profile file may start with ``inherit: <other profile>``: the other file's values come first and this
     file's override them, parameter by parameter (``smoke`` inherits ``quick`` this way).
     """
+    return _load_profile(profile, base, ())
+
+
+def _load_profile(profile: str, base, chain: tuple) -> dict[str, dict]:
     if profile == PAPER:
         return {}
     path = paths.notebooks_dir() / "profiles" / f"{profile}.yaml"
@@ -176,9 +180,9 @@ def load_profile(profile: str, *, base: str | Path | None = None, _chain: tuple 
     out = {}
     parent = spec.pop(INHERIT, None)
     if parent is not None:  # another profile's values first, then this file's, chapter by chapter
-        if not isinstance(parent, str) or parent == PAPER or parent in (*_chain, profile):
+        if not isinstance(parent, str) or parent == PAPER or parent in (*chain, profile):
             raise ChapterError(f"{path.name}: {INHERIT} must name another profile file (no cycle), got {parent!r}")
-        inherited = load_profile(parent, base=base, _chain=(*_chain, profile))
+        inherited = _load_profile(parent, base, (*chain, profile))
         out = {chapter: dict(values) for chapter, values in inherited.items()}
     for chapter, overrides in spec.items():
         params = read_parameters(chapter)  # raises for an unknown chapter
