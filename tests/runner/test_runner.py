@@ -114,13 +114,16 @@ def test_check_notebook_finds_missing_glue_and_errors(tmp_path):
         nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[]),
         nbformat.v4.new_output("display_data", data={"text/plain": "np.float64(93.1)"},
                                metadata={"scrapbook": {"name": "share", "mime_prefix": ""}}),
+        nbformat.v4.new_output("display_data", data={"text/plain": "2"},
+                               metadata={"scrapbook": {"name": "d", "mime_prefix": ""}}),
     ]
     path = tmp_path / "x.ipynb"
     nbformat.write(nb, str(path))
     problems = runner.check_notebook(path)
     assert problems[0] == "cell 1: ValueError: boom"
     assert problems[1].startswith("glue key 'share' holds a numpy scalar")
-    assert problems[2:] == ["glue key 'auc' is used in the prose but never glued"]
+    assert problems[2:] == ["cell 1: glue key 'd' is glued twice (a glue inside a loop?)",
+                            "glue key 'auc' is used in the prose but never glued"]
     json.loads(path.read_text())
 
 

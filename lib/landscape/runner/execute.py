@@ -36,7 +36,8 @@ _GLUE_DIRECTIVE = re.compile(r"^```\{glue(?::figure|:math|:md|:any)?\}\s+(\S+)",
 
 
 def check_notebook(path: str | Path) -> list[str]:
-    """Problems of an executed notebook: error outputs, and glue keys the prose uses but the run never glued.
+    """Problems of an executed notebook: error outputs, glue keys the prose uses but the run never glued, and keys
+    glued twice (myst-nb's ``-W`` build fails on a duplicate; this says so before Sphinx runs).
 
     Parameters
     ----------
@@ -62,6 +63,8 @@ def check_notebook(path: str | Path) -> list[str]:
                 problems.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
             name = out.get("metadata", {}).get("scrapbook", {}).get("name")
             if name:
+                if name in glued:
+                    problems.append(f"cell {i}: glue key {name!r} is glued twice (a glue inside a loop?)")
                 glued.add(name)
                 text = "".join(out.get("data", {}).get(out["metadata"]["scrapbook"].get("mime_prefix", "")
                                                        + "text/plain", ""))
