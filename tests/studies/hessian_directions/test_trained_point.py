@@ -207,3 +207,56 @@ def test_table2_comparison_and_trace_interval_z():
     assert list(z.index) == [1e-3, 1.0] and z[1.0] == pytest.approx(expected, rel=1e-14)
     with pytest.raises(ValueError, match="Hutchinson"):
         trained_point.trace_interval_z(tr.iloc[1:])
+
+
+def _dense_symmetric(n=8, seed=0):
+    A = np.random.default_rng(seed).standard_normal((n, n))
+    return A + A.T
+
+
+def test_paired_traces_quadratic_agree_probe_by_probe():
+    A = _dense_symmetric()
+    k = 400
+    t = trained_point.paired_traces(lambda x: 0.5 * float(x @ A @ x), np.zeros(8), A, [1e-7, 1e-2, 10.0], k, seed=2)
+    V = hessian.probe_vectors(8, k, seed=2, dist="gaussian")
+    samples = np.einsum("ij,jk,ik->i", V, A, V)
+    assert t.estimate[0] == pytest.approx(samples.mean(), rel=1e-12)  # Hutchinson on the same directions
+    assert abs(t.estimate[0] - np.trace(A)) < 4 * t.stderr[0]  # exact trace known: within 4 standard errors
+    cur = t[t.method == "curvature"]
+    scale = np.abs(samples).max()
+    # the fit is exact for a quadratic: paired differences at rounding level at every width, even h = 1e-7
+    assert (cur.paired_diff.abs() <= 1e-6 * scale).all()
+    assert cur.agrees.all()
+    assert list(cur.half_width) == [1e-7, 1e-2, 10.0] and t.method[0] == "hutchinson"
+
+
+def test_paired_traces_quartic_bias_is_exact():
+    A, c, k, n = _dense_symmetric(), 0.5, 30, 8
+
+    def f(x):  # Hessian at 0 is A exactly
+        return 0.5 * float(x @ A @ x) + c * float(np.sum(x ** 4))
+
+    t = trained_point.paired_traces(f, np.zeros(n), A, [1e-4, 0.3], k, n_points=21, seed=5)
+    u = np.linspace(-1, 1, 21)
+    kappa = np.linalg.lstsq(np.vander(u, 3, increasing=True), u ** 4, rcond=None)[0][2]  # u^4's u^2 coefficient
+    V = hessian.probe_vectors(n, k, seed=5, dist="gaussian")
+    for h, row in zip([1e-4, 0.3], t.iloc[1:].itertuples(), strict=True):
+        d = 2 * c * kappa * h ** 2 * np.sum(V ** 4, axis=1)  # the bias of each probe's fitted curvature
+        se = d.std(ddof=1) / np.sqrt(k)
+        half = 2.045229642132703 * se  # t_{0.975, 29}
+        assert row.paired_diff == pytest.approx(d.mean(), rel=1e-6)
+        assert row.paired_se == pytest.approx(se, rel=1e-5)
+        assert row.paired_z == pytest.approx(d.mean() / se, rel=1e-5)
+        assert row.paired_low == pytest.approx(d.mean() - half, rel=1e-5)
+        assert row.differs  # systematic: the paired test sees it at every width
+    assert t.agrees[1] and not t.agrees[2]  # below Hutchinson's standard error at h = 1e-4, far above at 0.3
+
+
+@pytest.mark.parametrize("kw, match", [({"n_probes": 1}, "n_probes"), ({"half_widths": [0.0]}, "half_widths"),
+                                       ({"n_points": 2}, "n_points")])
+def test_paired_traces_rejects_bad_input(kw, match):
+    A = _dense_symmetric()
+    args = {"half_widths": [0.1], "n_probes": 4, "n_points": 5} | kw
+    with pytest.raises(ValueError, match=match):
+        trained_point.paired_traces(lambda x: 0.5 * float(x @ A @ x), np.zeros(8), A, args["half_widths"],
+                                    args["n_probes"], n_points=args["n_points"])
