@@ -260,3 +260,59 @@ def test_paired_traces_rejects_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):
         trained_point.paired_traces(lambda x: 0.5 * float(x @ A @ x), np.zeros(8), A, args["half_widths"],
                                     args["n_probes"], n_points=args["n_points"])
+
+
+def _plane_min(net, data, d1, d2, e, n_points):
+    """Lowest training loss on the grid theta + a d1 + b d2, a, b in linspace(-e, e, n_points), and the test loss
+    there, by direct evaluation."""
+    loss_tr, theta = hessian.flat_loss(net, MSE, data["train"])
+    loss_te, _ = hessian.flat_loss(net, MSE, data["test"])
+    grid = np.linspace(-e, e, n_points)
+    best = min((loss_tr(theta + a * d1 + b * d2), a, b) for a in grid for b in grid)
+    return best[0], loss_te(theta + best[1] * d1 + best[2] * d2)
+
+
+def test_equal_extent_gains_against_direct_grids():
+    from landscape.surfaces import planes
+
+    net, data = _regression()
+    point = trained_point.study_point("toy", net, MSE, data, lr=0.1)
+    g = trained_point.equal_extent_gains(point, MSE, data, [0.05, 0.5], n_points=5, seed=7)
+    d = point.directions.directions
+    gauss = planes.unit_gaussian_plane(point.n_params, 7 + 2)
+    loss0, theta = hessian.flat_loss(net, MSE, data["train"])
+    for e, row in zip([0.05, 0.5], g.itertuples(), strict=True):
+        h_tr, h_te = _plane_min(net, data, d[0], d[-1], e, 5)
+        g_tr, g_te = _plane_min(net, data, *gauss, e, 5)
+        assert row.extent == e
+        assert row.train_gain_pct == pytest.approx(100 * (1 - h_tr / g_tr), rel=1e-5, abs=1e-9)
+        assert row.test_gain_pct == pytest.approx(100 * (1 - h_te / g_te), rel=1e-5, abs=1e-9)
+        assert row.hessian_reduction_pct == pytest.approx(100 * (1 - h_tr / loss0(theta)), rel=1e-5, abs=1e-9)
+    with pytest.raises(ValueError, match="extents"):
+        trained_point.equal_extent_gains(point, MSE, data, [0.0], n_points=5)
+
+
+def test_fcnn_gains_over_seeds_and_intervals(tmp_path):
+    from landscape.infra.results import interval95
+    from landscape.nets import approximation
+
+    fd = {s: tuple(torch.tensor(a, dtype=torch.float32) for a in arr)
+          for s, arr in approximation.function_data(12, 20, seed=0).items()}
+    kw = dict(epochs=30, lr=0.05, extents=[0.1, 1.0], plane_factor=1.0, plane_range=1.0, n_points=3, plane_seed=4,
+              cache_dir=tmp_path, jobs=1)
+    g = trained_point.fcnn_gains_over_seeds(1, 6, fd, MSE, seeds=[0, 1, 2], **kw)
+    assert list(g.init_seed.unique()) == [0, 1, 2]
+    assert list(g.comparison[:3]) == ["equal extent", "equal extent", "headline"]
+    # each seed is the network trained alone with that init seed: seed 1's equal-extent rows again, independently
+    net = approximation.fcnn(1, 6, seed=1)
+    approximation.cached_train(net, MSE, *fd["train"], key={"experiment": "fcnn", "n_layers": 1, "seed": 1},
+                               epochs=30, lr=0.05, log_every=1, cache_dir=tmp_path / "again")
+    point = trained_point.study_point("again", net, MSE, fd, lr=0.05, eig_tol=1e-6)
+    again = trained_point.equal_extent_gains(point, MSE, fd, [0.1, 1.0], n_points=3, seed=4)
+    mine = g[(g.init_seed == 1) & (g.comparison == "equal extent")].reset_index(drop=True)
+    np.testing.assert_allclose(mine.train_gain_pct, again.train_gain_pct, rtol=1e-6, atol=1e-9)
+    s = trained_point.gain_intervals(g)
+    assert len(s) == 3 and (s.n_runs == 3).all()
+    at = g[(g.comparison == "equal extent") & (g.extent == 1.0)].train_gain_pct
+    row = s[(s.comparison == "equal extent") & (s.extent == 1.0)].iloc[0]
+    assert (row.train_mean, row.train_low, row.train_high) == pytest.approx(interval95(at)[:3])

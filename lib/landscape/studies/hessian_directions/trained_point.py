@@ -277,7 +277,7 @@ def fcnn_gains_over_seeds(n_layers: int, width: int, function_data, loss_fn: Cal
                           epochs: int, lr: float, extents: Sequence[float], plane_factor: float, plane_range: float,
                           n_points: int, plane_seed: int, lanczos_seed: int = 0, ncv: int | None = None,
                           eig_tol: float = 1e-6, device=None, first: TrainedPoint | None = None,
-                          jobs: int | None = None) -> pd.DataFrame:
+                          cache_dir=None, jobs: int | None = None) -> pd.DataFrame:
     r"""The FCNN gains of App. D over initialisations: for each init seed the network
     (:func:`landscape.nets.approximation.fcnn`) is trained as the chapter trains it (full batch, cached,
     :func:`landscape.nets.approximation.cached_train`), studied (:func:`study_point`) and compared twice: at equal
@@ -309,6 +309,8 @@ def fcnn_gains_over_seeds(n_layers: int, width: int, function_data, loss_fn: Cal
         As in :func:`study_point`.
     first : TrainedPoint, optional
         The point of ``seeds[0]`` when it is already studied (not trained or studied again).
+    cache_dir : path, optional
+        Cache of the trained weights (default: that of :func:`landscape.nets.approximation.cached_train`).
     jobs : int or None
         Worker processes over the seeds; the numbers do not depend on it.
 
@@ -327,7 +329,8 @@ def fcnn_gains_over_seeds(n_layers: int, width: int, function_data, loss_fn: Cal
     config = {"n_layers": int(n_layers), "width": int(width), "data": function_data, "loss_fn": loss_fn,
               "epochs": int(epochs), "lr": float(lr), "extents": list(extents), "plane_factor": float(plane_factor),
               "plane_range": float(plane_range), "n_points": int(n_points), "plane_seed": int(plane_seed),
-              "lanczos_seed": int(lanczos_seed), "ncv": ncv, "eig_tol": float(eig_tol), "device": device}
+              "lanczos_seed": int(lanczos_seed), "ncv": ncv, "eig_tol": float(eig_tol), "device": device,
+              "cache_dir": cache_dir}
     units = [(s, config, first if (k == 0 and first is not None) else None) for k, s in enumerate(seeds)]
     done = map_units(_gain_unit, units, star=True, jobs=jobs, desc="gain seeds")
     return pd.concat(done, ignore_index=True)
@@ -376,7 +379,7 @@ def _gain_unit(init_seed: int, c: dict, point: TrainedPoint | None) -> pd.DataFr
         approximation.cached_train(net, c["loss_fn"], *c["data"]["train"],
                                    key={"experiment": "fcnn", "n_layers": c["n_layers"], "seed": init_seed},
                                    epochs=c["epochs"], lr=c["lr"], log_every=max(1, c["epochs"] // 200),
-                                   **({} if c["device"] is None else {"device": c["device"]}))
+                                   cache_dir=c["cache_dir"], **({} if c["device"] is None else {"device": c["device"]}))
         point = study_point(f"{c['n_layers']} layers, init {init_seed}", net, c["loss_fn"], c["data"], lr=c["lr"],
                             seed=c["lanczos_seed"], ncv=c["ncv"], eig_tol=c["eig_tol"], device=c["device"])
     equal = equal_extent_gains(point, c["loss_fn"], c["data"], c["extents"], n_points=c["n_points"],
