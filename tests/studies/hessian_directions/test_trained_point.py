@@ -264,7 +264,8 @@ def test_paired_traces_rejects_bad_input(kw, match):
 
 def _plane_min(net, data, d1, d2, e, n_points):
     """Lowest training loss on the grid theta + a d1 + b d2, a, b in linspace(-e, e, n_points), and the test loss
-    there, by direct evaluation."""
+    there, by direct evaluation.
+    """
     loss_tr, theta = hessian.flat_loss(net, MSE, data["train"])
     loss_te, _ = hessian.flat_loss(net, MSE, data["test"])
     grid = np.linspace(-e, e, n_points)
