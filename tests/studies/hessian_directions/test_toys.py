@@ -205,3 +205,33 @@ def test_saddle_operator_is_the_autograd_hessian_to_the_last_bit():
     np.testing.assert_array_equal(exact @ V, auto @ V)
     np.testing.assert_array_equal(exact @ V[:, 0], s.curvatures * V[:, 0])
     assert exact.n_matvecs == 6
+
+
+@pytest.mark.parametrize("n_pos, n_neg, exact", [(2, 2, np.pi / 4), (5, 3, 5 / 8), (5, 5, 35 / 48)])
+def test_saddle_share_exact_closed_forms(n_pos, n_neg, exact):
+    assert toys.saddle_share_exact(n_pos, n_neg) == pytest.approx(exact, abs=1e-10)
+
+
+def test_saddle_share_exact_against_wishart_sampling():
+    lam = np.r_[np.ones(7), -np.ones(4)]
+    n = 400_000
+    s = toys.saddle_share(toys.projected_hessians(lam, n, seed=11))
+    exact = toys.saddle_share_exact(7, 4)
+    assert abs(s - exact) < 4 * np.sqrt(exact * (1 - exact) / n)
+
+
+def test_saddle_share_exact_tends_to_the_limit():
+    assert toys.saddle_share_exact(10_000, 10_000) == pytest.approx(1 / np.sqrt(2), abs=1e-4)
+    t = toys.frobenius_ratio(toys.saddle_shifted(20_000, 600).curvatures)
+    assert toys.saddle_share_exact(10_300, 9_700) == pytest.approx(toys.saddle_share_limit(t), rel=0.01)
+
+
+def test_dimension_for_share_brackets_the_share():
+    n = toys.dimension_for_share(0.005, 600)
+    assert (n + 600) % 2 == 0
+    assert toys.saddle_share_exact((n + 600) // 2, (n - 600) // 2) >= 0.005
+    assert toys.saddle_share_exact((n + 598) // 2, (n - 602) // 2) < 0.005
+    with pytest.raises(ValueError, match="n_pos"):
+        toys.saddle_share_exact(1, 4)
+    with pytest.raises(ValueError, match="share"):
+        toys.dimension_for_share(0.8, 600)

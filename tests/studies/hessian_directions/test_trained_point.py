@@ -207,3 +207,113 @@ def test_table2_comparison_and_trace_interval_z():
     assert list(z.index) == [1e-3, 1.0] and z[1.0] == pytest.approx(expected, rel=1e-14)
     with pytest.raises(ValueError, match="Hutchinson"):
         trained_point.trace_interval_z(tr.iloc[1:])
+
+
+def _dense_symmetric(n=8, seed=0):
+    A = np.random.default_rng(seed).standard_normal((n, n))
+    return A + A.T
+
+
+def test_paired_traces_quadratic_agree_probe_by_probe():
+    A = _dense_symmetric()
+    k = 400
+    t = trained_point.paired_traces(lambda x: 0.5 * float(x @ A @ x), np.zeros(8), A, [1e-7, 1e-2, 10.0], k, seed=2)
+    V = hessian.probe_vectors(8, k, seed=2, dist="gaussian")
+    samples = np.einsum("ij,jk,ik->i", V, A, V)
+    assert t.estimate[0] == pytest.approx(samples.mean(), rel=1e-12)  # Hutchinson on the same directions
+    assert abs(t.estimate[0] - np.trace(A)) < 4 * t.stderr[0]  # exact trace known: within 4 standard errors
+    cur = t[t.method == "curvature"]
+    scale = np.abs(samples).max()
+    # the fit is exact for a quadratic: paired differences at rounding level at every width, even h = 1e-7
+    assert (cur.paired_diff.abs() <= 1e-6 * scale).all()
+    assert cur.agrees.all()
+    assert list(cur.half_width) == [1e-7, 1e-2, 10.0] and t.method[0] == "hutchinson"
+
+
+def test_paired_traces_quartic_bias_is_exact():
+    A, c, k, n = _dense_symmetric(), 0.5, 30, 8
+
+    def f(x):  # Hessian at 0 is A exactly
+        return 0.5 * float(x @ A @ x) + c * float(np.sum(x ** 4))
+
+    t = trained_point.paired_traces(f, np.zeros(n), A, [1e-4, 0.3], k, n_points=21, seed=5)
+    u = np.linspace(-1, 1, 21)
+    kappa = np.linalg.lstsq(np.vander(u, 3, increasing=True), u ** 4, rcond=None)[0][2]  # u^4's u^2 coefficient
+    V = hessian.probe_vectors(n, k, seed=5, dist="gaussian")
+    for h, row in zip([1e-4, 0.3], t.iloc[1:].itertuples(), strict=True):
+        d = 2 * c * kappa * h ** 2 * np.sum(V ** 4, axis=1)  # the bias of each probe's fitted curvature
+        se = d.std(ddof=1) / np.sqrt(k)
+        half = 2.045229642132703 * se  # t_{0.975, 29}
+        assert row.paired_diff == pytest.approx(d.mean(), rel=1e-6)
+        assert row.paired_se == pytest.approx(se, rel=1e-5)
+        assert row.paired_z == pytest.approx(d.mean() / se, rel=1e-5)
+        assert row.paired_low == pytest.approx(d.mean() - half, rel=1e-5)
+        assert row.differs  # systematic: the paired test sees it at every width
+    assert t.agrees[1] and not t.agrees[2]  # below Hutchinson's standard error at h = 1e-4, far above at 0.3
+
+
+@pytest.mark.parametrize("kw, match", [({"n_probes": 1}, "n_probes"), ({"half_widths": [0.0]}, "half_widths"),
+                                       ({"n_points": 2}, "n_points")])
+def test_paired_traces_rejects_bad_input(kw, match):
+    A = _dense_symmetric()
+    args = {"half_widths": [0.1], "n_probes": 4, "n_points": 5} | kw
+    with pytest.raises(ValueError, match=match):
+        trained_point.paired_traces(lambda x: 0.5 * float(x @ A @ x), np.zeros(8), A, args["half_widths"],
+                                    args["n_probes"], n_points=args["n_points"])
+
+
+def _plane_min(net, data, d1, d2, e, n_points):
+    """Lowest training loss on the grid theta + a d1 + b d2, a, b in linspace(-e, e, n_points), and the test loss
+    there, by direct evaluation.
+    """
+    loss_tr, theta = hessian.flat_loss(net, MSE, data["train"])
+    loss_te, _ = hessian.flat_loss(net, MSE, data["test"])
+    grid = np.linspace(-e, e, n_points)
+    best = min((loss_tr(theta + a * d1 + b * d2), a, b) for a in grid for b in grid)
+    return best[0], loss_te(theta + best[1] * d1 + best[2] * d2)
+
+
+def test_equal_extent_gains_against_direct_grids():
+    from landscape.surfaces import planes
+
+    net, data = _regression()
+    point = trained_point.study_point("toy", net, MSE, data, lr=0.1)
+    g = trained_point.equal_extent_gains(point, MSE, data, [0.05, 0.5], n_points=5, seed=7)
+    d = point.directions.directions
+    gauss = planes.unit_gaussian_plane(point.n_params, 7 + 2)
+    loss0, theta = hessian.flat_loss(net, MSE, data["train"])
+    for e, row in zip([0.05, 0.5], g.itertuples(), strict=True):
+        h_tr, h_te = _plane_min(net, data, d[0], d[-1], e, 5)
+        g_tr, g_te = _plane_min(net, data, *gauss, e, 5)
+        assert row.extent == e
+        assert row.train_gain_pct == pytest.approx(100 * (1 - h_tr / g_tr), rel=1e-5, abs=1e-9)
+        assert row.test_gain_pct == pytest.approx(100 * (1 - h_te / g_te), rel=1e-5, abs=1e-9)
+        assert row.hessian_reduction_pct == pytest.approx(100 * (1 - h_tr / loss0(theta)), rel=1e-5, abs=1e-9)
+    with pytest.raises(ValueError, match="extents"):
+        trained_point.equal_extent_gains(point, MSE, data, [0.0], n_points=5)
+
+
+def test_fcnn_gains_over_seeds_and_intervals(tmp_path):
+    from landscape.infra.results import interval95
+    from landscape.nets import approximation
+
+    fd = {s: tuple(torch.tensor(a, dtype=torch.float32) for a in arr)
+          for s, arr in approximation.function_data(12, 20, seed=0).items()}
+    kw = dict(epochs=30, lr=0.05, extents=[0.1, 1.0], plane_factor=1.0, plane_range=1.0, n_points=3, plane_seed=4,
+              cache_dir=tmp_path, jobs=1)
+    g = trained_point.fcnn_gains_over_seeds(1, 6, fd, MSE, seeds=[0, 1, 2], **kw)
+    assert list(g.init_seed.unique()) == [0, 1, 2]
+    assert list(g.comparison[:3]) == ["equal extent", "equal extent", "headline"]
+    # each seed is the network trained alone with that init seed: seed 1's equal-extent rows again, independently
+    net = approximation.fcnn(1, 6, seed=1)
+    approximation.cached_train(net, MSE, *fd["train"], key={"experiment": "fcnn", "n_layers": 1, "seed": 1},
+                               epochs=30, lr=0.05, log_every=1, cache_dir=tmp_path / "again")
+    point = trained_point.study_point("again", net, MSE, fd, lr=0.05, eig_tol=1e-6)
+    again = trained_point.equal_extent_gains(point, MSE, fd, [0.1, 1.0], n_points=3, seed=4)
+    mine = g[(g.init_seed == 1) & (g.comparison == "equal extent")].reset_index(drop=True)
+    np.testing.assert_allclose(mine.train_gain_pct, again.train_gain_pct, rtol=1e-6, atol=1e-9)
+    s = trained_point.gain_intervals(g)
+    assert len(s) == 3 and (s.n_runs == 3).all()
+    at = g[(g.comparison == "equal extent") & (g.extent == 1.0)].train_gain_pct
+    row = s[(s.comparison == "equal extent") & (s.extent == 1.0)].iloc[0]
+    assert (row.train_mean, row.train_low, row.train_high) == pytest.approx(interval95(at)[:3])

@@ -40,6 +40,8 @@ __all__ = [
     "saddle_share",
     "saddle_share_vs_dimension",
     "saddle_share_limit",
+    "saddle_share_exact",
+    "dimension_for_share",
     "ratio_for_share",
     "frobenius_ratio",
     "KAPPA_SKEWNESS_LIMIT",
@@ -365,6 +367,110 @@ def ratio_for_share(share: float) -> float:
     check_scalar(check_finite(share, "share"), "share", float, min_val=0, max_val=1 / np.sqrt(2),
                  include_boundaries="right")
     return float(2 * np.sqrt(np.log(1 / (np.sqrt(2) * share))))
+
+
+def _jacobi_max_above_half(a: float, b: float) -> float:
+    r"""P(the larger eigenvalue of a 2x2 real Jacobi ensemble with weight :math:`x^a(1-x)^b` exceeds 1/2).
+
+    The joint density is :math:`\propto f(x_1)f(x_2)|x_1-x_2|`, :math:`f(x) = x^a(1-x)^b`, so
+    :math:`P(\max < c) = \int_0^c h / \int_0^1 h` with :math:`h(x) = f(x)\int_0^x (x-t) f(t)\,dt`, and the inner
+    integral is :math:`B(a+1,b+1)\,[x I_x(a+1,b+1) - \tfrac{a+1}{a+b+2} I_x(a+2,b+1)]` (regularised incomplete
+    beta functions). Returned as :math:`\int_{1/2}^1 h / \int_0^1 h` (no cancellation when it is small).
+    """
+    from scipy import integrate, special
+
+    r = (a + 1) / (a + b + 2)
+    big = min(a, b) > 5  # a narrow peak: integrate on +-60 widths around the mode, in log scale
+    if big:
+        xm = a / (a + b)
+        lf0 = a * np.log(xm) + b * np.log1p(-xm)
+        sd = np.sqrt(xm * (1 - xm) / (a + b))
+        lo, hi = max(xm - 60 * sd, 1e-300), min(xm + 60 * sd, 1 - 1e-16)
+    else:
+        xm, lf0, lo, hi = np.nan, 0.0, 0.0, 1.0
+
+    def h(x):
+        inner = x * special.betainc(a + 1, b + 1, x) - r * special.betainc(a + 2, b + 1, x)
+        return np.exp(a * np.log(x) + b * np.log1p(-x) - lf0) * inner
+
+    def part(x0, x1):
+        if x1 <= x0:
+            return 0.0
+        pts = [xm] if big and x0 < xm < x1 else None
+        return integrate.quad(h, x0, x1, points=pts, epsabs=0.0, epsrel=1e-10, limit=500)[0]
+
+    below, above = part(lo, min(0.5, hi)), part(max(0.5, lo), hi)
+    return above / (below + above)
+
+
+def saddle_share_exact(n_pos: int, n_neg: int) -> float:
+    r"""Exact share of Gaussian 2-D projections that show the saddle of :math:`H = \mathrm{diag}(+1 \times
+    n_+, -1 \times n_-)` (eqs (26), (31)) at finite :math:`n = n_+ + n_-`: :math:`P(\det\tilde H < 0)`.
+
+    Derivation (ours): :math:`\tilde H = A - B` with independent Wishart matrices :math:`A \sim \mathcal W_2(I,
+    n_+)`, :math:`B \sim \mathcal W_2(I, n_-)` (:func:`projected_hessians`). With
+    :math:`U = (A+B)^{-1/2} B (A+B)^{-1/2}`, a 2x2 matrix-variate beta :math:`\mathrm B_2(n_-/2, n_+/2)` whose
+    eigenvalues have the Jacobi density :math:`\propto \prod_i u_i^{(n_- - 3)/2}(1-u_i)^{(n_+ - 3)/2}\,|u_1-u_2|`,
+    :math:`A - B` is indefinite exactly when :math:`\max U > 1/2 > \min U`, so the share is
+    :math:`P(\max U > 1/2) - P(\min U > 1/2)`, two one-dimensional integrals of incomplete beta functions
+    (quadrature to relative 1e-10). Small cases have closed forms: :math:`\pi/4` for :math:`n_\pm = 2`, 5/8 for
+    :math:`(5, 3)`. For large :math:`n` it tends to :func:`saddle_share_limit`.
+
+    Parameters
+    ----------
+    n_pos, n_neg : int
+        Multiplicities of the curvatures +1 and -1, each >= 2.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(saddle_share_exact(2, 2), 12) == round(np.pi / 4, 12)
+    True
+    >>> round(saddle_share_exact(5, 3), 10)
+    0.625
+    """
+    n_pos, n_neg = _pos_int(n_pos, "n_pos", 2), _pos_int(n_neg, "n_neg", 2)
+    a, b = (n_neg - 3) / 2, (n_pos - 3) / 2
+    return float(_jacobi_max_above_half(a, b) - (1.0 - _jacobi_max_above_half(b, a)))
+
+
+def dimension_for_share(share: float, trace: int, *, n_max: int = 10_000_000) -> int:
+    r"""The smallest dimension :math:`n` (:math:`n + ` ``trace`` even) at which the exact share
+    (:func:`saddle_share_exact`) of projections showing the saddle of eq (31) with this trace reaches ``share``:
+    the :math:`n` a sampled share implies when :math:`n` is unknown (the share grows with :math:`n` at fixed trace).
+
+    Parameters
+    ----------
+    share : float
+        In :math:`(0, 1/\sqrt2)`.
+    trace : int
+        :math:`n_+ - n_- \ge 1`.
+    n_max : int
+        Largest dimension searched.
+
+    Returns
+    -------
+    int
+    """
+    check_scalar(check_finite(share, "share"), "share", float, min_val=0, max_val=1 / np.sqrt(2),
+                 include_boundaries="neither")
+    trace = _pos_int(trace, "trace")
+
+    def at(n):
+        return saddle_share_exact((n + trace) // 2, (n - trace) // 2)
+
+    lo, hi = trace + 4, trace + 4  # n_- >= 2
+    while at(hi) < share:
+        lo, hi = hi, 2 * hi
+        if hi > n_max:
+            raise ValueError(f"share {share!r} is not reached below n_max = {n_max}")
+    while hi - lo > 2:  # keep n + trace even
+        mid = lo + ((hi - lo) // 4) * 2
+        lo, hi = (mid, hi) if at(mid) < share else (lo, mid)
+    return int(hi)
 
 
 def saddle_share_vs_dimension(dims, trace: int, n_samples: int, seed: int = 0) -> pd.DataFrame:

@@ -7,7 +7,8 @@ curvature length :math:`\sqrt{L_0/\lambda_{\max}}` (:func:`landscape.surfaces.pl
 :math:`(v_{\max}, v_{\min})`, a unit-norm Gaussian plane of the same Euclidean extent (the control) and a
 filter-normalised random plane (Li et al., the source's random plane), on ranges set by that length.
 :func:`headline` reads the source's comparison off a sweep, :func:`table2` lays a sweep out as the source's
-Table 2 and :func:`network_traces` sets the curvature-based trace (eq (23)) beside Hutchinson's.
+Table 2 and :func:`network_traces` (:func:`paired_traces`) compares the curvature-based trace (eq (23)) with
+Hutchinson's on the same directions, probe by probe.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from landscape.studies.hessian_directions import digits_nets
 from landscape.surfaces import planes, projections
 
 __all__ = ["TrainedPoint", "study_point", "study_points", "point_planes", "classifier_studies", "headline", "table2",
-           "table2_comparison", "network_traces", "trace_interval_z", "mean_absolute_error"]
+           "table2_comparison", "equal_extent_gains", "fcnn_gains_over_seeds", "gain_intervals", "paired_traces",
+           "network_traces", "trace_interval_z", "mean_absolute_error"]
 
 TASKS = ("classification", "regression")
 
@@ -226,6 +228,177 @@ def headline(summary: pd.DataFrame, factor: float, random_range: float) -> pd.Da
                               "filter", reference_width=float(random_range))
 
 
+def equal_extent_gains(point: TrainedPoint, loss_fn: Callable, data, extents: Sequence[float], *, n_points: int,
+                       seed: int = 0, jobs: int | None = None) -> pd.DataFrame:
+    r"""The source's gain (Fig. 9, App. D: the Hessian plane's training minimum below "the smallest training loss
+    found in a random-projection plot", and the test loss there below the test loss at the random plane's
+    training minimum) with both planes at the SAME extent in parameter distance: the Hessian plane
+    :math:`(v_{\max}, v_{\min})` (unit eigenvectors) and a unit-norm Gaussian plane
+    (:func:`landscape.surfaces.planes.unit_gaussian_plane`, seed ``seed + 2``), each on
+    :math:`[-e, e]^2` for every extent :math:`e` (:func:`landscape.surfaces.planes.plane_gains`).
+
+    Parameters
+    ----------
+    point : TrainedPoint
+        From :func:`study_point`.
+    loss_fn, data
+        As in :func:`point_planes`.
+    extents : sequence of float
+        Half-widths :math:`e > 0` in parameter distance.
+    n_points : int
+        Grid points per axis (odd, so the trained point is on the grid).
+    seed : int
+        Seed of the random plane (as :func:`point_planes`).
+    jobs : int or None
+        Worker processes for the planes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per extent: ``extent, hessian_reduction_pct, gaussian_reduction_pct`` (each plane's lowest
+        training loss below the trained point's), ``train_gain_pct, test_gain_pct`` (Hessian against Gaussian).
+    """
+    ext = np.atleast_1d(np.asarray(extents, dtype=np.float64))
+    if ext.size == 0 or not np.all(np.isfinite(ext)) or np.any(ext <= 0):
+        raise ValueError(f"extents must be finite and > 0, got {extents!r}")
+    sweep = point_planes(point, loss_fn, data, factors=[float(e / point.scale) for e in ext], random_ranges=[],
+                         n_points=n_points, seed=seed, kinds=("hessian", "gaussian"), jobs=jobs).summary
+    gains = planes.plane_gains(sweep, "gaussian").set_index("half_width")
+    red = sweep.set_index(["plane", "half_width"]).train_reduction_pct
+    rows = []
+    for e, h in zip(ext, sorted(set(sweep.half_width)), strict=True):  # half_width = (e / scale) * scale, ~ e
+        rows.append({"extent": float(e), "hessian_reduction_pct": float(red["hessian", h]),
+                     "gaussian_reduction_pct": float(red["gaussian", h]),
+                     "train_gain_pct": float(gains.train_gain_pct[h]), "test_gain_pct": float(gains.test_gain_pct[h])})
+    return pd.DataFrame(rows)
+
+
+def fcnn_gains_over_seeds(n_layers: int, width: int, function_data, loss_fn: Callable, *, seeds: Sequence[int],
+                          epochs: int, lr: float, extents: Sequence[float], plane_factor: float, plane_range: float,
+                          n_points: int, plane_seed: int, lanczos_seed: int = 0, ncv: int | None = None,
+                          eig_tol: float = 1e-6, device=None, first: TrainedPoint | None = None,
+                          cache_dir=None, jobs: int | None = None) -> pd.DataFrame:
+    r"""The FCNN gains of App. D over initialisations: for each init seed the network
+    (:func:`landscape.nets.approximation.fcnn`) is trained as the chapter trains it (full batch, cached,
+    :func:`landscape.nets.approximation.cached_train`), studied (:func:`study_point`) and compared twice: at equal
+    extents (:func:`equal_extent_gains`) and as the headline of the chapter (Hessian plane on
+    ``plane_factor`` curvature lengths against the filter-normalised plane on ``plane_range``, :func:`headline`;
+    the two planes then differ in size by orders of magnitude).
+
+    Parameters
+    ----------
+    n_layers, width : int
+        The network (:func:`landscape.nets.approximation.fcnn`).
+    function_data : mapping
+        ``{"train": (X, y), "test": (X, y)}`` as float32 tensors.
+    loss_fn : callable
+        The training loss (module level when ``jobs > 1``).
+    seeds : sequence of int
+        Init seeds, one unit of :func:`landscape.infra.executor.map_units` each.
+    epochs, lr : int, float
+        Full-batch training.
+    extents : sequence of float
+        Equal-extent half-widths in parameter distance.
+    plane_factor, plane_range : float
+        The headline comparison.
+    n_points : int
+        Grid points per axis of every plane.
+    plane_seed : int
+        Seed of the random planes (the same for every init seed).
+    lanczos_seed, ncv, eig_tol, device
+        As in :func:`study_point`.
+    first : TrainedPoint, optional
+        The point of ``seeds[0]`` when it is already studied (not trained or studied again).
+    cache_dir : path, optional
+        Cache of the trained weights (default: that of :func:`landscape.nets.approximation.cached_train`).
+    jobs : int or None
+        Worker processes over the seeds; the numbers do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seed and comparison: ``init_seed, comparison`` (``"equal extent"`` or ``"headline"``),
+        ``extent`` (NaN for the headline), ``train_gain_pct, test_gain_pct, hessian_reduction_pct,
+        gaussian_reduction_pct, scale``.
+    """
+    from landscape.infra.executor import map_units
+
+    seeds = [int(x) for x in seeds]
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    config = {"n_layers": int(n_layers), "width": int(width), "data": function_data, "loss_fn": loss_fn,
+              "epochs": int(epochs), "lr": float(lr), "extents": list(extents), "plane_factor": float(plane_factor),
+              "plane_range": float(plane_range), "n_points": int(n_points), "plane_seed": int(plane_seed),
+              "lanczos_seed": int(lanczos_seed), "ncv": ncv, "eig_tol": float(eig_tol), "device": device,
+              "cache_dir": cache_dir}
+    units = [(s, config, first if (k == 0 and first is not None) else None) for k, s in enumerate(seeds)]
+    done = map_units(_gain_unit, units, star=True, jobs=jobs, desc="gain seeds")
+    return pd.concat(done, ignore_index=True)
+
+
+def gain_intervals(gains: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95 % Student-t interval over init seeds (:func:`landscape.infra.results.interval95`) of the train
+    and test gains of :func:`fcnn_gains_over_seeds`, per ``network`` (when present), comparison and extent.
+
+    Parameters
+    ----------
+    gains : pandas.DataFrame
+        Rows of :func:`fcnn_gains_over_seeds` (optionally with a ``network`` column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``network, comparison, extent, n_runs, train_mean, train_low, train_high, test_mean, test_low,
+        test_high, hessian_reduction_pct`` (the mean; low/high NaN with one seed).
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"comparison": "equal extent", "extent": 0.1, "train_gain_pct": [1.0, 2.0, 3.0],
+    ...                   "test_gain_pct": 0.0, "hessian_reduction_pct": 5.0})
+    >>> r = gain_intervals(g).iloc[0]
+    >>> int(r.n_runs), round(r.train_mean, 4), round(r.train_low, 4)  # t_{0.975, 2} s / sqrt(3) = 2.4841
+    (3, 2.0, -0.4841)
+    """
+    from landscape.infra.results import interval95
+
+    frame = gains if "network" in gains else gains.assign(network="")
+    rows = []
+    for (net, comp, ext), g in frame.groupby(["network", "comparison", "extent"], sort=False, dropna=False):
+        tr, te = interval95(g.train_gain_pct), interval95(g.test_gain_pct)
+        rows.append({"network": net, "comparison": comp, "extent": ext, "n_runs": tr[3], "train_mean": tr[0],
+                     "train_low": tr[1], "train_high": tr[2], "test_mean": te[0], "test_low": te[1],
+                     "test_high": te[2], "hessian_reduction_pct": float(g.hessian_reduction_pct.mean())})
+    return pd.DataFrame(rows)
+
+
+def _gain_unit(init_seed: int, c: dict, point: TrainedPoint | None) -> pd.DataFrame:
+    from landscape.nets import approximation
+
+    if point is None:
+        net = approximation.fcnn(c["n_layers"], c["width"], seed=init_seed)
+        approximation.cached_train(net, c["loss_fn"], *c["data"]["train"],
+                                   key={"experiment": "fcnn", "n_layers": c["n_layers"], "seed": init_seed},
+                                   epochs=c["epochs"], lr=c["lr"], log_every=max(1, c["epochs"] // 200),
+                                   cache_dir=c["cache_dir"], **({} if c["device"] is None else {"device": c["device"]}))
+        point = study_point(f"{c['n_layers']} layers, init {init_seed}", net, c["loss_fn"], c["data"], lr=c["lr"],
+                            seed=c["lanczos_seed"], ncv=c["ncv"], eig_tol=c["eig_tol"], device=c["device"])
+    equal = equal_extent_gains(point, c["loss_fn"], c["data"], c["extents"], n_points=c["n_points"],
+                               seed=c["plane_seed"], jobs=1).assign(comparison="equal extent")
+    head = point_planes(point, c["loss_fn"], c["data"], factors=[c["plane_factor"]], random_ranges=[c["plane_range"]],
+                        n_points=c["n_points"], seed=c["plane_seed"], random_on_factors=False,
+                        kinds=("hessian", "filter"), jobs=1).summary
+    row = headline(head, c["plane_factor"], c["plane_range"])
+    row = row[row.plane == "hessian"].iloc[0]
+    filt = head[head.plane == "filter"].iloc[0]
+    hl = pd.DataFrame([{"comparison": "headline", "extent": np.nan, "train_gain_pct": float(row.train_gain_pct),
+                        "test_gain_pct": float(row.test_gain_pct),
+                        "hessian_reduction_pct": float(row.train_reduction_pct),
+                        "gaussian_reduction_pct": np.nan, "filter_reduction_pct": float(filt.train_reduction_pct)}])
+    out = pd.concat([equal, hl], ignore_index=True).assign(init_seed=init_seed, scale=point.scale)
+    return out[["init_seed", "comparison", "extent", "train_gain_pct", "test_gain_pct", "hessian_reduction_pct",
+                "gaussian_reduction_pct", "filter_reduction_pct", "scale"]]
+
+
 def table2(summary: pd.DataFrame, network: str, factor: float, random_range: float,
            metric: str = "accuracy") -> pd.DataFrame:
     """Table 2 layout for one network: the trained point, the random (filter) plane's training minimum on
@@ -262,11 +435,100 @@ def table2(summary: pd.DataFrame, network: str, factor: float, random_range: flo
     return pd.DataFrame(rows)
 
 
+def paired_traces(loss: Callable[[np.ndarray], float], x0, op, half_widths: Sequence[float], n_probes: int, *,
+                  n_points: int = 50, seed: int = 0, dist: str = "gaussian") -> pd.DataFrame:
+    r"""Hutchinson's trace (eq (25), products with ``op``) and the curvature-based trace (quadratic fits of
+    :math:`\ell(\alpha) = L(x_0 + \alpha\delta)` on :math:`[-h, h]`, eq (23)) on the SAME probe directions
+    :math:`\delta_j` (:func:`landscape.curvature.hessian.probe_vectors`), compared pair by pair.
+
+    For each fit half-width :math:`h` the per-probe differences :math:`d_j = 2c_2(\delta_j; h) -
+    \delta_j^\top H\delta_j` cancel the probe noise both estimators share (for a quadratic loss every
+    :math:`d_j` is 0 up to rounding). Their mean, its standard error :math:`s_d/\sqrt k`, the paired statistic
+    :math:`z = \bar d / (s_d/\sqrt k)` and the 95 % Student-t interval of :math:`\bar d`
+    (:func:`landscape.infra.results.interval95`) say whether the two estimators agree at that :math:`h` (the
+    interval holds 0) or not. A width ``differs`` when that interval excludes 0 and ``agrees`` when it lies within
+    one standard error of Hutchinson's estimate (:math:`\pm s_{\rm H}/\sqrt k`, the noise the estimate has
+    anyway): its bias is then too small to change what the estimate says. The paired test alone cannot call a
+    non-quadratic loss equal at any :math:`h`, since the bias, however small, is systematic. One row per method
+    and width, tidy: ``method, half_width, estimate, stderr, n_probes, paired_diff, paired_se, paired_z,
+    paired_low, paired_high, differs, agrees`` (``half_width`` and the paired columns NaN on the Hutchinson row).
+    The fits use the unit coordinate :math:`\alpha/h`, so tiny widths (:math:`h \sim 10^{-7}`) keep their
+    :math:`\alpha^2` column.
+
+    Parameters
+    ----------
+    loss : callable
+        Flat float64 vector -> float (:func:`landscape.curvature.hessian.flat_loss` for a network).
+    x0 : array_like
+        The point.
+    op : scipy.sparse.linalg.LinearOperator or numpy.ndarray
+        The Hessian at ``x0`` (an operator of Hessian-vector products or a dense matrix).
+    half_widths : sequence of float
+        Fit half-widths :math:`h` (> 0).
+    n_probes : int
+        Directions :math:`k \ge 2` (the same for both estimators and every width).
+    n_points : int
+        Equidistant points per quadratic fit (>= 3).
+    seed : int
+        Seed of the directions.
+    dist : {"gaussian", "rademacher"}
+        Entry distribution of the directions.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> H = np.diag([3.0, -1.0, 2.0])
+    >>> t = paired_traces(lambda x: 0.5 * float(x @ H @ x), np.zeros(3), H, [0.5], 20, seed=1)
+    >>> bool(abs(t.paired_diff[1]) < 1e-12)  # quadratic: the two estimators agree probe by probe
+    True
+    """
+    from landscape.infra.results import interval95
+
+    if not isinstance(n_probes, (int, np.integer)) or isinstance(n_probes, bool) or n_probes < 2:
+        raise ValueError(f"n_probes must be an integer >= 2 (a paired interval needs two probes), got {n_probes!r}")
+    hs = np.atleast_1d(np.asarray(half_widths, dtype=np.float64))
+    if hs.size == 0 or not np.all(np.isfinite(hs)) or np.any(hs <= 0):
+        raise ValueError(f"half_widths must be finite and > 0, got {half_widths!r}")
+    if not isinstance(n_points, (int, np.integer)) or n_points < 3:
+        raise ValueError(f"n_points must be an integer >= 3, got {n_points!r}")
+    hut = hessian.hutchinson_trace(op, int(n_probes), seed=seed, dist=dist)
+    rows = [{"method": "hutchinson", "half_width": np.nan, "estimate": hut.estimate, "stderr": hut.stderr,
+             "n_probes": hut.n_probes, "paired_diff": np.nan, "paired_se": np.nan, "paired_z": np.nan,
+             "paired_low": np.nan, "paired_high": np.nan}]
+    x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
+    unit = np.linspace(-1.0, 1.0, int(n_points))
+    for h in hs:
+        # fit in the unit coordinate u = alpha / h: loss(x0 + h u delta) has curvature h^2 delta^T H delta, and
+        # lstsq's cutoff (eps x the largest singular value) would drop an alpha^2 column of size h^2 << 1
+        cur = hessian.curvature_trace(lambda x, h=h: loss(x0 + h * (x - x0)), x0, int(n_probes), alphas=unit,
+                                      seed=seed, dist=dist)
+        samples = np.asarray(cur.samples) / h ** 2
+        d = samples - np.asarray(hut.samples)
+        mean, low, high, _ = interval95(d)
+        se = float(d.std(ddof=1) / np.sqrt(d.size))
+        rows.append({"method": "curvature", "half_width": float(h), "estimate": float(samples.mean()),
+                     "stderr": float(samples.std(ddof=1) / np.sqrt(samples.size)), "n_probes": samples.size,
+                     "paired_diff": mean, "paired_se": se,
+                     "paired_z": mean / se if se > 0 else (0.0 if mean == 0 else np.inf),
+                     "paired_low": low, "paired_high": high})
+    out = pd.DataFrame(rows)
+    margin = hut.stderr
+    cur_rows = out.method == "curvature"
+    differs = (out.paired_low > 0) | (out.paired_high < 0)
+    agrees = (out.paired_low >= -margin) & (out.paired_high <= margin)
+    for name, flag in (("differs", differs), ("agrees", agrees)):
+        out[name] = pd.array([bool(v) if c else pd.NA for v, c in zip(flag, cur_rows, strict=True)], dtype="boolean")
+    return out
+
+
 def network_traces(model: nn.Module, loss_fn: Callable, train, half_widths: Sequence[float], n_probes: int, *,
                    n_points: int = 50, seed: int = 0) -> pd.DataFrame:
-    r"""Hutchinson's trace (HVPs, float64) and the curvature-based trace (quadratic fits on :math:`[-h, h]`,
-    eq (23)) with the same Gaussian directions, for every fit half-width :math:`h`. Tidy frame
-    ``method, half_width, estimate, stderr, n_probes`` (``half_width`` NaN for Hutchinson).
+    r""":func:`paired_traces` at a network's weights: Hutchinson's trace (HVPs, float64) and the curvature-based
+    trace (quadratic fits on :math:`[-h, h]`, eq (23), the loss in float64) on the same Gaussian directions, for
+    every fit half-width :math:`h`, with the paired comparison of the two.
 
     Parameters
     ----------
@@ -279,7 +541,7 @@ def network_traces(model: nn.Module, loss_fn: Callable, train, half_widths: Sequ
     half_widths : sequence of float
         Fit half-widths :math:`h`.
     n_probes : int
-        Gaussian directions (the same for both estimators).
+        Gaussian directions (the same for both estimators), >= 2.
     n_points : int
         Points per quadratic fit.
     seed : int
@@ -288,14 +550,11 @@ def network_traces(model: nn.Module, loss_fn: Callable, train, half_widths: Sequ
     Returns
     -------
     pandas.DataFrame
+        The frame of :func:`paired_traces`.
     """
     op = hessian.hessian_operator(model, loss_fn, train, dtype=torch.float64)
-    hut = hessian.hutchinson_trace(op, n_probes, seed=seed, dist="gaussian")
     loss, theta = hessian.flat_loss(model, loss_fn, train)
-    cur = hessian.curvature_trace_scan(loss, theta, n_probes, half_widths, n_points=n_points, seed=seed)
-    first = pd.DataFrame([{"method": "hutchinson", "half_width": np.nan, "estimate": hut.estimate,
-                           "stderr": hut.stderr, "n_probes": hut.n_probes}])
-    return pd.concat([first, cur.drop(columns="n_points").assign(method="curvature")], ignore_index=True)
+    return paired_traces(loss, theta, op, half_widths, n_probes, n_points=n_points, seed=seed)
 
 
 def classifier_studies(names: Sequence[str], data, *, seed: int, width: int, epochs: int, lr: float,
