@@ -8,7 +8,7 @@ import torch
 
 from landscape.geometry import symmetry
 from landscape.nets import models
-from landscape.studies.symmetries_spectra import checks
+from landscape.studies.symmetries_spectra import symmetry_studies as checks
 
 
 def _net(sizes, seed):
