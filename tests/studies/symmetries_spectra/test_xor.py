@@ -66,8 +66,8 @@ def test_stationary_point_of_a_stall_near_the_symmetric_saddle():
 
 
 def test_stall_study_rows_follow_the_restart_study():
-    kinds, _ = xor.restart_study(4, steps=300, lr=0.5, init_range=1.0, descend_steps=40, seed=0)
-    ends, _ = xor.train_restarts(4, steps=300, lr=0.5, init_range=1.0, seed=0)
+    kinds, _, ends = xor.restart_study(4, steps=300, lr=0.5, init_range=1.0, descend_steps=40, seed=0, with_ends=True)
+    assert torch.equal(ends, xor.train_restarts(4, steps=300, lr=0.5, init_range=1.0, seed=0)[0])
     st = xor.stall_study(kinds, ends, descend_steps=40, seed=0)
     assert st.restart.tolist() == np.flatnonzero(kinds.kind != "solved").tolist()
     assert ((st.path == "strict") == st.escaped).all()

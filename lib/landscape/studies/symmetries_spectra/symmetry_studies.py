@@ -325,8 +325,9 @@ def cone_members(model: nn.Module) -> int:
     >>> cone_members(models.mlp([2, 3, 1], "tanh", seed=0, dtype=torch.float64))  # biases zero: on the boundary
     0
     """
-    _, elements = symmetry.throng(model)
-    return int(sum(in_cone(symmetry.apply_element(copy.deepcopy(model), e)) for e in elements))
+    rows, _ = symmetry.throng(model)
+    probe = copy.deepcopy(model)
+    return int(sum(in_cone(models.assign(probe, torch.as_tensor(r))) for r in rows))
 
 
 def wedge_descent(model: nn.Module, loss: str, X, y, *, steps: int, lr: float) -> dict:

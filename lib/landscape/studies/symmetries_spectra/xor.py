@@ -316,7 +316,7 @@ def descend(theta, *, target: float = 1e-3, max_steps: int = 3000, lr0: float = 
 
 
 def restart_study(n_restarts: int, *, steps: int, lr: float, init_range: float, descend_steps: int,
-                  seed: int = 0) -> tuple[pd.DataFrame, torch.Tensor]:
+                  seed: int = 0, with_ends: bool = False):
     """Sec. 5.3's experiment in one call: :func:`train_restarts`, :func:`classify` of the end points, and for
     the ones that did not solve XOR, the non-ascending search :func:`descend` (budget ``descend_steps``, seed
     ``seed``) that asks whether they sat in a regional minimum.
@@ -327,13 +327,15 @@ def restart_study(n_restarts: int, *, steps: int, lr: float, init_range: float, 
         As in :func:`train_restarts`.
     descend_steps : int
         ``max_steps`` of :func:`descend`.
+    with_ends : bool
+        Also return the (R, 9) end points of the restarts (for :func:`stall_study`).
 
     Returns
     -------
-    (pandas.DataFrame, torch.Tensor)
+    (pandas.DataFrame, torch.Tensor) or (pandas.DataFrame, torch.Tensor, torch.Tensor)
         The :func:`classify` frame with ``escaped`` (solved, or reached the target by the search) and, for the
         stalled runs, ``error_after_search`` and ``strict_rise`` (the search path's largest rise, densely
-        sampled); and the error history (steps + 1, R).
+        sampled); the error history (steps + 1, R); with ``with_ends`` the end points.
     """
     ends, hist = train_restarts(n_restarts, steps=steps, lr=lr, init_range=init_range, seed=seed)
     kinds = classify(ends)
@@ -344,7 +346,7 @@ def restart_study(n_restarts: int, *, steps: int, lr: float, init_range: float, 
         kinds.loc[stalled, "escaped"] = path.reached
         kinds.loc[stalled, "error_after_search"] = path.errors[-1]
         kinds.loc[stalled, "strict_rise"] = path.max_rise
-    return kinds, hist
+    return (kinds, hist, ends) if with_ends else (kinds, hist)
 
 
 def stationary_points(stalls, *, max_iter: int = 200, large: float = 20.0) -> pd.DataFrame:
