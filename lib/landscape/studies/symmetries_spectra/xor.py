@@ -360,7 +360,8 @@ def stationary_points(stalls, *, max_iter: int = 200, large: float = 20.0) -> pd
 
     * ``at infinity`` -- the weight norm ends at or above ``large``: the iterate ran off to saturated weights,
       where the gradient vanishes only asymptotically (a plateau at infinity, Hamey's asymptotic stationary
-      points, e.g. :math:`E = 1/4` or :math:`1/3`);
+      points, e.g. :math:`E = 1/4` or :math:`1/3`); ``solution at infinity`` where the error there is below
+      :math:`10^{-3}` (the stall was on its way to a global minimum);
     * ``saddle`` -- stationary, finite, with a negative eigenvalue beyond the residual's tolerance
       (:func:`landscape.geometry.critical.residual_tolerance`): not a minimum of any kind;
     * ``degenerate`` -- stationary, finite, no resolved negative eigenvalue: the second-order test cannot decide
@@ -398,7 +399,7 @@ def stationary_points(stalls, *, max_iter: int = 200, large: float = 20.0) -> pd
         norm = float(np.linalg.norm(theta))
         stationary = bool(r.critical)
         if norm >= large:
-            kind = "at infinity"
+            kind = "solution at infinity" if float(r.loss) < 1e-3 else "at infinity"
         elif not stationary:
             kind = "not stationary"
         elif r.n_negative > 0:
