@@ -111,3 +111,49 @@ def test_track_spectra_is_bit_identical_for_one_and_two_workers_and_matches_snap
     assert (row.loss, row.lambda_1, row.zeta) == (snap.loss, float(snap.top[0]), snap.zeta)
     with pytest.raises(ValueError, match="snapshots"):
         outlier_tracking.track_spectra(make(), snapshots=[2, 1], **{k: v for k, v in kw.items() if k != "snapshots"})
+
+
+def test_gd_steps_to_is_the_first_step_of_the_closed_form_curve():
+    lam = np.sort(np.random.default_rng(0).gamma(0.3, 1.0, 200))[::-1]
+    curve = outliers.gd_quadratic(lam, 5000)
+    for frac in (0.5, 0.1, 0.01):
+        assert outliers.gd_steps_to(lam, frac) == int(np.argmax(curve <= frac * curve[0]))
+    assert outliers.gd_steps_to(lam, 0.01, max_steps=3) is None
+    assert outliers.gd_steps_to([1.0], 1.0) == 0
+    with pytest.raises(ValueError, match="fraction"):
+        outliers.gd_steps_to(lam, 0.0)
+
+
+def test_snapshot_measures_both_nets_alike_and_bounds_lambda_min():
+    net, X, y = _problem(hidden=8, n=64)
+    snap = outliers.snapshot(net, "cce", X, y, k=2, seed=1, slq=(2, 40), share_batch=16)
+    G = outliers.batch_gradients(models.assign(net, models.flatten(net)), models.loss_function("cce"), X, y, 16, seed=1)
+    gc = outliers.gradient_covariance(G)
+    assert G.shape[0] == 4 and snap.sigma_top_share_batch == pytest.approx(gc.eigenvalues[:2].sum() / gc.trace,
+                                                                          abs=1e-12)
+    lam_min = np.linalg.eigvalsh(hessian.dense_hessian(net, models.loss_function("cce"), (X, y)))[0]
+    # the smallest Ritz value is at least lambda_min (interlacing) and, after 40 steps on 59 parameters, equal to it
+    assert lam_min - 1e-10 <= snap.lambda_min <= lam_min + 1e-8 * abs(lam_min)
+    assert np.isnan(outliers.snapshot(net, "cce", X, y, k=2).sigma_top_share_batch)
+
+
+def test_track_over_seeds_is_worker_independent_and_feeds_the_seed_statistics(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(64, 5, generator=g, dtype=torch.float64), torch.randint(0, 3, (64,), generator=g)
+
+    def make(s):
+        return {"no BN": (models.mlp([5, 6, 3], seed=s), None), "BN": (outliers.mlp_bn([5, 6, 3], seed=s), 32)}
+
+    kw = dict(train=(X.float(), y), evaluate=(X, y), snapshots=[0, 1], lr=0.05, k=2, slq=(1, 8), seeds=[0, 3])
+    one = outlier_tracking.track_over_seeds(make, jobs=1, cache_dir=tmp_path / "a", **kw)
+    two = outlier_tracking.track_over_seeds(make, jobs=2, cache_dir=tmp_path / "b", **kw)
+    pd.testing.assert_frame_equal(one.table, two.table, check_exact=True)
+    assert one.table.seed.tolist() == [0] * 4 + [3] * 4
+    assert set(one.densities) == {(n, e) for n in make(0) for e in (0, 1)}
+    stats = outlier_tracking.seed_statistics(one.table)
+    row = one.table[(one.table.seed == 3) & (one.table.epoch == 1)].set_index("net")
+    s3 = stats.set_index("seed").loc[3]
+    assert s3.zeta_bn == row.loc["BN", "zeta"] and s3.share_bn == row.loc["BN", "sigma_top_share_batch"]
+    assert s3.ratio_min == s3.ratio_max == row.loc["BN", "lambda_1"] / row.loc["no BN", "lambda_1"]
+    with pytest.raises(ValueError, match="seeds"):
+        outlier_tracking.track_over_seeds(make, **{**kw, "seeds": []})

@@ -5,7 +5,8 @@ source 003, Sec. 5.5).
 * :func:`l1_energy_fraction`, :func:`l1_energy_radius` -- the share of the L1 energy
   :math:`\sum_i|\lambda_i|` held by eigenvalues in a ball around 0 (Sec. 5.5.4).
 * :func:`gd_quadratic` -- gradient descent on the quadratic model eq (7) with a given spectrum, in closed form
-  (eq (8): coordinate :math:`i` shrinks by :math:`|1-\eta\lambda_i|` per step).
+  (eq (8): coordinate :math:`i` shrinks by :math:`|1-\eta\lambda_i|` per step); :func:`gd_steps_to` -- the
+  first step at which that loss falls to a given fraction (bisection on the closed form, no curve).
 * :func:`gradient_covariance` -- :math:`\Sigma = \frac1N\sum_i \nabla L_i \nabla L_i^\top` (Sec. 5.5.4) and its
   spectrum from a thin SVD of the stacked gradients (never forming the m x m matrix);
   :func:`batch_gradients` stacks minibatch gradients (for batch-normalised nets, whose per-sample gradients
@@ -35,6 +36,7 @@ __all__ = [
     "l1_energy_fraction",
     "l1_energy_radius",
     "gd_quadratic",
+    "gd_steps_to",
     "GradientCovariance",
     "gradient_covariance",
     "batch_gradients",
@@ -168,6 +170,67 @@ def gd_quadratic(eigenvalues, steps: int, *, lr: float | None = None, x0=None) -
     log_factor = 2.0 * np.log(np.abs(1.0 - lr * lam) + 1e-300)
     t = np.arange(steps + 1)[:, None]
     return 0.5 * (np.exp(t * log_factor) * (lam * x0 ** 2)).sum(axis=1)
+
+
+def _quadratic_loss(lam: np.ndarray, weights: np.ndarray, log_factor: np.ndarray, t: int) -> float:
+    return float(0.5 * np.sum(np.exp(t * log_factor) * weights))
+
+
+def gd_steps_to(eigenvalues, fraction: float = 0.01, *, lr: float | None = None, x0=None,
+                max_steps: int = 10**12) -> int | None:
+    r"""The first step :math:`t` at which gradient descent on the quadratic eq (7) has loss
+    :math:`\le` ``fraction`` :math:`\cdot L(0)`, from the closed form of :func:`gd_quadratic` (eq (8)).
+
+    Every term :math:`\lambda_i(1-\eta\lambda_i)^{2t}x_{0,i}^2` is non-increasing in :math:`t` for
+    :math:`0 < \eta < 2/\lambda_1`, so the loss is, and the step is found by doubling and bisection: about
+    :math:`2\log_2 t` evaluations instead of a curve of :math:`t` rows.
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Positive curvatures of the quadratic.
+    fraction : float
+        Target share of the initial loss, in (0, 1].
+    lr, x0
+        As :func:`gd_quadratic`.
+    max_steps : int
+        Search limit, >= 1.
+
+    Returns
+    -------
+    int or None
+        The step, or None when the loss is still above the target after ``max_steps`` steps.
+
+    >>> gd_steps_to([2.0, 1.0], 0.05)  # losses 1.5, 0.125, 0.03125 (gd_quadratic's example)
+    2
+    """
+    lam = _eigs(eigenvalues)
+    if np.any(lam <= 0):
+        raise ValueError("eigenvalues must be positive (a convex quadratic)")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
+    check_scalar(max_steps, "max_steps", int, min_val=1)
+    lr = 1.0 / lam.max() if lr is None else float(lr)
+    if not 0 < lr < 2.0 / lam.max():
+        raise ValueError(f"lr must lie in (0, 2/lambda_1) for convergence, got {lr!r}")
+    x0 = np.ones_like(lam) if x0 is None else np.asarray(x0, dtype=np.float64).reshape(-1)
+    if x0.shape != lam.shape:
+        raise ValueError("x0 must have one entry per eigenvalue")
+    w = lam * x0 ** 2
+    log_factor = 2.0 * np.log(np.abs(1.0 - lr * lam) + 1e-300)
+    target = fraction * _quadratic_loss(lam, w, log_factor, 0)
+    if _quadratic_loss(lam, w, log_factor, 0) <= target:
+        return 0
+    hi = 1
+    while _quadratic_loss(lam, w, log_factor, hi) > target:
+        if hi >= max_steps:
+            return None
+        hi = min(2 * hi, max_steps)
+    lo = hi // 2  # loss(lo) > target (lo = 0 or a failed doubling), loss(hi) <= target
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if _quadratic_loss(lam, w, log_factor, mid) <= target else (mid, hi)
+    return hi
 
 
 @dataclass(frozen=True)
@@ -374,6 +437,13 @@ class Snapshot:
         Share of the full gradient's squared norm in the Hessian's top-``k`` subspace.
     density : landscape.hessian.SLQDensity or None
         The SLQ spectral density, when asked for.
+    sigma_top_share_batch : float
+        The top-``k`` share of the trace of Sigma from the minibatch gradients of one epoch (``share_batch``): the
+        same row kind and count for every net, so nets with and without batch norm compare like with like (nan
+        when not asked for).
+    lambda_min : float
+        The smallest Ritz value of the SLQ runs (Lanczos finds the extreme eigenvalues first; by interlacing it is
+        at least :math:`\lambda_{\min}`), nan without a density.
     """
 
     loss: float
@@ -383,10 +453,13 @@ class Snapshot:
     overlap: float
     grad_in_outliers: float
     density: object
+    sigma_top_share_batch: float = float("nan")
+    lambda_min: float = float("nan")
 
 
 def snapshot(model: nn.Module, loss: str, X, y, *, k: int = 10, sigma_batch: int | None = None, seed: int = 0,
-             slq: tuple[int, int] | None = None, slq_grid=None, slq_sigma: float | None = None) -> Snapshot:
+             slq: tuple[int, int] | None = None, slq_grid=None, slq_sigma: float | None = None,
+             share_batch: int | None = None) -> Snapshot:
     """:class:`Snapshot` of ``model`` on ``(X, y)`` (float64 operators).
 
     Sigma comes from per-sample gradients (``sigma_batch=None``, the source's definition) or from the
@@ -411,6 +484,9 @@ def snapshot(model: nn.Module, loss: str, X, y, *, k: int = 10, sigma_batch: int
         (probes, steps) of an SLQ density, or None.
     slq_grid, slq_sigma
         Grid and kernel width of the density.
+    share_batch : int or None
+        Also the top-``k`` share of Sigma from the minibatch gradients of this size (one epoch, ``seed``), for every
+        kind of net alike (``sigma_top_share_batch``); None: not computed.
 
     Returns
     -------
@@ -429,13 +505,20 @@ def snapshot(model: nn.Module, loss: str, X, y, *, k: int = 10, sigma_batch: int
     else:
         G = batch_gradients(work, loss_fn, Xd, y, sigma_batch, seed=seed)
     gc = gradient_covariance(G)
+    share_b = float("nan")
+    if share_batch is not None:
+        gb = gc if share_batch == sigma_batch else gradient_covariance(
+            batch_gradients(work, loss_fn, Xd, y, share_batch, seed=seed))
+        share_b = float(gb.eigenvalues[:k].sum() / gb.trace)
     work.zero_grad(set_to_none=True)
     full = loss_fn(work(Xd), y)
     full.backward()
     g = torch.cat([p.grad.reshape(-1) for p in work.parameters()]).numpy()
-    density = None
+    density, lam_min = None, float("nan")
     if slq is not None:
         density = hessian.slq_density(op, slq[0], slq[1], grid=slq_grid, sigma=slq_sigma, seed=seed)
+        lam_min = float(min([float(np.min(n)) for n in density.nodes] + [float(d) for d in density.deflated]))
     overlap = subspace_energy(ep.eigenvectors, gc.eigenvectors[:, :k])
     return Snapshot(float(full.detach()), ep.eigenvalues, outlier_ratio(ep.eigenvalues, k),
-                    float(gc.eigenvalues[:k].sum() / gc.trace), overlap, subspace_energy(g, ep.eigenvectors), density)
+                    float(gc.eigenvalues[:k].sum() / gc.trace), overlap, subspace_energy(g, ep.eigenvectors), density,
+                    share_b, lam_min)

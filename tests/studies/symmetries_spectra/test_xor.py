@@ -45,3 +45,32 @@ def test_restart_study_marks_solved_runs_escaped_and_searches_only_the_stalled()
     if "error_after_search" in kinds:
         assert kinds.error_after_search[solved].isna().all() and kinds.error_after_search[~solved].notna().all()
     assert (~solved).any()  # 150 steps are too few for some restarts: the search branch runs
+
+
+def test_descend_measures_the_rise_of_its_paths_and_slack_bounds_it():
+    start = (torch.rand(6, 9, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 2 - 1)
+    strict = xor.descend(start, max_steps=60, seed=0, dense=8)
+    assert strict.max_rise.shape == (6,) and np.all(strict.max_rise >= 0)
+    relaxed = xor.descend(start, max_steps=60, seed=0, slack=1e-3, dense=1)  # dense=1: only the step's end point
+    assert np.all(relaxed.max_rise <= 1e-3 + 1e-15)  # the end points are among the points the search checked
+
+
+def test_stationary_point_of_a_stall_near_the_symmetric_saddle():
+    ends, _ = xor.train_restarts(1, steps=600, lr=0.5, init_range=1.0, seed=0)
+    row = xor.stationary_points(ends).iloc[0]
+    # the search lands where every output is 1/2 (E = 4 x 1/8 exactly), a saddle with two negative directions
+    assert abs(row.error - 0.5) <= 1e-12 and row.grad_norm <= 1e-8 and row.newton_length <= 1e-7
+    assert row["kind"] == "saddle" and row.n_negative == 2 and row.norm < 20
+    far = xor.stationary_points(ends * 40).iloc[0]  # saturated weights: the iterate stays at large norm
+    assert far["kind"] == "at infinity" and far.norm >= 20
+
+
+def test_stall_study_rows_follow_the_restart_study():
+    kinds, _, ends = xor.restart_study(4, steps=300, lr=0.5, init_range=1.0, descend_steps=40, seed=0, with_ends=True)
+    assert torch.equal(ends, xor.train_restarts(4, steps=300, lr=0.5, init_range=1.0, seed=0)[0])
+    st = xor.stall_study(kinds, ends, descend_steps=40, seed=0)
+    assert st.restart.tolist() == np.flatnonzero(kinds.kind != "solved").tolist()
+    assert ((st.path == "strict") == st.escaped).all()
+    assert st.relaxed_rise[st.escaped].isna().all()
+    empty = xor.stall_study(kinds.assign(kind="solved"), ends, descend_steps=40)
+    assert len(empty) == 0 and "path" in empty
