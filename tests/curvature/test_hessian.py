@@ -453,7 +453,9 @@ def test_curvature_trace_on_network_needs_a_small_interval(setup):
 
 def test_curvature_trace_scan_quadratic_does_not_depend_on_interval():
     A = np.diag([3.0, -1.0, 0.5, 2.0])
-    scan = hs.curvature_trace_scan(lambda x: 0.5 * x @ A @ x, np.zeros(4), 30, [1e-3, 1.0, 100.0], seed=2)
+    # 1e-9: the fit is made in alpha / half-width (in alpha itself lstsq's cutoff dropped the alpha^2 column below
+    # ~1e-7 and the estimate came out 0, found by chapter 03's paired trace comparison)
+    scan = hs.curvature_trace_scan(lambda x: 0.5 * x @ A @ x, np.zeros(4), 30, [1e-9, 1e-3, 1.0, 100.0], seed=2)
     h = hs.hutchinson_trace(A, 30, seed=2, dist="gaussian")
     np.testing.assert_allclose(scan.estimate, h.estimate, rtol=1e-7)
     with pytest.raises(ValueError, match="half_widths"):

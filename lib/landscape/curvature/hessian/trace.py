@@ -180,12 +180,17 @@ def curvature_trace(loss: Callable[[np.ndarray], float], x0, n_probes: int, *, a
     if alphas.ndim != 1 or len(alphas) < 3 or not np.all(np.isfinite(alphas)):
         raise ValueError("alphas must be a 1-D finite array of at least 3 values")
     V = probe_vectors(len(x0), n_probes, seed, dist)
-    A = np.vander(alphas, 3, increasing=True)
+    scale = float(np.abs(alphas).max())
+    if scale == 0.0:
+        raise ValueError("alphas must not all be 0")
+    # fit in u = alpha / scale: on [-1e-7, 1e-7] the columns 1, alpha, alpha^2 span 14 orders of magnitude and
+    # lstsq's cutoff dropped the alpha^2 column (the estimate came out ~0); in u they are all of order one
+    A = np.vander(alphas / scale, 3, increasing=True)
     samples = []
     for d in V:
         ell = np.array([float(loss(x0 + a * d)) for a in alphas])
         c = np.linalg.lstsq(A, ell, rcond=None)[0]
-        samples.append(2.0 * c[2])
+        samples.append(2.0 * c[2] / scale**2)
     return _trace_from_samples(samples)
 
 
