@@ -452,8 +452,8 @@ def paired_traces(loss: Callable[[np.ndarray], float], x0, op, half_widths: Sequ
     non-quadratic loss equal at any :math:`h`, since the bias, however small, is systematic. One row per method
     and width, tidy: ``method, half_width, estimate, stderr, n_probes, paired_diff, paired_se, paired_z,
     paired_low, paired_high, differs, agrees`` (``half_width`` and the paired columns NaN on the Hutchinson row).
-    The fits use the unit coordinate :math:`\alpha/h`, so tiny widths (:math:`h \sim 10^{-7}`) keep their
-    :math:`\alpha^2` column.
+    (:func:`landscape.curvature.hessian.curvature_trace` fits in :math:`\alpha/h`, so tiny widths,
+    :math:`h \sim 10^{-7}`, keep their :math:`\alpha^2` column.)
 
     Parameters
     ----------
@@ -501,11 +501,8 @@ def paired_traces(loss: Callable[[np.ndarray], float], x0, op, half_widths: Sequ
     x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
     unit = np.linspace(-1.0, 1.0, int(n_points))
     for h in hs:
-        # fit in the unit coordinate u = alpha / h: loss(x0 + h u delta) has curvature h^2 delta^T H delta, and
-        # lstsq's cutoff (eps x the largest singular value) would drop an alpha^2 column of size h^2 << 1
-        cur = hessian.curvature_trace(lambda x, h=h: loss(x0 + h * (x - x0)), x0, int(n_probes), alphas=unit,
-                                      seed=seed, dist=dist)
-        samples = np.asarray(cur.samples) / h ** 2
+        cur = hessian.curvature_trace(loss, x0, int(n_probes), alphas=h * unit, seed=seed, dist=dist)
+        samples = np.asarray(cur.samples)
         d = samples - np.asarray(hut.samples)
         mean, low, high, _ = interval95(d)
         se = float(d.std(ddof=1) / np.sqrt(d.size))
