@@ -356,7 +356,7 @@ def gain_intervals(gains: pd.DataFrame) -> pd.DataFrame:
     >>> g = pd.DataFrame({"comparison": "equal extent", "extent": 0.1, "train_gain_pct": [1.0, 2.0, 3.0],
     ...                   "test_gain_pct": 0.0, "hessian_reduction_pct": 5.0})
     >>> r = gain_intervals(g).iloc[0]
-    >>> int(r.n_runs), round(r.train_mean, 4), round(r.train_low, 4)  # t_{0.975, 2} s / sqrt(3) = 2.4841
+    >>> int(r.n_runs), round(float(r.train_mean), 4), round(float(r.train_low), 4)  # t_{0.975, 2} s / sqrt(3) = 2.4841
     (3, 2.0, -0.4841)
     """
     from landscape.infra.results import interval95
