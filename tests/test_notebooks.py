@@ -1,4 +1,5 @@
-"""Smoke runs: every chapter executes under the quick profile without an error, glues every key its prose uses,
+"""Smoke runs: every chapter executes under the smoke profile (the quick profile with smaller epochs, seeds and grids:
+``notebooks/profiles/smoke.yaml`` inherits ``quick.yaml``) without an error, glues every key its prose uses,
 and writes its results; then the whole book builds with -W (broken references and missing glue fail it).
 
 The chapters execute once, side by side on two worker processes (``build_book(jobs=2)``, as ``make book`` does), and
@@ -18,10 +19,11 @@ from landscape.infra import paths
 from landscape.infra.results import CLAIM_COLUMNS, VERDICTS
 
 CHAPTERS = list(runner.chapters())  # book order, the report last
+PROFILE = "smoke"  # every code path of the quick profile at a fraction of its cost; numbers are not checked here
 
 
 @pytest.fixture(scope="module")
-def quick_root(tmp_path_factory):
+def book_root(tmp_path_factory):
     """A scratch root holding the book sources; results, caches and executed notebooks land there."""
     root = book_sources(tmp_path_factory.mktemp("book"))
     (root / "book" / "_static").mkdir()
@@ -32,21 +34,21 @@ def quick_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def built(quick_root):
-    """Every chapter executed under quick (two at a time), then the report, then the book with -W: the HTML index."""
+def built(book_root):
+    """Every chapter executed under smoke (two at a time), then the report, then the book with -W: the HTML index."""
     mathjax = paths.root() / "book" / "_static" / "mathjax"
     if (mathjax / "tex-mml-chtml.js").exists():  # else build_book fetches it, as `make book` does
-        shutil.copytree(mathjax, quick_root / "book" / "_static" / "mathjax")
-    return runner.build_book("quick", progress=False, log=lambda *a: None, jobs=2)
+        shutil.copytree(mathjax, book_root / "book" / "_static" / "mathjax")
+    return runner.build_book(PROFILE, progress=False, log=lambda *a: None, jobs=2)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_runs_under_quick(built, quick_root, chapter):
-    out = quick_root / "book" / "_executed" / "quick" / f"{chapter}.ipynb"
+def test_chapter_runs_under_smoke(built, book_root, chapter):
+    out = book_root / "book" / "_executed" / PROFILE / f"{chapter}.ipynb"
     assert out.exists(), f"{chapter} was not executed"
     assert runner.check_notebook(out) == []
-    results = quick_root / "data" / "results" / "quick" / chapter
+    results = book_root / "data" / "results" / PROFILE / chapter
     csvs = sorted(results.glob("*.csv"))
     assert csvs, f"{chapter} wrote no results"
     for csv in csvs:
@@ -59,26 +61,26 @@ def test_chapter_runs_under_quick(built, quick_root, chapter):
 
 
 @pytest.mark.slow
-def test_book_builds_and_rebuild_is_a_no_op(built, quick_root):
+def test_book_builds_and_rebuild_is_a_no_op(built, book_root):
     html = built
     assert html.exists()
-    built = quick_root / "_build" / "html"
+    built = book_root / "_build" / "html"
     page = (built / "book" / "chapters" / "01_trajectories.html").read_text()
     assert "<img" in page and "mathjax/tex-mml-chtml.js" in page and "cdn.jsdelivr" not in page
     script = built / "_static" / "mathjax" / "tex-mml-chtml.js"
     assert script.exists() and script.stat().st_size > 100_000  # the real MathJax bundle, served offline
     text = re.sub(r"<[^>]+>", "", page)  # the command is syntax-highlighted: one <span> per word
     assert "Rerun this chapter" in text and "Provenance" in text and "landscape run 01_trajectories" in text
-    stamps = {p: p.read_bytes() for p in (quick_root / "book" / "_executed" / "quick").glob("*.stamp.json")}
+    stamps = {p: p.read_bytes() for p in (book_root / "book" / "_executed" / PROFILE).glob("*.stamp.json")}
     index_mtime = html.stat().st_mtime_ns
     said = []
-    runner.build_book("quick", progress=False, log=said.append)
+    runner.build_book(PROFILE, progress=False, log=said.append)
     assert {p: p.read_bytes() for p in stamps} == stamps  # nothing re-executed
     assert any("HTML up to date" in line for line in said) and not any("jupyter-book" in line for line in said)
     assert html.stat().st_mtime_ns == index_mtime  # Sphinx did not run
-    intro = quick_root / "book" / "intro.md"
+    intro = book_root / "book" / "intro.md"
     intro.write_text(intro.read_text() + "\nOne more sentence.\n")  # an input changed: Sphinx runs again
     said.clear()
-    runner.build_book("quick", progress=False, log=said.append)
+    runner.build_book(PROFILE, progress=False, log=said.append)
     assert any("jupyter-book" in line for line in said)
     assert "One more sentence." in (built / "book" / "intro.html").read_text()

@@ -1,5 +1,7 @@
-"""Chapters 02-04 on a user's CSV (issue 24 item 1): each runs under the quick profile from ``-p dataset=...
--p target=... -p task=...`` in a scratch root, its tables show the CSV's shapes, and no network claim is judged.
+"""Chapters 02-04 on a user's CSV (issue 24 item 1).
+
+Each runs under the smoke profile (quick, shrunk) from ``-p dataset=... -p target=... -p task=...`` in a scratch root,
+its tables show the CSV's shapes, and no network claim is judged.
 
 Each test writes a small scikit-learn dataset as a CSV (wine, a binary slice of breast_cancer, a regression slice
 of diabetes), so that together they cover a multi-class and a binary classifier and a regression. The ``-p``
@@ -31,8 +33,8 @@ def book_root(tmp_path, monkeypatch):
 
 
 def run_chapter(root, chapter: str, overrides: dict):
-    """Execute ``chapter`` under the quick profile with ``overrides``; return its results folder."""
-    out = runner.execute(chapter, "quick", overrides, label=LABEL, progress=False, log=lambda *a: None)
+    """Execute ``chapter`` under the smoke profile (quick, shrunk) with ``overrides``; return its results folder."""
+    out = runner.execute(chapter, "smoke", overrides, label=LABEL, progress=False, log=lambda *a: None)
     assert runner.check_notebook(out) == []
     return root / "data" / "results" / LABEL / chapter
 
@@ -98,7 +100,7 @@ def test_chapter03_on_a_csv(book_root, tmp_path):
         "trace_net_probes": 3, "trace_net_ranges": [1.0], "small_dims": [4]})
     points = pd.read_csv(results / "classifier_points.csv").set_index("network")
     for name in ("resnet", "densenet"):
-        net = digits_nets.digits_net(name, width=8, n_in=10, n_out=2)  # the quick profile's table2_width
+        net = digits_nets.digits_net(name, width=8, n_in=10, n_out=2)  # table2_width of quick (and smoke)
         assert points.loc[name, "n_params"] == sum(p.numel() for p in net.parameters())
     table2 = pd.read_csv(results / "table2_digits.csv")
     assert {"train_accuracy", "test_accuracy"} <= set(table2.columns)
@@ -134,7 +136,7 @@ def test_chapter04_on_a_regression_csv(book_root, tmp_path):
         whole = path[path.epoch == path.epoch.round()]
         assert len(whole) and (whole.iteration == whole.epoch * math.ceil(n / 32)).all(), name
     neg = pd.read_csv(results / "negative_eigenvalues.csv")
-    m = models.n_params(models.mlp([10, 8, 1]))  # the quick profile's neg_hidden 8
+    m = models.n_params(models.mlp([10, 8, 1]))  # neg_hidden of the quick profile (smoke inherits it)
     assert (neg.n_negative <= m).all()
     claims = read_claims(results)
     network = [source_value("004", k).claim for k in ("fig2a_slope", "fig5_cs_ce", "fig5_cs_mse", "fig6_top1",
