@@ -24,6 +24,8 @@ def test_every_chapter_has_a_quick_profile_section_that_is_valid():
     for chapter in runner.chapters():
         if chapter != runner.REPORT:
             assert chapter in quick, f"{chapter} has no section in notebooks/profiles/quick.yaml"
+    smoke = runner.load_profile("smoke")  # the test suite's profile: quick's values, then its own
+    assert set(smoke) == set(quick) and smoke["01_trajectories"]["epochs"] < quick["01_trajectories"]["epochs"]
 
 
 def test_profile_override_and_cli_override():
