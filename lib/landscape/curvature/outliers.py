@@ -129,6 +129,17 @@ def l1_energy_radius(eigenvalues, fraction: float = 0.5) -> float:
     return float(lam[int(np.searchsorted(cum, fraction - 1e-15))])
 
 
+def _gd_step_and_start(lam: np.ndarray, lr, x0) -> tuple[float, np.ndarray]:
+    """The step (default 1/lambda_1, checked to converge) and the start (default all ones) of eq (8)."""
+    lr = 1.0 / lam.max() if lr is None else float(lr)
+    if not 0 < lr < 2.0 / lam.max():
+        raise ValueError(f"lr must lie in (0, 2/lambda_1) for convergence, got {lr!r}")
+    x0 = np.ones_like(lam) if x0 is None else np.asarray(x0, dtype=np.float64).reshape(-1)
+    if x0.shape != lam.shape:
+        raise ValueError("x0 must have one entry per eigenvalue")
+    return lr, x0
+
+
 def gd_quadratic(eigenvalues, steps: int, *, lr: float | None = None, x0=None) -> np.ndarray:
     r"""Loss of gradient descent on :math:`L(\theta) = \frac12\sum_i \lambda_i (\theta-\theta^*)_i^2` (eq (7)).
 
@@ -161,12 +172,7 @@ def gd_quadratic(eigenvalues, steps: int, *, lr: float | None = None, x0=None) -
     if np.any(lam <= 0):
         raise ValueError("eigenvalues must be positive (a convex quadratic)")
     check_scalar(steps, "steps", int, min_val=0)
-    lr = 1.0 / lam.max() if lr is None else float(lr)
-    if not 0 < lr < 2.0 / lam.max():
-        raise ValueError(f"lr must lie in (0, 2/lambda_1) for convergence, got {lr!r}")
-    x0 = np.ones_like(lam) if x0 is None else np.asarray(x0, dtype=np.float64).reshape(-1)
-    if x0.shape != lam.shape:
-        raise ValueError("x0 must have one entry per eigenvalue")
+    lr, x0 = _gd_step_and_start(lam, lr, x0)
     log_factor = 2.0 * np.log(np.abs(1.0 - lr * lam) + 1e-300)
     t = np.arange(steps + 1)[:, None]
     return 0.5 * (np.exp(t * log_factor) * (lam * x0 ** 2)).sum(axis=1)
@@ -210,12 +216,7 @@ def gd_steps_to(eigenvalues, fraction: float = 0.01, *, lr: float | None = None,
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
     check_scalar(max_steps, "max_steps", int, min_val=1)
-    lr = 1.0 / lam.max() if lr is None else float(lr)
-    if not 0 < lr < 2.0 / lam.max():
-        raise ValueError(f"lr must lie in (0, 2/lambda_1) for convergence, got {lr!r}")
-    x0 = np.ones_like(lam) if x0 is None else np.asarray(x0, dtype=np.float64).reshape(-1)
-    if x0.shape != lam.shape:
-        raise ValueError("x0 must have one entry per eigenvalue")
+    lr, x0 = _gd_step_and_start(lam, lr, x0)
     w = lam * x0 ** 2
     log_factor = 2.0 * np.log(np.abs(1.0 - lr * lam) + 1e-300)
     target = fraction * _quadratic_loss(lam, w, log_factor, 0)

@@ -112,18 +112,8 @@ def basin_width(alphas, losses, threshold: float, center: float = 1.0) -> float:
     >>> basin_width([0.0, 0.5, 1.0, 1.5, 2.0], [3.0, 1.0, 0.1, 0.5, 2.0], 1.0)
     1.0
     """
-    a, ell = np.asarray(alphas, float).reshape(-1), np.asarray(losses, float).reshape(-1)
-    if a.shape != ell.shape or a.size < 2 or np.any(np.diff(a) <= 0):
-        raise ValueError("alphas must be increasing and match losses in length")
-    i = int(np.argmin(np.abs(a - center)))
-    if not ell[i] <= threshold:
-        return 0.0
-    lo = hi = i
-    while lo > 0 and ell[lo - 1] <= threshold:
-        lo -= 1
-    while hi < a.size - 1 and ell[hi + 1] <= threshold:
-        hi += 1
-    return float(a[hi] - a[lo])
+    low, high, _, _ = basin_interval(alphas, losses, threshold, center)
+    return 0.0 if np.isnan(low) else high - low
 
 
 def basin_interval(alphas, losses, threshold: float, center: float = 1.0) -> tuple[float, float, bool, bool]:
