@@ -355,7 +355,7 @@ def wedge_descent(model: nn.Module, loss: str, X, y, *, steps: int, lr: float) -
     Returns
     -------
     dict
-        ``max_loss_diff`` (largest |loss difference| over the steps), ``end_distance`` (distance between the two
+        ``max_loss_diff`` (largest absolute loss difference over the steps), ``end_distance`` (distance between the two
         runs' canonical end points), ``crossings`` (steps at which the plain run's iterate left the wedge, i.e.
         canonicalisation moved the other run), ``final_loss``.
     """
