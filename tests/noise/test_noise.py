@@ -427,3 +427,19 @@ def test_newton_minimum_reaches_the_exact_minimum(name, start, fn, minimum):
     assert out["grad_norm"] < 1e-9 and out["loss"] < 1e-15 and out["lambda_min"] > 0
     with pytest.raises(ValueError, match="max_iter"):
         experiments.newton_minimum(model, _identity_loss, X, X, max_iter=-1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_negative_eigen_sum_exact_on_a_quadratic(dtype):
+    """Fig. 2(a)'s negative sum on L = w0^2 - 3 w1^2 + w0 w1 (Hessian [[2, 1], [1, -6]], eigenvalues
+    -2 -+ sqrt(17)): the float64 path (torch.func.hessian) and the float32 model's HVP path give the exact
+    eigenvalues to round-off and the sum of the negative one.
+    """
+    from landscape.studies.noise_hessian import nets
+
+    model = _Potential([0.3, -0.2], lambda w: w[0] ** 2 - 3 * w[1] ** 2 + w[0] * w[1]).to(dtype)
+    X = torch.zeros(1, 1, dtype=dtype)
+    s, w = nets.negative_eigen_sum(model, _identity_loss, X, X)
+    exact = [-2 - np.sqrt(17), -2 + np.sqrt(17)]
+    assert w == pytest.approx(exact, abs=1e-5 if dtype == torch.float32 else 1e-12)
+    assert s == pytest.approx(exact[0], abs=1e-5 if dtype == torch.float32 else 1e-12)

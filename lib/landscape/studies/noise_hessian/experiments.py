@@ -30,8 +30,8 @@ from landscape.noise.valley import (
 )
 from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 
-__all__ = ["lbfgs_minimum", "newton_minimum", "negative_eigen_window_sweep", "alignment_during_training", "alignment_study",
-           "NegativeCurvatureFit", "negative_curvature_fit", "hessian_gauss_newton_cs", "valley_run",
+__all__ = ["lbfgs_minimum", "newton_minimum", "negative_eigen_window_sweep", "alignment_during_training",
+           "alignment_study", "NegativeCurvatureFit", "negative_curvature_fit", "hessian_gauss_newton_cs", "valley_run",
            "shuffled_label_start"]
 
 
