@@ -159,7 +159,16 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
     marks = sorted({half + round((k + 1) * (epochs - half) / snapshots) for k in range(snapshots)})
     sums, spectra = [], []
     X, y = torch.as_tensor(X), torch.as_tensor(y)
-    rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
+    base = {"batch_size": S, "lr": lr, "strength": 1 / S - 1 / len(X), "eta_s": lr * (1 / S - 1 / len(X)),
+            "epochs": epochs}
+    try:
+        rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
+    except FloatingPointError:  # lr above 2 / lambda_max of the minimum: a diverged setting, not a measurement
+        nan = math.nan
+        return {**base, "train_loss": nan, "loss_first": nan, "loss_second": nan, "lowest_loss": math.inf,
+                "neg_sum": nan, "neg_sum_se": nan, "snapshots": 0, "n_negative": nan, "neg_to_pos": nan,
+                "min_to_max": nan, "near_zero": nan, "top_eigenvalue": nan, "diverged": True,
+                "lowest_state": theta0.cpu().numpy()}
     for e in marks:
         models.assign(model, torch.as_tensor(rec.states[e], dtype=theta0.dtype))
         neg, w = negative_eigen_sum(model, loss_fn, X, y)
@@ -171,8 +180,7 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
     mid = len(win) // 2
     W = np.stack(spectra)
     pos = np.where(W > 0, W, 0).sum(axis=1)
-    return {"batch_size": S, "lr": lr, "strength": 1 / S - 1 / len(X), "eta_s": lr * (1 / S - 1 / len(X)),
-            "epochs": epochs, "train_loss": float(win.mean()), "loss_first": float(win[:mid].mean()),
+    return {**base, "train_loss": float(win.mean()), "loss_first": float(win[:mid].mean()),
             "loss_second": float(win[mid:].mean()), "lowest_loss": float(losses[k]),
             "neg_sum": float(np.mean(sums)), "neg_sum_se": float(np.std(sums, ddof=1) / np.sqrt(len(sums)))
             if len(sums) > 1 else math.nan, "snapshots": len(sums),
@@ -180,7 +188,7 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
             "neg_to_pos": float(np.mean(-np.asarray(sums) / pos)),
             "min_to_max": float(np.mean(-W[:, 0] / W[:, -1])),
             "near_zero": float(np.mean((np.abs(W) < 1e-3 * W[:, -1:]).mean(axis=1))),
-            "top_eigenvalue": float(W[:, -1].mean()), "lowest_state": rec.states[k]}
+            "top_eigenvalue": float(W[:, -1].mean()), "diverged": False, "lowest_state": rec.states[k]}
 
 
 def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, snapshots: int = 4,
@@ -228,7 +236,8 @@ def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps
         One row per setting (batch_size, lr, strength, eta_s, epochs, train_loss and its halves loss_first /
         loss_second, lowest_loss, neg_sum and its standard error over the snapshots, n_negative, neg_to_pos
         :math:`|\sum\lambda_-|/\sum\lambda_+`, min_to_max :math:`|\lambda_{\min}|/\lambda_{\max}`, near_zero the
-        share with :math:`|\lambda| < 10^{-3}\lambda_{\max}`, top_eigenvalue); and the minimum: ``loss``,
+        share with :math:`|\lambda| < 10^{-3}\lambda_{\max}`, top_eigenvalue, diverged: SGD blew up, the row's
+        measurements are NaN); and the minimum: ``loss``,
         ``grad_norm``, ``rounds``, ``below`` (lowest SGD loss minus the minimum's, >= 0 when verified),
         ``verified``; with ``newton_iter`` also ``newton_iterations``, ``lambda_min``, ``lambda_max`` and
         ``last_gain`` of :func:`newton_minimum`.
