@@ -30,8 +30,8 @@ from landscape.noise.valley import (
 )
 from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 
-__all__ = ["lbfgs_minimum", "negative_eigen_window_sweep", "alignment_during_training", "alignment_study",
-           "NegativeCurvatureFit", "negative_curvature_fit", "hessian_gauss_newton_cs", "valley_run",
+__all__ = ["lbfgs_minimum", "newton_minimum", "negative_eigen_window_sweep", "alignment_during_training",
+           "alignment_study", "NegativeCurvatureFit", "negative_curvature_fit", "hessian_gauss_newton_cs", "valley_run",
            "shuffled_label_start"]
 
 
@@ -75,6 +75,80 @@ def lbfgs_minimum(model, loss_fn, X, y, *, max_iter: int = 1000) -> tuple[float,
     return float(loss.detach()), gnorm
 
 
+def newton_minimum(model, loss_fn, X, y, *, max_iter: int = 60, tol: float = 1e-9) -> dict:
+    r"""Saddle-free damped Newton from the model's weights to a local minimum of the full-batch loss, in place: the
+    minimum of Fig. 2(a) made verifiable on a smooth net (softplus), where L-BFGS stops short.
+
+    Each step is :math:`\delta = -V(|\Lambda| + \mu)^{-1}V^\top\nabla L` from the eigendecomposition
+    :math:`H = V\Lambda V^\top` of the dense float64 Hessian (Dauphin et al. 2014's saddle-free Newton with
+    Levenberg--Marquardt damping): negative-curvature directions are descended, not attracted to; a step is taken
+    only if it lowers the loss, :math:`\mu` shrinks by 3 on success and grows by 4 on failure. Near a
+    non-degenerate minimum the steps are Newton steps (quadratic convergence); along flat directions progress is
+    slow, which the returned gradient norm and smallest eigenvalue show.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Smooth activation, float64 (the dense Hessian has ``P^2`` entries); moved in place.
+    loss_fn : callable
+        ``loss_fn(outputs, y)``.
+    X, y : tensors
+        The training set (full batch).
+    max_iter : int
+        Newton steps at most.
+    tol : float
+        Stop when the gradient norm is below it.
+
+    Returns
+    -------
+    dict
+        ``loss``, ``grad_norm``, ``iterations``, ``lambda_min`` and ``lambda_max`` (dense Hessian at the last
+        accepted point; a minimum: ``lambda_min >= 0`` up to round-off / flat directions), ``last_gain`` (the loss
+        decrease of the last accepted step).
+
+    Examples
+    --------
+    >>> net = torch.nn.Linear(2, 1).double()
+    >>> X = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
+    >>> y = torch.tensor([[1.0], [2.0], [2.0], [0.0]], dtype=torch.float64)
+    >>> out = newton_minimum(net, torch.nn.functional.mse_loss, X, y)  # a quadratic: least squares
+    >>> bool(out["grad_norm"] < 1e-9), round(out["loss"], 9), bool(out["lambda_min"] > 0)
+    (True, 0.0625, True)
+    """
+    from torch.func import functional_call, grad
+    from torch.func import hessian as func_hessian
+
+    check_scalar(max_iter, "max_iter", int, min_val=0)
+    check_scalar(tol, "tol", float, min_val=0, include_boundaries="neither")
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    theta = models.flatten(model).detach().clone().to(torch.float64)
+
+    def loss(t):
+        return loss_fn(functional_call(model, models.unflatten(model, t), (X,)), y)
+
+    f, mu, it, gain = float(loss(theta)), None, 0, math.nan
+    for it in range(1, max_iter + 2):
+        g = grad(loss)(theta)
+        lam, V = torch.linalg.eigh(func_hessian(loss)(theta))
+        if float(g.norm()) <= tol or it > max_iter:
+            it -= 1
+            break
+        gv = V.T @ g
+        mu = 1e-6 * float(lam.abs().max()) if mu is None else mu
+        for _ in range(40):
+            trial = theta - V @ (gv / (lam.abs() + mu))
+            f_t = float(loss(trial))
+            if f_t < f:
+                theta, gain, f, mu = trial, f - f_t, f_t, mu / 3
+                break
+            mu *= 4
+        else:
+            break  # no step lowers the loss: as close as float64 gets
+    models.assign(model, theta)
+    return {"loss": f, "grad_norm": float(g.norm()), "iterations": it, "lambda_min": float(lam[0]),
+            "lambda_max": float(lam[-1]), "last_gain": gain}
+
+
 def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, snapshots: int, seed: int) -> dict:
     """One setting of :func:`negative_eigen_window_sweep` (a module-level unit): SGD from ``theta0`` for
     ``epochs``, the second half the measuring window; the loss at every epoch end, the dense spectrum at
@@ -85,7 +159,16 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
     marks = sorted({half + round((k + 1) * (epochs - half) / snapshots) for k in range(snapshots)})
     sums, spectra = [], []
     X, y = torch.as_tensor(X), torch.as_tensor(y)
-    rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
+    base = {"batch_size": S, "lr": lr, "strength": 1 / S - 1 / len(X), "eta_s": lr * (1 / S - 1 / len(X)),
+            "epochs": epochs}
+    try:
+        rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
+    except FloatingPointError:  # lr above 2 / lambda_max of the minimum: a diverged setting, not a measurement
+        nan = math.nan
+        return {**base, "train_loss": nan, "loss_first": nan, "loss_second": nan, "lowest_loss": math.inf,
+                "neg_sum": nan, "neg_sum_se": nan, "snapshots": 0, "n_negative": nan, "neg_to_pos": nan,
+                "min_to_max": nan, "near_zero": nan, "top_eigenvalue": nan, "diverged": True,
+                "lowest_state": theta0.cpu().numpy()}
     for e in marks:
         models.assign(model, torch.as_tensor(rec.states[e], dtype=theta0.dtype))
         neg, w = negative_eigen_sum(model, loss_fn, X, y)
@@ -97,8 +180,7 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
     mid = len(win) // 2
     W = np.stack(spectra)
     pos = np.where(W > 0, W, 0).sum(axis=1)
-    return {"batch_size": S, "lr": lr, "strength": 1 / S - 1 / len(X), "eta_s": lr * (1 / S - 1 / len(X)),
-            "epochs": epochs, "train_loss": float(win.mean()), "loss_first": float(win[:mid].mean()),
+    return {**base, "train_loss": float(win.mean()), "loss_first": float(win[:mid].mean()),
             "loss_second": float(win[mid:].mean()), "lowest_loss": float(losses[k]),
             "neg_sum": float(np.mean(sums)), "neg_sum_se": float(np.std(sums, ddof=1) / np.sqrt(len(sums)))
             if len(sums) > 1 else math.nan, "snapshots": len(sums),
@@ -106,11 +188,12 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
             "neg_to_pos": float(np.mean(-np.asarray(sums) / pos)),
             "min_to_max": float(np.mean(-W[:, 0] / W[:, -1])),
             "near_zero": float(np.mean((np.abs(W) < 1e-3 * W[:, -1:]).mean(axis=1))),
-            "top_eigenvalue": float(W[:, -1].mean()), "lowest_state": rec.states[k]}
+            "top_eigenvalue": float(W[:, -1].mean()), "diverged": False, "lowest_state": rec.states[k]}
 
 
 def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, snapshots: int = 4,
-                                seed: int = 0, max_rounds: int = 3, lbfgs_iter: int = 500, jobs=None,
+                                seed: int = 0, max_rounds: int = 3, lbfgs_iter: int = 500,
+                                newton_iter: int = 0, jobs=None,
                                 progress: bool = False) -> tuple[pd.DataFrame, dict]:
     r"""Fig. 2(a) / App. A.3 with a verified minimum and stationary averages.
 
@@ -140,6 +223,8 @@ def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps
         Sweeps at most (each after a new L-BFGS minimum).
     lbfgs_iter : int
         L-BFGS iterations per minimisation.
+    newton_iter : int
+        After L-BFGS, steps of :func:`newton_minimum` at most (0: none; needs a smooth net).
     jobs : int or None
         Worker processes for the settings; the numbers do not depend on it.
     progress : bool, default False
@@ -151,18 +236,25 @@ def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps
         One row per setting (batch_size, lr, strength, eta_s, epochs, train_loss and its halves loss_first /
         loss_second, lowest_loss, neg_sum and its standard error over the snapshots, n_negative, neg_to_pos
         :math:`|\sum\lambda_-|/\sum\lambda_+`, min_to_max :math:`|\lambda_{\min}|/\lambda_{\max}`, near_zero the
-        share with :math:`|\lambda| < 10^{-3}\lambda_{\max}`, top_eigenvalue); and the minimum: ``loss``,
+        share with :math:`|\lambda| < 10^{-3}\lambda_{\max}`, top_eigenvalue, diverged: SGD blew up, the row's
+        measurements are NaN); and the minimum: ``loss``,
         ``grad_norm``, ``rounds``, ``below`` (lowest SGD loss minus the minimum's, >= 0 when verified),
-        ``verified``.
+        ``verified``; with ``newton_iter`` also ``newton_iterations``, ``lambda_min``, ``lambda_max`` and
+        ``last_gain`` of :func:`newton_minimum`.
     """
     steps = check_scalar(steps, "steps", int, min_val=2)
     snapshots = check_scalar(snapshots, "snapshots", int, min_val=1)
     max_rounds = check_scalar(max_rounds, "max_rounds", int, min_val=1)
+    newton_iter = check_scalar(newton_iter, "newton_iter", int, min_val=0)
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     N = len(X)
     grid = [(int(S), float(lr)) for S in batch_sizes for lr in lrs]
     for r in range(1, max_rounds + 1):
         loss_min, gnorm = lbfgs_minimum(model, loss_fn, X, y, max_iter=lbfgs_iter)
+        newton = {}
+        if newton_iter > 0:
+            newton = newton_minimum(model, loss_fn, X, y, max_iter=newton_iter)
+            loss_min, gnorm = newton["loss"], newton["grad_norm"]
         theta0 = models.flatten(model)
         units = [(model, loss_fn, X, y, theta0, S, lr, max(4, round(steps / math.ceil(N / S))), snapshots,
                   seed * 1000 + i) for i, (S, lr) in enumerate(grid)]
@@ -174,7 +266,11 @@ def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps
         models.assign(model, torch.as_tensor(low["lowest_state"], dtype=theta0.dtype))
     models.assign(model, theta0)
     df = pd.DataFrame([{k: v for k, v in row.items() if k != "lowest_state"} for row in rows])
-    return df, {"loss": loss_min, "grad_norm": gnorm, "rounds": r, "below": float(below), "verified": below >= 0}
+    out = {"loss": loss_min, "grad_norm": gnorm, "rounds": r, "below": float(below), "verified": below >= 0}
+    if newton:
+        out.update(newton_iterations=newton["iterations"], lambda_min=newton["lambda_min"],
+                   lambda_max=newton["lambda_max"], last_gain=newton["last_gain"])
+    return df, out
 
 
 @dataclass(frozen=True)
@@ -346,14 +442,16 @@ def alignment_during_training(model, loss_fn, X, y, *, lr: float, batch_size: in
 def _alignment_unit(name: str, loss_fn, X, targets, lr: float, hidden: int, n_out: int, kw: dict) -> pd.DataFrame:
     """One loss of :func:`alignment_study`: a fresh MLP trained with ``loss_fn`` (a module-level unit)."""
     net = models.mlp([X.shape[1], hidden, n_out], seed=kw["seed"], device=X.device)
-    return alignment_during_training(net, loss_fn, X, targets, lr=lr, **kw).assign(loss=name, lr=lr)
+    return alignment_during_training(net, loss_fn, X, targets, lr=lr, **kw).assign(loss=name, lr=lr, seed=kw["seed"])
 
 
 def alignment_study(runs, X, *, hidden: int, batch_size: int, checkpoints, n_eval: int, n_probes: int = 30,
-                    seed: int = 0, jobs=None, progress: bool = False, n_out: int = 10) -> pd.DataFrame:
+                    seed: int = 0, seeds: int = 1, jobs=None, progress: bool = False,
+                    n_out: int = 10) -> pd.DataFrame:
     """Fig. 5 / App. A.4 for several losses: per run a one-hidden-layer MLP (``hidden`` units, ``n_out`` outputs,
     seed ``seed``) trained by :func:`alignment_during_training`, CS(H, C) and CS(G, C) on the first ``n_eval``
-    samples.
+    samples; ``seeds`` independent runs per loss (seeds ``seed .. seed + seeds - 1``: initialisation, shuffles and
+    probes).
 
     Parameters
     ----------
@@ -371,21 +469,25 @@ def alignment_study(runs, X, *, hidden: int, batch_size: int, checkpoints, n_eva
         Show a progress bar over the runs.
     n_out : int, default 10
         Outputs of the MLP: the classes (the digits' 10), or the target width of a regression.
+    seeds : int, default 1
+        Independent runs per loss.
 
     Returns
     -------
     pandas.DataFrame
-        The runs' frames stacked, with columns ``loss`` (the name) and ``lr`` added.
+        The runs' frames stacked, with columns ``loss`` (the name), ``lr`` and ``seed`` added.
     """
     check_scalar(hidden, "hidden", int, min_val=1)
     check_scalar(n_eval, "n_eval", int, min_val=1)
     check_scalar(n_out, "n_out", int, min_val=1)
+    check_scalar(seeds, "seeds", int, min_val=1)
     X = torch.as_tensor(X)
     units = []
     for name, loss_fn, targets, lr in runs:
-        kw = {"batch_size": min(int(batch_size), len(X)), "checkpoints": checkpoints, "X_eval": X[:n_eval],
-              "y_eval": targets[:n_eval], "n_probes": n_probes, "seed": seed, "gauss_newton": True}
-        units.append((name, loss_fn, X, targets, lr, hidden, n_out, kw))
+        for r in range(seeds):
+            kw = {"batch_size": min(int(batch_size), len(X)), "checkpoints": checkpoints, "X_eval": X[:n_eval],
+                  "y_eval": targets[:n_eval], "n_probes": n_probes, "seed": seed + r, "gauss_newton": True}
+            units.append((name, loss_fn, X, targets, lr, hidden, n_out, kw))
     frames = map_units(_alignment_unit, units, star=True, jobs=jobs, progress=progress, desc="alignment")
     return pd.concat(frames, ignore_index=True)
 

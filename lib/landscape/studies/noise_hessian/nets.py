@@ -237,7 +237,8 @@ def flat_loss_grad(model: nn.Module, loss_fn, X, y):
 
 def negative_eigen_sum(model: nn.Module, loss_fn, X, y, *, chunk: int = 128) -> tuple[float, np.ndarray]:
     """Sum of the negative eigenvalues of the full training-loss Hessian (Sec. 4.1 / Fig. 2a), from the dense
-    float64 Hessian assembled by HVPs in blocks of ``chunk``; returns ``(sum, eigenvalues)``.
+    float64 Hessian (``torch.func.hessian`` of the flat loss for a float64 model, else assembled by HVPs in blocks
+    of ``chunk``); returns ``(sum, eigenvalues)``.
 
     Parameters
     ----------
@@ -255,10 +256,22 @@ def negative_eigen_sum(model: nn.Module, loss_fn, X, y, *, chunk: int = 128) -> 
         The sum of the negative eigenvalues and all eigenvalues (ascending).
     """
     data = (torch.as_tensor(X), torch.as_tensor(y))
-    try:  # forward-over-reverse blocks: several times faster than "auto"'s first-call probing on small nets
-        H = hessian.hessian_operator(model, loss_fn, data, dtype=torch.float64, method="forward").to_dense(chunk)
-    except RuntimeError:  # an operation without a forward-mode rule
-        H = hessian.hessian_operator(model, loss_fn, data, dtype=torch.float64, method="reverse").to_dense(chunk)
+    theta = models.flatten(model).detach()
+    if theta.dtype == torch.float64:  # torch.func.hessian of the flat loss: 5-30x faster than HVP blocks here
+        def flat(t):
+            return loss_fn(torch.func.functional_call(model, models.unflatten(model, t), (data[0],)), data[1])
+
+        try:
+            H = torch.func.hessian(flat)(theta).detach().cpu().numpy()
+        except RuntimeError:  # an operation without a forward-mode rule
+            H = None
+    else:
+        H = None
+    if H is None:
+        try:  # forward-over-reverse blocks
+            H = hessian.hessian_operator(model, loss_fn, data, dtype=torch.float64, method="forward").to_dense(chunk)
+        except RuntimeError:  # an operation without a forward-mode rule
+            H = hessian.hessian_operator(model, loss_fn, data, dtype=torch.float64, method="reverse").to_dense(chunk)
     w = np.linalg.eigvalsh(0.5 * (H + H.T))
     return float(w[w < 0].sum()), w
 
