@@ -136,7 +136,7 @@ def test_chapter04_on_a_regression_csv(book_root, tmp_path):
         whole = path[path.epoch == path.epoch.round()]
         assert len(whole) and (whole.iteration == whole.epoch * math.ceil(n / 32)).all(), name
     neg = pd.read_csv(results / "negative_eigenvalues.csv")
-    m = models.n_params(models.mlp([10, 8, 1]))  # neg_hidden of the quick profile (smoke inherits it)
+    m = models.n_params(models.mlp([10, 4, 1]))  # neg_hidden 4 of the quick profile (smoke inherits it)
     assert (neg.n_negative <= m).all()
     claims = read_claims(results)
     network = [source_value("004", k).claim for k in ("fig2a_slope", "fig5_cs_ce", "fig5_cs_mse", "fig6_top1",
