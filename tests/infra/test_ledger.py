@@ -223,3 +223,27 @@ def test_a_judged_substitute_notes_the_rule_s_outcome_and_stays_substituted(sour
     assert notes[0].startswith("on the substitute: partly.") and notes[0].endswith("digits MLP")
     assert notes[1].startswith("on the substitute: reproduced.")
     assert list(c.frame().verdict) == ["substituted", "substituted"]
+
+
+def test_threshold_judges_a_worded_claim_on_the_interval(source_900):
+    # "almost all" read as >= 0.9: per-seed true/false would call [0.71 +- 1.4] "not reproduced"; the interval says
+    # it cannot tell
+    c = Claims("07_x", "quick")
+    assert c.threshold("900", "falls", [0.5, 0.92], at=0.9) == "inconclusive"
+    row = c.frame().iloc[0]
+    assert row.measured == "0.71" and float(row.ci_low) < 0.9 < float(row.ci_high) and row.n_runs == "2"
+    # a certain fall smaller than "substantially" is partly; one that reaches it is reproduced under the reading
+    assert Claims("x", "q").threshold("900", "falls", [0.08, 0.09, 0.10], at=0.25, partly_at=0) == "partly"
+    assert Claims("x", "q").threshold("900", "falls", [0.30, 0.31, 0.29], at=0.25, partly_at=0,
+                                      reading="'substantially' as >= 25 %") == "reproduced under reading"
+    assert Claims("x", "q").threshold("900", "falls", [-0.10, -0.11, -0.09], at=0.25, partly_at=0) == \
+        "not reproduced"
+    assert Claims("x", "q").threshold("900", "falls", [0.95], at=0.9) == "reproduced"  # one run: its value
+    assert Claims("x", "q").threshold("900", "falls", [0.95, 0.96], at=0.9,
+                                      premise=("trained", False, "loss 0.24 > 0.02")) == "inconclusive"
+    with pytest.raises(ValueError, match="partly_at"):
+        Claims("x", "q").threshold("900", "falls", [1.0], at=0.2, partly_at=0.3)
+    with pytest.raises(ValueError, match="sample"):
+        Claims("x", "q").threshold("900", "falls", [np.nan], at=0.2)
+    with pytest.raises(ValueError, match="qualitative claim whose value is true"):
+        Claims("x", "q").threshold("900", "auc", [0.95], at=0.9)

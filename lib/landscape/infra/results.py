@@ -442,6 +442,66 @@ class Claims:
             note = f"on the substitute: {outcome}. {note}".strip()
         return self.add(source, key, measured, "substituted", note=note, **kw)
 
+    def threshold(self, source: str, key: str, sample, *, at: float, partly_at: float | None = None,
+                  note: str = "", reading: str | None = None,
+                  premise: tuple[str, bool, str] | None = None) -> str:
+        """Judge a true/false claim read as "the quantity is at least ``at``" on the 95 % interval of ``sample``.
+
+        For words such as "almost all" (read as >= 0.9) or "substantially" (a relative fall >= 0.25), where a
+        per-seed true/false would turn an interval across the threshold into a verdict. With the interval
+        ``[low, high]`` (:func:`interval95`; one run: ``low = high``): ``low >= at`` is "reproduced" ("reproduced
+        under reading" with a ``reading``); ``partly_at < low`` and ``high < at`` is "partly" (the effect is there
+        but smaller); ``high < at`` (or ``high <= partly_at``) is "not reproduced"; anything else "inconclusive".
+        The row records the mean and its interval, not a true/false.
+
+        Parameters
+        ----------
+        source, key : str
+            As :meth:`check`; the claim in the data file is qualitative with value ``true``.
+        sample : array_like
+            The quantity over seeds (finite numbers).
+        at : float
+            The reading's threshold: the claim holds when the quantity is at least ``at``.
+        partly_at : float, optional
+            Below ``at``: an interval wholly above it but not above ``at`` is "partly".
+        note, reading, premise
+            As :meth:`check`.
+
+        Returns
+        -------
+        str
+            The verdict.
+        """
+        if not self.active:
+            return NOT_JUDGED
+        values = np.asarray(sample, dtype=float).ravel()
+        if values.size == 0 or not np.isfinite(values).all():
+            raise ValueError(f"sample must be finite numbers over seeds, got {sample!r}")
+        if partly_at is not None and not partly_at < at:
+            raise ValueError(f"partly_at must be below at, got partly_at={partly_at!r}, at={at!r}")
+        mean, lo, hi, n = interval95(values)
+        if n == 1:
+            lo = hi = mean
+        floor = at if partly_at is None else partly_at
+        if lo >= at:
+            result = "reproduced under reading" if reading else "reproduced"
+        elif partly_at is not None and lo > partly_at and hi < at:
+            result = "partly"
+        elif hi < floor or (partly_at is not None and hi <= partly_at):
+            result = "not reproduced"
+        else:
+            result = "inconclusive"
+        sv, _, _, ok, row = self._row(source, key, float(mean), interval=(lo, hi) if n > 1 else None, n_runs=n,
+                                      reading=reading, premise=premise, note=note, fit_set=None)
+        if not isinstance(sv.value, bool) or sv.value is not True:
+            raise ValueError(f"{key}: threshold() judges a qualitative claim whose value is true")
+        row["measured"] = _fmt(float(mean))
+        if n > 1:
+            row["ci_low"], row["ci_high"] = _fmt(float(lo)), _fmt(float(hi))
+        row["verdict"] = result if ok else "inconclusive"
+        self._append(row)
+        return row["verdict"]
+
     def variant(self, source: str, key: str, measured, *, variant: str, note: str = "", reading: str | None = None,
                 interval: tuple[float, float] | None = None, n_runs: int | None = None,
                 fit_set: Sequence[str] | None = None) -> None:
