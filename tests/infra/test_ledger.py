@@ -247,3 +247,22 @@ def test_threshold_judges_a_worded_claim_on_the_interval(source_900):
         Claims("x", "q").threshold("900", "falls", [np.nan], at=0.2)
     with pytest.raises(ValueError, match="qualitative claim whose value is true"):
         Claims("x", "q").threshold("900", "auc", [0.95], at=0.9)
+
+
+def test_an_assumed_premise_applies_to_every_later_check_of_its_keys(source_900):
+    c = Claims("02_x", "quick")
+    c.assume({"d", "auc"}, ("the source's trajectory length", False, "M = 120 < 2400"))
+    c.assume(lambda key: key == "d", ("a kernel that links the points", True, "4.2 neighbours"))
+    assert c.check("900", "d", 17) == "inconclusive"  # would be reproduced: the length premise fails
+    premise = c.frame().premise[0]
+    assert "the source's trajectory length: M = 120 < 2400 (FAILS)" in premise
+    assert "a kernel that links the points: 4.2 neighbours (holds)" in premise
+    assert c.check("900", "err", -0.9) == "reproduced"  # not one of its keys
+    assert c.threshold("900", "falls", [1.0], at=0.5) == "reproduced"
+    c2 = Claims("02_x", "quick")
+    c2.assume(["auc"], ("trained", True, "loss 0.01"))
+    assert c2.check("900", "auc", 0.9147) == "reproduced" and c2.frame().premise[0] == "trained: loss 0.01 (holds)"
+    with pytest.raises(ValueError, match="premise"):
+        c2.assume(["auc"], ("trained", True))
+    with pytest.raises(ValueError, match="one string"):
+        c2.assume("auc", ("trained", True, "x"))

@@ -253,6 +253,46 @@ class Claims:
         self.active = bool(active)
         self._rows: list[dict] = []
         self._variants: list[dict] = []
+        self._assumed: list[tuple] = []
+
+    def assume(self, keys, premise: tuple[str, bool, str]) -> None:
+        """A premise shared by many claims, checked once: every later :meth:`check` (and :meth:`threshold`) of a
+        key in ``keys`` carries it besides its own, and is "inconclusive" when it fails.
+
+        For premises of a whole profile or reading (the trajectory has the source's length; the kernel at the
+        source's ε links the points), so that no row that needs them can be judged without them.
+
+        Parameters
+        ----------
+        keys : collection of str or callable
+            The claim keys it applies to, or ``keys(key) -> bool``.
+        premise : (str, bool, str)
+            ``(name, ok, detail)`` as in :meth:`check`.
+
+        Examples
+        --------
+        >>> c = Claims("02_x", "quick", active=False)
+        >>> c.assume(lambda key: key.endswith("_d"), ("the source's trajectory length", False, "M = 120 < 2400"))
+        """
+        if not (isinstance(premise, tuple) and len(premise) == 3 and isinstance(premise[0], str) and premise[0]):
+            raise ValueError(f"premise must be (name, ok, detail), got {premise!r}")
+        if not callable(keys):
+            if isinstance(keys, str):
+                raise ValueError("keys must be a collection of keys or a callable, not one string")
+            members = frozenset(keys)
+            keys = members.__contains__
+        self._assumed.append((keys, (premise[0], bool(premise[1]), premise[2])))
+
+    def _premises(self, key: str, premise):
+        """The claim's own premise combined with the assumed ones that apply to ``key`` (one tuple, or None)."""
+        found = ([premise] if premise is not None else []) + [p for match, p in self._assumed if match(key)]
+        if len(found) <= 1:
+            return found[0] if found else None
+        for p in found:
+            if not (isinstance(p, tuple) and len(p) == 3 and isinstance(p[0], str) and p[0]):
+                raise ValueError(f"premise must be (name, ok, detail), got {p!r}")
+        return (" and ".join(p[0] for p in found), all(bool(p[1]) for p in found),
+                "; ".join(f"{p[0]}: {p[2]} ({'holds' if p[1] else 'FAILS'})" for p in found))
 
     # -- one row -------------------------------------------------------------------------------------------------
     def _row(self, source: str, key: str, measured, *, interval, n_runs, reading, premise, note, fit_set):
@@ -374,7 +414,7 @@ class Claims:
             return NOT_JUDGED
         fit_set = list(fit_set) if fit_set else None
         sv, value, ci, ok, row = self._row(source, key, measured, interval=interval, n_runs=n_runs, reading=reading,
-                                           premise=premise, note=note, fit_set=fit_set)
+                                           premise=self._premises(key, premise), note=note, fit_set=fit_set)
         row["verdict"] = self._judge(sv, value, ci, ok, reading, fitted=bool(fit_set) and key in fit_set)
         self._append(row)
         return row["verdict"]
@@ -492,7 +532,7 @@ class Claims:
         else:
             result = "inconclusive"
         sv, _, _, ok, row = self._row(source, key, float(mean), interval=(lo, hi) if n > 1 else None, n_runs=n,
-                                      reading=reading, premise=premise, note=note, fit_set=None)
+                                      reading=reading, premise=self._premises(key, premise), note=note, fit_set=None)
         if not isinstance(sv.value, bool) or sv.value is not True:
             raise ValueError(f"{key}: threshold() judges a qualitative claim whose value is true")
         row["measured"] = _fmt(float(mean))
