@@ -118,7 +118,8 @@ def test_like_for_like_profile_distances_leave_out_same_family_and_same_rerun_pa
     for opt, fam, member in (("sgd", 0, 0), ("rk2", 0, 1), ("adam", 1, 0), ("adam_rk2", 1, 1)):
         for rerun in (0, 1):
             logs = rerun * u + fam * 0.8 * v + member * 0.05
-            rows += [{"optimizer": opt, "rerun": rerun, "alpha": a, "loss": np.exp(x)} for a, x in zip(alphas, logs, strict=True)]
+            rows += [{"optimizer": opt, "rerun": rerun, "alpha": a, "loss": np.exp(x)}
+                     for a, x in zip(alphas, logs, strict=True)]
     fr = pd.DataFrame(rows)
     within, between = solutions.profile_distances(fr)
     assert within == pytest.approx(2.0) and between < 1.8  # the artefact
