@@ -105,25 +105,3 @@ def test_sgd_adam_segments_bit_identical_for_one_and_two_workers():
         assert c.train.iloc[0] == pytest.approx(ends["sgd"], rel=1e-6)
         assert c.train.iloc[-1] == pytest.approx(ends["adam"], rel=1e-6)
 
-
-def test_like_for_like_profile_distances_leave_out_same_family_and_same_rerun_pairs():
-    # four optimizers in two families, log-loss profiles on 4 points: a re-run adds u = (1, -1, 1, -1), the Adam family
-    # 0.8 v with v = (1, 1, -1, -1) (orthogonal to u), a family's second member 0.05 (RK2 at SGD's step is SGD plus
-    # O(eta^2)). Within (same optimizer, other re-run): |u| = 2. Counting all pairs of different optimizers mixes in
-    # same-family and same-re-run pairs and gets ~1.74 < 2, "the families are alike"; like for like (other re-run,
-    # other family) it is |u +- 0.8 v| = sqrt(4 + 2.56) > 2
-    alphas = np.arange(4.0)
-    u, v = np.array([1.0, -1, 1, -1]), np.array([1.0, 1, -1, -1])
-    rows = []
-    for opt, fam, member in (("sgd", 0, 0), ("rk2", 0, 1), ("adam", 1, 0), ("adam_rk2", 1, 1)):
-        for rerun in (0, 1):
-            logs = rerun * u + fam * 0.8 * v + member * 0.05
-            rows += [{"optimizer": opt, "rerun": rerun, "alpha": a, "loss": np.exp(x)}
-                     for a, x in zip(alphas, logs, strict=True)]
-    fr = pd.DataFrame(rows)
-    within, between = solutions.profile_distances(fr)
-    assert within == pytest.approx(2.0) and between < 1.8  # the artefact
-    w2, b2 = solutions.profile_distances_like_for_like(fr, lambda o: "adam" if o.startswith("adam") else "sgd")
-    assert w2 == pytest.approx(2.0) and b2 == pytest.approx(np.sqrt(4 + 2.56), rel=2e-3)
-    with pytest.raises(ValueError, match="two families"):
-        solutions.profile_distances_like_for_like(fr[fr.optimizer == "sgd"])

@@ -264,45 +264,6 @@ def basin_profiles(sizes, loss_fn: Callable, train, lrs: Mapping[str, float], *,
     return frame, {(u[3], u[8]): theta for u, (_, theta) in zip(units, out, strict=True)}
 
 
-def profile_distances_like_for_like(profiles: pd.DataFrame, family=None, floor: float = 1e-12) -> tuple[float, float]:
-    r"""Mean distance between the log-loss profiles of two re-runs of one optimizer (within) and of two re-runs of
-    optimizers of *different families* (between), every pair differing in its re-run.
-
-    :func:`profile_distances` counts as "between" also pairs of one family (SGD and Heun's RK2 at SGD's step are
-    SGD plus :math:`O(\eta^2)`) and pairs that share a re-run (the same initialisation and batches), which makes
-    "between" small for reasons that are not the optimizer's; here both sides differ in the same respect, the re-run,
-    and "between" differs in the family as well.
-
-    Parameters
-    ----------
-    profiles : pandas.DataFrame
-        Columns ``optimizer, rerun, alpha, loss`` (one split).
-    family : mapping or callable, optional
-        Optimizer name -> family (default: each optimizer its own family).
-    floor : float
-        Smallest loss before the logarithm.
-
-    Returns
-    -------
-    (float, float)
-        ``(within, between)``.
-
-    >>> fr = pd.DataFrame({"optimizer": ["a", "a", "a2", "a2", "b", "b"], "rerun": [0, 1, 0, 1, 0, 1],
-    ...                    "alpha": 0.0, "loss": np.exp([0.0, 1.0, 0.0, 1.0, 3.0, 5.0])})
-    >>> profile_distances_like_for_like(fr, {"a": "A", "a2": "A", "b": "B"})  # within 1, 1, 2; between 5, 2, 5, 2
-    (1.3333333333333333, 3.5)
-    """
-    fam = (lambda name: name) if family is None else (family if callable(family) else family.__getitem__)
-    P = {k: np.log(np.maximum(g.sort_values("alpha").loss.to_numpy(), floor))
-         for k, g in profiles.groupby(["optimizer", "rerun"])}
-    pairs = [(a, b) for a in P for b in P if a < b and a[1] != b[1]]
-    within = [np.linalg.norm(P[a] - P[b]) for a, b in pairs if a[0] == b[0]]
-    between = [np.linalg.norm(P[a] - P[b]) for a, b in pairs if fam(a[0]) != fam(b[0])]
-    if not within or not between:
-        raise ValueError("profiles: need two re-runs of one optimizer and two families to compare")
-    return float(np.mean(within)), float(np.mean(between))
-
-
 def profile_distances(profiles: pd.DataFrame, floor: float = 1e-12) -> tuple[float, float]:
     """Mean Euclidean distance between the log-loss profiles of two runs of the same optimizer (within) and of
     different optimizers (between), over all pairs of :func:`basin_profiles` runs; losses are clipped at

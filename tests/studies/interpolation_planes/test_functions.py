@@ -70,3 +70,29 @@ def test_known_runs_from_basin_profiles_give_the_same_rows():
     pd.testing.assert_frame_equal(fresh, reused)
     with pytest.raises(ValueError, match="batch_seeds"):
         disagreement_vs_null([4, 6, 3], F, (X, y), X, lrs, seeds=seeds, batch_seeds=[5], **kw)
+
+
+def test_profile_distances_across_inits_skips_same_init_pairs():
+    from landscape.studies.interpolation_planes.functions import profile_distances_across_inits
+    from landscape.surfaces.solutions import profile_distances
+
+    # two optimizers a, b from the same two inits: b's run r equals a's run r exactly (same start), while the two
+    # inits differ by 2 in log-loss. All-pairs counting puts the identical same-init pairs into "between".
+    logs = {("a", 0): [0.0, 0.0], ("a", 1): [2.0, 0.0], ("b", 0): [0.0, 0.0], ("b", 1): [2.0, 0.0]}
+    fr = pd.DataFrame([{"optimizer": o, "rerun": r, "alpha": float(i), "loss": float(np.exp(v))}
+                       for (o, r), vs in logs.items() for i, v in enumerate(vs)])
+    within_all, between_all = profile_distances(fr)
+    assert within_all == pytest.approx(2.0) and between_all == pytest.approx(1.0)  # the artefact: between < within
+    within, between, nw, nb = profile_distances_across_inits(fr)
+    assert (nw, nb) == (2, 2)
+    assert within == pytest.approx(2.0, abs=1e-12) and between == pytest.approx(2.0, abs=1e-12)
+
+
+def test_profile_distances_across_inits_rejects_bad_input():
+    from landscape.studies.interpolation_planes.functions import profile_distances_across_inits
+
+    fr = pd.DataFrame({"optimizer": ["a", "b"], "rerun": [0, 0], "alpha": 0.0, "loss": 1.0})
+    with pytest.raises(ValueError, match="two re-runs"):
+        profile_distances_across_inits(fr)
+    with pytest.raises(ValueError, match="floor"):
+        profile_distances_across_inits(fr, floor=0.0)

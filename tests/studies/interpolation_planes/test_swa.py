@@ -45,3 +45,14 @@ def test_weight_decay_objective_gradient_is_loss_gradient_plus_lambda_theta():
     assert with_weight_decay(F, net, 0.0) is F
     with pytest.raises(ValueError, match="weight_decay"):
         with_weight_decay(F, net, -1.0)
+
+
+def test_phase_drift_exact_and_rejects_bad_input():
+    from landscape.studies.interpolation_planes.swa import phase_drift
+
+    assert phase_drift([4.0, 3.0, 1.0]) == 0.75  # (4 - 1) / 4, exactly
+    assert phase_drift([1.0, 1.2, 0.8, 1.0]) == 0.0  # oscillating around a level: no drift
+    assert phase_drift([-2.0, -1.0]) == -0.5  # the sign follows the fall, scaled by |f_0|
+    for bad in ([1.0], [0.0, 1.0], [1.0, float("nan")]):
+        with pytest.raises(ValueError):
+            phase_drift(bad)

@@ -18,7 +18,7 @@ from landscape.infra.executor import map_units
 from landscape.infra.validation import check_scalar
 from landscape.surfaces.solutions import functional_difference
 
-__all__ = ["disagreement_vs_null"]
+__all__ = ["disagreement_vs_null", "profile_distances_across_inits"]
 
 #: Offset of the second minibatch order of a seed (the null's run).
 BATCH_OFFSET = 1000
@@ -117,3 +117,49 @@ def disagreement_vs_null(sizes: Sequence[int], loss_fn: Callable, train, X_test,
         rows.append({"seed": s, "cross": float(cross), "null": float(null), "null_a": float(null_a),
                      "null_b": float(null_b), "excess": float(cross - null)})
     return pd.DataFrame(rows)
+
+
+def profile_distances_across_inits(profiles: pd.DataFrame, floor: float = 1e-12) -> tuple[float, float, int, int]:
+    r"""Within- and between-optimizer distances of log-loss profiles, like for like: only pairs of runs from
+    *different* initialisations (re-runs) are counted (source 003, Sec. 5.1.2, Fig. 3: "similar for re-runs of the
+    same algorithm").
+
+    :func:`landscape.surfaces.solutions.profile_distances` counts every pair: its within pairs always come from two
+    initialisations, but its between pairs include two optimizers run from the *same* initialisation (same re-run
+    index), which share the start and are closer for that reason alone. Here both means run over pairs
+    :math:`(o, r), (o', r')` with :math:`r \ne r'`: within :math:`o = o'`, between :math:`o \ne o'`, the distance
+    being :math:`\lVert \log L_{o,r}(\alpha) - \log L_{o',r'}(\alpha) \rVert_2` over the shared
+    :math:`\alpha` grid (losses clipped at ``floor``).
+
+    Parameters
+    ----------
+    profiles : pandas.DataFrame
+        Columns ``optimizer, rerun, alpha, loss`` (one split; every run on the same ``alpha`` grid).
+    floor : float
+        Smallest loss before the logarithm (> 0).
+
+    Returns
+    -------
+    (float, float, int, int)
+        ``(within, between, n_within, n_between)``: the two mean distances and the numbers of pairs behind them.
+
+    >>> fr = pd.DataFrame({"optimizer": list("aabb"), "rerun": [0, 1, 0, 1], "alpha": 0.0,
+    ...                    "loss": np.exp([0.0, 1.0, 3.0, 3.0])})
+    >>> profile_distances_across_inits(fr)  # within: |0-1|, |3-3| -> 0.5; between (a0,b1), (a1,b0): 3, 2 -> 2.5
+    (0.5, 2.5, 2, 2)
+    """
+    if not floor > 0:
+        raise ValueError(f"floor must be > 0, got {floor!r}")
+    missing = {"optimizer", "rerun", "alpha", "loss"} - set(profiles.columns)
+    if missing:
+        raise ValueError(f"profiles: missing columns {sorted(missing)}")
+    P = {k: np.log(np.maximum(g.sort_values("alpha").loss.to_numpy(dtype=float), floor))
+         for k, g in profiles.groupby(["optimizer", "rerun"])}
+    if len({v.size for v in P.values()}) > 1:
+        raise ValueError("profiles: every run must be on the same alpha grid")
+    pairs = [(a, b) for a in P for b in P if a < b and a[1] != b[1]]
+    within = [float(np.linalg.norm(P[a] - P[b])) for a, b in pairs if a[0] == b[0]]
+    between = [float(np.linalg.norm(P[a] - P[b])) for a, b in pairs if a[0] != b[0]]
+    if not within or not between:
+        raise ValueError("profiles: need at least two optimizers and two re-runs")
+    return float(np.mean(within)), float(np.mean(between)), len(within), len(between)

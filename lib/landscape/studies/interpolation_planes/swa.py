@@ -13,7 +13,7 @@ from torch import nn
 
 from landscape.infra.validation import check_finite, check_scalar
 
-__all__ = ["with_weight_decay", "flat_side_test"]
+__all__ = ["with_weight_decay", "flat_side_test", "phase_drift"]
 
 
 def with_weight_decay(loss_fn: Callable, model: nn.Module, weight_decay: float) -> Callable:
@@ -95,3 +95,32 @@ def flat_side_test(s, loss, *, last: float = 0.0, average: float = 1.0) -> dict:
     side = 1 if s[i] < s[i_avg] else -1
     return {"s_min": float(s[i]), "interior": bool(0 < i < s.size - 1), "rise_plus": plus, "rise_minus": minus,
             "flat_side": flat, "average_side": side, "holds": flat == side}
+
+
+def phase_drift(objective) -> float:
+    r"""Stationarity number of an averaging phase: the relative fall of the objective over it,
+    :math:`(f_0 - f_K) / |f_0|`, with :math:`f_k` the objective at the end of the phase's epoch :math:`k`
+    (:math:`f_0` at its start).
+
+    He et al.'s flat-side picture (source 003, Asymmetric valleys) needs iterates that oscillate around a minimum:
+    the number is then close to 0 (either sign); a run still descending has it clearly positive.
+
+    Parameters
+    ----------
+    objective : array_like
+        The objective at the phase's recorded iterates, at least 2 values, the first non-zero.
+
+    Returns
+    -------
+    float
+        The relative fall (positive: the objective still falls).
+
+    >>> phase_drift([2.0, 1.5, 1.0])
+    0.5
+    >>> phase_drift([1.0, 1.1, 0.9, 1.0])
+    0.0
+    """
+    f = check_finite(np.asarray(objective, dtype=float).reshape(-1), "objective")
+    if f.size < 2 or f[0] == 0:
+        raise ValueError(f"objective must hold at least 2 values, the first non-zero, got {f.size} values")
+    return float((f[0] - f[-1]) / abs(f[0]))
