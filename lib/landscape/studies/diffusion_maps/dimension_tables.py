@@ -17,7 +17,12 @@ from landscape import diffusion as dm
 from landscape.diffusion import manifold
 from landscape.studies.diffusion_maps import readings as rd
 
-__all__ = ["reading_distances", "distances_of", "dimension_table", "summary", "trajectory_gap", "wide"]
+__all__ = ["reading_distances", "distances_of", "dimension_table", "summary", "kernel_support", "nondegenerate",
+           "kernel_premise", "length_premise", "all_premises",
+           "trajectory_gap", "wide"]
+
+#: An off-diagonal kernel entry exp(-d²/ε) at most this far from 0 (or from 1) counts as 0 (as 1).
+TINY = 1e-12
 
 
 def reading_distances(traj, reading_set: Mapping[str, rd.Reading], *, threads: int | None = 1,
@@ -140,7 +145,8 @@ def dimension_table(configs: Mapping[str, object], reading_set: Mapping[str, rd.
     Returns
     -------
     pandas.DataFrame
-        Columns: ``label, reading, eps_name, eps, d, auc, M, m, N, n, final_loss, seconds`` (seconds: the
+        Columns: ``label, reading, eps_name, eps, d, auc, neighbours, flat_share, M, m, N, n, final_loss, seconds``
+        (neighbours, flat_share: :func:`kernel_support` at the reading's kernel scale; seconds: the
         trajectory's record + distance time). A diverging run gives one row with ``note``.
     """
     from landscape.infra import executor, paths
@@ -183,9 +189,135 @@ def _table_unit(label, config, reading_set, eps, beta, threads, cache_dir, devic
             if value is None:
                 continue
             d, a, _ = summary(sq, value, r, beta=beta)
+            nbrs, flat = kernel_support(sq, r.kernel * float(value))
             rows.append({"label": label, "reading": rname, "eps_name": ename, "eps": float(value), "d": d,
-                         "auc": a, **info})
+                         "auc": a, "neighbours": nbrs, "flat_share": flat, **info})
     return rows
+
+
+def kernel_support(sq, eps: float, tiny: float = TINY) -> tuple[float, float]:
+    """How much of the dense kernel ``exp(-d²/ε)`` of eq (2.10) is neither 0 nor 1: the premise of any ``d`` read
+    at a fixed ε.
+
+    A kernel whose off-diagonal entries all underflow to 0 is the identity (``d`` is then about ``M - 1`` whatever
+    the data); one whose entries are all 1 is constant (``d = 0``). Either says nothing about the points.
+
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances.
+    eps : float
+        Kernel scale (the kernel is ``exp(-sq / eps)``), positive.
+    tiny : float, default :data:`TINY`
+        An entry above ``tiny`` counts as a neighbour, one above ``1 - tiny`` as flat.
+
+    Returns
+    -------
+    tuple of (float, float)
+        The effective neighbours (mean number of other points per point with a kernel entry above ``tiny``) and
+        the flat share (share of off-diagonal entries above ``1 - tiny``).
+    """
+    sq = np.asarray(sq, dtype=float)
+    if sq.ndim != 2 or sq.shape[0] != sq.shape[1] or sq.shape[0] < 2:
+        raise ValueError(f"sq must be a square matrix with at least 2 rows, got shape {sq.shape}")
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps}")
+    M = sq.shape[0]
+    off = ~np.eye(M, dtype=bool)
+    k = np.exp(-np.maximum(sq[off], 0.0) / float(eps))
+    return float(np.count_nonzero(k > tiny) / M), float(np.count_nonzero(k > 1.0 - tiny) / k.size)
+
+
+def nondegenerate(neighbours: float, flat_share: float) -> bool:
+    """The premise of a ``d`` read at a fixed ε: on average at least one other point in the kernel's reach and not
+    every entry 1 (see :func:`kernel_support`).
+
+    Parameters
+    ----------
+    neighbours, flat_share : float
+        The two numbers of :func:`kernel_support`.
+
+    Returns
+    -------
+    bool
+        ``neighbours >= 1`` and ``flat_share < 1``.
+    """
+    return bool(neighbours >= 1.0 and flat_share < 1.0)
+
+
+def kernel_premise(neighbours, flat_share, where: str = "at the source's eps") -> tuple[str, bool, str]:
+    """The premise ``(name, holds, detail)`` of a claim read at a fixed ε, for one kernel or several (every one must
+    be non-degenerate, :func:`nondegenerate`), in the form :meth:`landscape.infra.results.Claims.check` takes.
+
+    Parameters
+    ----------
+    neighbours, flat_share : float or array_like
+        :func:`kernel_support`'s numbers, one per kernel the claim reads (e.g. the ``neighbours`` and
+        ``flat_share`` columns of :func:`dimension_table`).
+    where : str
+        Which ε, for the premise's name.
+
+    Returns
+    -------
+    tuple of (str, bool, str)
+        The premise's name, whether it holds, and the worst kernel's numbers.
+    """
+    nb, fl = np.atleast_1d(np.asarray(neighbours, float)), np.atleast_1d(np.asarray(flat_share, float))
+    if nb.size == 0 or nb.shape != fl.shape:
+        raise ValueError(f"neighbours and flat_share must be non-empty and of one shape, got {nb.shape}, {fl.shape}")
+    ok = all(nondegenerate(a, b) for a, b in zip(nb, fl, strict=True))
+    many = f" (worst of {nb.size} kernels)" if nb.size > 1 else ""
+    detail = (f"{nb.min():.3g} effective neighbours per point (kernel entry > {TINY:g}; needs >= 1), "
+              f"{100 * fl.max():.3g} % of entries 1 (needs < 100 %){many}")
+    return f"kernel non-degenerate {where}", ok, detail
+
+
+def length_premise(M: int, epochs: int, *, src_M: int = 2400, src_epochs: int = 400,
+                   src_d: float | None = None) -> tuple[str, bool, str]:
+    """The premise ``(name, holds, detail)`` that a run is as long as the source's: at least ``src_epochs`` epochs
+    and ``src_M`` recorded points (source 000, Sec. 3.1: 400 epochs, M = 2400), and, with ``src_d``, room for the
+    source's ``d`` (``d <= M - 1``: a diffusion map on M points has M - 1 non-trivial eigenvalues).
+
+    Parameters
+    ----------
+    M, epochs : int
+        The run's recorded points and epochs (the smallest over the runs a claim reads).
+    src_M, src_epochs : int
+        The source's.
+    src_d : float, optional
+        The source's ``d`` for the claim.
+
+    Returns
+    -------
+    tuple of (str, bool, str)
+        The premise's name, whether it holds, and the numbers.
+    """
+    if M < 1 or epochs < 1:
+        raise ValueError(f"M and epochs must be >= 1, got M = {M}, epochs = {epochs}")
+    ok = M >= src_M and epochs >= src_epochs and (src_d is None or src_d <= M - 1)
+    room = "" if src_d is None else f", d = {src_d:g} needs M - 1 >= {src_d:g}"
+    return ("trained as long as the source", bool(ok),
+            f"{epochs} epochs, M = {M} (source: {src_epochs} epochs, M = {src_M}{room})")
+
+
+def all_premises(*premises: tuple[str, bool, str]) -> tuple[str, bool, str]:
+    """Several premises as one ``(name, holds, detail)``: it holds when every one does; the detail marks each.
+
+    Parameters
+    ----------
+    *premises : tuple of (str, bool, str)
+        E.g. :func:`kernel_premise` and :func:`length_premise`.
+
+    Returns
+    -------
+    tuple of (str, bool, str)
+        Names joined by "and", all held, details with each one's "(holds)" or "(FAILS)".
+    """
+    if not premises:
+        raise ValueError("premises must name at least one premise")
+    names = " and ".join(p[0] for p in premises)
+    detail = "; ".join(f"{p[0]}: {p[2]} ({'holds' if p[1] else 'FAILS'})" for p in premises)
+    return names, all(bool(p[1]) for p in premises), detail
 
 
 def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple[int, float, np.ndarray]:
