@@ -55,3 +55,33 @@ def test_bad_input_raises():
         dt.length_premise(0, 10)
     with pytest.raises(ValueError, match="premises"):
         dt.all_premises()
+
+
+def test_cv_interval_matches_the_chi_square_formula():
+    from scipy import stats
+
+    x = np.array([16.0, 17.0, 18.0, 17.0, 19.0])  # mean 17.4, s = 1.1402
+    cv, lo, hi = dt.cv_interval(x)
+    s = np.std(x, ddof=1)
+    assert cv == pytest.approx(s / 17.4, rel=1e-12)
+    assert lo == pytest.approx(s * np.sqrt(4 / stats.chi2.ppf(0.975, 4)) / 17.4, rel=1e-12)
+    assert hi == pytest.approx(s * np.sqrt(4 / stats.chi2.ppf(0.025, 4)) / 17.4, rel=1e-12)
+    assert lo < cv < hi
+    with pytest.raises(ValueError, match="sample"):
+        dt.cv_interval([3.0])
+    with pytest.raises(ValueError, match="level"):
+        dt.cv_interval(x, level=1.0)
+
+
+def test_bracket_at_d_takes_the_scanned_neighbours_without_interpolating():
+    import pandas as pd
+
+    scan = pd.DataFrame({"eps": [0.1, 1.0, 10.0, 100.0], "d": [118, 42, 8, 0], "auc": [0.99, 0.922, 0.908, 0.5]})
+    b = dt.bracket_at_d(scan, 17)
+    assert b == {"eps_lo": 10.0, "eps_hi": 1.0, "d_lo": 8, "d_hi": 42, "auc_lo": 0.908, "auc_hi": 0.922}
+    exact = dt.bracket_at_d(scan, 42)
+    assert exact["d_lo"] == exact["d_hi"] == 42 and exact["auc_lo"] == exact["auc_hi"] == 0.922
+    assert dt.bracket_at_d(scan, 200) is None  # never reached
+    assert dt.bracket_at_d(scan, 5) is None  # d = 0 rows do not count
+    with pytest.raises(ValueError, match="scan"):
+        dt.bracket_at_d(scan[["eps", "d"]], 17)

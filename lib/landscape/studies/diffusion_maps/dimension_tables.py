@@ -18,7 +18,7 @@ from landscape.diffusion import manifold
 from landscape.studies.diffusion_maps import readings as rd
 
 __all__ = ["reading_distances", "distances_of", "dimension_table", "summary", "kernel_support", "nondegenerate",
-           "kernel_premise", "length_premise", "all_premises",
+           "kernel_premise", "length_premise", "all_premises", "cv_interval", "bracket_at_d",
            "trajectory_gap", "wide"]
 
 #: An off-diagonal kernel entry exp(-d²/ε) at most this far from 0 (or from 1) counts as 0 (as 1).
@@ -318,6 +318,68 @@ def all_premises(*premises: tuple[str, bool, str]) -> tuple[str, bool, str]:
     names = " and ".join(p[0] for p in premises)
     detail = "; ".join(f"{p[0]}: {p[2]} ({'holds' if p[1] else 'FAILS'})" for p in premises)
     return names, all(bool(p[1]) for p in premises), detail
+
+
+def cv_interval(sample, level: float = 0.95) -> tuple[float, float, float]:
+    """Coefficient of variation ``s / mean`` of a sample with the chi-square interval of ``s`` (normal sample, the
+    mean taken as exact), for the source's "30 runs consistently give the same d" (Sec. 3.4).
+
+    Parameters
+    ----------
+    sample : array_like
+        At least 2 values with a positive mean.
+    level : float, default 0.95
+        Coverage, in (0, 1).
+
+    Returns
+    -------
+    tuple of (float, float, float)
+        ``(cv, low, high)``: ``s sqrt((n-1) / chi2_{(1+level)/2}) / mean`` and ``s sqrt((n-1) / chi2_{(1-level)/2})
+        / mean`` around ``cv``.
+    """
+    from scipy import stats
+
+    x = np.asarray(sample, dtype=float)
+    if x.ndim != 1 or x.size < 2 or not np.mean(x) > 0:
+        raise ValueError(f"sample must hold at least 2 values with a positive mean, got {x!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    n, s, m = x.size, float(np.std(x, ddof=1)), float(np.mean(x))
+    lo = s * np.sqrt((n - 1) / stats.chi2.ppf((1 + level) / 2, n - 1)) / m
+    hi = s * np.sqrt((n - 1) / stats.chi2.ppf((1 - level) / 2, n - 1)) / m
+    return s / m, float(lo), float(hi)
+
+
+def bracket_at_d(scan: pd.DataFrame, d_target: float) -> dict | None:
+    """The two scanned ε whose ``d`` bracket ``d_target`` and their AUC ratios: the honest form of "the AUC where
+    d = 17" (Table 2) on a finite ε grid, with no interpolation between the scanned points.
+
+    Parameters
+    ----------
+    scan : pandas.DataFrame
+        Rows with ``eps, d, auc`` (e.g. :func:`landscape.diffusion.manifold.eps_scan`'s table); ``d`` falls as ε
+        grows.
+    d_target : float
+        The source's ``d``.
+
+    Returns
+    -------
+    dict or None
+        ``eps_lo, eps_hi, d_lo, d_hi, auc_lo, auc_hi`` (``d_lo <= d_target <= d_hi``; the rows nearest in ``d`` on
+        each side; the AUC keys are the smaller and the larger of the two AUC ratios), or ``None`` if the scan
+        never reaches ``d_target``. A row with ``d == d_target`` is both sides.
+    """
+    if not {"eps", "d", "auc"} <= set(scan.columns):
+        raise ValueError(f"scan must have columns eps, d, auc, got {list(scan.columns)}")
+    sel = scan[scan.d >= 1]
+    above, below = sel[sel.d >= d_target], sel[sel.d <= d_target]
+    if above.empty or below.empty:
+        return None
+    hi_row = above.sort_values(["d", "eps"]).iloc[0]  # the smallest d at or above the target
+    lo_row = below.sort_values(["d", "eps"], ascending=[False, True]).iloc[0]  # the largest d at or below it
+    aucs = sorted((float(lo_row.auc), float(hi_row.auc)))
+    return {"eps_lo": float(lo_row.eps), "eps_hi": float(hi_row.eps), "d_lo": int(lo_row.d), "d_hi": int(hi_row.d),
+            "auc_lo": aucs[0], "auc_hi": aucs[1]}
 
 
 def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple[int, float, np.ndarray]:
