@@ -85,3 +85,26 @@ def test_bracket_at_d_takes_the_scanned_neighbours_without_interpolating():
     assert dt.bracket_at_d(scan, 5) is None  # d = 0 rows do not count
     with pytest.raises(ValueError, match="scan"):
         dt.bracket_at_d(scan[["eps", "d"]], 17)
+
+
+def test_eps_at_d_interpolates_log_eps_against_log_d():
+    import pandas as pd
+
+    scan = pd.DataFrame({"eps": [1.0, 100.0], "d": [100, 1]})  # log d = 2 log 10 - log eps: d = 100 / eps
+    assert dt.eps_at_d(scan, 10) == pytest.approx(10.0, rel=1e-12)
+    assert dt.eps_at_d(scan, 1000) is None
+    with pytest.raises(ValueError, match="d_target"):
+        dt.eps_at_d(scan, 0)
+
+
+def test_fitted_eps_hits_the_target_d_on_a_curve():
+    from landscape.diffusion import euclidean_sq, manifold
+
+    t = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+    sq = euclidean_sq(np.c_[np.cos(t), np.sin(t)])  # a circle: d falls continuously with eps
+    eps = dt.fitted_eps(sq, 17, np.geomspace(1e-6, 1e3, 40), n_scan=12)
+    assert eps is not None
+    d = manifold.summarise(sq, eps).d
+    assert abs(d - 17) <= 3  # interpolated between scanned eps: within the d step of the 12-point scan
+    with pytest.raises(ValueError, match="n_scan"):
+        dt.fitted_eps(sq, 17, np.geomspace(1e-6, 1e3, 40), n_scan=1)

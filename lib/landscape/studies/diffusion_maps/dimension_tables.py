@@ -18,7 +18,7 @@ from landscape.diffusion import manifold
 from landscape.studies.diffusion_maps import readings as rd
 
 __all__ = ["reading_distances", "distances_of", "dimension_table", "summary", "kernel_support", "nondegenerate",
-           "kernel_premise", "length_premise", "all_premises", "cv_interval", "bracket_at_d",
+           "kernel_premise", "length_premise", "all_premises", "cv_interval", "bracket_at_d", "eps_at_d", "fitted_eps",
            "trajectory_gap", "wide"]
 
 #: An off-diagonal kernel entry exp(-d²/ε) at most this far from 0 (or from 1) counts as 0 (as 1).
@@ -380,6 +380,71 @@ def bracket_at_d(scan: pd.DataFrame, d_target: float) -> dict | None:
     aucs = sorted((float(lo_row.auc), float(hi_row.auc)))
     return {"eps_lo": float(lo_row.eps), "eps_hi": float(hi_row.eps), "d_lo": int(lo_row.d), "d_hi": int(hi_row.d),
             "auc_lo": aucs[0], "auc_hi": aucs[1]}
+
+
+def eps_at_d(scan: pd.DataFrame, d_target: float) -> float | None:
+    """The ε where a scan's ``d`` crosses ``d_target``, interpolated in log ε against log d (an effective ε fitted
+    continuously on one ``d``); ``None`` if the scan never reaches it.
+
+    Parameters
+    ----------
+    scan : pandas.DataFrame
+        Rows with ``eps, d`` (:func:`landscape.diffusion.manifold.eps_scan`).
+    d_target : float
+        The ``d`` to hit, positive.
+
+    Returns
+    -------
+    float or None
+        The interpolated ε.
+    """
+    if not d_target > 0:
+        raise ValueError(f"d_target must be positive, got {d_target}")
+    sel = scan[scan.d >= 1].sort_values("d")
+    if sel.empty or not sel.d.min() <= d_target <= sel.d.max():
+        return None
+    return float(np.exp(np.interp(np.log(d_target), np.log(sel.d.to_numpy(float)), np.log(sel.eps.to_numpy(float)))))
+
+
+def fitted_eps(sq, d_target: float, eps_grid, *, n_scan: int, beta: float = 0.99, eps_fixed: float | None = None,
+               factor: float = 50.0) -> float | None:
+    """One run's effective ε where its ``d`` equals ``d_target``, on the ``d`` scan the chapter uses for its first run:
+    ``n_scan`` ε spanning the linear region of L(ε) (eq 2.10's kernel sum, :func:`landscape.diffusion.kernel_sum` on
+    ``eps_grid``), extended to ``eps_fixed`` and to ``10 * factor`` times the maximal-slope ε, plus those two ε
+    (``factor`` times the maximal-slope ε and ``eps_fixed``), then :func:`eps_at_d`. Run per seed, it measures how far the fitted ε (and its ratio to the maximal-slope ε) moves
+    from one run to the next.
+
+    Parameters
+    ----------
+    sq : array_like, shape (M, M)
+        Squared distances.
+    d_target : float
+        The source's ``d``.
+    eps_grid : array_like
+        The L(ε) grid.
+    n_scan : int
+        ε of the ``d`` scan (each one eigendecomposition), >= 2.
+    beta : float, default 0.99
+        Threshold of eq (3.3).
+    eps_fixed : float, optional
+        An ε the scan must reach (the source's).
+    factor : float, default 50
+        The chapter's ε rule: ``factor`` times the maximal-slope ε.
+
+    Returns
+    -------
+    float or None
+        The fitted ε, or ``None`` if the scan never reaches ``d_target``.
+    """
+    if n_scan < 2:
+        raise ValueError(f"n_scan must be >= 2, got {n_scan}")
+    ks = dm.kernel_sum(sq, np.asarray(eps_grid, dtype=float))
+    lo, hi = ks.linear_region
+    fixed = [] if eps_fixed is None else [float(eps_fixed)]
+    ends = [lo, hi, 10 * factor * ks.eps_max, *fixed]
+    grid = np.unique(np.r_[np.geomspace(min(ends), max(ends), n_scan), fixed, factor * ks.eps_max])
+    frame, _ = manifold.eps_scan(sq, grid, beta=beta)
+    return eps_at_d(frame, d_target)
 
 
 def summary(sq, eps: float, reading: rd.Reading, *, beta: float = 0.99) -> tuple[int, float, np.ndarray]:
