@@ -411,8 +411,8 @@ def fitted_eps(sq, d_target: float, eps_grid, *, n_scan: int, beta: float = 0.99
     """One run's effective ε where its ``d`` equals ``d_target``, on the ``d`` scan the chapter uses for its first run:
     ``n_scan`` ε spanning the linear region of L(ε) (eq 2.10's kernel sum, :func:`landscape.diffusion.kernel_sum` on
     ``eps_grid``), extended to ``eps_fixed`` and to ``10 * factor`` times the maximal-slope ε, plus those two ε
-    (``factor`` times the maximal-slope ε and ``eps_fixed``), then :func:`eps_at_d`. Run per seed, it measures how far the fitted ε (and its ratio to the maximal-slope ε) moves
-    from one run to the next.
+    (``factor`` times the maximal-slope ε and ``eps_fixed``), then :func:`eps_at_d`. Run per seed, it measures how
+    far the fitted ε (and its ratio to the maximal-slope ε) moves from one run to the next.
 
     Parameters
     ----------
