@@ -135,6 +135,29 @@ def test_projections_to_settle_counts_the_last_excursion():
     assert toys.projections_to_settle(means, 0.0, 10.0) == 1
 
 
+def test_settle_over_seeds_matches_single_runs_and_orders_thresholds():
+    lam26 = np.r_[np.ones(50), -np.ones(50)]
+    lam31 = np.r_[np.ones(60), -np.ones(40)]
+    table = toys.settle_over_seeds([lam26, lam31], 400, seeds=[3, 7], thresholds=[2.0, 4.0])
+    assert len(table) == 4
+    for s in (3, 7):
+        m26 = toys.ensemble_means(toys.projected_hessians(lam26, 400, seed=s))
+        m31 = toys.ensemble_means(toys.projected_hessians(lam31, 400, seed=s + 1))
+        for t in (2.0, 4.0):
+            row = table[(table.seed == s) & (table.threshold == t)].iloc[0]
+            c26, c31 = toys.projections_to_settle(m26, 0.0, t), toys.projections_to_settle(m31, 20.0, t)
+            assert (row.settle_0, row.settle_1) == (c26, c31)
+            assert row.log10_settle == pytest.approx(np.log10(max(c26, c31)), abs=1e-12)
+        tight, loose = (table[(table.seed == s) & (table.threshold == t)].log10_settle.iloc[0] for t in (2.0, 4.0))
+        assert tight >= loose  # a wider band is reached no later
+    # a zero Hessian projects to zero: settled from the first projection
+    assert toys.settle_over_seeds([np.zeros(10)], 50, seeds=[0], thresholds=[0.5]).log10_settle.iloc[0] == 0.0
+    with pytest.raises(ValueError, match="thresholds"):
+        toys.settle_over_seeds([lam26], 10, seeds=[0], thresholds=[0.0])
+    with pytest.raises(ValueError, match="seeds"):
+        toys.settle_over_seeds([lam26], 10, seeds=[], thresholds=[1.0])
+
+
 def test_trace0_share_pinned_to_goe_limit():
     # large n: the share of projections hiding the trace-0 saddle is exactly 1 - 1/sqrt(2) (2x2 GOE)
     assert 1 - toys.saddle_share_limit(0.0) == pytest.approx(0.29289321881, abs=1e-10)

@@ -309,11 +309,31 @@ def test_fcnn_gains_over_seeds_and_intervals(tmp_path):
     approximation.cached_train(net, MSE, *fd["train"], key={"experiment": "fcnn", "n_layers": 1, "seed": 1},
                                epochs=30, lr=0.05, log_every=1, cache_dir=tmp_path / "again")
     point = trained_point.study_point("again", net, MSE, fd, lr=0.05, eig_tol=1e-6)
-    again = trained_point.equal_extent_gains(point, MSE, fd, [0.1, 1.0], n_points=3, seed=4)
+    again = trained_point.equal_extent_gains(point, MSE, fd, [0.1, 1.0], n_points=3, seed=5)  # plane_seed 4 + 1
     mine = g[(g.init_seed == 1) & (g.comparison == "equal extent")].reset_index(drop=True)
     np.testing.assert_allclose(mine.train_gain_pct, again.train_gain_pct, rtol=1e-6, atol=1e-9)
+    other = trained_point.equal_extent_gains(point, MSE, fd, [0.1, 1.0], n_points=3, seed=4)
+    assert not np.allclose(other.gaussian_reduction_pct, again.gaussian_reduction_pct)  # the plane seed matters
+    d = point.diagnostics
+    assert mine.stationarity.iloc[0] == pytest.approx(d.grad_norm / (d.lambda_max * point.scale), rel=1e-6)
     s = trained_point.gain_intervals(g)
     assert len(s) == 3 and (s.n_runs == 3).all()
     at = g[(g.comparison == "equal extent") & (g.extent == 1.0)].train_gain_pct
     row = s[(s.comparison == "equal extent") & (s.extent == 1.0)].iloc[0]
     assert (row.train_mean, row.train_low, row.train_high) == pytest.approx(interval95(at)[:3])
+
+
+def test_stationarity_is_sqrt2_on_a_quadratic_valley_and_zero_at_a_stationary_point():
+    # L = lam x^2 / 2 at x: |g| = lam |x|, L0 = lam x^2 / 2, s = sqrt(L0 / lam) = |x| / sqrt(2) -> r = sqrt(2)
+    lam, x = 3.0, 0.7
+    g, s = lam * x, np.sqrt(0.5 * lam * x ** 2 / lam)
+    ratio, ok, detail = trained_point.stationarity(g, lam, -0.1, s)
+    assert ratio == pytest.approx(np.sqrt(2.0), rel=1e-12) and not ok and "v_min" in detail
+    ratio, ok, _ = trained_point.stationarity(0.0, lam, -0.1, s)
+    assert ratio == 0.0 and ok
+    assert trained_point.stationarity(0.05, 1.0, 0.2, 1.0, limit=0.1)[1]  # 0.05 < 0.1
+    assert not trained_point.stationarity(0.15, 1.0, 0.2, 1.0, limit=0.1)[1]
+    with pytest.raises(ValueError, match="lambda_max"):
+        trained_point.stationarity(1.0, 0.0, -1.0, 1.0)
+    with pytest.raises(ValueError, match="grad_norm"):
+        trained_point.stationarity(-1.0, 1.0, -1.0, 1.0)

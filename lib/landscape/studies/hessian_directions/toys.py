@@ -273,6 +273,49 @@ def projections_to_settle(means: pd.DataFrame, target: float, tol: float) -> int
     return int(bad[-1] + 2) if len(bad) else 1
 
 
+def settle_over_seeds(saddles, n_samples: int, seeds, thresholds) -> pd.DataFrame:
+    r"""Fig. 1(a) of source 002 over draws: for each seed and threshold, the projections until the running means of
+    :math:`\tilde H_{11}` and :math:`\tilde H_{22}` of every saddle stay within the threshold of its trace
+    (:func:`projections_to_settle` on :func:`ensemble_means` of :func:`projected_hessians`), and the log10 of
+    the largest count over the saddles (the quantity the source reads off its figure).
+
+    Parameters
+    ----------
+    saddles : sequence of array_like
+        Eigenvalues of each Hessian; saddle ``j`` of seed ``s`` is drawn with seed ``s + j``.
+    n_samples : int
+        Projections per draw.
+    seeds : sequence of int
+        Base seeds (one run each; non-empty).
+    thresholds : sequence of float
+        Allowed distances from the trace (> 0; the source's "2-4" left the value unstated).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seed and threshold: ``seed, threshold, settle_<j>`` for each saddle, ``log10_settle``.
+    """
+    seeds = [int(s) for s in seeds]
+    thresholds = [float(t) for t in thresholds]
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    if not thresholds or min(thresholds) <= 0:
+        raise ValueError(f"thresholds must be positive and non-empty, got {thresholds}")
+    if not saddles:
+        raise ValueError("saddles must not be empty")
+    rows = []
+    for s in seeds:
+        runs = []
+        for j, lam in enumerate(saddles):
+            lam = np.asarray(lam, dtype=np.float64)
+            runs.append((ensemble_means(projected_hessians(lam, n_samples, seed=s + j)), float(lam.sum())))
+        for t in thresholds:
+            counts = [projections_to_settle(m, trace, t) for m, trace in runs]
+            rows.append({"seed": s, "threshold": t, **{f"settle_{j}": c for j, c in enumerate(counts)},
+                         "log10_settle": float(np.log10(max(counts)))})
+    return pd.DataFrame(rows)
+
+
 def saddle_share(frame: pd.DataFrame) -> float:
     r"""Share of projections whose principal curvatures have opposite signs
     (:math:`\tilde\kappa_1\tilde\kappa_2 < 0`), i.e. that show the saddle.

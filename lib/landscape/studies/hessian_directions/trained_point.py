@@ -69,6 +69,49 @@ class TrainedPoint:
                 "is_saddle": self.directions.is_saddle, "hvps": self.directions.n_matvecs, "scale": self.scale}
 
 
+#: Largest Newton step along :math:`v_{\max}`, in curvature lengths, at which a trained point counts as stationary
+#: for the claims of Sec. IV and App. D (our choice: the gradient then moves the point by a tenth of the length on
+#: which the loss changes along the stiffest direction).
+STATIONARY_LIMIT = 0.1
+
+
+def stationarity(grad_norm: float, lambda_max: float, lambda_min: float, scale: float,
+                 limit: float = STATIONARY_LIMIT) -> tuple[float, bool, str]:
+    r"""The stationary-point premise of a trained point, as a number: the Newton step along the stiffest direction
+    in curvature lengths, :math:`r = \|g\| / (\lambda_{\max} s)` with :math:`s = \sqrt{L_0/\lambda_{\max}}`
+    (:func:`landscape.surfaces.planes.curvature_scale`). On a quadratic valley :math:`L = \lambda x^2/2` with its
+    floor at 0, :math:`r = \sqrt 2` wherever the point sits; :math:`r = 0` at a stationary point. The premise holds
+    for :math:`r <` ``limit``.
+
+    Parameters
+    ----------
+    grad_norm : float
+        :math:`\|g\|_2` of the full training gradient (>= 0).
+    lambda_max, lambda_min : float
+        Extreme Hessian eigenvalues (``lambda_max`` > 0).
+    scale : float
+        The curvature length :math:`s` (> 0).
+    limit : float
+        Largest :math:`r` of a stationary point (> 0).
+
+    Returns
+    -------
+    (float, bool, str)
+        :math:`r`, whether the premise holds, and a one-line account (with the step :math:`\|g\|/|\lambda_{\min}|`
+        along the negative curvature, also in curvature lengths).
+    """
+    grad_norm = float(check_scalar(grad_norm, "grad_norm", float, min_val=0.0))
+    lambda_max = float(check_scalar(lambda_max, "lambda_max", float, min_val=0.0, include_boundaries="neither"))
+    scale = float(check_scalar(scale, "scale", float, min_val=0.0, include_boundaries="neither"))
+    limit = float(check_scalar(limit, "limit", float, min_val=0.0, include_boundaries="neither"))
+    lambda_min = float(check_scalar(lambda_min, "lambda_min", float))
+    ratio = grad_norm / (lambda_max * scale)
+    neg = f"; along v_min |g|/|lambda_min| = {grad_norm / abs(lambda_min) / scale:.3g} s" if lambda_min < 0 else ""
+    detail = (f"|g| = {grad_norm:.3g}, Newton step along v_max |g|/lambda_max = {ratio:.3g} curvature lengths s "
+              f"(stationary below {limit:g}){neg}")
+    return ratio, bool(ratio < limit), detail
+
+
 def study_point(name: str, model: nn.Module, loss_fn: Callable, data, *, lr: float, seed: int = 0,
                 ncv: int | None = None, eig_tol: float = 1e-10, dtype=torch.float64, device=None) -> TrainedPoint:
     r"""What the trained point is (Sec. IV, App. D): its Hessian directions, gradient diagnostics and curvature length.
@@ -304,7 +347,8 @@ def fcnn_gains_over_seeds(n_layers: int, width: int, function_data, loss_fn: Cal
     n_points : int
         Grid points per axis of every plane.
     plane_seed : int
-        Seed of the random planes (the same for every init seed).
+        Seed of the random planes of ``seeds[0]``; the ``k``-th init seed draws its planes with ``plane_seed + k``,
+        so the spread over seeds includes the draw of the random plane.
     lanczos_seed, ncv, eig_tol, device
         As in :func:`study_point`.
     first : TrainedPoint, optional
@@ -319,7 +363,8 @@ def fcnn_gains_over_seeds(n_layers: int, width: int, function_data, loss_fn: Cal
     pandas.DataFrame
         One row per seed and comparison: ``init_seed, comparison`` (``"equal extent"`` or ``"headline"``),
         ``extent`` (NaN for the headline), ``train_gain_pct, test_gain_pct, hessian_reduction_pct,
-        gaussian_reduction_pct, scale``.
+        gaussian_reduction_pct, filter_reduction_pct, scale``, and the premise of the trained point:
+        ``grad_norm, lambda_max, lambda_min, stationarity`` (the ratio of :func:`stationarity`).
     """
     from landscape.infra.executor import map_units
 
@@ -331,7 +376,7 @@ def fcnn_gains_over_seeds(n_layers: int, width: int, function_data, loss_fn: Cal
               "plane_range": float(plane_range), "n_points": int(n_points), "plane_seed": int(plane_seed),
               "lanczos_seed": int(lanczos_seed), "ncv": ncv, "eig_tol": float(eig_tol), "device": device,
               "cache_dir": cache_dir}
-    units = [(s, config, first if (k == 0 and first is not None) else None) for k, s in enumerate(seeds)]
+    units = [(s, k, config, first if (k == 0 and first is not None) else None) for k, s in enumerate(seeds)]
     done = map_units(_gain_unit, units, star=True, jobs=jobs, desc="gain seeds")
     return pd.concat(done, ignore_index=True)
 
@@ -371,7 +416,7 @@ def gain_intervals(gains: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _gain_unit(init_seed: int, c: dict, point: TrainedPoint | None) -> pd.DataFrame:
+def _gain_unit(init_seed: int, k: int, c: dict, point: TrainedPoint | None) -> pd.DataFrame:
     from landscape.nets import approximation
 
     if point is None:
@@ -383,9 +428,9 @@ def _gain_unit(init_seed: int, c: dict, point: TrainedPoint | None) -> pd.DataFr
         point = study_point(f"{c['n_layers']} layers, init {init_seed}", net, c["loss_fn"], c["data"], lr=c["lr"],
                             seed=c["lanczos_seed"], ncv=c["ncv"], eig_tol=c["eig_tol"], device=c["device"])
     equal = equal_extent_gains(point, c["loss_fn"], c["data"], c["extents"], n_points=c["n_points"],
-                               seed=c["plane_seed"], jobs=1).assign(comparison="equal extent")
+                               seed=c["plane_seed"] + k, jobs=1).assign(comparison="equal extent")
     head = point_planes(point, c["loss_fn"], c["data"], factors=[c["plane_factor"]], random_ranges=[c["plane_range"]],
-                        n_points=c["n_points"], seed=c["plane_seed"], random_on_factors=False,
+                        n_points=c["n_points"], seed=c["plane_seed"] + k, random_on_factors=False,
                         kinds=("hessian", "filter"), jobs=1).summary
     row = headline(head, c["plane_factor"], c["plane_range"])
     row = row[row.plane == "hessian"].iloc[0]
@@ -394,9 +439,14 @@ def _gain_unit(init_seed: int, c: dict, point: TrainedPoint | None) -> pd.DataFr
                         "test_gain_pct": float(row.test_gain_pct),
                         "hessian_reduction_pct": float(row.train_reduction_pct),
                         "gaussian_reduction_pct": np.nan, "filter_reduction_pct": float(filt.train_reduction_pct)}])
-    out = pd.concat([equal, hl], ignore_index=True).assign(init_seed=init_seed, scale=point.scale)
+    d = point.diagnostics
+    ratio, _, _ = stationarity(d.grad_norm, d.lambda_max, d.lambda_min, point.scale)
+    out = pd.concat([equal, hl], ignore_index=True).assign(
+        init_seed=init_seed, scale=point.scale, grad_norm=d.grad_norm, lambda_max=d.lambda_max,
+        lambda_min=d.lambda_min, stationarity=ratio)
     return out[["init_seed", "comparison", "extent", "train_gain_pct", "test_gain_pct", "hessian_reduction_pct",
-                "gaussian_reduction_pct", "filter_reduction_pct", "scale"]]
+                "gaussian_reduction_pct", "filter_reduction_pct", "scale", "grad_norm", "lambda_max", "lambda_min",
+                "stationarity"]]
 
 
 def table2(summary: pd.DataFrame, network: str, factor: float, random_range: float,
