@@ -127,6 +127,11 @@ def test_check_notebook_finds_missing_glue_and_errors(tmp_path):
     assert problems[2:] == ["cell 1: glue key 'd' is glued twice (a glue inside a loop?)",
                             "glue key 'auc' is used in the prose but never glued"]
     json.loads(path.read_text())
+    # a role without its closing backtick swallows the prose up to the next role: myst-nb then looks for a key
+    # "d:.3g}); its level ... {glue" and the -W build fails; the check says so before Sphinx runs
+    nb.cells[0] = nbformat.v4.new_markdown_cell("first {glue:text}`d:.3g}); then {glue:text}`d:.2f` more")
+    nbformat.write(nb, str(path))
+    assert any("missing closing backtick" in p for p in runner.check_notebook(path))
 
 
 def test_fingerprint_follows_only_the_library_code_a_chapter_imports(tmp_root):

@@ -33,6 +33,7 @@ from landscape.runner.logs import configure, configured_level, emitter
 _GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|figure|math))?\}`([^`:]+)(?::[^`]*)?`")
 _NUMPY_REPR = re.compile(r"^np\.(float|int|uint|bool_)\w*\(")
 _GLUE_DIRECTIVE = re.compile(r"^```\{glue(?::figure|:math|:md|:any)?\}\s+(\S+)", re.M)
+_GLUE_SPAN = re.compile(r"\{glue(?::\w+)?\}`([^`]*)`")  # what a role holds between its backticks
 
 
 def check_notebook(path: str | Path) -> list[str]:
@@ -56,6 +57,8 @@ def check_notebook(path: str | Path) -> list[str]:
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             used.update(_GLUE_ROLE.findall(cell.source))
+            problems += [f"cell {i}: glue role `{span[:40]}...` runs on into the prose (a missing closing backtick)"
+                         for span in _GLUE_SPAN.findall(cell.source) if re.search(r"\s|\{", span)]
             used.update(_GLUE_DIRECTIVE.findall(cell.source))
             continue
         for out in cell.get("outputs", []):
