@@ -104,6 +104,12 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _check_premise(premise) -> None:
+    """A premise is ``(name, ok, detail)`` with a non-empty name."""
+    if not (isinstance(premise, tuple) and len(premise) == 3 and isinstance(premise[0], str) and premise[0]):
+        raise ValueError(f"premise must be (name, ok, detail), got {premise!r}")
+
+
 def _bands(source: float, tol: float, partly: float | None, relative: bool, kind: str):
     """(low, high) of the "reproduced" band and of the "partly" band around ``source`` for a claim of ``kind``."""
     scale = abs(source) if relative else 1.0
@@ -274,8 +280,7 @@ class Claims:
         >>> c = Claims("02_x", "quick", active=False)
         >>> c.assume(lambda key: key.endswith("_d"), ("the source's trajectory length", False, "M = 120 < 2400"))
         """
-        if not (isinstance(premise, tuple) and len(premise) == 3 and isinstance(premise[0], str) and premise[0]):
-            raise ValueError(f"premise must be (name, ok, detail), got {premise!r}")
+        _check_premise(premise)
         if not callable(keys):
             if isinstance(keys, str):
                 raise ValueError("keys must be a collection of keys or a callable, not one string")
@@ -289,8 +294,7 @@ class Claims:
         if len(found) <= 1:
             return found[0] if found else None
         for p in found:
-            if not (isinstance(p, tuple) and len(p) == 3 and isinstance(p[0], str) and p[0]):
-                raise ValueError(f"premise must be (name, ok, detail), got {p!r}")
+            _check_premise(p)
         return (" and ".join(p[0] for p in found), all(bool(p[1]) for p in found),
                 "; ".join(f"{p[0]}: {p[2]} ({'holds' if p[1] else 'FAILS'})" for p in found))
 
@@ -321,8 +325,7 @@ class Claims:
             if interval is not None:
                 lo, hi = float(interval[0]), float(interval[1])
         if premise is not None:
-            if not (isinstance(premise, tuple) and len(premise) == 3 and isinstance(premise[0], str) and premise[0]):
-                raise ValueError(f"premise must be (name, ok, detail), got {premise!r}")
+            _check_premise(premise)
             name, ok, detail = premise
             premise_text = f"{name}: {detail} ({'holds' if ok else 'FAILS'})"
             premise_ok = bool(ok)
