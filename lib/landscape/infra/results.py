@@ -494,7 +494,8 @@ class Claims:
         per-seed true/false would turn an interval across the threshold into a verdict. With the interval
         ``[low, high]`` (:func:`interval95`; one run: ``low = high``): ``low >= at`` is "reproduced" ("reproduced
         under reading" with a ``reading``); ``partly_at < low`` and ``high < at`` is "partly" (the effect is there
-        but smaller); ``high < at`` (or ``high <= partly_at``) is "not reproduced"; anything else "inconclusive".
+        but smaller); ``high < at`` without ``partly_at``, or ``high <= partly_at`` with it, is "not reproduced";
+        anything else "inconclusive".
         The row records the mean and its interval, not a true/false.
 
         Parameters
@@ -525,12 +526,11 @@ class Claims:
         mean, lo, hi, n = interval95(values)
         if n == 1:
             lo = hi = mean
-        floor = at if partly_at is None else partly_at
         if lo >= at:
             result = "reproduced under reading" if reading else "reproduced"
         elif partly_at is not None and lo > partly_at and hi < at:
             result = "partly"
-        elif hi < floor or (partly_at is not None and hi <= partly_at):
+        elif (hi < at) if partly_at is None else (hi <= partly_at):
             result = "not reproduced"
         else:
             result = "inconclusive"
