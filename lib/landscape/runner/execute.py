@@ -30,15 +30,15 @@ from landscape.runner.chapters import (
 from landscape.runner.fingerprint import fingerprint, library_modules
 from landscape.runner.logs import configure, configured_level, emitter
 
-_GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|figure|math))?\}`([^`:]+)(?::[^`]*)?`")
 _NUMPY_REPR = re.compile(r"^np\.(float|int|uint|bool_)\w*\(")
 _GLUE_DIRECTIVE = re.compile(r"^```\{glue(?::figure|:math|:md|:any)?\}\s+(\S+)", re.M)
-_GLUE_SPAN = re.compile(r"\{glue(?::\w+)?\}`([^`]*)`")  # what a role holds between its backticks
+_GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|figure|math))?\}`([^`]*)`")  # key[:format] between backticks
 
 
 def check_notebook(path: str | Path) -> list[str]:
-    """Problems of an executed notebook: error outputs, glue keys the prose uses but the run never glued, and keys
-    glued twice (myst-nb's ``-W`` build fails on a duplicate; this says so before Sphinx runs).
+    """Problems of an executed notebook: error outputs, glue keys the prose uses but the run never glued, keys
+    glued twice, and glue roles that lost their closing backtick (myst-nb's ``-W`` build fails on each; this says so
+    before Sphinx runs).
 
     Parameters
     ----------
@@ -56,9 +56,12 @@ def check_notebook(path: str | Path) -> list[str]:
     problems, glued, used = [], set(), set()
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
-            used.update(_GLUE_ROLE.findall(cell.source))
-            problems += [f"cell {i}: glue role `{span[:40]}...` runs on into the prose (a missing closing backtick)"
-                         for span in _GLUE_SPAN.findall(cell.source) if re.search(r"\s|\{", span)]
+            for span in _GLUE_ROLE.findall(cell.source):
+                if re.search(r"\s|\{", span):  # a key or format never holds these: the role swallowed prose
+                    problems.append(f"cell {i}: glue role `{span[:40]}...` runs on into the prose (a missing "
+                                    "closing backtick)")
+                else:
+                    used.add(span.split(":")[0])
             used.update(_GLUE_DIRECTIVE.findall(cell.source))
             continue
         for out in cell.get("outputs", []):
