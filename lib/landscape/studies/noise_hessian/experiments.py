@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from landscape.curvature import hessian
 from landscape.infra.executor import map_units
-from landscape.infra.validation import check_finite, check_scalar
+from landscape.infra.validation import check_choice, check_finite, check_scalar
 from landscape.nets import models
 from landscape.noise.alignment import dense_alignment, matrix_free_alignment
 from landscape.noise.valley import (
@@ -28,11 +28,11 @@ from landscape.noise.valley import (
     project_to_valley,
     projected_path,
 )
-from landscape.studies.noise_hessian.nets import flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
+from landscape.studies.noise_hessian.nets import SAMPLINGS, flat_loss, flat_loss_grad, negative_eigen_sum, sgd_record
 
 __all__ = ["lbfgs_minimum", "newton_minimum", "negative_eigen_window_sweep", "alignment_during_training",
-           "alignment_study", "NegativeCurvatureFit", "negative_curvature_fit", "hessian_gauss_newton_cs", "valley_run",
-           "shuffled_label_start"]
+           "alignment_study", "NegativeCurvatureFit", "negative_curvature_fit", "pooled_exponent",
+           "hessian_gauss_newton_cs", "valley_run", "shuffled_label_start"]
 
 
 def lbfgs_minimum(model, loss_fn, X, y, *, max_iter: int = 1000) -> tuple[float, float]:
@@ -149,7 +149,8 @@ def newton_minimum(model, loss_fn, X, y, *, max_iter: int = 60, tol: float = 1e-
             "lambda_max": float(lam[-1]), "last_gain": gain}
 
 
-def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, snapshots: int, seed: int) -> dict:
+def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, snapshots: int, seed: int,
+                 sampling: str = "reshuffle") -> dict:
     """One setting of :func:`negative_eigen_window_sweep` (a module-level unit): SGD from ``theta0`` for
     ``epochs``, the second half the measuring window; the loss at every epoch end, the dense spectrum at
     ``snapshots`` epoch ends spread over the window.
@@ -162,7 +163,8 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
     base = {"batch_size": S, "lr": lr, "strength": 1 / S - 1 / len(X), "eta_s": lr * (1 / S - 1 / len(X)),
             "epochs": epochs}
     try:
-        rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs")
+        rec = sgd_record(model, loss_fn, X, y, lr=lr, batch_size=S, epochs=epochs, seed=seed, keep="epochs",
+                         sampling=sampling)
     except FloatingPointError:  # lr above 2 / lambda_max of the minimum: a diverged setting, not a measurement
         nan = math.nan
         return {**base, "train_loss": nan, "loss_first": nan, "loss_second": nan, "lowest_loss": math.inf,
@@ -193,7 +195,7 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
 
 def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps: int, snapshots: int = 4,
                                 seed: int = 0, max_rounds: int = 3, lbfgs_iter: int = 500,
-                                newton_iter: int = 0, jobs=None,
+                                newton_iter: int = 0, sampling: str = "reshuffle", jobs=None,
                                 progress: bool = False) -> tuple[pd.DataFrame, dict]:
     r"""Fig. 2(a) / App. A.3 with a verified minimum and stationary averages.
 
@@ -225,6 +227,9 @@ def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps
         L-BFGS iterations per minimisation.
     newton_iter : int
         After L-BFGS, steps of :func:`newton_minimum` at most (0: none; needs a smooth net).
+    sampling : str, default "reshuffle"
+        The minibatch sampler of :func:`~landscape.studies.noise_hessian.nets.sgd_record`: "reshuffle" (a fresh
+        permutation per epoch) or "independent" (every step its own draw, the noise model of App. A.3).
     jobs : int or None
         Worker processes for the settings; the numbers do not depend on it.
     progress : bool, default False
@@ -246,6 +251,7 @@ def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps
     snapshots = check_scalar(snapshots, "snapshots", int, min_val=1)
     max_rounds = check_scalar(max_rounds, "max_rounds", int, min_val=1)
     newton_iter = check_scalar(newton_iter, "newton_iter", int, min_val=0)
+    check_choice(sampling, "sampling", SAMPLINGS)
     X, y = torch.as_tensor(X), torch.as_tensor(y)
     N = len(X)
     grid = [(int(S), float(lr)) for S in batch_sizes for lr in lrs]
@@ -257,7 +263,7 @@ def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps
             loss_min, gnorm = newton["loss"], newton["grad_norm"]
         theta0 = models.flatten(model)
         units = [(model, loss_fn, X, y, theta0, S, lr, max(4, round(steps / math.ceil(N / S))), snapshots,
-                  seed * 1000 + i) for i, (S, lr) in enumerate(grid)]
+                  seed * 1000 + i, sampling) for i, (S, lr) in enumerate(grid)]
         rows = map_units(_window_unit, units, star=True, jobs=jobs, progress=progress, desc="sweep")
         low = min(rows, key=lambda row: row["lowest_loss"])
         below = low["lowest_loss"] - loss_min
@@ -354,6 +360,55 @@ def negative_curvature_fit(excess, neg_sum) -> NegativeCurvatureFit:
     return NegativeCurvatureFit(float(k), float(k - t1 * k_se), float(k + t1 * k_se), float(1 - rss / (y @ y)),
                                 float(b), float(b - t2 * b_se), float(b + t2 * b_se), float(p),
                                 float(p - t2 * p_se), float(p + t2 * p_se), n)
+
+
+def pooled_exponent(x, y, groups) -> tuple[float, float, float, int]:
+    """The common exponent ``p`` of ``|y| ~ c_g |x|**p`` over several runs ``g`` (each its own prefactor ``c_g``):
+    least squares of ``log|y|`` on ``log|x|`` with one intercept per group, and the 95 % t-interval of ``p``.
+
+    Fig. 2(a) over seeds: every seed trains its own net to its own minimum, so the prefactor (the slope of the
+    figure) differs between seeds while the exponent (proportional: 1) is the claim; pooling the settings of all
+    seeds with a per-seed intercept estimates it from every setting.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Nonzero values of the same length.
+    groups : array_like
+        The run of each point; at least one group with two points and more points than groups + 1.
+
+    Returns
+    -------
+    (float, float, float, int)
+        ``p``, its 95 % interval (low, high) and the number of points.
+
+    Examples
+    --------
+    >>> p, lo, hi, n = pooled_exponent([1, 2, 4, 1, 2, 4], [3, 6, 12, 5, 10, 20], [0, 0, 0, 1, 1, 1])
+    >>> round(p, 9), n
+    (1.0, 6)
+    """
+    from scipy import stats
+
+    x, y, g = np.asarray(x, dtype=float), np.asarray(y, dtype=float), np.asarray(groups)
+    if not (x.shape == y.shape == g.shape) or x.ndim != 1:
+        raise ValueError(f"x, y and groups must be 1-D of the same length, got {x.shape}, {y.shape}, {g.shape}")
+    check_finite(x, "x")
+    check_finite(y, "y")
+    if np.any(x == 0) or np.any(y == 0):
+        raise ValueError("x and y must be nonzero (their logarithms are fitted)")
+    labels = np.unique(g)
+    dof = len(x) - len(labels) - 1
+    if dof < 1:
+        raise ValueError(f"groups: {len(x)} points in {len(labels)} groups leave no degree of freedom for the fit")
+    A = np.column_stack([np.log(np.abs(x))] + [(g == lab).astype(float) for lab in labels])
+    if np.linalg.matrix_rank(A) < A.shape[1]:
+        raise ValueError("x must vary within at least one group")
+    coef, *_ = np.linalg.lstsq(A, np.log(np.abs(y)), rcond=None)
+    r = np.log(np.abs(y)) - A @ coef
+    se = float(np.sqrt((r @ r) / dof * np.linalg.inv(A.T @ A)[0, 0]))
+    t = stats.t.ppf(0.975, dof)
+    return float(coef[0]), float(coef[0] - t * se), float(coef[0] + t * se), len(x)
 
 
 def hessian_gauss_newton_cs(model, loss_fn, X, y, *, n_probes: int = 30, seed: int = 0) -> float:

@@ -19,7 +19,7 @@ from landscape.infra.validation import check_choice, check_scalar
 from landscape.nets import models
 from landscape.noise.fdr import fdr_sides
 
-__all__ = ["resize_digits", "small_cnn", "SGDRecord", "sgd_record", "flat_loss", "flat_loss_grad",
+__all__ = ["resize_digits", "small_cnn", "SGDRecord", "SAMPLINGS", "sgd_record", "flat_loss", "flat_loss_grad",
            "negative_eigen_sum", "fdr_along"]
 
 
@@ -113,11 +113,22 @@ def _full_loss(model, loss_fn, X, y) -> float:
         return float(loss_fn(model(X), y))
 
 
+SAMPLINGS = ("reshuffle", "independent")
+
+
 def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, epochs: int, seed: int = 0,
-               keep: str = "all", val=None, progress: bool = False) -> SGDRecord:
-    """Plain minibatch SGD (reshuffled every epoch with ``seed``, no replacement) that keeps every state and
-    minibatch gradient (``keep="all"``), only the epoch-end states (``"epochs"``). The model is updated in
-    place. ``val = (X_val, y_val)`` adds the validation loss per epoch.
+               keep: str = "all", val=None, progress: bool = False, sampling: str = "reshuffle") -> SGDRecord:
+    r"""Plain minibatch SGD that keeps every state and minibatch gradient (``keep="all"``) or only the epoch-end
+    states (``"epochs"``). The model is updated in place. ``val = (X_val, y_val)`` adds the validation loss per
+    epoch.
+
+    Two samplers (``sampling``), both with ``ceil(N / batch_size)`` steps per epoch and seeded by ``seed``:
+    ``"reshuffle"`` walks through a fresh permutation every epoch (every sample once per epoch, the last minibatch
+    possibly smaller; PyTorch's ``DataLoader(shuffle=True)``); ``"independent"`` draws every step's minibatch afresh,
+    ``batch_size`` distinct samples uniformly at random, independently of the other steps. Only the second makes the
+    step noises independent with the covariance :math:`(1/S - 1/N)\,\Sigma` of eq (1.3) at every step, the model
+    that App. A.3 of source 004 (and Theorem 1) assume; under reshuffling the noises of one epoch sum to zero at a
+    fixed point, so part of the noise cancels over an epoch.
 
     Parameters
     ----------
@@ -136,12 +147,15 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
         Validation set.
     progress : bool, default False
         Show a progress bar over the epochs.
+    sampling : str, default "reshuffle"
+        "reshuffle" or "independent" (see above).
 
     Returns
     -------
     SGDRecord
     """
     check_choice(keep, "keep", ("all", "epochs"))
+    check_choice(sampling, "sampling", SAMPLINGS)
     check_scalar(lr, "lr", float, min_val=0, include_boundaries="neither")
     check_scalar(batch_size, "batch_size", int, min_val=1)
     check_scalar(epochs, "epochs", int, min_val=1)
@@ -153,9 +167,12 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
     vlosses = [] if val is None else [_full_loss(model, loss_fn, *val)]
     step = 0
     for _ in tqdm(range(int(epochs)), desc="sgd", disable=not progress, mininterval=2):
-        perm = torch.randperm(len(X), generator=gen)
+        perm = torch.randperm(len(X), generator=gen) if sampling == "reshuffle" else None
         for i in range(0, len(X), int(batch_size)):
-            idx = perm[i:i + int(batch_size)]
+            if perm is None:  # every step its own draw of batch_size distinct samples
+                idx = torch.randperm(len(X), generator=gen)[:int(batch_size)]
+            else:
+                idx = perm[i:i + int(batch_size)]
             model.zero_grad(set_to_none=True)
             loss_fn(model(X[idx]), y[idx]).backward()
             with torch.no_grad():
