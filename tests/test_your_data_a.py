@@ -34,7 +34,7 @@ def book_root(tmp_path, monkeypatch):
 
 def run_chapter(root, chapter: str, overrides: dict):
     """Execute ``chapter`` under the smoke profile (quick, shrunk) with ``overrides``; return its results folder."""
-    out = runner.execute(chapter, "smoke", overrides, label=LABEL, progress=False, log=lambda *a: None)
+    out = runner.execute(chapter, "smoke", overrides, label=LABEL, progress=False, log=lambda *a: None, figures=False)
     assert runner.check_notebook(out) == []
     return root / "data" / "results" / LABEL / chapter
 

@@ -47,7 +47,7 @@ def _diabetes_csv(folder):
 
 
 def _run(chapter, overrides):
-    out = runner.execute(chapter, "smoke", overrides, progress=False, log=lambda *a: None)
+    out = runner.execute(chapter, "smoke", overrides, progress=False, log=lambda *a: None, figures=False)
     assert runner.check_notebook(out) == []
     results = paths.root() / "data" / "results" / out.parent.name / chapter
     claims = pd.read_csv(results / "claims.csv")

@@ -84,7 +84,7 @@ def _list_one(chapter: str) -> int:
 def _run(args) -> int:
     overrides = dict(runner.parse_assignment(p) for p in args.param)
     out = runner.execute(args.chapter, args.profile, overrides, label=args.label, force=args.force,
-                         progress=args.verbosity >= 0, jobs=args.jobs)
+                         progress=args.verbosity >= 0, jobs=args.jobs, figures=args.figures)
     results = paths.results_root() / out.parent.name / args.chapter
     log.info(f"executed notebook: {out.relative_to(paths.root())}")
     if results.is_dir():
@@ -236,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "PROFILE+hash of the -p values)")
     p.add_argument("--force", action="store_true", help="execute even when the published run is up to date")
     p.add_argument("--jobs", default=None, metavar="N", help=f"{jobs_help} (for the units inside the chapter)")
+    p.add_argument("--no-figures", dest="figures", action="store_false",
+                   help="numbers only: build every figure but do not draw it (faster; the same tables; the book "
+                        "re-executes such a run)")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("sweep", help="execute a grid of parameter values of one chapter and gather its tables",

@@ -148,6 +148,34 @@ def test_the_page_has_a_rerun_box_and_provenance(tiny):
     assert stamp["parameters"]["n"] == 4
 
 
+def test_no_figures_builds_but_does_not_draw_and_is_never_taken_for_a_run_with_figures(tiny):
+    """``--no-figures``: the figure code runs but nothing is drawn, the tables are the same, and the stamp keeps
+    such a run apart from one with figures (the book re-executes it).
+    """
+    import nbformat
+
+    md = tiny / "notebooks" / "50_tiny.md"
+    md.write_text(TINY + '\n```{code-cell} ipython3\nimport matplotlib.pyplot as plt\n\nfig, ax = plt.subplots()\n'
+                  'ax.plot([1, 2], [3, 4])\nax.set_xlabel(r"$\\eta s$")\nplt.show()\n```\n')
+
+    def images(out):
+        nb = nbformat.read(str(out), as_version=4)
+        return sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+    lines = []
+    out = runner.execute("50_tiny", "quick", progress=False, log=lines.append, figures=False)
+    tables = {p.name: p.read_bytes() for p in (tiny / "data" / "results" / "quick" / "50_tiny").glob("*.csv")}
+    assert images(out) == 0 and json.loads(out.with_suffix(".stamp.json").read_text())["figures"] is False
+    assert runner.check_notebook(out) == []
+    runner.execute("50_tiny", "quick", progress=False, log=lines.append, figures=False)
+    assert sum("up to date" in line for line in lines) == 1  # the same request is current
+    out = runner.execute("50_tiny", "quick", progress=False, log=lines.append)
+    assert sum("up to date" in line for line in lines) == 1 and images(out) == 1  # re-executed, with the figure
+    assert {p.name: p.read_bytes() for p in (tiny / "data" / "results" / "quick" / "50_tiny").glob("*.csv")} == tables
+    assert main(["run", "50_tiny", "--profile", "quick", "--no-figures", "-q"]) == 0
+    assert images(out) == 0
+
+
 def test_clean(tiny, capsys):
     (tiny / "data" / "cache").mkdir(parents=True)
     runner.execute("50_tiny", "quick", progress=False, log=lambda *a: None)
