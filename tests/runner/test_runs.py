@@ -149,8 +149,8 @@ def test_the_page_has_a_rerun_box_and_provenance(tiny):
 
 
 def test_no_figures_builds_but_does_not_draw_and_is_never_taken_for_a_run_with_figures(tiny):
-    """``--no-figures``: the figure code runs but nothing is drawn, the tables are the same, and the stamp keeps
-    such a run apart from one with figures (the book re-executes it).
+    """``--no-figures``: every figure is laid out but not drawn (a label that cannot be drawn still fails the run),
+    the tables are the same, and the stamp keeps such a run apart from one with figures (the book re-executes it).
     """
     import nbformat
 
@@ -174,6 +174,9 @@ def test_no_figures_builds_but_does_not_draw_and_is_never_taken_for_a_run_with_f
     assert {p.name: p.read_bytes() for p in (tiny / "data" / "results" / "quick" / "50_tiny").glob("*.csv")} == tables
     assert main(["run", "50_tiny", "--profile", "quick", "--no-figures", "-q"]) == 0
     assert images(out) == 0
+    md.write_text(md.read_text().replace(r'r"$\eta s$"', r'r"$\frac{$"'))  # mathtext that cannot be parsed
+    with pytest.raises(runner.RunError, match="ValueError"):
+        runner.execute("50_tiny", "quick", progress=False, log=lines.append, figures=False)
 
 
 def test_clean(tiny, capsys):

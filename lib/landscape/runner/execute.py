@@ -245,10 +245,11 @@ def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
         Worker processes for the units inside the chapter (``LANDSCAPE_JOBS`` of the kernel; ``"all"`` = one
         per core; None: inherited). The numbers do not depend on it.
     figures : bool, default True
-        Draw the figures into the notebook. ``False``: every figure is still built (its code runs) but never drawn
-        (the inline backend gets no image format; a figure shows as its text repr), which saves about 0.4 s per
-        figure; the tables and claims are the same. The stamp records it, so such a run is never taken for an
-        up-to-date run with figures (the book build re-executes it).
+        Draw the figures into the notebook. ``False``: every figure is still built and laid out, texts and
+        mathtext included (a label that cannot be drawn still fails the run), but never rasterised
+        (:mod:`landscape.runner.figure_check`), which saves about two thirds of each figure's cost; the tables and
+        claims are the same. The stamp records it, so such a run is never taken for an up-to-date run with
+        figures (the book build re-executes it).
 
     Returns
     -------
@@ -306,9 +307,8 @@ def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
 # encryption" warning (the kernel talks to this process on localhost only) and its log lines when a run is
 # interrupted. The chapter's own output, errors included, reaches the notebook through the messaging protocol.
 _QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
-# Figures built but not drawn: the inline backend with no image format shows each figure as its text repr and
-# still closes it after the cell (drawing is ~90 % of a figure's cost)
-_NO_FIGURES = ["--InlineBackend.figure_formats=set()"]
+# Figures built and laid out but not drawn (landscape.runner.figure_check)
+_FIGURE_CHECK = "module://landscape.runner.figure_check"
 
 
 def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progress: bool,
@@ -322,8 +322,8 @@ def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progre
     nb = jupytext.read(chapter_path(chapter))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     tmp = staging / "notebook.ipynb"
-    # kernels must keep the inline backend (figures!); tables go to the staging folder
-    env = {"MPLBACKEND": None, "LANDSCAPE_STAGING": staging / "results"}
+    # kernels must keep the inline backend (figures!) unless figures are not drawn; tables go to the staging folder
+    env = {"MPLBACKEND": None if figures else _FIGURE_CHECK, "LANDSCAPE_STAGING": staging / "results"}
     if jobs is not None:
         env[JOBS_ENV] = str(jobs)
     verbose = logging.getLogger("landscape.runner").isEnabledFor(logging.DEBUG)
@@ -337,8 +337,7 @@ def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progre
         with paths.environment(**env):
             papermill.execute_notebook(nb, str(tmp), parameters=params, kernel_name="python3",
                                        cwd=str(paths.root()), progress_bar=progress, log_output=False,
-                                       extra_arguments=([] if verbose else list(_QUIET_KERNEL))
-                                       + ([] if figures else list(_NO_FIGURES)))
+                                       extra_arguments=[] if verbose else list(_QUIET_KERNEL))
     except BaseException as exc:
         failed = failed_path(label, chapter)
         if tmp.exists():

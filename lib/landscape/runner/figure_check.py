@@ -1,0 +1,47 @@
+"""A matplotlib backend for runs without drawn figures (``runner.execute(figures=False)``, ``run --no-figures``).
+
+Every figure a chapter builds is laid out (:meth:`matplotlib.figure.Figure.draw_without_rendering`: every artist,
+every text and its mathtext, the layout engine) and then closed, but never rasterised or encoded; rasterising and
+encoding a PNG is about two thirds of a figure's cost. A label that would fail to draw (a mathtext typo) still fails
+the cell. As with the inline backend, the figures left open at the end of a cell are handled (and closed) then.
+
+The kernel selects it with ``MPLBACKEND=module://landscape.runner.figure_check``; nothing else imports it.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from matplotlib import _pylab_helpers
+from matplotlib.backend_bases import FigureManagerBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+__all__ = ["FigureCanvas", "FigureManager", "show", "laid_out"]
+
+FigureCanvas = FigureCanvasAgg
+FigureManager = FigureManagerBase
+
+#: Figures laid out by this backend in this process (the tests read it).
+laid_out = 0
+
+
+def show(*args, **kwargs) -> None:
+    """Lay out every open figure without drawing it, then close them all (the inline backend's ``show``)."""
+    global laid_out
+    for manager in _pylab_helpers.Gcf.get_all_fig_managers():
+        manager.canvas.figure.draw_without_rendering()
+        laid_out += 1
+    plt.close("all")
+
+
+def _register() -> None:
+    """In an IPython kernel, also handle the figures a cell leaves open when it ends."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - plain Python: plt.show() is the only hook
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("post_execute", show)
+
+
+_register()
