@@ -25,7 +25,13 @@ laid_out = 0
 
 
 def show(*args, **kwargs) -> None:
-    """Lay out every open figure without drawing it, then close them all (the inline backend's ``show``)."""
+    """Lay out every open figure without drawing it, then close them all (the inline backend's ``show``).
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Accepted and ignored, as pyplot's ``show(block=...)`` and IPython's ``post_execute`` pass them.
+    """
     global laid_out
     for manager in _pylab_helpers.Gcf.get_all_fig_managers():
         manager.canvas.figure.draw_without_rendering()
