@@ -96,7 +96,7 @@ def html_inputs_digest() -> str:
 
 
 def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = True, mathjax: bool = True,
-               log=None, jobs: int | str | None = 1) -> Path:
+               log=None, jobs: int | str | None = 1, figures=True) -> Path:
     """Execute what changed, place the executed notebooks under ``book/chapters/`` and run Jupyter Book (-W)
     unless none of its inputs changed since its last successful build (:func:`html_inputs_digest`; ``force``
     rebuilds anyway).
@@ -118,6 +118,9 @@ def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = Tr
         Receives each message as a string; None logs to ``landscape.runner``.
     jobs : int, str or None
         Chapters executed at once (``"all"``: one per core; None: ``$LANDSCAPE_JOBS``).
+    figures : bool or collection of str, default True
+        Which chapters draw their figures (see :func:`~landscape.runner.execute.execute_all`); ``make book`` draws
+        every one.
 
     Returns
     -------
@@ -138,7 +141,7 @@ def build_book(profile: str = PAPER, *, force: bool = False, progress: bool = Tr
     from landscape.infra.interactive import ensure_plotlyjs
 
     ensure_plotlyjs()  # the interactive surfaces' plotly.js, served from the book's own static files
-    executed = execute_all(profile, force=force, progress=progress, log=log, jobs=jobs)
+    executed = execute_all(profile, force=force, progress=progress, log=log, jobs=jobs, figures=figures)
     dest = paths.root() / "book" / "chapters"
     keep = {p.name for p in executed}
     for p in executed:

@@ -376,7 +376,7 @@ def _publish(staging: Path, out: Path, stamp: Path, chapter: str, label: str, re
 
 
 def _execute_unit(root: str, chapter: str, profile: str, force: bool,
-                  level: int | None = None) -> tuple[str | None, str | None]:
+                  level: int | None = None, figures: bool = True) -> tuple[str | None, str | None]:
     """One chapter in a worker process: ``(notebook path, None)`` or ``(None, the one-line error)``; its messages
     go through a handler like the caller's when the caller configured one (``level``).
     """
@@ -384,7 +384,7 @@ def _execute_unit(root: str, chapter: str, profile: str, force: bool,
         configure(level)
     with paths.rooted(root):
         try:
-            return str(execute(chapter, profile, force=force, progress=False)), None
+            return str(execute(chapter, profile, force=force, progress=False, figures=figures)), None
         except RunError as exc:
             return None, str(exc)
 
@@ -410,8 +410,35 @@ def _last_seconds(chapter: str, profile: str) -> float:
     return float(_read_stamp(executed_dir(profile) / f"{chapter}.stamp.json").get("seconds") or 0.0)
 
 
+def _draws(figures, chapter: str) -> bool:
+    """Whether ``chapter`` draws its figures under ``figures`` (True: every chapter; False: none; a collection of
+    chapter names: those).
+
+    Parameters
+    ----------
+    figures : bool or collection of str
+        As :func:`execute_all`.
+    chapter : str
+        A chapter name.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> _draws(True, "02_diffusion_maps"), _draws({"01_trajectories"}, "02_diffusion_maps")
+    (True, False)
+    """
+    if isinstance(figures, bool):
+        return figures
+    if isinstance(figures, str):
+        raise ValueError(f"figures must be a bool or a collection of chapter names, got the string {figures!r}")
+    return chapter in set(figures)
+
+
 def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = True, log=None,
-                jobs: int | str | None = 1) -> list[Path]:
+                jobs: int | str | None = 1, figures=True) -> list[Path]:
     """Every chapter, the report last (it gathers the others' claims); in book order.
 
     With ``jobs > 1`` (``None``: ``$LANDSCAPE_JOBS``; ``"all"``: every core) the chapters before the report run in
@@ -431,6 +458,10 @@ def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = T
         Receives each message as a string; None logs to ``landscape.runner``.
     jobs : int, str or None
         Chapters executed at once.
+    figures : bool or collection of str, default True
+        Which chapters draw their figures (True: every chapter; False: none; a collection of chapter names:
+        those); the others lay them out only (:func:`execute`'s ``figures=False``). The test suite's smoke book
+        draws one chapter's.
 
     Returns
     -------
@@ -443,12 +474,13 @@ def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = T
     names = chapters()
     body = [c for c in names if c != REPORT]
     plans = {c: _plan(c, profile, None, None) for c in body}
-    stale = [c for c in body if force or not _current(*plans[c][3:])]
+    stale = [c for c in body if force or not _current(*plans[c][3:], _draws(figures, c))]
     n_jobs = min(resolve_jobs(jobs), max(len(stale), 1))
     if stale:
         check_writable(profile)
     if n_jobs == 1:  # also when at most one chapter needs running: no worker processes to start
-        return [execute(c, profile, force=force, progress=progress, log=log) for c in names]
+        return [execute(c, profile, force=force, progress=progress, log=log, figures=_draws(figures, c))
+                for c in names]
     done = {}
     for c in body:
         if c not in stale:
@@ -458,9 +490,9 @@ def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = T
     say(f"{len(order)} chapters on {n_jobs} worker processes: {', '.join(order)}")
     level = configured_level() if log is None else None
     try:
-        done.update(zip(order, map_units(_execute_unit, [(str(paths.root()), c, profile, force, level)
-                                                         for c in order], jobs=n_jobs, star=True, progress=False),
-                        strict=True))
+        done.update(zip(order, map_units(_execute_unit, [(str(paths.root()), c, profile, force, level,
+                                                          _draws(figures, c)) for c in order],
+                                         jobs=n_jobs, star=True, progress=False), strict=True))
     except KeyboardInterrupt:
         _abandon_staging(profile, order)
         raise Interrupted(f"interrupted; the chapters in progress published nothing (partial notebooks in "
@@ -472,5 +504,6 @@ def execute_all(profile: str = PAPER, *, force: bool = False, progress: bool = T
         raise RunError(errors[0])
     out = [Path(done[c][0]) for c in body]
     if REPORT in names:
-        out.append(execute(REPORT, profile, force=force, progress=progress, log=log))
+        out.append(execute(REPORT, profile, force=force, progress=progress, log=log,
+                           figures=_draws(figures, REPORT)))
     return out
