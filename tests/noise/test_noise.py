@@ -439,6 +439,28 @@ def test_pooled_exponent_exact_and_intervals():
         experiments.pooled_exponent([0.1, 0.0, 0.2], [1.0, 1.0, 2.0], [0, 0, 0])
 
 
+def test_loglog_slope_interval_covers_the_true_exponent():
+    """Fig. 2(b) with the replicas' standard errors: means of y = 0.3 x^2 with known errors give the exponent inside
+    the 95 % interval in at least 17 of 20 draws, and the interval narrows as 1/sqrt(replicas).
+    """
+    from landscape.studies.noise_hessian import toy_runs
+
+    x = np.array([0.002, 0.004, 0.008])
+    truth = 0.3 * x**2
+    cover = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        se = 0.02 * truth
+        _, lo, hi = toy_runs.loglog_slope(x, -(truth + rng.normal(0, se)), se)
+        cover += lo <= 2 <= hi
+    assert cover >= 17
+    s1, lo1, hi1 = toy_runs.loglog_slope(x, -truth, 0.02 * truth)
+    _, lo4, hi4 = toy_runs.loglog_slope(x, -truth, 0.005 * truth)  # 16x the replicas: a quarter of the width
+    assert s1 == pytest.approx(2, abs=1e-12) and hi4 - lo4 == pytest.approx((hi1 - lo1) / 4, rel=1e-9)
+    with pytest.raises(ValueError, match="se"):
+        toy_runs.loglog_slope(x, -truth, np.zeros(3))
+
+
 def test_window_sweep_verifies_the_minimum():
     """The window sweep of Fig. 2(a): L-BFGS reaches the minimum of a convex problem (softmax regression with
     label smoothing, float64) to a gradient norm below 1e-6, no SGD epoch end lies below it (verified, one round),

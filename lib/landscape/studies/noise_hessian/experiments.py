@@ -169,7 +169,8 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
         nan = math.nan
         return {**base, "train_loss": nan, "loss_first": nan, "loss_second": nan, "lowest_loss": math.inf,
                 "neg_sum": nan, "neg_sum_se": nan, "snapshots": 0, "n_negative": nan, "neg_to_pos": nan,
-                "min_to_max": nan, "near_zero": nan, "top_eigenvalue": nan, "diverged": True,
+                "min_to_max": nan, "near_zero": nan, "near_zero_0.0001": nan, "near_zero_1e-05": nan,
+                "top_eigenvalue": nan, "diverged": True,
                 "lowest_state": theta0.cpu().numpy()}
     for e in marks:
         models.assign(model, torch.as_tensor(rec.states[e], dtype=theta0.dtype))
@@ -190,6 +191,7 @@ def _window_unit(model, loss_fn, X, y, theta0, S: int, lr: float, epochs: int, s
             "neg_to_pos": float(np.mean(-np.asarray(sums) / pos)),
             "min_to_max": float(np.mean(-W[:, 0] / W[:, -1])),
             "near_zero": float(np.mean((np.abs(W) < 1e-3 * W[:, -1:]).mean(axis=1))),
+            **{f"near_zero_{t:g}": float(np.mean((np.abs(W) < t * W[:, -1:]).mean(axis=1))) for t in (1e-4, 1e-5)},
             "top_eigenvalue": float(W[:, -1].mean()), "diverged": False, "lowest_state": rec.states[k]}
 
 
@@ -241,7 +243,8 @@ def negative_eigen_window_sweep(model, loss_fn, X, y, *, batch_sizes, lrs, steps
         One row per setting (batch_size, lr, strength, eta_s, epochs, train_loss and its halves loss_first /
         loss_second, lowest_loss, neg_sum and its standard error over the snapshots, n_negative, neg_to_pos
         :math:`|\sum\lambda_-|/\sum\lambda_+`, min_to_max :math:`|\lambda_{\min}|/\lambda_{\max}`, near_zero the
-        share with :math:`|\lambda| < 10^{-3}\lambda_{\max}`, top_eigenvalue, diverged: SGD blew up, the row's
+        share with :math:`|\lambda| < 10^{-3}\lambda_{\max}` (near_zero_0.0001, near_zero_1e-05: below
+        :math:`10^{-4}`, :math:`10^{-5}\lambda_{\max}`), top_eigenvalue, diverged: SGD blew up, the row's
         measurements are NaN); and the minimum: ``loss``,
         ``grad_norm``, ``rounds``, ``below`` (lowest SGD loss minus the minimum's, >= 0 when verified),
         ``verified``; with ``newton_iter`` also ``newton_iterations``, ``lambda_min``, ``lambda_max`` and

@@ -126,9 +126,9 @@ def sgd_record(model: nn.Module, loss_fn, X, y, *, lr: float, batch_size: int, e
     ``"reshuffle"`` walks through a fresh permutation every epoch (every sample once per epoch, the last minibatch
     possibly smaller; PyTorch's ``DataLoader(shuffle=True)``); ``"independent"`` draws every step's minibatch afresh,
     ``batch_size`` distinct samples uniformly at random, independently of the other steps. Only the second makes the
-    step noises independent with the covariance :math:`(1/S - 1/N)\,\Sigma` of eq (1.3) at every step, the model
-    that App. A.3 of source 004 (and Theorem 1) assume; under reshuffling the noises of one epoch sum to zero at a
-    fixed point, so part of the noise cancels over an epoch.
+    step noises independent with the covariance :math:`(1/S - 1/N)\,\Sigma` of source 004's Sec. 2.1.2 (Hoffer et
+    al.) at every step, the model that App. A.3 of source 004 (and Theorem 1) assume; under reshuffling the noises
+    of one epoch sum to zero at a fixed point, so part of the noise cancels over an epoch.
 
     Parameters
     ----------
