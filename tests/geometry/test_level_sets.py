@@ -231,11 +231,12 @@ def test_polish_relu_reaches_a_clarke_stationary_point_no_side_of_any_kink_desce
     start = level_sets.train(f, models.flatten(models.mlp(sizes, seed=3, dtype=torch.float64, bias=bias)), steps=300,
                              lr=0.02)
     p = level_sets.polish_relu(net, X, Y, start, max_iter=200)
-    assert p.converged and p.clarke_norm <= 1e-10 and p.kink_rank == p.kinks and p.concave == 0
+    assert p.converged and p.clarke_norm <= 1e-10 and p.independent and p.concave == 0
     assert p.loss <= float(f(start)) and p.grad_norm >= p.clarke_norm
     # independent check of stationarity: off each kink, on either side, the loss rises at first order (no descent
     # larger than h^2 terms), and along the face the gradient vanishes
     k = level_sets.relu_kinks(net, X, Y, p.theta)
+    assert k.zero_units == [] and k.stationarity == k.clarke_norm
     h = 1e-6
     for c in k.rows:
         for sign in (1.0, -1.0):
@@ -270,3 +271,34 @@ def test_bias_free_pairs_and_their_common_level_search():
     level = float(pairs[0].straight.loss.max()) + 1.0  # above the whole segment: the segment is the path
     c = level_sets.common_level_barriers(nets, pairs, level, tol=1e-3, depth=1, jobs=1, bias=False)
     assert bool(c.ends_below.iloc[0]) and c.path_max.iloc[0] <= pairs[0].straight.loss.max() + 1e-12
+
+
+def test_cone_min_is_exact_on_the_circle():
+    """The least sum_mu w_mu relu(u . x_mu) over unit u in two dimensions, against a grid of a million angles."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        Xu, w = rng.standard_normal((7, 2)), rng.standard_normal(7)
+        val, u = level_sets._cone_min(Xu, w)
+        ang = np.linspace(0.0, 2 * np.pi, 1_000_001)
+        U = np.stack([np.cos(ang), np.sin(ang)], axis=1)
+        grid = (np.maximum(U @ Xu.T, 0.0) @ w).min()
+        assert abs(np.linalg.norm(u) - 1.0) < 1e-12 and val == pytest.approx(float(w @ np.maximum(Xu @ u, 0.0)))
+        assert grid - 1e-9 <= val <= grid + 1e-12 * max(1.0, abs(grid))  # at most the grid's, and not below it
+
+
+def test_relu_kinks_judges_a_unit_with_zero_input_weights_by_its_exact_first_order_condition():
+    X, Y = _clusters()
+    net = models.mlp([1, 2, 1], seed=0, dtype=torch.float64)
+    theta = torch.tensor([1.3, 0.0, -1.0, 0.0, 0.9, -0.4, 0.1], dtype=torch.float64)  # unit 1: w = b = 0
+    k = level_sets.relu_kinks(net, X, Y, theta)
+    assert k.zero_units == [1] and len(k.pairs) == 12 and k.rank < len(k.pairs) and k.independent
+    f = level_sets.mse_loss(net, X, Y)
+    # phi(u): the loss's first-order change growing unit 1's (w, b) along u, by finite differences
+    u = torch.as_tensor(k.zero_dirs[0])
+    h = 1e-7
+    grown = theta.clone()
+    grown[[1, 3]] = h * u
+    assert (float(f(grown)) - float(f(theta))) / h == pytest.approx(float(k.zero_descent[0]), abs=1e-6)
+    assert k.stationarity >= max(0.0, -float(k.zero_descent[0]))

@@ -412,6 +412,22 @@ class Kinks:
         point on it is no minimum even where the Clarke measure is zero. With independent kinks, every jump
         :math:`\ge 0` and ``clarke_norm`` zero is exactly first-order minimality (every one-sided directional
         derivative :math:`\ge 0`); then ``clarke_norm`` is the steepest descent rate.
+    zero_units : list of int
+        Hidden units whose pre-activations are all within ``kink_tol`` of zero (input weights zero): their kinks are
+        dependent, and their first-order condition is checked exactly instead (``zero_descent``).
+    zero_descent : numpy.ndarray
+        Per zero unit, :math:`\min_{|u|=1}\sum_\mu (\partial L/\partial h_\mu)\,\mathrm{relu}(u\cdot x_\mu)`: the
+        first-order change of the loss when the unit's input weights grow along the best :math:`u` (negative: the
+        loss falls; exact for two input coordinates, a search of seeded directions otherwise).
+    zero_dirs : list of numpy.ndarray
+        The minimising :math:`u` of each zero unit (its input-weight coordinates).
+    stationarity : float
+        The measure a polish stops on: the least norm of the Clarke generalised gradient over the other kinks and
+        coordinates, combined (root sum of squares) with :math:`\max(0, -\text{zero\_descent})` of each zero unit.
+        Without zero units it equals ``clarke_norm``.
+    independent : bool
+        The rows of the kinks other than the zero units' are linearly independent (the zonotope is then the Clarke
+        set and ``stationarity`` a certificate of first-order minimality when no kink is concave).
     """
 
     pairs: list
@@ -422,12 +438,23 @@ class Kinks:
     t: np.ndarray = field(default_factory=lambda: np.zeros(0))
     side: np.ndarray = field(default_factory=lambda: np.zeros(0))
     jump: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    zero_units: list = field(default_factory=list)
+    zero_descent: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    zero_dirs: list = field(default_factory=list)
+    stationarity: float = math.nan
+    independent: bool = True
 
     @property
     def concave(self) -> int:
-        """Kinks whose gradient jumps by more than 1e-10 the wrong way (``jump * |c| < -1e-10``): ridges, not minima."""
-        norms = self.rows.norm(dim=1).numpy() if len(self.pairs) else np.zeros(0)
-        return int((self.jump * norms < -1e-10).sum())
+        """Kinks whose gradient jumps by more than 1e-10 the wrong way (``jump * |c| < -1e-10``): ridges, not minima.
+
+        The kinks of units with all input weights zero are left out (``zero_descent`` judges those).
+        """
+        if not self.pairs:
+            return 0
+        norms = self.rows.norm(dim=1).numpy()
+        own = np.array([j not in self.zero_units for j, _ in self.pairs])
+        return int(((self.jump * norms < -1e-10) & own).sum())
 
 
 def _two_layer_relu(model: nn.Module) -> list:
@@ -451,6 +478,38 @@ def _pre_activation_rows(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
         if "0.bias" in offsets:
             A[:, j, offsets["0.bias"] + j] = 1.0
     return A
+
+
+def _cone_min(Xu: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+    r"""Least :math:`\phi(u) = \sum_\mu w_\mu\,\mathrm{relu}(u\cdot x_\mu)` over unit vectors :math:`u`, and its argmin.
+
+    :math:`\phi` is linear on each cone where the signs of :math:`u\cdot x_\mu` are fixed, so on the circle (two
+    dimensions) its least value is at a cone's edge or at :math:`-a/|a|` of the cone's linear part :math:`a`: exact.
+    In more dimensions the same candidates are taken from seeded random directions (a heuristic lower search).
+    """
+    d = Xu.shape[1]
+    if d == 1:
+        cands = [np.array([1.0]), np.array([-1.0])]
+    else:
+        rng = np.random.default_rng(0)
+        if d == 2:
+            edges = [np.array([-x[1], x[0]]) / np.linalg.norm(x) for x in Xu if np.linalg.norm(x) > 0]
+            edges += [-e for e in edges]
+            ang = np.sort(np.unique(np.round([np.arctan2(e[1], e[0]) for e in edges], 15)))
+            mids = (ang + np.diff(np.append(ang, ang[0] + 2 * np.pi)) / 2) if len(ang) else np.zeros(1)
+            probes = edges + [np.array([np.cos(a), np.sin(a)]) for a in mids]
+        else:
+            probes = list(rng.standard_normal((512, d)))
+            probes = ([u / np.linalg.norm(u) for u in probes]
+                      + [x / np.linalg.norm(x) for x in Xu if np.linalg.norm(x) > 0])
+        cands = list(probes)
+        for u in probes:
+            a = (w * (Xu @ u > 0)) @ Xu
+            if np.linalg.norm(a) > 0:
+                cands.append(-a / np.linalg.norm(a))
+    vals = [float(w @ np.maximum(Xu @ u, 0.0)) for u in cands]
+    i = int(np.argmin(vals))
+    return vals[i], cands[i]
 
 
 def relu_kinks(model: nn.Module, X, Y, theta, *, kink_tol: float = 1e-8) -> Kinks:
@@ -508,14 +567,38 @@ def relu_kinks(model: nn.Module, X, Y, theta, *, kink_tol: float = 1e-8) -> Kink
         slope.append(float(dh[mu, j]))
     gn = float(torch.linalg.vector_norm(g0))
     if not pairs:
-        return Kinks([], torch.zeros((0, th.numel()), dtype=torch.float64), gn, gn, 0)
+        return Kinks([], torch.zeros((0, th.numel()), dtype=torch.float64), gn, gn, 0, stationarity=gn)
     V = torch.stack([v for v, _ in jumps], dim=1)  # (p, k)
     base = g0 - V @ torch.tensor([sd for _, sd in jumps], dtype=torch.float64)  # g(sigma = 0)
     fit = scipy.optimize.lsq_linear(V.numpy(), -base.numpy(), bounds=(0.0, 1.0), method="bvls", tol=1e-15)
     clarke = float(np.linalg.norm(base.numpy() + V.numpy() @ fit.x))
     free = np.linalg.lstsq(V.numpy(), -base.numpy(), rcond=None)[0]
     C = torch.stack(rows)
-    return Kinks(pairs, C, gn, clarke, int(torch.linalg.matrix_rank(C)), np.asarray(fit.x), free, np.asarray(slope))
+    # a unit whose pre-activations are all zero (its input weights zero) meets every data point at once: its kinks are
+    # dependent and the zonotope over-states its Clarke set. Its first-order condition is exact instead: growing its
+    # input weights along u changes the loss by phi(u) = sum_mu dL/dh_mu relu(u . x_mu) >= 0 for every u.
+    N = X.shape[0]
+    zero = [j for j in sorted({j for j, _ in pairs}) if sum(jj == j for jj, _ in pairs) == N]
+    coords = np.zeros(th.numel(), dtype=bool)
+    zero_descent, zero_dirs = [], []
+    for j in zero:
+        q = (A[:, j].abs().sum(0) > 0).numpy()
+        coords |= q
+        val, u = _cone_min(A[:, j][:, q].numpy(), dh[:, j].detach().numpy())
+        zero_descent.append(val)
+        zero_dirs.append(u)
+    keep = [i for i, (j, _) in enumerate(pairs) if j not in zero]
+    rest = ~coords
+    if keep:
+        Vr, br = V.numpy()[rest][:, keep], base.numpy()[rest]
+        fr = scipy.optimize.lsq_linear(Vr, -br, bounds=(0.0, 1.0), method="bvls", tol=1e-15)
+        part = float(np.linalg.norm(br + Vr @ fr.x))
+        independent = int(torch.linalg.matrix_rank(C[keep])) == len(keep)
+    else:
+        part, independent = float(np.linalg.norm(base.numpy()[rest])), True
+    station = math.sqrt(part ** 2 + sum(max(0.0, -v) ** 2 for v in zero_descent))
+    return Kinks(pairs, C, gn, clarke, int(torch.linalg.matrix_rank(C)), np.asarray(fit.x), free, np.asarray(slope),
+                 zero, np.asarray(zero_descent), zero_dirs, station, independent)
 
 
 @dataclass(frozen=True)
@@ -531,7 +614,8 @@ class PolishedRelu:
     grad_norm : float
         :math:`\|\nabla L\|` as autograd gives it (one side of each kink).
     clarke_norm : float
-        The least norm of the Clarke generalised gradient (:func:`relu_kinks`): the stationarity measure.
+        The stationarity measure (:class:`Kinks`' ``stationarity``): the least norm of the Clarke generalised
+        gradient, with the exact first-order condition for units whose input weights are all zero.
     kinks : int
         Pre-activations within ``kink_tol`` of zero at the end.
     kink_rank : int
@@ -539,10 +623,15 @@ class PolishedRelu:
         zonotope of :func:`relu_kinks` is larger than the Clarke set, and ``clarke_norm`` only a lower bound.
     concave : int
         Concave kinks (ridges, :class:`Kinks`) at the end: a point on one is no minimum.
+    zero_units : int
+        Hidden units with all input weights zero at the end (:class:`Kinks`; judged by their exact first-order
+        condition, not the zonotope).
+    independent : bool
+        The other kinks are independent (:class:`Kinks`): the measure is then a certificate.
     iterations : int
         Newton iterations over all rounds.
     converged : bool
-        ``clarke_norm <= grad_tol`` and no concave kink: a first-order minimum (with independent kinks).
+        ``clarke_norm <= grad_tol``, no concave kink and independent kinks: a certified first-order minimum.
     """
 
     theta: torch.Tensor
@@ -552,6 +641,8 @@ class PolishedRelu:
     kinks: int
     kink_rank: int
     concave: int
+    zero_units: int
+    independent: bool
     iterations: int
     converged: bool
 
@@ -620,13 +711,30 @@ def polish_relu(model: nn.Module, X, Y, theta, *, grad_tol: float = 1e-10, max_i
         stalled = False
         if face or it >= max_iter:
             k = relu_kinks(model, Xt, Y, x, kink_tol=kink_tol)
-            if (k.clarke_norm <= grad_tol and not k.concave) or it >= max_iter:
+            if (k.stationarity <= grad_tol and not k.concave) or it >= max_iter:
                 break
+        if face and k.zero_units and float(np.min(k.zero_descent)) < -grad_tol:
+            # a unit with zero input weights that lowers the loss when it grows: grow it along its best direction
+            i = int(np.argmin(k.zero_descent))
+            j = k.zero_units[i]
+            q = (A.reshape(Xt.shape[0], m_hidden, -1)[:, j].abs().sum(0) > 0)
+            grown = False
+            for eps in (1e-3, 1e-5, 1e-7):
+                xn = x.clone()
+                xn[q] = eps * torch.as_tensor(k.zero_dirs[i], dtype=torch.float64)
+                if float(f(xn)) < val:
+                    x, grown = xn, True
+                    held[[mu * m_hidden + j for mu in range(Xt.shape[0])]] = False
+                    break
+            it += 1
+            if grown:
+                continue
         if face:  # stationary on the face, not in the Clarke sense: release a kink
             flat = [p_ * m_hidden + j for j, p_ in k.pairs]
             viol = np.maximum(k.side - 1, -k.side) if k.pairs else np.zeros(0)
             ridge = k.jump * k.rows.norm(dim=1).numpy() < -1e-10 if k.pairs else np.zeros(0, bool)
             viol = np.where(ridge, np.inf, viol)  # concave kinks first: the loss falls off both sides
+            viol = np.where([j in k.zero_units for j, _ in k.pairs], -np.inf, viol)  # zero units: grown above
             released = False
             for i in np.argsort(-viol, kind="stable"):
                 if viol[i] <= 0:  # every kink convex with its weight in [0, 1]: no side lowers the loss
@@ -678,8 +786,9 @@ def polish_relu(model: nn.Module, X, Y, theta, *, grad_tol: float = 1e-10, max_i
         it += 1
         if not accepted:  # no damping lowers the loss on this face: its rounding floor; judge it as stationary
             stalled, lam = True, 0.0
-    return PolishedRelu(x.detach(), float(f(x).detach()), k.grad_norm, k.clarke_norm, len(k.pairs), k.rank,
-                        k.concave, it, k.clarke_norm <= grad_tol and not k.concave)
+    return PolishedRelu(x.detach(), float(f(x).detach()), k.grad_norm, k.stationarity, len(k.pairs), k.rank,
+                        k.concave, len(k.zero_units), k.independent, it,
+                        k.stationarity <= grad_tol and not k.concave and k.independent)
 
 
 @dataclass(frozen=True)
@@ -704,7 +813,8 @@ class SolutionPair:
         Per endpoint (:func:`tolerance_scan`, :func:`solution_ends`): ``loss_trained``, ``grad_trained`` (after
         Adam), ``loss``, ``grad`` (autograd's :math:`\|\nabla L\|` at the endpoint used), ``stationarity`` (the
         least norm of the Clarke generalised gradient for a two-layer ReLU net, :func:`relu_kinks`; ``grad``
-        otherwise), ``kinks``, ``kink_rank`` and ``concave`` (:class:`PolishedRelu`), ``iterations`` (of the polish) and
+        otherwise), ``kinks``, ``kink_rank``, ``concave``, ``zero_units``, ``independent`` (:class:`PolishedRelu`),
+        ``iterations`` (of the polish) and
         ``polished`` (whether it was polished).
     """
 
@@ -800,16 +910,18 @@ def _ends(sizes, activation: str, X, Y, seed: int, train_steps: int, polish: int
         if polish and relu:
             p = polish_relu(model, X, Y, e, max_iter=polish)
             e, rec2 = p.theta, {"stationarity": p.clarke_norm, "kinks": p.kinks, "kink_rank": p.kink_rank,
-                                "concave": p.concave, "iterations": p.iterations}
+                                "concave": p.concave, "zero_units": p.zero_units, "independent": p.independent,
+                                "iterations": p.iterations}
         elif polish:
             p = polish_endpoint(f, e, max_iter=polish)
             e, rec2 = p.theta, {"stationarity": p.grad_norm, "kinks": 0, "kink_rank": 0, "concave": 0,
-                                "iterations": p.iterations}
+                                "zero_units": 0, "independent": True, "iterations": p.iterations}
         else:
             k = relu_kinks(model, X, Y, e, kink_tol=1e-9) if relu else None
-            rec2 = {"stationarity": k.clarke_norm if relu else rec["grad_trained"],
+            rec2 = {"stationarity": k.stationarity if relu else rec["grad_trained"],
                     "kinks": len(k.pairs) if relu else 0, "kink_rank": k.rank if relu else 0,
-                    "concave": k.concave if relu else 0, "iterations": 0}
+                    "concave": k.concave if relu else 0, "zero_units": len(k.zero_units) if relu else 0,
+                    "independent": k.independent if relu else True, "iterations": 0}
         rec.update({"loss": float(f(e).detach()), "grad": float(torch.linalg.vector_norm(grad(e))), **rec2,
                     "polished": bool(polish)})
         out.append(e)
