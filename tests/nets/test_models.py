@@ -127,3 +127,29 @@ def test_assign_copies_so_training_leaves_the_callers_vector_alone():
     opt.step()
     assert np.array_equal(theta, kept)  # the vector the caller passed is unchanged
     assert not np.array_equal(models.flatten(net).numpy(), kept)  # while the network moved
+
+
+def test_bias_free_mlp_counts_weights_and_matches_a_hand_written_forward_pass():
+    """bias=False: the source-001 net W3 phi(W2 phi(W1 x)) with no bias anywhere; weights equal the biased net's."""
+    sizes = [3, 5, 4, 2]
+    free = models.mlp(sizes, "relu", seed=5, dtype=torch.float64, bias=False)
+    assert models.n_params(free) == 3 * 5 + 5 * 4 + 4 * 2 == 43
+    assert models.n_params(models.mlp(sizes, seed=5)) == 43 + 5 + 4 + 2  # the default keeps its biases
+    lin = [m for m in free if isinstance(m, torch.nn.Linear)]
+    assert all(m.bias is None for m in lin)
+    biased = models.mlp(sizes, "relu", seed=5, dtype=torch.float64)
+    assert [torch.equal(a.weight, b.weight) for a, b in zip(lin, biased[::2], strict=True)] == [True] * 3
+    # the forward pass in float64 numpy, with a non-zero flat vector (the zero-initialised biases of the default
+    # net would hide a bias that is there): relu between layers, none after the last
+    vec = torch.linspace(-1.0, 1.0, 43, dtype=torch.float64)
+    models.assign(free, vec)
+    w = vec.numpy()
+    W1, W2, W3 = w[:15].reshape(5, 3), w[15:35].reshape(4, 5), w[35:].reshape(2, 4)
+    X = np.random.default_rng(0).standard_normal((7, 3))
+    expected = W3 @ np.maximum(W2 @ np.maximum(W1 @ X.T, 0.0), 0.0)
+    np.testing.assert_allclose(free(torch.as_tensor(X)).detach().numpy(), expected.T, rtol=0, atol=1e-14)
+    # a point x and its multiple c x (c > 0): a bias-free ReLU net is positively homogeneous, a biased one is not
+    x = torch.as_tensor(X[:1])
+    torch.testing.assert_close(free(3.0 * x), 3.0 * free(x), rtol=0, atol=1e-13)
+    with pytest.raises(ValueError, match="bias"):
+        models.mlp(sizes, bias="no")

@@ -107,6 +107,7 @@ def mlp(
     dtype: torch.dtype = torch.float32,
     device: str | torch.device = "cpu",
     batch_norm: bool = False,
+    bias: bool = True,
 ) -> nn.Sequential:
     """A fully connected network ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between layers.
 
@@ -130,6 +131,10 @@ def mlp(
         Insert ``BatchNorm1d`` after every hidden Linear layer (before the activation). The normalisation
         always uses the statistics of the batch it sees (``track_running_stats=False``), in train and eval mode
         alike; its scale and shift start at 1 and 0 and draw nothing, so the weights equal those without it.
+    bias : bool, default True
+        Give every Linear layer a bias. ``False`` builds the bias-free net of source 001 ("ReLU activation network:
+        nearly connected", ``H(x, theta) = W2 phi(W1 x)``): the same weights as with biases (biases
+        draw nothing), and ``n_params`` is the number of weights alone.
     init_value : float, optional
         The constant of ``init="constant"`` (default 5); ignored by the other initialisers.
 
@@ -142,6 +147,8 @@ def mlp(
     --------
     >>> [type(m).__name__ for m in mlp([3, 4, 2], batch_norm=True)]
     ['Linear', 'BatchNorm1d', 'ReLU', 'Linear']
+    >>> n_params(mlp([3, 4, 2], bias=False))  # 3 * 4 + 4 * 2 weights
+    20
     """
     sizes = _check_sizes(sizes)
     if activation not in ACTIVATIONS:
@@ -151,13 +158,16 @@ def mlp(
     if init_value is not None and init != "constant":
         raise ValueError(f"init_value is only used with init='constant', got init={init!r}")
     check_scalar(seed, "seed", int)
+    if not isinstance(bias, bool | np.bool_):
+        raise ValueError(f"bias must be True or False, got {bias!r}")
     gen = torch.Generator().manual_seed(seed)
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        lin = nn.Linear(a, b, dtype=torch.float64)
+        lin = nn.Linear(a, b, bias=bool(bias), dtype=torch.float64)
         _init_weight(lin.weight, init, init_value, gen)
-        with torch.no_grad():
-            lin.bias.zero_()
+        if lin.bias is not None:
+            with torch.no_grad():
+                lin.bias.zero_()
         layers.append(lin)
         if i < len(sizes) - 2:
             if batch_norm:
