@@ -179,6 +179,30 @@ def test_no_figures_builds_but_does_not_draw_and_is_never_taken_for_a_run_with_f
         runner.execute("50_tiny", "quick", progress=False, log=lines.append, figures=False)
 
 
+def test_the_notebook_is_written_at_the_start_and_end_not_at_every_cell(tiny, monkeypatch):
+    """Papermill writes the whole notebook at the start and end of every cell; the runner's engine writes it when
+    the run starts, then at most every SAVE_EVERY seconds, and at the end (a third of a smoke run went to it).
+    """
+    import importlib
+
+    import papermill.engines
+    import papermill.execute
+
+    ex = importlib.import_module("landscape.runner.execute")  # the module (the package exports the function)
+
+    writes = []
+    for module in (papermill.engines, papermill.execute):
+        real = module.write_ipynb
+        monkeypatch.setattr(module, "write_ipynb", lambda nb, path, _real=real, **kw: (writes.append(path),
+                                                                                       _real(nb, path, **kw)))
+    runner.execute("50_tiny", "quick", progress=False, log=lambda *a: None)
+    throttled = len(writes)
+    writes.clear()
+    monkeypatch.setattr(ex, "SAVE_EVERY", 0.0)  # every cell start and end: papermill's own behaviour
+    runner.execute("50_tiny", "quick", force=True, progress=False, log=lambda *a: None)
+    assert throttled <= 3 and len(writes) >= 8, (throttled, len(writes))  # the tiny chapter has 5 cells
+
+
 def test_clean(tiny, capsys):
     (tiny / "data" / "cache").mkdir(parents=True)
     runner.execute("50_tiny", "quick", progress=False, log=lambda *a: None)

@@ -311,6 +311,46 @@ _QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 _FIGURE_CHECK = "module://landscape.runner.figure_check"
 
 
+#: During a run the executed notebook is written when it starts, then at most this often (seconds), and always at
+#: its end, error and Ctrl-C included. Papermill writes it at the start and end of every cell (~160 writes of the
+#: whole notebook, its figures included, for a chapter): a third of a smoke run's time went to serialising it.
+SAVE_EVERY = 10.0
+
+_ENGINE = "landscape"
+
+
+def _register_engine() -> None:
+    """Register papermill's nbclient engine with the writes of :data:`SAVE_EVERY` as the engine ``"landscape"``."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class ThrottledSaves(NotebookExecutionManager):
+        written = False
+
+        def save(self, **kwargs):
+            if (self.written and self.end_time is None
+                    and (self.now() - self.last_save_time).total_seconds() < SAVE_EVERY):
+                return  # a cell started or ended: after the first write, at most every SAVE_EVERY seconds
+            super().save(**kwargs)
+            self.written = self.output_path is not None
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            # papermill 2.x's Engine.execute_notebook with the manager above
+            nb_man = ThrottledSaves(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                    autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()  # end_time set: always written
+            return nb_man.nb
+
+    papermill_engines.register(_ENGINE, Engine)
+
+
 def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progress: bool,
                    jobs: int | str | None = None, figures: bool = True) -> None:
     """Execute into ``staging/notebook.ipynb`` with tables going to ``staging/results``; on failure move the
@@ -335,7 +375,8 @@ def _run_papermill(chapter: str, params: dict, staging: Path, label: str, progre
         pm_logger.setLevel(logging.ERROR)
     try:
         with paths.environment(**env):
-            papermill.execute_notebook(nb, str(tmp), parameters=params, kernel_name="python3",
+            _register_engine()
+            papermill.execute_notebook(nb, str(tmp), parameters=params, kernel_name="python3", engine_name=_ENGINE,
                                        cwd=str(paths.root()), progress_bar=progress, log_output=False,
                                        extra_arguments=[] if verbose else list(_QUIET_KERNEL))
     except BaseException as exc:
