@@ -302,3 +302,20 @@ def test_relu_kinks_judges_a_unit_with_zero_input_weights_by_its_exact_first_ord
     grown[[1, 3]] = h * u
     assert (float(f(grown)) - float(f(theta))) / h == pytest.approx(float(k.zero_descent[0]), abs=1e-6)
     assert k.stationarity >= max(0.0, -float(k.zero_descent[0]))
+
+
+def test_dead_units_counts_units_inactive_on_every_sample():
+    """A unit whose pre-activation is <= 0 on all samples is dead (it opens flat routes a search does not see);
+    one active on a single sample is not; biases count; tanh nets have none.
+    """
+    import numpy as np
+
+    X = np.array([[-1.0], [0.5], [2.0]])
+    # 1-3-1 with biases, pre-activations w x + b: unit 0 = x (active on 0.5, 2), unit 1 = -x - 3 (never active),
+    # unit 2 = x - 1.5 (active on x = 2 only)
+    W1, b1, W2, b2 = [1.0, -1.0, 1.0], [0.0, -3.0, -1.5], [1.0, 1.0, 1.0], [0.0]
+    assert level_sets.dead_units([1, 3, 1], X, W1 + b1 + W2 + b2) == 1
+    assert level_sets.dead_units([1, 3, 1], X, [-1.0] * 3 + [-3.0] * 3 + W2 + b2) == 3
+    assert level_sets.dead_units([1, 3, 1], X, W1 + b1 + W2 + b2, activation="tanh") == 0
+    with pytest.raises(ValueError, match="theta"):
+        level_sets.dead_units([1, 3, 1], X, W1 + b1 + W2)

@@ -970,6 +970,51 @@ def solution_ends(nets, *, seed: int = 0, train_steps: int = 1500, polish: int =
     return map_units(_ends_unit, units, star=True, jobs=jobs, desc="solution ends")
 
 
+def dead_units(sizes, X, theta, *, activation: str = "relu") -> int:
+    """Hidden ReLU units that are inactive on every sample at ``theta`` (pre-activation <= 0 on all of ``X``).
+
+    Such a unit contributes nothing to the outputs and its output weights and input weights can move freely: it
+    opens flat routes through the sublevel set that a path search does not see (two solutions one of which has a
+    dead unit can be joined at the larger endpoint loss by re-assigning units), so a barrier found between such
+    endpoints is no evidence of two components. Other activations have no dead units (0).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer sizes of :func:`landscape.nets.models.mlp`.
+    X : array_like
+        The samples, ``(N, sizes[0])``.
+    theta : array_like
+        A flat parameter vector of that net, with biases or without (told apart by its length).
+    activation : str, default "relu"
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> # 1-2-1, no biases: unit 0 has weight +1 (active on x > 0), unit 1 weight -1 (dead on x > 0)
+    >>> dead_units([1, 2, 1], [[1.0], [2.0]], [1.0, -1.0, 1.0, 1.0])
+    1
+    """
+    if activation != "relu":
+        return 0
+    X = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    theta = torch.as_tensor(np.asarray(theta, dtype=np.float64))
+    biased = models.n_params(models.mlp(sizes, bias=True)) == len(theta)
+    if not biased and models.n_params(models.mlp(sizes, bias=False)) != len(theta):
+        raise ValueError(f"theta has {len(theta)} entries, not the parameters of an mlp {list(sizes)}")
+    net = models.assign(models.mlp(sizes, activation=activation, dtype=torch.float64, bias=biased), theta)
+    dead, h = 0, X
+    with torch.no_grad():
+        for layer in net:
+            h = layer(h)
+            if isinstance(layer, nn.Linear) and layer is not net[-1]:
+                dead += int((h.max(dim=0).values <= 0).sum())
+    return dead
+
+
 def endpoint_table(nets, pairs) -> pd.DataFrame:
     """One row per endpoint of ``pairs`` (:class:`SolutionPair`'s ``endpoints``): is each a converged solution.
 
@@ -983,12 +1028,14 @@ def endpoint_table(nets, pairs) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        net, width, end (0 or 1) and the ``endpoints`` fields.
+        net, width, end (0 or 1), the ``endpoints`` fields and dead_units (:func:`dead_units`; -1 when the pair
+        kept no endpoints).
     """
     if len(pairs) != len(nets) or any(len(p.endpoints) != 2 for p in pairs):
         raise ValueError("pairs must hold two endpoint records per net of nets")
-    return pd.DataFrame([{"net": name, "width": sizes[1], "end": i, **rec}
-                         for (name, sizes, *_), p in zip(nets, pairs, strict=True)
+    return pd.DataFrame([{"net": name, "width": sizes[1], "end": i, **rec,
+                          "dead_units": dead_units(sizes, X, p.ends[i], activation=act) if len(p.ends) == 2 else -1}
+                         for (name, sizes, act, X, *_), p in zip(nets, pairs, strict=True)
                          for i, rec in enumerate(p.endpoints)])
 
 
