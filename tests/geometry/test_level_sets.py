@@ -319,3 +319,24 @@ def test_dead_units_counts_units_inactive_on_every_sample():
     assert level_sets.dead_units([1, 3, 1], X, W1 + b1 + W2 + b2, activation="tanh") == 0
     with pytest.raises(ValueError, match="theta"):
         level_sets.dead_units([1, 3, 1], X, W1 + b1 + W2)
+
+
+def test_redundant_units_is_the_feature_rank_deficit():
+    """Dead units and duplicated units (the same breakpoint on the same side) both leave a unit free; a generic
+    narrow net has none; with more units than samples the deficit is at least the excess.
+    """
+    import numpy as np
+
+    X = np.array([[-1.0], [0.5], [2.0], [3.0]])
+    W2b2 = [1.0, 1.0, 0.0]
+    generic = [1.0, -1.0] + [0.0, 1.0] + W2b2  # x and 1 - x: independent of each other and of the ones
+    duplicate = [1.0, 2.0] + [-1.0, -2.0] + W2b2  # relu(x - 1) and relu(2x - 2): proportional on the data
+    dead = [1.0, -1.0] + [0.0, -5.0] + W2b2  # the second unit never fires
+    assert level_sets.redundant_units([1, 2, 1], X, generic) == 0
+    assert level_sets.redundant_units([1, 2, 1], X, duplicate) == 1
+    assert level_sets.redundant_units([1, 2, 1], X, dead) == 1 and level_sets.dead_units([1, 2, 1], X, dead) == 1
+    assert level_sets.dead_units([1, 2, 1], X, duplicate) == 0  # what dead_units alone misses
+    wide = np.random.default_rng(0).normal(size=3 * 8 + 1)  # 1-8-1: 9 columns, 4 samples
+    assert level_sets.redundant_units([1, 8, 1], X, wide) >= 5
+    with pytest.raises(ValueError, match="rtol"):
+        level_sets.redundant_units([1, 2, 1], X, generic, rtol=0.0)

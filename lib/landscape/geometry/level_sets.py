@@ -970,13 +970,33 @@ def solution_ends(nets, *, seed: int = 0, train_steps: int = 1500, polish: int =
     return map_units(_ends_unit, units, star=True, jobs=jobs, desc="solution ends")
 
 
+def _hidden_features(sizes, X, theta, activation):
+    """The last hidden layer's outputs on ``X`` (N x width), every hidden layer's pre-activations, and whether the
+    net has biases (told apart by the length of ``theta``).
+    """
+    X = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    theta = torch.as_tensor(np.asarray(theta, dtype=np.float64))
+    biased = models.n_params(models.mlp(sizes, bias=True)) == len(theta)
+    if not biased and models.n_params(models.mlp(sizes, bias=False)) != len(theta):
+        raise ValueError(f"theta has {len(theta)} entries, not the parameters of an mlp {list(sizes)}")
+    net = models.assign(models.mlp(sizes, activation=activation, dtype=torch.float64, bias=biased), theta)
+    pre, h = [], X
+    with torch.no_grad():
+        for layer in list(net)[:-1]:
+            h = layer(h)
+            if isinstance(layer, nn.Linear):
+                pre.append(h)
+    return h, pre, biased
+
+
 def dead_units(sizes, X, theta, *, activation: str = "relu") -> int:
     """Hidden ReLU units that are inactive on every sample at ``theta`` (pre-activation <= 0 on all of ``X``).
 
-    Such a unit contributes nothing to the outputs and its output weights and input weights can move freely: it
-    opens flat routes through the sublevel set that a path search does not see (two solutions one of which has a
-    dead unit can be joined at the larger endpoint loss by re-assigning units), so a barrier found between such
-    endpoints is no evidence of two components. Other activations have no dead units (0).
+    Such a unit contributes nothing to the outputs; once its output weight is zero its input weights can be moved
+    without changing the loss. That can open routes between two solutions that a path search does not see (for
+    instance when the unit can take over a feature of the other solution), so a barrier found between such endpoints
+    is not by itself evidence of two components. A special case of :func:`redundant_units`. Other activations have
+    no dead units (0).
 
     Parameters
     ----------
@@ -1000,19 +1020,42 @@ def dead_units(sizes, X, theta, *, activation: str = "relu") -> int:
     """
     if activation != "relu":
         return 0
-    X = torch.as_tensor(np.asarray(X, dtype=np.float64))
-    theta = torch.as_tensor(np.asarray(theta, dtype=np.float64))
-    biased = models.n_params(models.mlp(sizes, bias=True)) == len(theta)
-    if not biased and models.n_params(models.mlp(sizes, bias=False)) != len(theta):
-        raise ValueError(f"theta has {len(theta)} entries, not the parameters of an mlp {list(sizes)}")
-    net = models.assign(models.mlp(sizes, activation=activation, dtype=torch.float64, bias=biased), theta)
-    dead, h = 0, X
-    with torch.no_grad():
-        for layer in net:
-            h = layer(h)
-            if isinstance(layer, nn.Linear) and layer is not net[-1]:
-                dead += int((h.max(dim=0).values <= 0).sum())
-    return dead
+    _, pre, _ = _hidden_features(sizes, X, theta, activation)
+    return sum(int((p.max(dim=0).values <= 0).sum()) for p in pre)
+
+
+def redundant_units(sizes, X, theta, *, activation: str = "relu", rtol: float = 1e-8) -> int:
+    """The rank deficit of the last hidden layer's features on the data: columns of ``[h(X), 1]`` (the ones only
+    with an output bias) minus their numerical rank (singular values above ``rtol`` times the largest).
+
+    A deficit means the output layer can reach the same outputs with fewer units, so at least one unit is free: a
+    dead unit (a zero column) or units that duplicate each other on the data (ReLU units breaking at the same point
+    on the same side give proportional columns). A free unit can be moved at constant loss, which can open routes
+    between solutions that a path search does not see; :func:`dead_units` counts only the first kind.
+
+    Parameters
+    ----------
+    sizes, X, theta, activation
+        As :func:`dead_units` (any activation).
+    rtol : float, default 1e-8
+        Relative threshold of the numerical rank.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> # 1-2-1 with biases: two units breaking at x = 0 on the same side are proportional: deficit 1
+    >>> redundant_units([1, 2, 1], [[-1.0], [1.0], [2.0]], [1.0, 2.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    1
+    """
+    check_scalar(rtol, "rtol", float, min_val=0, include_boundaries="neither")
+    h, _, biased = _hidden_features(sizes, X, theta, activation)
+    F = torch.cat([h, torch.ones(len(h), 1, dtype=h.dtype)], 1) if biased else h
+    sv = torch.linalg.svdvals(F)
+    rank = int((sv > rtol * sv.max()).sum()) if sv.max() > 0 else 0
+    return F.shape[1] - rank
 
 
 def endpoint_table(nets, pairs) -> pd.DataFrame:
@@ -1028,13 +1071,15 @@ def endpoint_table(nets, pairs) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        net, width, end (0 or 1), the ``endpoints`` fields and dead_units (:func:`dead_units`; -1 when the pair
-        kept no endpoints).
+        net, width, end (0 or 1), the ``endpoints`` fields, dead_units and redundant_units (:func:`dead_units`,
+        :func:`redundant_units`; -1 when the pair kept no endpoints).
     """
     if len(pairs) != len(nets) or any(len(p.endpoints) != 2 for p in pairs):
         raise ValueError("pairs must hold two endpoint records per net of nets")
     return pd.DataFrame([{"net": name, "width": sizes[1], "end": i, **rec,
-                          "dead_units": dead_units(sizes, X, p.ends[i], activation=act) if len(p.ends) == 2 else -1}
+                          "dead_units": dead_units(sizes, X, p.ends[i], activation=act) if len(p.ends) == 2 else -1,
+                          "redundant_units": (redundant_units(sizes, X, p.ends[i], activation=act)
+                                              if len(p.ends) == 2 else -1)}
                          for (name, sizes, act, X, *_), p in zip(nets, pairs, strict=True)
                          for i, rec in enumerate(p.endpoints)])
 
