@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -319,8 +320,11 @@ SAVE_EVERY = 10.0
 _ENGINE = "landscape"
 
 
+@functools.cache
 def _register_engine() -> None:
-    """Register papermill's nbclient engine with the writes of :data:`SAVE_EVERY` as the engine ``"landscape"``."""
+    """Register papermill's nbclient engine with the writes of :data:`SAVE_EVERY` as the engine ``"landscape"``
+    (once per process).
+    """
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
     class ThrottledSaves(NotebookExecutionManager):

@@ -15,14 +15,10 @@ from matplotlib import _pylab_helpers
 from matplotlib.backend_bases import FigureManagerBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-__all__ = ["FigureCanvas", "FigureManager", "show", "laid_out"]
+__all__ = ["FigureCanvas", "FigureManager", "show"]
 
 FigureCanvas = FigureCanvasAgg
 FigureManager = FigureManagerBase
-
-#: Figures laid out by this backend in this process (the tests read it).
-laid_out = 0
-
 
 def show(*args, **kwargs) -> None:
     """Lay out every open figure without drawing it, then close them all (the inline backend's ``show``).
@@ -32,10 +28,8 @@ def show(*args, **kwargs) -> None:
     *args, **kwargs
         Accepted and ignored, as pyplot's ``show(block=...)`` and IPython's ``post_execute`` pass them.
     """
-    global laid_out
     for manager in _pylab_helpers.Gcf.get_all_fig_managers():
         manager.canvas.figure.draw_without_rendering()
-        laid_out += 1
     plt.close("all")
 
 
