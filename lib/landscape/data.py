@@ -11,6 +11,7 @@ from landscape.nets.data import (  # noqa: F401
     Dataset,
     keras_split,
     load,
+    seeded_split,
     sha256,
     synthetic_function,
 )
@@ -20,6 +21,7 @@ __all__ = [
     'Dataset',
     'keras_split',
     'load',
+    'seeded_split',
     'sha256',
     'SPLITS',
     'synthetic_function',

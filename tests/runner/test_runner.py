@@ -74,6 +74,21 @@ def test_bad_profile_file_is_caught(tmp_root):
         runner.load_profile("broken")
 
 
+def test_a_run_reads_only_its_chapters_section_of_a_profile(tmp_root):
+    profiles = tmp_root / "notebooks" / "profiles"
+    (profiles / "base.yaml").write_text("02_diffusion_maps:\n  n_seeds: 0\n")  # bad, but not chapter 01's
+    (profiles / "mixed.yaml").write_text("inherit: base\n01_trajectories:\n  epochs: 3\n")
+    assert runner.load_profile("mixed", chapter="01_trajectories") == {"01_trajectories": {"epochs": 3}}
+    assert runner.resolve("01_trajectories", "mixed")["epochs"] == 3
+    with pytest.raises(runner.ChapterError, match="parameter 'n_seeds' .*0 is not allowed"):
+        runner.load_profile("mixed")  # the whole profile (book, list) still checks every section
+    with pytest.raises(runner.ChapterError, match="parameter 'n_seeds'"):
+        runner.resolve("02_diffusion_maps", "mixed")
+    (profiles / "mixed.yaml").write_text("01_trajectories:\n  epochs: 3\n01_nope:\n  epochs: 3\n")
+    with pytest.raises(runner.ChapterError, match="unknown chapter '01_nope'"):
+        runner.load_profile("mixed", chapter="01_trajectories")  # a section must still name a chapter
+
+
 def test_a_profile_inherits_another_parameter_by_parameter(tmp_root):
     profiles = tmp_root / "notebooks" / "profiles"
     (profiles / "base.yaml").write_text("01_trajectories:\n  epochs: 40\n  compare_epochs: 15\n")

@@ -29,6 +29,10 @@ all *virginica* and the 120 training rows hold 50 / 50 / 20 flowers of the three
 
 from __future__ import annotations
 
+import csv
+import gzip
+import importlib.util
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,15 +205,121 @@ def keras_split(n: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(split_at), np.arange(split_at, n)
 
 
+def _approximate_mode(class_counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """scikit-learn's ``_approximate_mode`` (1.x): per-class counts of ``n_draws`` close to the mode of the
+    multivariate hypergeometric, floors first, then the largest remainders, ties broken by ``rng``.
+    """
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            inds = rng.choice(inds, size=add_now, replace=False)
+            floored[inds] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
+
+
+def seeded_split(n: int, val_fraction: float, seed: int,
+                 strata: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The seeded train / validation split of :func:`load`: scikit-learn's ``train_test_split(range(n),
+    test_size=val_fraction, random_state=seed, stratify=strata)`` (its 1.x algorithm, written out), both parts
+    sorted.
+
+    ``ceil(val_fraction n)`` rows validate. Without ``strata`` they are the first of a random permutation; with
+    them every class contributes in proportion (the counts closest to the hypergeometric mode, ties broken by the
+    seed) and each class is permuted on its own. Written out rather than imported so that the book's splits do not
+    depend on scikit-learn's version and a chapter's kernel does not import scikit-learn for it (about 1.4 s);
+    ``tests/nets/test_data_split.py`` checks it against ``train_test_split`` index for index.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    val_fraction : float
+        Fraction held out for validation, in (0, 1).
+    seed : int
+        Seed of ``numpy.random.RandomState``, as ``random_state=seed``.
+    strata : numpy.ndarray, optional
+        Class labels of the rows (stratified split); every class needs at least two rows.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Training and validation row indices, each sorted.
+
+    >>> tr, va = seeded_split(150, 0.2, 0, strata=np.repeat([0, 1, 2], 50))
+    >>> len(tr), len(va), np.bincount(np.repeat([0, 1, 2], 50)[va]).tolist()
+    (120, 30, [10, 10, 10])
+    """
+    n_test = math.ceil(val_fraction * n)
+    n_train = n - n_test
+    if n_train <= 0 or n_test <= 0:
+        raise ValueError(f"val_fraction: {val_fraction} of {n} rows leaves {n_train} for training and {n_test} "
+                         f"for validation")
+    rng = np.random.RandomState(seed)
+    if strata is None:
+        permutation = rng.permutation(n)
+        return np.sort(permutation[n_test:]), np.sort(permutation[:n_test])
+    classes, y_indices, class_counts = np.unique(np.asarray(strata), return_inverse=True, return_counts=True)
+    if len(y_indices) != n:
+        raise ValueError(f"strata: {len(y_indices)} labels for {n} rows")
+    if class_counts.min() < 2:
+        raise ValueError(f"The least populated classes in y have only 1 member, which is too few to split; classes "
+                         f"with too few members are: {classes[class_counts < 2].tolist()}")
+    if min(n_train, n_test) < len(classes):
+        raise ValueError(f"val_fraction: {val_fraction} of {n} rows gives {n_train} training and {n_test} "
+                         f"validation rows, fewer than the {len(classes)} classes")
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(len(classes)):
+        permuted = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.extend(permuted[: n_i[i]])
+        test.extend(permuted[n_i[i]: n_i[i] + t_i[i]])
+    return np.sort(np.asarray(train, dtype=np.intp)), np.sort(np.asarray(test, dtype=np.intp))
+
+
 def _split(n: int, val_fraction: float, seed: int, strata: np.ndarray | None,
            split: str = "stratified") -> tuple[np.ndarray, np.ndarray]:
     if split == "keras":
         return keras_split(n, val_fraction)
-    from sklearn.model_selection import train_test_split
+    return seeded_split(n, val_fraction, seed, strata)
 
-    idx = np.arange(n)
-    tr, va = train_test_split(idx, test_size=val_fraction, random_state=seed, stratify=strata)
-    return np.sort(tr), np.sort(va)
+
+def _sklearn_data(name: str) -> Path:
+    """A data file that scikit-learn ships (``sklearn/datasets/data/<name>``), found without importing
+    scikit-learn (its import costs a chapter's kernel about 1.4 s).
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("scikit-learn is not installed; the iris and digits datasets ship with it")
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / name
+
+
+def _iris() -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """scikit-learn's iris as ``load_iris`` reads it: 150 x 4 float64, int targets, the class names."""
+    with _sklearn_data("iris.csv").open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    head, body = rows[0], rows[1:]
+    X = np.array([r[:-1] for r in body], dtype=np.float64)
+    y = np.array([r[-1] for r in body], dtype=int)
+    if X.shape != (int(head[0]), int(head[1])):
+        raise ValueError(f"{_sklearn_data('iris.csv')}: {X.shape}, its header says {head[:2]}")
+    return X, y, [str(name) for name in head[2:]]
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits as ``load_digits`` reads them: 1797 x 64 float64 pixels, int targets."""
+    with gzip.open(_sklearn_data("digits.csv.gz"), "rt") as f:
+        table = np.loadtxt(f, delimiter=",")
+    return table[:, :-1], table[:, -1].astype(int)
 
 
 def _standardise(X_tr: np.ndarray, X_va: np.ndarray):
@@ -296,18 +406,14 @@ def load(
     check_scalar(seed, "seed", int, min_val=0)
     key = str(name_or_path)
     if key == "iris":
-        from sklearn.datasets import load_iris
-
-        b = load_iris()
+        X, y, class_names = _iris()
         names = ["sepal length", "sepal width", "petal length", "petal width"]
-        return _finish("iris", "classification", b.data, b.target, names, "species", "cce", val_fraction, seed,
-                       class_names=list(b.target_names), split=split)
+        return _finish("iris", "classification", X, y, names, "species", "cce", val_fraction, seed,
+                       class_names=class_names, split=split)
     if key == "digits":
-        from sklearn.datasets import load_digits
-
-        b = load_digits()
+        X, y = _digits()
         names = [f"px{r}{c}" for r in range(8) for c in range(8)]
-        return _finish("digits", "classification", b.data, b.target, names, "digit", "cce", val_fraction, seed,
+        return _finish("digits", "classification", X, y, names, "digit", "cce", val_fraction, seed,
                        class_names=[str(i) for i in range(10)], split=split)
     if key == "auto-mpg":
         df = pd.read_csv(_verified_raw("auto-mpg.csv"))

@@ -144,7 +144,7 @@ def profiles() -> list[str]:
     return [PAPER] + sorted(p.stem for p in (paths.notebooks_dir() / "profiles").glob("*.yaml"))
 
 
-def load_profile(profile: str, *, base: str | Path | None = None) -> dict[str, dict]:
+def load_profile(profile: str, *, base: str | Path | None = None, chapter: str | None = None) -> dict[str, dict]:
     """Per-chapter values of a profile, checked against the chapters' parameters (rules or types); dataset paths
     in it are resolved against ``base`` (default: the working directory).
 
@@ -154,6 +154,9 @@ def load_profile(profile: str, *, base: str | Path | None = None) -> dict[str, d
         ``"paper"`` (no overrides) or the name of a file in ``notebooks/profiles/``.
     base : str, path or None
         Folder that relative dataset paths are resolved against.
+    chapter : str or None
+        Read and check only this chapter's values (a run needs no other; reading a chapter's parameters parses
+        its notebook, ~0.1 s each); every section must still name a chapter. None: every chapter's.
 
     Returns
     -------
@@ -165,10 +168,10 @@ def load_profile(profile: str, *, base: str | Path | None = None) -> dict[str, d
     A profile file may start with ``inherit: <other profile>``: the other file's values come first and this
     file's override them, parameter by parameter (``smoke`` inherits ``quick`` this way).
     """
-    return _load_profile(profile, base, ())
+    return _load_profile(profile, base, (), chapter)
 
 
-def _load_profile(profile: str, base, chain: tuple) -> dict[str, dict]:
+def _load_profile(profile: str, base, chain: tuple, only: str | None = None) -> dict[str, dict]:
     if profile == PAPER:
         return {}
     path = paths.notebooks_dir() / "profiles" / f"{profile}.yaml"
@@ -182,9 +185,12 @@ def _load_profile(profile: str, base, chain: tuple) -> dict[str, dict]:
     if parent is not None:  # another profile's values first, then this file's, chapter by chapter
         if not isinstance(parent, str) or parent == PAPER or parent in (*chain, profile):
             raise ChapterError(f"{path.name}: {INHERIT} must name another profile file (no cycle), got {parent!r}")
-        inherited = _load_profile(parent, base, (*chain, profile))
+        inherited = _load_profile(parent, base, (*chain, profile), only)
         out = {chapter: dict(values) for chapter, values in inherited.items()}
     for chapter, overrides in spec.items():
+        if only is not None and chapter != only:
+            chapter_path(chapter)  # raises for an unknown chapter
+            continue
         params = read_parameters(chapter)  # raises for an unknown chapter
         out.setdefault(chapter, {}).update(
             {name: check_value(chapter, name, value, params, base=base, where=f"profile {profile!r}")
@@ -303,7 +309,7 @@ def resolve(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
     """
     params = read_parameters(chapter)
     resolved = {k: v["default"] for k, v in params.items()}
-    resolved.update(load_profile(profile, base=base).get(chapter, {}))
+    resolved.update(load_profile(profile, base=base, chapter=chapter).get(chapter, {}))
     for name, value in (overrides or {}).items():
         resolved[name] = check_value(chapter, name, value, params, base=base)
     return resolved

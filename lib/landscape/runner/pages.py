@@ -82,7 +82,7 @@ def rerun_box(chapter: str, command: str) -> str:
         MyST markdown.
     """
     try:
-        quick = load_profile("quick").get(chapter, {})
+        quick = load_profile("quick", chapter=chapter).get(chapter, {})
     except Exception:  # noqa: BLE001 - a profile problem must not hide the box; `list` reports it
         quick = {}
     rows = ["| parameter | default | quick | allowed | meaning |", "|---|---|---|---|---|"]
