@@ -1,6 +1,7 @@
 """Smoke runs: every chapter executes under the smoke profile (the quick profile with smaller epochs, seeds and grids:
 ``notebooks/profiles/smoke.yaml`` inherits ``quick.yaml``) without an error, glues every key its prose uses,
-and writes its results; then the whole book builds with -W (broken references and missing glue fail it).
+and writes its results; then the whole book builds with -W (broken references and missing glue fail it), all but
+the API page, whose docstrings tests/test_docstrings.py checks as that build would, at a fraction of its cost.
 
 The chapters execute once, side by side on two worker processes (``build_book(jobs=2)``, as ``make book`` does), and
 the tests below check what that build left. ``make test`` distributes by file (pytest-xdist ``--dist loadfile``),
@@ -26,7 +27,7 @@ DRAWN = {"01_trajectories"}  # the chapters whose figures are drawn into the smo
 @pytest.fixture(scope="module")
 def book_root(tmp_path_factory):
     """A scratch root holding the book sources; results, caches and executed notebooks land there."""
-    root = book_sources(tmp_path_factory.mktemp("book"))
+    root = book_sources(tmp_path_factory.mktemp("book"), api=False)  # its docstrings: tests/test_docstrings.py
     (root / "book" / "_static").mkdir()
     mp = pytest.MonkeyPatch()
     mp.setenv("LANDSCAPE_ROOT", str(root))

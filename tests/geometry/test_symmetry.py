@@ -146,6 +146,20 @@ def test_equioutput_checks_on_tanh_nets_exact():
     assert c.non_abelian and c.norm_spread <= 1e-15 and c.in_wedge == 1 and c.n_canonical == 1
 
 
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_moved_copies_are_the_deepcopied_moves_bit_for_bit(act):
+    net = _net(act=act)
+    before = models.flatten(net).clone()
+    elements = list(itertools.islice(symmetry.group_elements(symmetry.hidden_widths(net)), 0, 2000, 37))
+    for moved, e in zip(symmetry.moved_copies(net, elements), elements, strict=True):
+        ref = symmetry.apply_element(copy.deepcopy(net), e)
+        assert torch.equal(models.flatten(moved), models.flatten(ref))  # the same values, not close ones
+        assert torch.equal(moved(X), ref(X))
+    assert torch.equal(models.flatten(net), before)  # the model itself never moves
+    rows, found = symmetry.throng(_net((2, 3, 2, 1)))
+    assert len(rows) == len(found) == 384 and np.array_equal(rows[0], models.flatten(_net((2, 3, 2, 1))).numpy())
+
+
 def test_solution_distances_bit_identical_for_one_and_two_workers():
     g = torch.Generator().manual_seed(0)
     X, y = torch.randn(40, 4, generator=g, dtype=torch.float64), torch.randint(0, 3, (40,), generator=g)

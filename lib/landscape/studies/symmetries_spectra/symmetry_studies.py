@@ -199,22 +199,23 @@ def equioutput_checks(net: nn.Module, X, small: nn.Module, n_elements: int, *, s
     check_scalar(n_elements, "n_elements", int, min_val=1)
     out0, norm0 = net(X), float(models.flatten(net).norm())
     rng = np.random.default_rng(seed)
-    changes = []
-    for _ in range(n_elements):
-        element = tuple((rng.permutation(w), rng.choice([1, -1], w)) for w in symmetry.hidden_widths(net))
-        moved = symmetry.apply_element(copy.deepcopy(net), element)
-        changes.append((float((moved(X) - out0).abs().max()), abs(float(models.flatten(moved).norm()) - norm0)))
+    drawn = [tuple((rng.permutation(w), rng.choice([1, -1], w)) for w in symmetry.hidden_widths(net))
+             for _ in range(n_elements)]
+    changes = [(float((moved(X) - out0).abs().max()), abs(float(models.flatten(moved).norm()) - norm0))
+               for moved in symmetry.moved_copies(net, drawn)]
     max_out, max_norm = np.max(changes, axis=0)
     rows, elements = symmetry.throng(small)
     pairs = [(elements[i], elements[j]) for i, j in rng.integers(len(elements), size=(50, 2))]
     non_abelian = any(not all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
                               for a, b in zip(symmetry.compose(g, h), symmetry.compose(h, g), strict=True))
                       for g, h in pairs)
-    canon = {tuple(_canonical_vector(symmetry.apply_element(copy.deepcopy(small), e))) for e in elements}
+    canon, wedged = set(), 0
+    for moved in symmetry.moved_copies(small, elements):
+        canon.add(tuple(_canonical_vector(moved)))
+        wedged += symmetry.in_wedge(moved)
     return EquioutputChecks(
         float(max_out), float(max_norm), len({tuple(np.round(r, 10)) for r in rows}), bool(non_abelian),
-        float(np.ptp(np.linalg.norm(rows, axis=1)) / np.linalg.norm(rows[0])),
-        sum(symmetry.in_wedge(symmetry.apply_element(copy.deepcopy(small), e)) for e in elements), len(canon))
+        float(np.ptp(np.linalg.norm(rows, axis=1)) / np.linalg.norm(rows[0])), wedged, len(canon))
 
 
 def _solution_unit(sizes, X, y, s: int, init_seed: int, train_kwargs: dict,
