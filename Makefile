@@ -30,10 +30,11 @@ install: $(STAMP)
 book: $(STAMP)
 	LANDSCAPE_JOBS=$(JOBS) $(BIN)/python -m landscape book --profile $(PROFILE) --jobs $(JOBS)
 
-# on every core (pytest-xdist), a file per worker at a time: the chapters' smoke runs and the book build
-# (tests/test_notebooks.py) happen once, on one worker, while the others run the rest
+# on every core (pytest-xdist), a file per worker at a time, the longest files first (tests/conftest.py): the
+# chapters' smoke runs and the book build (tests/test_notebooks.py) happen once, on one worker, while the others run
+# the rest
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # make chapter CHAPTER=01_trajectories [PROFILE=quick]
 chapter: $(STAMP)

@@ -203,6 +203,49 @@ def test_the_notebook_is_written_at_the_start_and_end_not_at_every_cell(tiny, mo
     assert throttled <= 3 and len(writes) >= 8, (throttled, len(writes))  # the tiny chapter has 5 cells
 
 
+def test_the_kernel_skips_pythons_teardown_but_not_the_exit_handlers_a_run_registers(tiny, tmp_path):
+    """The kernel ends with os._exit once the exit handlers registered after its start have run
+    (runner.kernel_exit): an exit handler of the chapter runs; the kernel's own earlier ones and Python's teardown
+    do not (without kernel_exit IPython's handler clears the user namespace and the object's finaliser runs).
+    """
+    import os
+    import time
+
+    handler, finaliser = tmp_path / "handler", tmp_path / "finaliser"
+    md = tiny / "notebooks" / "50_tiny.md"
+    md.write_text(TINY + f"""
+```{{code-cell}} ipython3
+import atexit, os, pathlib
+
+
+class Finalised:
+    def __del__(self):
+        pathlib.Path({str(finaliser)!r}).write_text("torn down")
+
+
+kept = Finalised()  # in the user namespace, which IPython's own exit handler clears
+atexit.register(pathlib.Path({str(handler)!r}).write_text, "exit handler ran")
+save_table(pd.DataFrame({{"pid": [os.getpid()]}}), chapter, profile, "kernel")
+```
+""")
+    runner.execute("50_tiny", "quick", progress=False, log=lambda *a: None, figures=False)
+    pid = int(pd.read_csv(tiny / "data" / "results" / "quick" / "50_tiny" / "kernel.csv").pid.iloc[0])
+
+    def alive():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.monotonic() + 20
+    while alive() and time.monotonic() < deadline:  # the kernel has been asked to shut down: wait for its end
+        time.sleep(0.05)
+    assert not alive()
+    assert handler.read_text() == "exit handler ran"
+    assert not finaliser.exists()
+
+
 def test_clean(tiny, capsys):
     (tiny / "data" / "cache").mkdir(parents=True)
     runner.execute("50_tiny", "quick", progress=False, log=lambda *a: None)
@@ -227,7 +270,8 @@ def test_readme_wine_example_trains_a_classifier(tmp_root, tmp_path, monkeypatch
     command = re.search(r"-m landscape run (01_trajectories -p dataset=wine\.csv [^\n]*)\n", text.replace("\\\n", ""),
                         re.S).group(1).split()
     assert command[-1] == "compare_dataset="
-    assert main(["run", *command, "-p", "epochs=2", "--label", "wine"]) == 0
+    # the command, not its pictures (chapter 01 draws them in the smoke book)
+    assert main(["run", *command, "-p", "epochs=2", "--label", "wine", "--no-figures"]) == 0
     networks = pd.read_csv(tmp_root / "data" / "results" / "wine" / "01_trajectories" / "networks.csv")
     assert networks.m.tolist() == [13 * 24 + 24 + 24 * 14 + 14 + 14 * 3 + 3]  # 731: one output per class
     assert networks.layers.tolist() == ["13 x 24 x 14 x 3"]

@@ -121,7 +121,9 @@ def test_local_processes_and_dask_cluster_match_serial(tmp_path, monkeypatch):
         root = _root(tmp_path / backend)
         monkeypatch.setenv("LANDSCAPE_ROOT", str(root))
         if backend == "dask":
-            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+            # one worker process: each point still travels, pickled, to another process as on a real cluster (the
+            # parallel case is loky's above); a second worker only cost its start-up
+            with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                           dashboard_address=None) as cluster:
                 out, res = sweep.run_sweep("01_tiny", grid, scheduler=cluster.scheduler_address, name="s",
                                            progress=False, log=lambda *a: None)
