@@ -3,6 +3,7 @@ names each argument of its signature (docs/architecture.md, conventions); and ev
 is clean reStructuredText (what the book's -W build of ``book/api.md`` fails on).
 """
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -93,13 +94,32 @@ def test_no_docstring_uses_a_bare_substitution_reference():
 
 
 def _api_page_docstrings():
-    """(name, kind, docstring, object) of everything ``book/api.md`` shows: for each ``automodule`` there (with
-    ``:members:``), the module, its ``#:`` attribute comments, its public functions and classes, and their public
-    methods and properties, as autodoc selects them (defined in that module, not imported).
+    """(name, kind, docstring, object) of everything ``book/api.md`` shows, selected as autodoc's ``:members:``
+    does: for each ``automodule`` there, the module, its ``#:`` attribute comments, and its members (the names of
+    ``__all__`` when it has one, re-exports included; else what the module defines), functions unwrapped
+    (``functools.cache`` and friends), classes with their public methods, properties, cached properties and nested
+    classes.
     """
     from sphinx.pycode import ModuleAnalyzer
 
     from landscape.infra import paths
+
+    def class_members(qual, cls):
+        yield qual, "class", cls.__doc__, cls
+        for member, value in vars(cls).items():
+            if member.startswith("_"):
+                continue
+            if inspect.isclass(value):
+                yield from class_members(f"{qual}.{member}", value)
+                continue
+            if isinstance(value, property):
+                func = value.fget
+            elif isinstance(value, functools.cached_property):
+                func = value.func
+            else:
+                func = inspect.unwrap(getattr(value, "__func__", value))
+            if inspect.isfunction(func):
+                yield f"{qual}.{member}", "method", func.__doc__, func
 
     page = (paths.root() / "book" / "api.md").read_text()
     for modname in re.findall(r"automodule:: (\S+)", page):
@@ -108,17 +128,17 @@ def _api_page_docstrings():
         for (owner, attr), lines in ModuleAnalyzer.for_module(modname).find_attr_docs().items():
             if not attr.startswith("_"):
                 yield f"{modname}.{owner + '.' if owner else ''}{attr}", "attribute", "\n".join(lines), None
-        for attr, obj in vars(module).items():
-            if attr.startswith("_") or getattr(obj, "__module__", None) != modname:
+        names = getattr(module, "__all__", None)
+        if names is None:
+            names = [n for n, o in vars(module).items() if getattr(o, "__module__", None) == modname]
+        for attr in names:
+            if attr.startswith("_"):
                 continue
-            if inspect.isfunction(obj):
-                yield f"{modname}.{attr}", "function", obj.__doc__, obj
-            elif inspect.isclass(obj):
-                yield f"{modname}.{attr}", "class", obj.__doc__, obj
-                for member, value in vars(obj).items():
-                    func = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
-                    if not member.startswith("_") and inspect.isfunction(func):
-                        yield f"{modname}.{attr}.{member}", "method", func.__doc__, func
+            obj = getattr(module, attr)
+            if inspect.isclass(obj):
+                yield from class_members(f"{modname}.{attr}", obj)
+            elif callable(obj) and inspect.isfunction(inspect.unwrap(obj)):
+                yield f"{modname}.{attr}", "function", inspect.unwrap(obj).__doc__ or obj.__doc__, obj
 
 
 def _rst_warnings(docstring: str, kind: str, name: str, obj) -> str:
@@ -148,7 +168,8 @@ def _rst_warnings(docstring: str, kind: str, name: str, obj) -> str:
     for role in ("func", "class", "mod", "data", "meth", "attr", "obj", "exc"):
         roles.register_local_role(role, literal)
         roles.register_local_role(f"py:{role}", literal)
-    directives.register_directive("seealso", SeeAlso)
+    for name in ("seealso", "versionadded", "versionchanged", "deprecated"):  # Sphinx's, as admonitions
+        directives.register_directive(name, SeeAlso)
     config = Config(napoleon_google_docstring=False, napoleon_numpy_docstring=True, napoleon_use_ivar=True)
     text = "\n".join(NumpyDocstring(inspect.cleandoc(docstring), config, what=kind, name=name, obj=obj).lines())
     said = io.StringIO()

@@ -65,6 +65,18 @@ def test_chapter_runs_under_smoke(built, book_root, chapter):
 
 
 @pytest.mark.slow
+def test_smoke_takes_the_branches_quick_takes(built, book_root):
+    """A shrink of the smoke profile must not empty a section the quick profile fills: chapter 04 still verifies its
+    minima and fits Fig. 2(a) on usable settings (with too few Newton steps or learning rates none is usable).
+    """
+    results = book_root / "data" / "results" / PROFILE / "04_noise_hessian"
+    neg = pd.read_csv(results / "negative_eigenvalues.csv")
+    assert neg.used.sum() >= 2 and (neg.min_below >= 0).all()
+    claims = pd.read_csv(results / "claims.csv").set_index("key")
+    assert pd.notna(pd.to_numeric(claims.loc["fig2a_slope", "measured"], errors="coerce"))
+
+
+@pytest.mark.slow
 def test_book_builds_and_rebuild_is_a_no_op(built, book_root):
     html = built
     assert html.exists()

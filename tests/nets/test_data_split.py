@@ -67,6 +67,12 @@ def test_seeded_split_refuses_what_cannot_be_split():
         data.seeded_split(20, 0.1, 0, np.repeat([0, 1, 2], [6, 7, 7]))
     with pytest.raises(ValueError, match="val_fraction"):
         data.seeded_split(1, 0.5, 0)
+    with pytest.raises(ValueError, match=r"strata: one label per row expected, shape \(4,\), got \(2, 2\)"):
+        data.seeded_split(4, 0.5, 0, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="strata: NaN labels"):
+        data.seeded_split(4, 0.5, 0, np.array([0.0, 1.0, np.nan, 1.0]))
+    with pytest.raises(ValueError, match="seed"):
+        data.load("iris", seed=2**32)  # beyond numpy's RandomState seeds: named, not numpy's message
 
 
 def test_iris_and_digits_are_scikit_learns_bit_for_bit():

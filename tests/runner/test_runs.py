@@ -5,6 +5,7 @@ page carries its rerun box and provenance. A tiny chapter keeps the kernel runs 
 """
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -205,8 +206,9 @@ def test_the_notebook_is_written_at_the_start_and_end_not_at_every_cell(tiny, mo
 
 def test_the_kernel_skips_pythons_teardown_but_not_the_exit_handlers_a_run_registers(tiny, tmp_path):
     """The kernel ends with os._exit once the exit handlers registered after its start have run
-    (runner.kernel_exit): an exit handler of the chapter runs; the kernel's own earlier ones and Python's teardown
-    do not (without kernel_exit IPython's handler clears the user namespace and the object's finaliser runs).
+    (runner.kernel_exit): an exit handler of the chapter and the finaliser of a temporary directory left open run;
+    the kernel's own earlier handlers and Python's teardown do not (without kernel_exit IPython's handler clears the
+    user namespace and the object's finaliser runs).
     """
     import os
     import time
@@ -215,7 +217,7 @@ def test_the_kernel_skips_pythons_teardown_but_not_the_exit_handlers_a_run_regis
     md = tiny / "notebooks" / "50_tiny.md"
     md.write_text(TINY + f"""
 ```{{code-cell}} ipython3
-import atexit, os, pathlib
+import atexit, os, pathlib, tempfile
 
 
 class Finalised:
@@ -225,11 +227,13 @@ class Finalised:
 
 kept = Finalised()  # in the user namespace, which IPython's own exit handler clears
 atexit.register(pathlib.Path({str(handler)!r}).write_text, "exit handler ran")
-save_table(pd.DataFrame({{"pid": [os.getpid()]}}), chapter, profile, "kernel")
+scratch = tempfile.TemporaryDirectory()  # left open: its weakref finaliser removes it at exit
+save_table(pd.DataFrame({{"pid": [os.getpid()], "scratch": [scratch.name]}}), chapter, profile, "kernel")
 ```
 """)
     runner.execute("50_tiny", "quick", progress=False, log=lambda *a: None, figures=False)
-    pid = int(pd.read_csv(tiny / "data" / "results" / "quick" / "50_tiny" / "kernel.csv").pid.iloc[0])
+    kernel = pd.read_csv(tiny / "data" / "results" / "quick" / "50_tiny" / "kernel.csv").iloc[0]
+    pid = int(kernel.pid)
 
     def alive():
         try:
@@ -244,6 +248,7 @@ save_table(pd.DataFrame({{"pid": [os.getpid()]}}), chapter, profile, "kernel")
     assert not alive()
     assert handler.read_text() == "exit handler ran"
     assert not finaliser.exists()
+    assert not Path(kernel.scratch).exists()  # pending weakref finalisers still ran
 
 
 def test_clean(tiny, capsys):

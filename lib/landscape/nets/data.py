@@ -266,9 +266,12 @@ def seeded_split(n: int, val_fraction: float, seed: int,
     if strata is None:
         permutation = rng.permutation(n)
         return np.sort(permutation[n_test:]), np.sort(permutation[:n_test])
-    classes, y_indices, class_counts = np.unique(np.asarray(strata), return_inverse=True, return_counts=True)
-    if len(y_indices) != n:
-        raise ValueError(f"strata: {len(y_indices)} labels for {n} rows")
+    strata = np.asarray(strata)
+    if strata.shape != (n,):
+        raise ValueError(f"strata: one label per row expected, shape ({n},), got {strata.shape}")
+    if strata.dtype.kind == "f" and np.isnan(strata).any():
+        raise ValueError("strata: NaN labels")
+    classes, y_indices, class_counts = np.unique(strata, return_inverse=True, return_counts=True)
     if class_counts.min() < 2:
         raise ValueError(f"The least populated classes in y have only 1 member, which is too few to split; classes "
                          f"with too few members are: {classes[class_counts < 2].tolist()}")
@@ -334,6 +337,12 @@ def _finish(name, task, X, y, feature_names, target_name, loss, val_fraction, se
             impute_cols=(), split="stratified"):
     n = len(X)
     strata = y if task == "classification" else None
+    if strata is not None and split == "stratified":
+        codes, counts = np.unique(strata, return_counts=True)
+        single = [class_names[c] if class_names is not None else c for c in codes[counts < 2]]
+        if single:
+            raise ValueError(f"target {target_name!r}: classes with a single row ({', '.join(map(str, single))}); "
+                             f"a stratified split needs at least two rows per class")
     tr, va = _split(n, val_fraction, seed, strata, split)
     X_tr, X_va = X[tr].astype(np.float64), X[va].astype(np.float64)
     info = dict(info or {})
@@ -403,7 +412,7 @@ def load(
     check_choice(split, "split", SPLITS)
     if task is not None:
         check_choice(task, "task", TASKS)
-    check_scalar(seed, "seed", int, min_val=0)
+    check_scalar(seed, "seed", int, min_val=0, max_val=2**32 - 1)  # numpy's RandomState seeds
     key = str(name_or_path)
     if key == "iris":
         X, y, class_names = _iris()
