@@ -308,7 +308,7 @@ def execute(chapter: str, profile: str = PAPER, overrides: dict | None = None, *
 # encryption" warning (the kernel talks to this process on localhost only) and its log lines when a run is
 # interrupted. The chapter's own output, errors included, reaches the notebook through the messaging protocol.
 _QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
-# Every kernel ends without Python's teardown of its modules (landscape.runner.kernel_exit): ~1.3 s of CPU per run
+# Every kernel ends without Python's teardown of its modules (landscape.runner.kernel_exit): ~1 s of CPU per run
 _KERNEL_EXIT = ["--IPKernelApp.exec_lines=__import__('landscape.runner.kernel_exit', fromlist=['install']).install()"]
 # Figures built and laid out but not drawn (landscape.runner.figure_check)
 _FIGURE_CHECK = "module://landscape.runner.figure_check"
