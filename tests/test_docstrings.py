@@ -141,18 +141,14 @@ def _api_page_docstrings():
                 yield f"{modname}.{attr}", "function", inspect.unwrap(obj).__doc__ or obj.__doc__, obj
 
 
-def _rst_warnings(docstring: str, kind: str, name: str, obj) -> str:
-    """What docutils says (warnings and errors) of a docstring after napoleon turned its numpydoc sections into
-    reStructuredText, as the book's autodoc build does (napoleon with the book's settings, Sphinx's Python roles as
-    literals, ``seealso`` as an admonition); empty when it renders cleanly.
+@functools.cache
+def _napoleon_config():
+    """Once per process: Sphinx's Python roles registered with docutils as literals and its ``seealso`` and version
+    directives as admonitions; returns napoleon's configuration with the book's settings.
     """
-    import io
-
     from docutils import nodes, utils
-    from docutils.core import publish_doctree
     from docutils.parsers.rst import Directive, directives, roles
     from sphinx.ext.napoleon import Config
-    from sphinx.ext.napoleon.docstring import NumpyDocstring
 
     def literal(role, rawtext, text, lineno, inliner, options=None, content=None):
         return [nodes.literal(rawtext, utils.unescape(text))], []
@@ -170,8 +166,20 @@ def _rst_warnings(docstring: str, kind: str, name: str, obj) -> str:
         roles.register_local_role(f"py:{role}", literal)
     for name in ("seealso", "versionadded", "versionchanged", "deprecated"):  # Sphinx's, as admonitions
         directives.register_directive(name, SeeAlso)
-    config = Config(napoleon_google_docstring=False, napoleon_numpy_docstring=True, napoleon_use_ivar=True)
-    text = "\n".join(NumpyDocstring(inspect.cleandoc(docstring), config, what=kind, name=name, obj=obj).lines())
+    return Config(napoleon_google_docstring=False, napoleon_numpy_docstring=True, napoleon_use_ivar=True)
+
+
+def _rst_warnings(docstring: str, kind: str, name: str, obj) -> str:
+    """What docutils says (warnings and errors) of a docstring after napoleon turned its numpydoc sections into
+    reStructuredText, as the book's autodoc build does (:func:`_napoleon_config`); empty when it renders cleanly.
+    """
+    import io
+
+    from docutils.core import publish_doctree
+    from sphinx.ext.napoleon.docstring import NumpyDocstring
+
+    text = "\n".join(NumpyDocstring(inspect.cleandoc(docstring), _napoleon_config(), what=kind, name=name,
+                                    obj=obj).lines())
     said = io.StringIO()
     publish_doctree(text, settings_overrides={"report_level": 2, "halt_level": 5, "warning_stream": said})
     return said.getvalue().strip()
